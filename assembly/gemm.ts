@@ -1,0 +1,342 @@
+// Single-precision GEMM, row-major, in the three forms backprop needs:
+//   gemm_nn: C (M,N) = A (M,K) · B (K,N)
+//   gemm_nt: C (M,N) = A (M,K) · B (N,K)ᵀ      linear forward   x · Wᵀ
+//   gemm_tn: C (M,N) = A (K,M)ᵀ · B (K,N)      weight gradient  dyᵀ · x
+// In every form C = (accumulate ? C : 0) + bias + A·B, with bias a length-N row (0 = none).
+// Pointers are byte offsets into linear memory; lda/ldb/ldc are row strides in elements.
+// `scratch` is gemm_scratch_bytes(M, transA) bytes of caller-owned memory (one per thread):
+// kernels keep no state.
+//
+// Blocking: K is cut into KC-long slices; for each slice and each 8-wide column panel of B the
+// panel is packed (KC×8 contiguous, zero-padded past N) and swept by a 4×8 register tile
+// (8 f32x4 accumulators, more spill in V8) down all rows of A. Aᵀ is packed too, per slice, into
+// 4-row blocks (kc×4 contiguous): read in place, its rows are lda apart and power-of-two strides
+// thrash the cache. Every C element is summed in
+// increasing k with a separate mul and add (no FMA) on every path, so the bits do not depend on
+// how rows are split between tiles or threads, nor on the runtime.
+
+const KC: i32 = 256;
+const NR: i32 = 8;
+const MR: i32 = 4;
+const PANEL_BYTES: usize = <usize>(KC * NR * 4);
+const TILE_BYTES: usize = <usize>(MR * NR * 4);
+const INIT_BYTES: usize = <usize>(NR * 4);
+
+export function gemm_scratch_bytes(M: i32, transA: bool): i32 {
+  const fixed = PANEL_BYTES + TILE_BYTES + INIT_BYTES;
+  return <i32>(transA ? fixed + <usize>((M + MR - 1) & ~(MR - 1)) * <usize>KC * 4 : fixed);
+}
+
+export function gemm_nn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
+  gemm(false, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+}
+
+export function gemm_nt(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
+  gemm(false, true, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+}
+
+export function gemm_tn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
+  gemm(true, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+}
+
+// C (M,N) = A (M,K) · B (N,K)ᵀ as row-by-row dot products: for small M, where transposing B
+// into panels would cost as much as the product itself. Sums in a different order than gemm_nt,
+// so callers pick one path from the full problem's M, never per row block.
+export function gemm_nt_dot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                            c: usize, ldc: i32, bias: usize, accumulate: bool): void {
+  const k4 = K & ~3;
+  for (let i = 0; i < M; i++) {
+    const ar = a + ((<usize>i * <usize>lda) << 2);
+    const cr = c + ((<usize>i * <usize>ldc) << 2);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = b + ((<usize>j * <usize>ldb) << 2);
+      const b1 = b0 + (<usize>ldb << 2);
+      const b2 = b1 + (<usize>ldb << 2);
+      const b3 = b2 + (<usize>ldb << 2);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let k = 0; k < k4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(ar + o);
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+      }
+      let d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
+      for (let k = k4; k < K; k++) {
+        const o = <usize>k << 2;
+        const x = load<f32>(ar + o);
+        d0 += x * load<f32>(b0 + o);
+        d1 += x * load<f32>(b1 + o);
+        d2 += x * load<f32>(b2 + o);
+        d3 += x * load<f32>(b3 + o);
+      }
+      storeDot(cr, j, d0, bias, accumulate);
+      storeDot(cr, j + 1, d1, bias, accumulate);
+      storeDot(cr, j + 2, d2, bias, accumulate);
+      storeDot(cr, j + 3, d3, bias, accumulate);
+    }
+    for (; j < N; j++) {
+      const br = b + ((<usize>j * <usize>ldb) << 2);
+      let s = f32x4.splat(0);
+      for (let k = 0; k < k4; k += 4) {
+        const o = <usize>k << 2;
+        s = f32x4.add(s, f32x4.mul(v128.load(ar + o), v128.load(br + o)));
+      }
+      let d = hsum(s);
+      for (let k = k4; k < K; k++) d += load<f32>(ar + (<usize>k << 2)) * load<f32>(br + (<usize>k << 2));
+      storeDot(cr, j, d, bias, accumulate);
+    }
+  }
+}
+
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
+         (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+@inline function storeDot(cr: usize, j: i32, d: f32, bias: usize, accumulate: bool): void {
+  const p = cr + (<usize>j << 2);
+  let v: f32 = accumulate ? load<f32>(p) : 0;
+  if (bias) v += load<f32>(bias + (<usize>j << 2));
+  store<f32>(p, v + d);
+}
+
+// A(i,k) lives at a + i*aRow + k*aCol (bytes): aRow = lda*4, aCol = 4 untransposed; swapped for Aᵀ.
+function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize,
+              ldb: i32, c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
+  if (M <= 0 || N <= 0) return;
+  const ldcB: usize = <usize>ldc << 2;
+  const panel = scratch;
+  const tile = scratch + PANEL_BYTES;
+  const init = tile + TILE_BYTES;
+  const packedA = init + INIT_BYTES;
+  if (K <= 0 || (accumulate && bias)) {
+    // C += bias first, so every path sums (C + bias) + a·b in the same order.
+    addBiasOnly(M, N, c, ldcB, bias, accumulate);
+    if (K <= 0) return;
+  }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const loadC = accumulate || k0 > 0;
+    // A(i,k) of this slice lives at aSlice + (i/4)*aBlock + (i%4)*aRow + k*aCol (bytes).
+    let aSlice: usize, aRow: usize, aCol: usize, aBlock: usize;
+    if (transA) {
+      packAT(a, lda, M, k0, kc, packedA);
+      aSlice = packedA; aRow = 4; aCol = 16; aBlock = <usize>kc << 4;
+    } else {
+      aSlice = a + (<usize>k0 << 2); aRow = <usize>lda << 2; aCol = 4; aBlock = aRow * MR;
+    }
+    for (let j0 = 0; j0 < N; j0 += NR) {
+      const nr = min(NR, N - j0);
+      packB(transB, b, ldb, k0, kc, j0, nr, panel);
+      if (!loadC) fillInit(init, bias, j0, nr);
+      const cCol = c + (<usize>j0 << 2);
+      let i = 0;
+      for (; i + MR <= M; i += MR) {
+        const ap = aSlice + <usize>(i / MR) * aBlock;
+        const cp = cCol + <usize>i * ldcB;
+        if (nr == NR) {
+          kernel4x8(ap, aRow, aCol, panel, kc, cp, ldcB, loadC, init);
+        } else {
+          if (loadC) copyTile(cp, ldcB, tile, NR << 2, MR, nr);
+          kernel4x8(ap, aRow, aCol, panel, kc, tile, <usize>(NR << 2), loadC, init);
+          copyTile(tile, <usize>(NR << 2), cp, ldcB, MR, nr);
+        }
+      }
+      for (; i < M; i++) {
+        const ap = aSlice + <usize>(i / MR) * aBlock + <usize>(i % MR) * aRow;
+        const cp = cCol + <usize>i * ldcB;
+        if (nr == NR) {
+          kernel1x8(ap, aCol, panel, kc, cp, loadC, init);
+        } else {
+          if (loadC) copyTile(cp, ldcB, tile, NR << 2, 1, nr);
+          kernel1x8(ap, aCol, panel, kc, tile, loadC, init);
+          copyTile(tile, <usize>(NR << 2), cp, ldcB, 1, nr);
+        }
+      }
+    }
+  }
+}
+
+// 4×8 tile of C: rows at c, c+ldc, ..; A rows 4 apart by aRow, k steps by aCol; panel is kc×8.
+@inline function kernel4x8(a: usize, aRow: usize, aCol: usize, p: usize, kc: i32,
+                           c: usize, ldc: usize, loadC: bool, init: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (loadC) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  } else {
+    c00 = v128.load(init); c01 = v128.load(init, 16);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
+  }
+  let a0 = a;
+  const r1 = aRow, r2 = aRow * 2, r3 = aRow * 3;
+  const end = p + (<usize>kc << 5);
+  while (p < end) {
+    const b0 = v128.load(p);
+    const b1 = v128.load(p, 16);
+    let x = v128.load32_splat(a0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a0 + r1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a0 + r2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a0 + r3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    a0 += aCol;
+    p += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+// One row of the 4×8 tile, for the M % 4 leftover rows. Same summation order as kernel4x8.
+@inline function kernel1x8(a: usize, aCol: usize, p: usize, kc: i32, c: usize,
+                           loadC: bool, init: usize): void {
+  let c0 = v128.load(loadC ? c : init);
+  let c1 = v128.load(loadC ? c : init, 16);
+  const end = p + (<usize>kc << 5);
+  while (p < end) {
+    const x = v128.load32_splat(a);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(p)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(p, 16)));
+    a += aCol;
+    p += 32;
+  }
+  v128.store(c, c0);
+  v128.store(c, c1, 16);
+}
+
+// Packs B(k0..k0+kc, j0..j0+nr) into panel[kk*8 + jj], zero-padding columns nr..7.
+function packB(transB: bool, b: usize, ldb: i32, k0: i32, kc: i32, j0: i32, nr: i32,
+               panel: usize): void {
+  const ldbB = <usize>ldb << 2;
+  if (!transB) {
+    // B(k,j) at b + k*ldb + j: each panel row is 8 consecutive floats of a B row.
+    let src = b + <usize>k0 * ldbB + (<usize>j0 << 2);
+    let dst = panel;
+    if (nr == NR) {
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += ldbB;
+        dst += 32;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let j = 0; j < NR; j++) {
+          store<f32>(dst + (<usize>j << 2), j < nr ? load<f32>(src + (<usize>j << 2)) : 0);
+        }
+        src += ldbB;
+        dst += 32;
+      }
+    }
+    return;
+  }
+  // B(k,j) at b + j*ldb + k: gather 8 rows of B and transpose 4×4 blocks into the panel.
+  const row0 = b + <usize>j0 * ldbB + (<usize>k0 << 2);
+  let k = 0;
+  if (nr == NR) {
+    for (; k + 4 <= kc; k += 4) {
+      const s = row0 + (<usize>k << 2);
+      const d = panel + (<usize>k << 5);
+      transpose4(s, ldbB, d);
+      transpose4(s + 4 * ldbB, ldbB, d + 16);
+    }
+  }
+  for (; k < kc; k++) {
+    const s = row0 + (<usize>k << 2);
+    const d = panel + (<usize>k << 5);
+    for (let j = 0; j < NR; j++) {
+      store<f32>(d + (<usize>j << 2), j < nr ? load<f32>(s + <usize>j * ldbB) : 0);
+    }
+  }
+}
+
+// Packs Aᵀ(0..M, k0..k0+kc), A stored (K,M) with stride lda, as 4-row blocks: block r holds
+// A(4r..4r+3, k) at packed + r*kc*16 + k*16, rows past M zero.
+function packAT(a: usize, lda: i32, M: i32, k0: i32, kc: i32, packed: usize): void {
+  const ldaB = <usize>lda << 2;
+  const blockB = <usize>kc << 4;
+  const src0 = a + <usize>k0 * ldaB;
+  let i = 0;
+  for (; i + MR <= M; i += MR) {
+    let s = src0 + (<usize>i << 2);
+    let d = packed + <usize>(i / MR) * blockB;
+    for (let k = 0; k < kc; k++) {
+      v128.store(d, v128.load(s));
+      s += ldaB;
+      d += 16;
+    }
+  }
+  if (i < M) {
+    let s = src0 + (<usize>i << 2);
+    let d = packed + <usize>(i / MR) * blockB;
+    const rows = M - i;
+    for (let k = 0; k < kc; k++) {
+      for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
+      s += ldaB;
+      d += 16;
+    }
+  }
+}
+
+// Reads a 4×4 block (4 rows of 4 floats, rows `stride` bytes apart) and writes its transpose
+// as four 16-byte rows 32 bytes apart (one half of four consecutive panel rows).
+@inline function transpose4(s: usize, stride: usize, d: usize): void {
+  const r0 = v128.load(s);
+  const r1 = v128.load(s + stride);
+  const r2 = v128.load(s + 2 * stride);
+  const r3 = v128.load(s + 3 * stride);
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(d + 32, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 64, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 96, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+// The accumulator start for a panel when C is not read: bias[j0..j0+nr] or zeros, padded to 8.
+function fillInit(init: usize, bias: usize, j0: i32, nr: i32): void {
+  for (let j = 0; j < NR; j++) {
+    store<f32>(init + (<usize>j << 2), bias && j < nr ? load<f32>(bias + (<usize>(j0 + j) << 2)) : 0);
+  }
+}
+
+function copyTile(src: usize, srcStride: usize, dst: usize, dstStride: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+    }
+    src += srcStride;
+    dst += dstStride;
+  }
+}
+
+// C = (accumulate ? C : 0) + bias: the whole result when K == 0, the first step otherwise.
+function addBiasOnly(M: i32, N: i32, c: usize, ldcB: usize, bias: usize, accumulate: bool): void {
+  for (let i = 0; i < M; i++) {
+    const cr = c + <usize>i * ldcB;
+    for (let j = 0; j < N; j++) {
+      const p = cr + (<usize>j << 2);
+      let v: f32 = accumulate ? load<f32>(p) : 0;
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      store<f32>(p, v);
+    }
+  }
+}
