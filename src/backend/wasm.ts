@@ -1,0 +1,121 @@
+// The default backend: the AssemblyScript SIMD kernels, instantiated with @assemblyscript/loader
+// on a memory we create and own. Backend methods are the raw exports themselves (pointer ABI),
+// so a kernel call costs one JS→wasm transition; only gemm gets a wrapper, which picks the path
+// and owns the packing scratch.
+import { instantiateSync } from "@assemblyscript/loader";
+import { type Backend, type GemmForm, MemoryViews, type MemoryOptions, createMemory } from "./backend.js";
+import { Heap } from "./heap.js";
+
+/** The raw exports of assembly/index.ts (pointers are byte offsets; bool parameters take JS booleans). */
+interface KernelExports {
+  heap_base(): number;
+  gemm_scratch_bytes(M: number, transA: boolean): number;
+  gemm_nn(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
+          c: number, ldc: number, bias: number, accumulate: boolean, scratch: number): void;
+  gemm_nt(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
+          c: number, ldc: number, bias: number, accumulate: boolean, scratch: number): void;
+  gemm_tn(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
+          c: number, ldc: number, bias: number, accumulate: boolean, scratch: number): void;
+  gemm_nt_dot(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
+              c: number, ldc: number, bias: number, accumulate: boolean): void;
+  fill(dst: number, n: number, value: number): void;
+  copy(dst: number, src: number, bytes: number): void;
+  add(dst: number, a: number, b: number, n: number): void;
+  sub(dst: number, a: number, b: number, n: number): void;
+  mul(dst: number, a: number, b: number, n: number): void;
+  affine(dst: number, a: number, s: number, t: number, n: number): void;
+  axpy(dst: number, x: number, alpha: number, n: number): void;
+  rowwise(dst: number, a: number, row: number, M: number, N: number, mode: number): void;
+  relu(dst: number, x: number, n: number): void;
+  relu_backward(dx: number, dy: number, y: number, n: number): void;
+  sum(x: number, n: number): number;
+  col_sum(dst: number, x: number, M: number, N: number, accumulate: boolean): void;
+  argmax_rows(dst: number, x: number, M: number, N: number): void;
+  softmax_xent_forward(x: number, labels: number, M: number, C: number, losses: number, lse: number): number;
+  softmax_xent_backward(dx: number, x: number, labels: number, lse: number, M: number, C: number,
+                        scale: number, scales: number): void;
+  log_softmax_forward(y: number, x: number, M: number, C: number): void;
+  log_softmax_backward(dx: number, dy: number, y: number, M: number, C: number): void;
+  softmax_forward(y: number, x: number, M: number, C: number): void;
+  softmax_backward(dx: number, dy: number, y: number, M: number, C: number): void;
+  nll_forward(x: number, labels: number, M: number, C: number, losses: number): number;
+  nll_backward(dx: number, labels: number, M: number, C: number, scale: number, scales: number): void;
+  mse_forward(a: number, b: number, n: number, out: number): number;
+  mse_backward(dx: number, a: number, b: number, n: number, scale: number, scales: number): void;
+  sgd_step(p: number, g: number, buf: number, n: number, lr: number, momentum: number,
+           oneMinusDampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean,
+           maximize: boolean): void;
+  adam_step(p: number, g: number, m: number, v: number, vmax: number, n: number,
+            oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, eps: number,
+            weightDecay: number, decay: number, decoupled: boolean, amsgrad: boolean,
+            maximize: boolean, stepSize: number, bc2Sqrt: number): void;
+}
+
+/** Below this many rows, A·Bᵀ runs as dot products instead of transposing B into panels. */
+const NT_DOT_MAX_ROWS = 4;
+
+/**
+ * Instantiates the kernels on a fresh memory. Kernels map one to one onto raw exports: JS
+ * booleans reach wasm i32 parameters as 0/1 by the standard ToInt32 conversion.
+ */
+export function createWasmBackend(module: WebAssembly.Module | BufferSource, options: MemoryOptions = {}): Backend {
+  const { memory, max } = createMemory(options);
+  const { instance } = instantiateSync(module, { env: { memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const views = new MemoryViews(memory);
+  const heap = new Heap(memory, k.heap_base(), max);
+
+  // Scratch for packed panels; grows with the largest M seen (only Aᵀ packing depends on M).
+  let scratch = 0;
+  let scratchBytes = 0;
+  const gemmScratch = (M: number, transA: boolean): number => {
+    const need = k.gemm_scratch_bytes(M, transA);
+    if (need > scratchBytes) {
+      if (scratchBytes > 0) heap.free(scratch);
+      scratch = heap.alloc(need);
+      scratchBytes = need;
+    }
+    return scratch;
+  };
+
+  return {
+    name: "wasm",
+    heap,
+    memory,
+    f32: () => views.f32(),
+    i32: () => views.i32(),
+    u8: () => views.u8(),
+    gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
+      const acc = accumulate;
+      if (form === "nt" && M < NT_DOT_MAX_ROWS) k.gemm_nt_dot(M, N, K, a, lda, b, ldb, c, ldc, bias, acc);
+      else if (form === "nn") k.gemm_nn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, false));
+      else if (form === "nt") k.gemm_nt(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, false));
+      else k.gemm_tn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, true));
+    },
+    fill: k.fill,
+    copy: k.copy,
+    add: k.add,
+    sub: k.sub,
+    mul: k.mul,
+    affine: k.affine,
+    axpy: k.axpy,
+    rowwise: k.rowwise,
+    relu: k.relu,
+    reluBackward: k.relu_backward,
+    sum: k.sum,
+    colSum: k.col_sum,
+    argmaxRows: k.argmax_rows,
+    softmaxXentForward: k.softmax_xent_forward,
+    softmaxXentBackward: k.softmax_xent_backward,
+    logSoftmaxForward: k.log_softmax_forward,
+    logSoftmaxBackward: k.log_softmax_backward,
+    softmaxForward: k.softmax_forward,
+    softmaxBackward: k.softmax_backward,
+    nllForward: k.nll_forward,
+    nllBackward: k.nll_backward,
+    mseForward: k.mse_forward,
+    mseBackward: k.mse_backward,
+    sgdStep: k.sgd_step,
+    adamStep: k.adam_step,
+  };
+}

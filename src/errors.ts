@@ -1,0 +1,34 @@
+// Every error the library throws on bad input is one of these classes, so callers can tell
+// a wrong shape from a corrupt file from an exhausted memory, and the library stays usable.
+
+export class WasmgradError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Tensor shapes that do not fit the operation; the message names expected and actual shapes. */
+export class ShapeError extends WasmgradError {}
+
+/** A value out of its allowed range: a label ≥ classes, a negative learning rate, a bad option. */
+export class ValueError extends WasmgradError {}
+
+/** The wrong element type, e.g. float32 labels where int32 class indices are expected. */
+export class DTypeError extends WasmgradError {}
+
+/** A tensor was used after its memory was released (end of a step scope, noGrad exit, dispose()). */
+export class ReleasedTensorError extends WasmgradError {}
+
+/** A request the backend's memory cannot satisfy; the backend stays usable for smaller ones. */
+export class OutOfMemoryError extends WasmgradError {}
+
+/** Tensors from two different backends (or memories) met in one operation. */
+export class BackendMismatchError extends WasmgradError {}
+
+/** A file or byte buffer that does not follow its format; names the file, offset and expectation. */
+export class FormatError extends WasmgradError {}
+
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}

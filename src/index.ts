@@ -1,0 +1,10 @@
+// wasmgrad: a PyTorch-like API over a WebAssembly SIMD core.
+export { Tensor, tensor, zeros, ones, full, rand, randn, arange, type DType, type Shape, type FactoryOptions } from "./tensor.js";
+export { noGrad, isGradEnabled } from "./lifetime.js";
+export { manualSeed, Generator, defaultGenerator } from "./random.js";
+export {
+  getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes,
+  type Backend, type BackendName, type MemoryOptions,
+} from "./backend/index.js";
+export * from "./errors.js";
+export * as ops from "./ops/index.js";
