@@ -1,10 +1,16 @@
 // wasmgrad: a PyTorch-like API over a WebAssembly SIMD core.
+//   import { nn, optim, data, manualSeed, noGrad } from "wasmgrad";
 export { Tensor, tensor, zeros, ones, full, rand, randn, arange, type DType, type Shape, type FactoryOptions } from "./tensor.js";
 export { noGrad, isGradEnabled } from "./lifetime.js";
 export { manualSeed, Generator, defaultGenerator } from "./random.js";
+export { accuracy, correctCount } from "./metrics.js";
 export {
   getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes,
   type Backend, type BackendName, type MemoryOptions,
 } from "./backend/index.js";
 export * from "./errors.js";
 export * as ops from "./ops/index.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
+export * as data from "./data/index.js";
+export { transforms, datasets, DataLoader } from "./data/index.js";

@@ -1,0 +1,52 @@
+// The IDX format of the MNIST files (http://yann.lecun.com/exdb/mnist/): a big-endian magic
+// number 0x0000TTDD (TT element type, DD number of dimensions), DD big-endian uint32 sizes,
+// then the elements. Only unsigned bytes (TT = 0x08) are used by MNIST and supported here.
+import { FormatError } from "../errors.js";
+
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+const UBYTE = 0x08;
+
+/** Parses an IDX file's bytes; every error names the file (`name`) and the byte offset. */
+export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number): IdxArray {
+  if (bytes.length < 4) {
+    throw new FormatError(`${name}: ${bytes.length} bytes is too short for an IDX file (a 4-byte magic number comes first)`);
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new FormatError(`${name}: not an IDX file: the magic number at byte 0 starts with 0x${hex(bytes[0])} 0x${hex(bytes[1])}, expected 0x00 0x00`);
+  }
+  if (bytes[2] !== UBYTE) {
+    throw new FormatError(`${name}: unsupported IDX element type 0x${hex(bytes[2])} at byte 2 (expected 0x08, unsigned byte)`);
+  }
+  const ndims = bytes[3];
+  if (expectedDims !== undefined && ndims !== expectedDims) {
+    throw new FormatError(`${name}: expected ${expectedDims} dimension${expectedDims > 1 ? "s" : ""} (magic 0x0000080${expectedDims}), the magic number at byte 0 says ${ndims}`);
+  }
+  const header = 4 + 4 * ndims;
+  if (bytes.length < header) {
+    throw new FormatError(`${name}: truncated header: ${ndims} dimension sizes need ${header} bytes, the file has ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < ndims; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d;
+  }
+  const available = bytes.length - header;
+  if (available < count) {
+    throw new FormatError(`${name}: truncated data: dimensions [${dims.join(", ")}] need ${count} bytes after the header (byte ${header}), the file has ${available}`);
+  }
+  if (available > count) {
+    throw new FormatError(`${name}: ${available - count} unexpected bytes after the data, at byte offset ${header + count} (dimensions [${dims.join(", ")}])`);
+  }
+  return { dims, data: bytes.subarray(header) };
+}
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, "0");
+}

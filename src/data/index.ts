@@ -1,0 +1,9 @@
+export { Dataset, TensorDataset, Subset, randomSplit, gatherRows, type BatchOf } from "./dataset.js";
+export { DataLoader, defaultCollate, type DataLoaderOptions } from "./loader.js";
+export { parseIdx, type IdxArray } from "./idx.js";
+export * as transforms from "./transforms.js";
+export type { NDArray, Transform } from "./transforms.js";
+import { MNIST, type MNISTOptions } from "./mnist.js";
+export const datasets = { MNIST };
+export type { MNISTOptions };
+export { MNIST };

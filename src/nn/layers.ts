@@ -1,0 +1,131 @@
+// Layers: Linear, activations, containers and shape helpers.
+import { ShapeError, ValueError } from "../errors.js";
+import { Tensor } from "../tensor.js";
+import * as F from "../ops/index.js";
+import { Module, Parameter } from "./module.js";
+import { kaimingUniform_, uniform_ } from "./init.js";
+
+/**
+ * y = x Wᵀ + b with weight [out_features, in_features] and bias [out_features], initialised as
+ * in PyTorch: kaiming_uniform(a=√5) for W (= U(±1/√in)) and U(±1/√in) for b.
+ */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+    super();
+    for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
+    }
+    this.weight = Parameter.empty([outFeatures, inFeatures]);
+    this.bias = bias ? Parameter.empty([outFeatures]) : null;
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const bound = this.inFeatures > 0 ? 1 / Math.sqrt(this.inFeatures) : 0;
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return F.relu(x);
+  }
+}
+
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/** Flattens dims startDim..endDim (default 1..-1: keeps the batch dim), as nn.Flatten. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.flatten(x, this.startDim, this.endDim);
+  }
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
+}
+
+export class Softmax extends Module {
+  constructor(readonly dim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.softmax(x, this.dim);
+  }
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+export class LogSoftmax extends Module {
+  constructor(readonly dim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.logSoftmax(x, this.dim);
+  }
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/**
+ * Runs modules in order. Children are named "0", "1", ... as in PyTorch, or by the keys of an
+ * object: `new Sequential({ fc1: new Linear(784, 128), act: new ReLU() })`.
+ */
+export class Sequential extends Module {
+  constructor(...modules: Module[] | [Record<string, Module>]) {
+    super();
+    const named: [string, Module][] =
+      modules.length === 1 && !(modules[0] instanceof Module)
+        ? Object.entries(modules[0] as Record<string, Module>)
+        : (modules as Module[]).map((m, i) => [String(i), m]);
+    for (const [name, m] of named) {
+      if (!(m instanceof Module)) throw new ValueError(`Sequential: element '${name}' is not a Module`);
+      (this as unknown as Record<string, Module>)[name] = m;
+    }
+  }
+
+  override get length(): number {
+    return Array.from(this.children()).length;
+  }
+
+  /** The i-th module (negative counts from the end). */
+  at(i: number): Module {
+    const kids = Array.from(this.children());
+    const m = kids[i < 0 ? i + kids.length : i];
+    if (m === undefined) throw new ShapeError(`Sequential: index ${i} out of range for ${kids.length} modules`);
+    return m;
+  }
+
+  /** Appends a module under the next integer name. */
+  append(m: Module): this {
+    (this as unknown as Record<string, Module>)[String(this.length)] = m;
+    return this;
+  }
+
+  forward(x: unknown): unknown {
+    for (const m of this.children()) x = m.forward(x);
+    return x;
+  }
+}

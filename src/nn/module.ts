@@ -1,0 +1,246 @@
+// nn.Module and nn.Parameter, PyTorch style.
+//
+// Registration needs no calls: submodules and parameters are found by walking the module's own
+// properties in creation order, which is exactly PyTorch's registration order, so
+// `this.fc1 = new nn.Linear(784, 128)` yields the state-dict key `fc1.weight`, and replacing
+// `model.fc3 = new nn.Linear(64, 5)` swaps the head in place. Buffers (running statistics) are
+// tensors named with registerBuffer().
+//
+// Modules are callable like in PyTorch: `model(x)` runs `model.forward(x)`. The constructor
+// returns a function object whose prototype is the subclass prototype, so fields, methods and
+// `instanceof` behave as for any class instance.
+import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { Tensor, emptyTensor, type Shape } from "../tensor.js";
+import { noGrad } from "../lifetime.js";
+import { getBackend } from "../backend/index.js";
+
+/** A tensor that is a module parameter: persistent, requiresGrad by default. */
+export class Parameter extends Tensor {
+  constructor(data: Tensor, requiresGrad = true) {
+    data.keep();
+    super(data.storage, data.shape, data.dtype, data.offset);
+    this.requiresGrad = requiresGrad;
+  }
+
+  /** A new uninitialized parameter of `shape` on the current backend. */
+  static empty(shape: Shape): Parameter {
+    return new Parameter(emptyTensor(getBackend(), shape, "float32", null));
+  }
+}
+
+/** A state dict value: a tensor, or plain shape + data (as read from a file). */
+export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyArgs = any[];
+
+export interface Module {
+  /** Calling a module runs its forward(). */
+  (...args: AnyArgs): ReturnType<this["forward"]>;
+}
+
+export abstract class Module {
+  /** Training mode (dropout active, batch norm updating statistics); see train()/eval(). */
+  declare training: boolean;
+  /** Names of this module's buffers (persistent ones go into the state dict). */
+  private declare readonly bufferNames: Map<string, boolean>;
+
+  constructor() {
+    const callable = function (this: unknown, ...args: AnyArgs) {
+      return (callable as unknown as Module).forward(...args);
+    };
+    Object.setPrototypeOf(callable, new.target.prototype);
+    // Function objects carry own `name`/`length`; drop them so a subclass may define those
+    // names (Sequential.length) like on any other object.
+    Reflect.deleteProperty(callable, "name");
+    Reflect.deleteProperty(callable, "length");
+    // Base-class fields must live on the returned object, not on the discarded `this`.
+    Object.defineProperty(callable, "training", { value: true, writable: true, enumerable: false });
+    Object.defineProperty(callable, "bufferNames", { value: new Map<string, boolean>(), enumerable: false });
+    return callable as unknown as this;
+  }
+
+  abstract forward(...args: AnyArgs): unknown;
+
+  /** Own submodules in registration order (PyTorch's named_children). */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const key of Object.keys(this)) {
+      const v = (this as Record<string, unknown>)[key];
+      if (v instanceof Module) yield [key, v];
+    }
+  }
+  *children(): Generator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and all below it, depth first, each once (PyTorch's named_modules). */
+  *namedModules(prefix = "", seen = new Set<Module>()): Generator<[string, Module]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) {
+      yield* child.namedModules(prefix ? `${prefix}.${name}` : name, seen);
+    }
+  }
+  *modules(): Generator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** Own parameters (not recursing), in registration order. */
+  private *ownParameters(): Generator<[string, Parameter]> {
+    for (const key of Object.keys(this)) {
+      const v = (this as Record<string, unknown>)[key];
+      if (v instanceof Parameter) yield [key, v];
+    }
+  }
+
+  /** Parameters with dotted names (`fc1.weight`); shared parameters appear once. */
+  *namedParameters(prefix = "", recurse = true): Generator<[string, Parameter]> {
+    const seen = new Set<Tensor>();
+    const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [modName, m] of mods) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        yield [modName ? `${modName}.${name}` : name, p];
+      }
+    }
+  }
+  parameters(recurse = true): Parameter[] {
+    return Array.from(this.namedParameters("", recurse), ([, p]) => p);
+  }
+
+  /** Declares a buffer: a tensor that is state but not a parameter (e.g. running_mean). */
+  registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    if (tensor !== null) tensor.keep();
+    (this as Record<string, unknown>)[name] = tensor;
+    this.bufferNames.set(name, persistent);
+  }
+
+  *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
+    for (const [modName, m] of this.namedModules(prefix)) {
+      for (const [name] of m.bufferNames) {
+        const t = (m as unknown as Record<string, unknown>)[name];
+        if (t instanceof Tensor) yield [modName ? `${modName}.${name}` : name, t];
+      }
+    }
+  }
+  buffers(): Tensor[] {
+    return Array.from(this.namedBuffers(), ([, b]) => b);
+  }
+
+  /** Sets training mode here and below; returns this. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Freezes (false) or unfreezes (true) every parameter; returns this. */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** Clears gradients: drops them (setToNone, PyTorch's default) or fills them with zeros. */
+  zeroGrad(setToNone = true): void {
+    zeroGradOf(this.parameters(), setToNone);
+  }
+
+  /** Calls fn on every module (children first, as PyTorch's apply); returns this. */
+  apply(fn: (m: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Parameters and persistent buffers by PyTorch key (`fc1.weight`), in PyTorch's order.
+   * Values are detached views sharing the module's memory.
+   */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [modName, m] of this.namedModules()) {
+      const key = (name: string) => (modName ? `${modName}.${name}` : name);
+      for (const [name, p] of m.ownParameters()) out[key(name)] = p.detach();
+      for (const [name, persistent] of m.bufferNames) {
+        const t = (m as unknown as Record<string, unknown>)[name];
+        if (persistent && t instanceof Tensor) out[key(name)] = t.detach();
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Copies values into this module's parameters and buffers. Shapes must match. With strict
+   * (default) missing or unexpected keys throw; otherwise they are returned, as in PyTorch.
+   */
+  loadStateDict(stateDict: Record<string, StateValue>, options: { strict?: boolean } = {}): LoadResult {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
+    if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
+      const parts: string[] = [];
+      if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
+      if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
+      throw new ValueError(`loadStateDict: ${parts.join("; ")}`);
+    }
+    // Check every shape before writing anything, so a failed load leaves the model unchanged.
+    const pairs: [Tensor, StateValue][] = [];
+    for (const [key, target] of Object.entries(own)) {
+      const value = stateDict[key];
+      if (value === undefined) continue;
+      const shape = value.shape;
+      if (shape.length !== target.shape.length || shape.some((d, i) => d !== target.shape[i])) {
+        throw new ShapeError(`loadStateDict: size mismatch for ${key}: got shape ${shapeStr(shape)}, the model has ${shapeStr(target.shape)}`);
+      }
+      pairs.push([target, value]);
+    }
+    noGrad(() => {
+      for (const [target, value] of pairs) {
+        if (value instanceof Tensor && value.backend === target.backend) target.copy_(value);
+        else target.data.set(value instanceof Tensor ? value.data : value.data);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Extra text inside this module's repr, e.g. `in_features=784, out_features=128`. */
+  extraRepr(): string {
+    return "";
+  }
+
+  toString(): string {
+    const kids = Array.from(this.namedChildren());
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (kids.length === 0) return `${head})`;
+    const body = kids.map(([n, m]) => `  (${n}): ${m.toString().replace(/\n/g, "\n  ")}`).join("\n");
+    return `${head}\n${body}\n)`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+/** Clears the gradients of `params` (drop, or fill with zeros). */
+export function zeroGradOf(params: Iterable<Tensor>, setToNone = true): void {
+  for (const p of params) {
+    if (p.grad === null) continue;
+    if (setToNone) {
+      p.grad.dispose();
+      p.grad = null;
+    } else {
+      p.grad.fill_(0);
+    }
+  }
+}

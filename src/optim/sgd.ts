@@ -1,0 +1,36 @@
+// torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize.
+import { ValueError } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
+
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+}
+
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
+  }
+
+  protected validate(o: SGDOptions): void {
+    checkNonNegative("SGD", "learning rate", o.lr);
+    checkNonNegative("SGD", "momentum", o.momentum);
+    checkNonNegative("SGD", "weightDecay", o.weightDecay);
+    if (!Number.isFinite(o.dampening)) throw new ValueError(`SGD: invalid dampening ${o.dampening}`);
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+      throw new ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
+    }
+  }
+
+  protected update(p: Tensor, grad: Tensor, st: ParamState, o: SGDOptions): void {
+    // On the first step the kernel sets the momentum buffer to the gradient (PyTorch clones d_p).
+    const buf = o.momentum !== 0 ? this.buffer(p, st, "momentum_buffer").ptr : 0;
+    p.backend.sgdStep(p.ptr, grad.ptr, buf, p.size, o.lr, o.momentum, 1 - o.dampening, o.weightDecay,
+      o.nesterov, st.step === 1, o.maximize);
+  }
+}
