@@ -2,10 +2,22 @@
 // stays loadable in browsers and workers (which pass bytes or URLs instead of paths).
 import { FormatError, ValueError } from "../errors.js";
 
-type NodeFs = typeof import("node:fs");
-type NodeZlib = typeof import("node:zlib");
-type NodeModule = typeof import("node:module");
-type NodePath = typeof import("node:path");
+// The few parts of node:fs, node:zlib, node:module and node:path used here, typed locally so
+// the published .d.ts files do not depend on @types/node.
+export interface NodeFs {
+  existsSync(path: string): boolean;
+  readFileSync(path: string): Uint8Array;
+}
+interface NodeZlib {
+  gunzipSync(data: Uint8Array): Uint8Array;
+}
+interface NodeModule {
+  createRequire(base: string): { resolve(id: string): string };
+}
+export interface NodePath {
+  join(...parts: string[]): string;
+  dirname(path: string): string;
+}
 
 interface BuiltinLoader {
   getBuiltinModule?: (id: string) => unknown;
