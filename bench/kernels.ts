@@ -1,0 +1,229 @@
+// Kernel benchmark (issue 2): the wasm and js backends side by side in one run.
+//   npx tsx --conditions=source bench/kernels.ts
+// gemm GFLOP/s for the seed MLP (784→128→64→10, batch 100) in the forms training uses, plus
+// 100×784×128 and 512³ in all three forms; a register-only SIMD peak (bench/peak.as.ts) to put the
+// wasm figures in proportion; a few memory-bound kernels. Times are per call, best and median of
+// several samples after warm-up (the machine is shared and noisy). Results: bench/results/*.json.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import asc from "assemblyscript/asc";
+import { createBackend, type Backend, type GemmForm } from "../src/backend/index.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resultsDir = path.join(here, "results");
+const WASM_BUDGET_MS = 800; // sampling time per case; the js backend is slow, so it gets
+const JS_BUDGET_MS = 1500; // fewer (but at least MIN_SAMPLES) samples within its budget
+const MIN_SAMPLES = 3;
+const MAX_SAMPLES = 40;
+
+// ---- timing ------------------------------------------------------------------------------------
+
+interface Timing { best: number; median: number; samples: number } // seconds per call
+
+/** Warms up, batches calls so one sample lasts ≥ 2 ms, then samples until the budget is spent. */
+function time(fn: () => void, budgetMs: number): Timing {
+  fn();
+  let inner = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    if (performance.now() - t0 >= 2 || inner >= 1 << 20) break;
+    inner *= 2;
+  }
+  const per: number[] = [];
+  const start = performance.now();
+  while (per.length < MIN_SAMPLES || (per.length < MAX_SAMPLES && performance.now() - start < budgetMs)) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    per.push((performance.now() - t0) / inner / 1e3);
+  }
+  per.sort((a, b) => a - b);
+  return { best: per[0], median: per[per.length >> 1], samples: per.length };
+}
+
+// ---- table printer -----------------------------------------------------------------------------
+
+function printTable(head: string[], rows: (string | number)[][]): void {
+  const cells = [head, ...rows].map((r) => r.map(String));
+  const width = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
+  console.log(line(cells[0]));
+  console.log(width.map((w) => "-".repeat(w)).join("  "));
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+// ---- buffers -----------------------------------------------------------------------------------
+
+let seed = 12345;
+const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+
+/** Allocates n floats on a backend, filled with the given values (or uniform(-1, 1)). */
+function buf(be: Backend, n: number, values?: Float32Array): number {
+  const p = be.heap.alloc(n * 4);
+  const f = be.f32();
+  for (let i = 0; i < n; i++) f[(p >> 2) + i] = values ? values[i] : rnd();
+  return p;
+}
+
+// ---- SIMD peak ---------------------------------------------------------------------------------
+
+async function simdPeak(): Promise<{ gflops: number; chains: number; byChains: Record<number, number> }> {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
+  const { error, stderr } = await asc.main([
+    "peak.as.ts", "--baseDir", here, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
+    "--enable", "simd", "-o", "results/peak.wasm",
+  ]);
+  const out = path.join(resultsDir, "peak.wasm");
+  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(out), {});
+  const k = instance.exports as Record<string, (steps: number, m: number, a: number) => number>;
+  const steps = 1 << 20;
+  const byChains: Record<number, number> = {};
+  for (const chains of [8, 10, 12]) {
+    const t = time(() => k[`peak${chains}`](steps, 0.9999, 1e-4), 600);
+    byChains[chains] = (steps * chains * 8) / t.best / 1e9; // 4 mul + 4 add per chain and step
+  }
+  const chains = [8, 10, 12].reduce((b, c) => (byChains[c] > byChains[b] ? c : b));
+  return { gflops: byChains[chains], chains, byChains };
+}
+
+// ---- gemm --------------------------------------------------------------------------------------
+
+interface GemmCase { label: string; form: GemmForm; M: number; N: number; K: number }
+
+// Seed MLP, y = x·Wᵀ with x (B,IN), W (OUT,IN): forward nt (B,OUT,IN); dW = dyᵀ·x tn (OUT,IN,B);
+// dx = dy·W nn (B,IN,OUT) — fc1's dx is never computed in training (the input needs no grad).
+const B = 100;
+const layers = [["fc1", 784, 128], ["fc2", 128, 64], ["fc3", 64, 10]] as const;
+const cases: GemmCase[] = [
+  ...layers.map(([l, IN, OUT]): GemmCase => ({ label: `${l} fwd x·Wᵀ`, form: "nt", M: B, N: OUT, K: IN })),
+  ...layers.map(([l, IN, OUT]): GemmCase => ({ label: `${l} dW=dyᵀ·x`, form: "tn", M: OUT, N: IN, K: B })),
+  ...layers.map(([l, IN, OUT]): GemmCase => ({ label: `${l} dx=dy·W${l === "fc1" ? " (unused)" : ""}`, form: "nn", M: B, N: IN, K: OUT })),
+  ...(["nn", "nt", "tn"] as const).map((form): GemmCase => ({ label: "100×784×128", form, M: 100, N: 128, K: 784 })),
+  ...(["nn", "nt", "tn"] as const).map((form): GemmCase => ({ label: "512³", form, M: 512, N: 512, K: 512 })),
+];
+
+/** Times C = op(A)·op(B) on one backend; returns the timing and C. */
+function timeGemm(be: Backend, c: GemmCase, A: Float32Array, Bm: Float32Array, budgetMs: number) {
+  const { form, M, N, K } = c;
+  const pa = buf(be, A.length, A), pb = buf(be, Bm.length, Bm), pc = buf(be, M * N);
+  const lda = form === "tn" ? M : K; // A is (K,M) for tn, else (M,K)
+  const ldb = form === "nt" ? K : N; // B is (N,K) for nt, else (K,N)
+  const t = time(() => be.gemm(form, M, N, K, pa, lda, pb, ldb, pc, N, 0, false), budgetMs);
+  const C = be.f32().slice(pc >> 2, (pc >> 2) + M * N);
+  for (const p of [pa, pb, pc]) be.heap.free(p);
+  return { t, C };
+}
+
+function maxRelDiff(x: Float32Array, ref: Float32Array): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < x.length; i++) { d = Math.max(d, Math.abs(x[i] - ref[i])); m = Math.max(m, Math.abs(ref[i])); }
+  return d / (m || 1);
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+const wasm = createBackend("wasm");
+const js = createBackend("js");
+const machine = {
+  cpu: os.cpus()[0]?.model.trim() ?? "unknown", cores: os.cpus().length, node: process.version,
+  v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`, loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+};
+console.log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node} (V8 ${machine.v8}), ` +
+  `${machine.platform}, load ${machine.loadavg.join(" ")}`);
+
+const peak = await simdPeak();
+console.log(`128-bit SIMD mul+add peak (register-only, ${peak.chains} chains): ${f1(peak.gflops)} GFLOP/s ` +
+  `(chains 8/10/12: ${[8, 10, 12].map((c) => f1(peak.byChains[c])).join(" / ")})\n`);
+
+const gflops = (c: GemmCase, s: number) => (2 * c.M * c.N * c.K) / s / 1e9;
+const gemmResults = cases.map((c) => {
+  const A = Float32Array.from({ length: c.M * c.K }, rnd);
+  const Bm = Float32Array.from({ length: c.K * c.N }, rnd);
+  const w = timeGemm(wasm, c, A, Bm, WASM_BUDGET_MS);
+  const j = timeGemm(js, c, A, Bm, JS_BUDGET_MS);
+  const err = maxRelDiff(w.C, j.C);
+  if (!(err < 1e-4)) throw new Error(`${c.label} ${c.form}: wasm and js differ (max rel ${err})`);
+  const side = (t: Timing) => ({ bestGflops: gflops(c, t.best), medianGflops: gflops(c, t.median),
+                                  bestUs: t.best * 1e6, medianUs: t.median * 1e6, samples: t.samples });
+  const r = { ...c, wasm: side(w.t), js: side(j.t), ratio: j.t.best / w.t.best, pctPeak: 0, maxRelDiff: err };
+  r.pctPeak = (100 * r.wasm.bestGflops) / peak.gflops;
+  return r;
+});
+
+console.log("gemm, GFLOP/s best / median (ratio = js best time / wasm best time)");
+printTable(
+  ["case", "form", "M", "N", "K", "wasm best", "wasm med", "% peak", "js best", "js med", "wasm/js"],
+  gemmResults.map((r) => [r.label, r.form, r.M, r.N, r.K, f1(r.wasm.bestGflops), f1(r.wasm.medianGflops),
+    f1(r.pctPeak), f2(r.js.bestGflops), f2(r.js.medianGflops), f1(r.ratio) + "×"]),
+);
+
+// One training step's gemms (fwd ×3, dW ×3, dx for fc2 and fc3), from the best times.
+const step = gemmResults.slice(0, 9).filter((r) => !r.label.includes("unused"));
+const stepFlop = step.reduce((s, r) => s + 2 * r.M * r.N * r.K, 0);
+const stepUs = (side: "wasm" | "js") => step.reduce((s, r) => s + r[side].bestUs, 0);
+const mlpStep = { flop: stepFlop, wasmUs: stepUs("wasm"), jsUs: stepUs("js") };
+console.log(`\nseed MLP step gemms (${(stepFlop / 1e6).toFixed(1)} MFLOP): wasm ${f1(mlpStep.wasmUs)} µs ` +
+  `(${f1(stepFlop / mlpStep.wasmUs / 1e3)} GFLOP/s), js ${f1(mlpStep.jsUs)} µs ` +
+  `(${f2(stepFlop / mlpStep.jsUs / 1e3)} GFLOP/s), ${f1(mlpStep.jsUs / mlpStep.wasmUs)}×\n`);
+
+// ---- other kernels: µs per call and GB/s of compulsory traffic ---------------------------------
+
+interface KernelCase { name: string; size: string; bytes: number; setup: (be: Backend) => () => void }
+const NP = 109_386; // seed MLP parameter count
+const labels = (be: Backend, M: number, C: number) => {
+  const p = be.heap.alloc(M * 4);
+  for (let i = 0; i < M; i++) be.i32()[(p >> 2) + i] = i % C;
+  return p;
+};
+const kernelCases: KernelCase[] = [
+  { name: "relu", size: "100×128", bytes: 8 * 12_800, setup: (be) => {
+    const x = buf(be, 12_800), y = buf(be, 12_800);
+    return () => be.relu(y, x, 12_800);
+  } },
+  { name: "reluBackward", size: "100×128", bytes: 12 * 12_800, setup: (be) => {
+    const dy = buf(be, 12_800), y = buf(be, 12_800), dx = buf(be, 12_800);
+    return () => be.reluBackward(dx, dy, y, 12_800);
+  } },
+  { name: "softmaxXentForward", size: "100×10", bytes: 4 * (1000 + 3 * 100), setup: (be) => {
+    const x = buf(be, 1000), l = labels(be, 100, 10), losses = buf(be, 100), lse = buf(be, 100);
+    return () => { be.softmaxXentForward(x, l, 100, 10, losses, lse); };
+  } },
+  { name: "softmaxXentBackward", size: "100×10", bytes: 4 * (2000 + 2 * 100), setup: (be) => {
+    const x = buf(be, 1000), l = labels(be, 100, 10), lse = buf(be, 100), dx = buf(be, 1000);
+    be.softmaxXentForward(x, l, 100, 10, 0, lse);
+    return () => be.softmaxXentBackward(dx, x, l, lse, 100, 10, 0.01, 0);
+  } },
+  { name: "sgdStep (momentum 0.9)", size: `${NP}`, bytes: 20 * NP, setup: (be) => {
+    const p = buf(be, NP), g = buf(be, NP), b = buf(be, NP);
+    return () => be.sgdStep(p, g, b, NP, 1e-3, 0.9, 1, 0, false, false, false);
+  } },
+  { name: "adamStep", size: `${NP}`, bytes: 28 * NP, setup: (be) => {
+    const p = buf(be, NP), g = buf(be, NP), m = buf(be, NP), v = buf(be, NP);
+    be.affine(v, v, 0.5, 0.5, NP); // v ≥ 0
+    return () => be.adamStep(p, g, m, v, 0, NP, 0.1, 0.999, 0.001, 1e-8, 0, 1, false, false, false, 1e-3, 0.03);
+  } },
+];
+const kernelResults = kernelCases.map((k) => {
+  const w = time(k.setup(wasm), WASM_BUDGET_MS / 2), j = time(k.setup(js), JS_BUDGET_MS / 2);
+  const side = (t: Timing) => ({ bestUs: t.best * 1e6, medianUs: t.median * 1e6, bestGBs: k.bytes / t.best / 1e9, samples: t.samples });
+  return { name: k.name, size: k.size, bytes: k.bytes, wasm: side(w), js: side(j), ratio: j.best / w.best };
+});
+console.log("other kernels, µs per call (best / median) and GB/s of compulsory traffic (best)");
+printTable(
+  ["kernel", "size", "wasm µs", "wasm med", "wasm GB/s", "js µs", "js med", "js GB/s", "wasm/js"],
+  kernelResults.map((r) => [r.name, r.size, f2(r.wasm.bestUs), f2(r.wasm.medianUs), f1(r.wasm.bestGBs),
+    f2(r.js.bestUs), f2(r.js.medianUs), f1(r.js.bestGBs), f1(r.ratio) + "×"]),
+);
+
+const date = new Date().toISOString().slice(0, 10);
+const file = path.join(resultsDir, `kernels-${date}.json`);
+fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
+  mlpStep, kernels: kernelResults }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
+console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
