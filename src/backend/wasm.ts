@@ -71,7 +71,10 @@ export function createWasmBackend(module: WebAssembly.Module | BufferSource, opt
   const gemmScratch = (M: number, transA: boolean): number => {
     const need = k.gemm_scratch_bytes(M, transA);
     if (need > scratchBytes) {
+      // Forget the old block before allocating: if alloc throws (OutOfMemoryError), a later
+      // gemm must not pack into a freed block that the heap may have handed to a tensor.
       if (scratchBytes > 0) heap.free(scratch);
+      scratchBytes = 0;
       scratch = heap.alloc(need);
       scratchBytes = need;
     }
