@@ -14,43 +14,37 @@ export function copy(dst: usize, src: usize, bytes: i32): void {
   memory.copy(dst, src, <usize>bytes);
 }
 
-// dst = a + b
-export function add(dst: usize, a: usize, b: usize, n: i32): void {
+const ADD = 0, SUB = 1, MUL = 2;
+
+// dst = a op b; `op` is a compile-time constant at every call site, so each export gets its own
+// branch-free loop after inlining.
+@inline function binary(op: i32, dst: usize, a: usize, b: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(dst + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    const x = v128.load(a + o), y = v128.load(b + o);
+    v128.store(dst + o, op == ADD ? f32x4.add(x, y) : op == SUB ? f32x4.sub(x, y) : f32x4.mul(x, y));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(a + o) + load<f32>(b + o));
+    const x = load<f32>(a + o), y = load<f32>(b + o);
+    store<f32>(dst + o, op == ADD ? x + y : op == SUB ? x - y : x * y);
   }
+}
+
+// dst = a + b
+export function add(dst: usize, a: usize, b: usize, n: i32): void {
+  binary(ADD, dst, a, b, n);
 }
 
 // dst = a - b
 export function sub(dst: usize, a: usize, b: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(dst + o, f32x4.sub(v128.load(a + o), v128.load(b + o)));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(a + o) - load<f32>(b + o));
-  }
+  binary(SUB, dst, a, b, n);
 }
 
 // dst = a * b
 export function mul(dst: usize, a: usize, b: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(dst + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(a + o) * load<f32>(b + o));
-  }
+  binary(MUL, dst, a, b, n);
 }
 
 // dst = a * s + t
