@@ -4,27 +4,29 @@
 //   gemm_tn: C (M,N) = A (K,M)ᵀ · B (K,N)      weight gradient  dyᵀ · x
 // In every form C = (accumulate ? C : 0) + bias + A·B, with bias a length-N row (0 = none).
 // Pointers are byte offsets into linear memory; lda/ldb/ldc are row strides in elements.
-// `scratch` is gemm_scratch_bytes(M, transA) bytes of caller-owned memory (one per thread):
-// kernels keep no state.
+// `scratch` is gemm_scratch_bytes(M) bytes of caller-owned memory (one per thread): kernels keep
+// no state.
 //
-// Blocking: K is cut into KC-long slices; for each slice and each 8-wide column panel of B the
-// panel is packed (KC×8 contiguous, zero-padded past N) and swept by a 4×8 register tile
-// (8 f32x4 accumulators, more spill in V8) down all rows of A. Aᵀ is packed too, per slice, into
-// 4-row blocks (kc×4 contiguous): read in place, its rows are lda apart and power-of-two strides
-// thrash the cache. Every C element is summed in
-// increasing k with a separate mul and add (no FMA) on every path, so the bits do not depend on
-// how rows are split between tiles or threads, nor on the runtime.
+// Blocking: K is cut into equal slices of at most KC; for each slice and each 8-wide column
+// panel of B the panel is packed (kc×8 contiguous, zero-padded past N) and swept by a 4×8
+// register tile (8 f32x4 accumulators; more spill in V8) down all rows of A. A is packed too,
+// once per slice, into 4-row blocks (kc×4 contiguous), so the tile's four broadcasts share one
+// base register with immediate offsets and Aᵀ's power-of-two strides do not thrash the cache;
+// with at most two panels (N ≤ 16) packing A costs more than it saves and A is read in place.
+// Every C element is summed in increasing k with a separate mul and add (no FMA) on every path,
+// so the bits do not depend on the path, on how rows are split between tiles or threads, nor on
+// the runtime.
 
 const KC: i32 = 256;
 const NR: i32 = 8;
 const MR: i32 = 4;
+const DIRECT_MAX_N: i32 = 2 * NR;
 const PANEL_BYTES: usize = <usize>(KC * NR * 4);
 const TILE_BYTES: usize = <usize>(MR * NR * 4);
 const INIT_BYTES: usize = <usize>(NR * 4);
 
-export function gemm_scratch_bytes(M: i32, transA: bool): i32 {
-  const fixed = PANEL_BYTES + TILE_BYTES + INIT_BYTES;
-  return <i32>(transA ? fixed + <usize>((M + MR - 1) & ~(MR - 1)) * <usize>KC * 4 : fixed);
+export function gemm_scratch_bytes(M: i32): i32 {
+  return <i32>(PANEL_BYTES + TILE_BYTES + INIT_BYTES + <usize>((M + MR - 1) & ~(MR - 1)) * <usize>KC * 4);
 }
 
 export function gemm_nn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
@@ -106,7 +108,6 @@ export function gemm_nt_dot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize
   store<f32>(p, v + d);
 }
 
-// A(i,k) lives at a + i*aRow + k*aCol (bytes): aRow = lda*4, aCol = 4 untransposed; swapped for Aᵀ.
 function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize,
               ldb: i32, c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
   if (M <= 0 || N <= 0) return;
@@ -120,52 +121,67 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     addBiasOnly(M, N, c, ldcB, bias, accumulate);
     if (K <= 0) return;
   }
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
+  const packA = N > DIRECT_MAX_N;
+  // In place, A(i,k) is at a + i*aRow + k*aCol; Aᵀ swaps the strides.
+  const aRow: usize = transA ? 4 : <usize>lda << 2;
+  const aCol: usize = transA ? <usize>lda << 2 : 4;
+  const slices = (K + KC - 1) / KC;
+  const kcMax = (K + slices - 1) / slices;
+  for (let k0 = 0; k0 < K; k0 += kcMax) {
+    const kc = min(kcMax, K - k0);
     const loadC = accumulate || k0 > 0;
-    // A(i,k) of this slice lives at aSlice + (i/4)*aBlock + (i%4)*aRow + k*aCol (bytes).
-    let aSlice: usize, aRow: usize, aCol: usize, aBlock: usize;
-    if (transA) {
-      packAT(a, lda, M, k0, kc, packedA);
-      aSlice = packedA; aRow = 4; aCol = 16; aBlock = <usize>kc << 4;
-    } else {
-      aSlice = a + (<usize>k0 << 2); aRow = <usize>lda << 2; aCol = 4; aBlock = aRow * MR;
+    if (packA) {
+      if (transA) packAT(a, lda, M, k0, kc, packedA);
+      else packAN(a, lda, M, k0, kc, packedA);
     }
+    const aSlice = a + <usize>k0 * aCol;
     for (let j0 = 0; j0 < N; j0 += NR) {
       const nr = min(NR, N - j0);
       packB(transB, b, ldb, k0, kc, j0, nr, panel);
       if (!loadC) fillInit(init, bias, j0, nr);
       const cCol = c + (<usize>j0 << 2);
-      let i = 0;
-      for (; i + MR <= M; i += MR) {
-        const ap = aSlice + <usize>(i / MR) * aBlock;
-        const cp = cCol + <usize>i * ldcB;
-        if (nr == NR) {
-          kernel4x8(ap, aRow, aCol, panel, kc, cp, ldcB, loadC, init);
-        } else {
-          if (loadC) copyTile(cp, ldcB, tile, NR << 2, MR, nr);
-          kernel4x8(ap, aRow, aCol, panel, kc, tile, <usize>(NR << 2), loadC, init);
-          copyTile(tile, <usize>(NR << 2), cp, ldcB, MR, nr);
-        }
-      }
-      for (; i < M; i++) {
-        const ap = aSlice + <usize>(i / MR) * aBlock + <usize>(i % MR) * aRow;
-        const cp = cCol + <usize>i * ldcB;
-        if (nr == NR) {
-          kernel1x8(ap, aCol, panel, kc, cp, loadC, init);
-        } else {
-          if (loadC) copyTile(cp, ldcB, tile, NR << 2, 1, nr);
-          kernel1x8(ap, aCol, panel, kc, tile, loadC, init);
-          copyTile(tile, <usize>(NR << 2), cp, ldcB, 1, nr);
-        }
-      }
+      if (packA) sweepRows(true, packedA, 4, 16, <usize>kc << 4, M, panel, kc, cCol, ldcB, nr, loadC, init, tile);
+      else sweepRows(false, aSlice, aRow, aCol, aRow * MR, M, panel, kc, cCol, ldcB, nr, loadC, init, tile);
     }
   }
 }
 
-// 4×8 tile of C: rows at c, c+ldc, ..; A rows 4 apart by aRow, k steps by aCol; panel is kc×8.
-@inline function kernel4x8(a: usize, aRow: usize, aCol: usize, p: usize, kc: i32,
-                           c: usize, ldc: usize, loadC: bool, init: usize): void {
+// All rows of C against one panel: 4-row tiles, then single rows. Row block r of A starts at
+// a + r*aBlock; within it rows are aRow apart and k steps by aCol (`packed`: 4 and 16, known
+// at compile time). Partial panels (nr < 8) go through the tile buffer so C is never written
+// past column N.
+@inline function sweepRows(packed: bool, a: usize, aRow: usize, aCol: usize, aBlock: usize, M: i32, panel: usize,
+                           kc: i32, cCol: usize, ldcB: usize, nr: i32, loadC: bool, init: usize,
+                           tile: usize): void {
+  const tileStride = <usize>(NR << 2);
+  let i = 0;
+  for (; i + MR <= M; i += MR) {
+    const ap = a + <usize>(i / MR) * aBlock;
+    const cp = cCol + <usize>i * ldcB;
+    const full = nr == NR;
+    const cDst = full ? cp : tile;
+    const cStride = full ? ldcB : tileStride;
+    if (!full && loadC) copyTile(cp, ldcB, tile, tileStride, MR, nr);
+    if (packed) kernel4x8Packed(ap, panel, kc, cDst, cStride, loadC, init);
+    else kernel4x8(ap, aRow, aCol, panel, kc, cDst, cStride, loadC, init);
+    if (!full) copyTile(tile, tileStride, cp, ldcB, MR, nr);
+  }
+  for (; i < M; i++) {
+    const ap = a + <usize>(i / MR) * aBlock + <usize>(i % MR) * aRow;
+    const cp = cCol + <usize>i * ldcB;
+    if (nr == NR) {
+      kernel1x8(ap, aCol, panel, kc, cp, loadC, init);
+    } else {
+      if (loadC) copyTile(cp, ldcB, tile, tileStride, 1, nr);
+      kernel1x8(ap, aCol, panel, kc, tile, loadC, init);
+      copyTile(tile, tileStride, cp, ldcB, 1, nr);
+    }
+  }
+}
+
+// 4×8 tile of C (rows ldc bytes apart) += A rows (aRow apart, k step aCol) · panel (kc×8).
+@inline function kernel4x8(a: usize, aRow: usize, aCol: usize, p: usize, kc: i32, c: usize,
+                           ldc: usize, loadC: bool, init: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   if (loadC) {
     c00 = v128.load(c); c01 = v128.load(c, 16);
@@ -176,25 +192,62 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     c00 = v128.load(init); c01 = v128.load(init, 16);
     c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
   }
-  let a0 = a;
-  const r1 = aRow, r2 = aRow * 2, r3 = aRow * 3;
   const end = p + (<usize>kc << 5);
   while (p < end) {
     const b0 = v128.load(p);
     const b1 = v128.load(p, 16);
-    let x = v128.load32_splat(a0);
+    let x = v128.load32_splat(a);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(a0 + r1);
+    x = v128.load32_splat(a + aRow);
     c10 = f32x4.add(c10, f32x4.mul(x, b0));
     c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(a0 + r2);
+    x = v128.load32_splat(a + 2 * aRow);
     c20 = f32x4.add(c20, f32x4.mul(x, b0));
     c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(a0 + r3);
+    x = v128.load32_splat(a + 3 * aRow);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    a0 += aCol;
+    a += aCol;
+    p += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+// kernel4x8 over a packed A block (aRow = 4, aCol = 16): the four broadcasts are one base
+// register plus immediate offsets, which the generic form cannot express (a + 4 may wrap).
+@inline function kernel4x8Packed(a: usize, p: usize, kc: i32, c: usize, ldc: usize, loadC: bool,
+                                 init: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (loadC) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  } else {
+    c00 = v128.load(init); c01 = v128.load(init, 16);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
+  }
+  const end = p + (<usize>kc << 5);
+  while (p < end) {
+    const b0 = v128.load(p);
+    const b1 = v128.load(p, 16);
+    let x = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    a += 16;
     p += 32;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
@@ -253,8 +306,8 @@ function packB(transB: bool, b: usize, ldb: i32, k0: i32, kc: i32, j0: i32, nr: 
     for (; k + 4 <= kc; k += 4) {
       const s = row0 + (<usize>k << 2);
       const d = panel + (<usize>k << 5);
-      transpose4(s, ldbB, d);
-      transpose4(s + 4 * ldbB, ldbB, d + 16);
+      transpose4(s, ldbB, d, 32);
+      transpose4(s + 4 * ldbB, ldbB, d + 16, 32);
     }
   }
   for (; k < kc; k++) {
@@ -294,9 +347,36 @@ function packAT(a: usize, lda: i32, M: i32, k0: i32, kc: i32, packed: usize): vo
   }
 }
 
+// Packs A(0..M, k0..k0+kc), A stored (M,K) with stride lda, into the same 4-row blocks as
+// packAT, by 4×4 transposes of rows i..i+3 × 4 consecutive k.
+function packAN(a: usize, lda: i32, M: i32, k0: i32, kc: i32, packed: usize): void {
+  const ldaB = <usize>lda << 2;
+  const blockB = <usize>kc << 4;
+  let i = 0;
+  for (; i + MR <= M; i += MR) {
+    const s0 = a + <usize>i * ldaB + (<usize>k0 << 2);
+    const d0 = packed + <usize>(i / MR) * blockB;
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) transpose4(s0 + (<usize>k << 2), ldaB, d0 + (<usize>k << 4), 16);
+    for (; k < kc; k++) {
+      for (let r = 0; r < MR; r++) store<f32>(d0 + (<usize>k << 4) + (<usize>r << 2), load<f32>(s0 + <usize>r * ldaB + (<usize>k << 2)));
+    }
+  }
+  if (i < M) {
+    const rows = M - i;
+    const s0 = a + <usize>i * ldaB + (<usize>k0 << 2);
+    const d0 = packed + <usize>(i / MR) * blockB;
+    for (let k = 0; k < kc; k++) {
+      for (let r = 0; r < MR; r++) {
+        store<f32>(d0 + (<usize>k << 4) + (<usize>r << 2), r < rows ? load<f32>(s0 + <usize>r * ldaB + (<usize>k << 2)) : 0);
+      }
+    }
+  }
+}
+
 // Reads a 4×4 block (4 rows of 4 floats, rows `stride` bytes apart) and writes its transpose
 // as four 16-byte rows 32 bytes apart (one half of four consecutive panel rows).
-@inline function transpose4(s: usize, stride: usize, d: usize): void {
+@inline function transpose4(s: usize, stride: usize, d: usize, dstride: usize): void {
   const r0 = v128.load(s);
   const r1 = v128.load(s + stride);
   const r2 = v128.load(s + 2 * stride);
@@ -306,9 +386,9 @@ function packAT(a: usize, lda: i32, M: i32, k0: i32, kc: i32, packed: usize): vo
   const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
   const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
   v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
-  v128.store(d + 32, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
-  v128.store(d + 64, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
-  v128.store(d + 96, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+  v128.store(d + dstride, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 2 * dstride, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * dstride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
 // The accumulator start for a panel when C is not read: bias[j0..j0+nr] or zeros, padded to 8.

@@ -9,7 +9,7 @@ import { Heap } from "./heap.js";
 /** The raw exports of assembly/index.ts (pointers are byte offsets; bool parameters take JS booleans). */
 interface KernelExports {
   heap_base(): number;
-  gemm_scratch_bytes(M: number, transA: boolean): number;
+  gemm_scratch_bytes(M: number): number;
   gemm_nn(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
           c: number, ldc: number, bias: number, accumulate: boolean, scratch: number): void;
   gemm_nt(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
@@ -65,11 +65,11 @@ export function createWasmBackend(module: WebAssembly.Module | BufferSource, opt
   const views = new MemoryViews(memory);
   const heap = new Heap(memory, k.heap_base(), max);
 
-  // Scratch for packed panels; grows with the largest M seen (only Aᵀ packing depends on M).
+  // Scratch for packed panels of A and B; grows with the largest M seen.
   let scratch = 0;
   let scratchBytes = 0;
-  const gemmScratch = (M: number, transA: boolean): number => {
-    const need = k.gemm_scratch_bytes(M, transA);
+  const gemmScratch = (M: number): number => {
+    const need = k.gemm_scratch_bytes(M);
     if (need > scratchBytes) {
       // Forget the old block before allocating: if alloc throws (OutOfMemoryError), a later
       // gemm must not pack into a freed block that the heap may have handed to a tensor.
@@ -91,9 +91,9 @@ export function createWasmBackend(module: WebAssembly.Module | BufferSource, opt
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       const acc = accumulate;
       if (form === "nt" && M < NT_DOT_MAX_ROWS) k.gemm_nt_dot(M, N, K, a, lda, b, ldb, c, ldc, bias, acc);
-      else if (form === "nn") k.gemm_nn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, false));
-      else if (form === "nt") k.gemm_nt(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, false));
-      else k.gemm_tn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M, true));
+      else if (form === "nn") k.gemm_nn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
+      else if (form === "nt") k.gemm_nt(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
+      else k.gemm_tn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
     },
     fill: k.fill,
     copy: k.copy,
