@@ -5,7 +5,7 @@ export { noGrad, isGradEnabled } from "./lifetime.js";
 export { manualSeed, Generator, defaultGenerator } from "./random.js";
 export { accuracy, correctCount } from "./metrics.js";
 export {
-  getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes,
+  getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes, setNumThreads, getNumThreads,
   type Backend, type BackendName, type MemoryOptions,
 } from "./backend/index.js";
 export * from "./errors.js";

@@ -84,6 +84,11 @@ export interface Backend extends Kernels {
   readonly name: BackendName;
   readonly heap: Heap;
   readonly memory: WebAssembly.Memory;
+  /** Threads gemm may use (see threads.ts); returns how many it will really use (1 if unsupported). */
+  setNumThreads(n: number): number;
+  getNumThreads(): number;
+  /** Counters of the thread pool since it started (null without a pool). */
+  threadStats(): import("./threads.js").ThreadStats | null;
   /** Views over the whole memory, rebuilt after the memory grows. */
   f32(): Float32Array;
   i32(): Int32Array;
@@ -132,9 +137,10 @@ export interface MemoryOptions {
 
 export const WASM32_MAX_BYTES = 65535 * 65536;
 
-export function createMemory(options: MemoryOptions = {}): { memory: WebAssembly.Memory; max: number } {
+/** A memory for a backend; `shared` (for the thread pool) needs a SharedArrayBuffer-capable runtime. */
+export function createMemory(options: MemoryOptions = {}, shared = false): { memory: WebAssembly.Memory; max: number } {
   const max = Math.min(options.maxMemoryBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
   const maximum = Math.max(1, Math.floor(max / 65536));
-  const memory = new WebAssembly.Memory({ initial: Math.min(32, maximum), maximum });
+  const memory = new WebAssembly.Memory({ initial: Math.min(32, maximum), maximum, shared });
   return { memory, max: maximum * 65536 };
 }

@@ -1,10 +1,11 @@
 // Which backend new tensors go to. The wasm backend is created on first use from the kernels
 // embedded in the package; runtimes that forbid compiling wasm from bytes (Cloudflare workerd)
 // hand in a compiled WebAssembly.Module with useWasmModule() before that.
-import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+import { KERNELS_MT_WASM_BASE64, KERNELS_WASM_BASE64 } from "./kernels.generated.js";
 import type { Backend, BackendName, MemoryOptions } from "./backend.js";
 import { createJsBackend } from "./js.js";
 import { createWasmBackend } from "./wasm.js";
+import { threadsSupported } from "./threads.js";
 import { ValueError } from "../errors.js";
 
 export type { Backend, BackendName, GemmForm, Kernels, MemoryOptions } from "./backend.js";
@@ -13,9 +14,9 @@ let wasmSource: WebAssembly.Module | BufferSource | null = null;
 const instances: Partial<Record<BackendName, Backend>> = {};
 let current: BackendName = "wasm";
 
-/** The embedded kernels as bytes. */
-export function kernelsWasmBytes(): Uint8Array {
-  const bin = atob(KERNELS_WASM_BASE64);
+/** The embedded kernels as bytes (`shared`: the build for a shared memory, used by threads). */
+export function kernelsWasmBytes(shared = false): Uint8Array {
+  const bin = atob(shared ? KERNELS_MT_WASM_BASE64 : KERNELS_WASM_BASE64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return bytes;
@@ -30,16 +31,47 @@ export function useWasmModule(source: WebAssembly.Module | BufferSource): void {
   wasmSource = source;
 }
 
-/** Creates a new, independent backend instance with its own memory (for tests and benchmarks). */
-export function createBackend(name: BackendName, options: MemoryOptions = {}): Backend {
+/**
+ * Creates a new, independent backend instance with its own memory (for tests and benchmarks).
+ * The wasm backend runs on a shared memory, ready for setNumThreads, where the runtime allows
+ * threads and no module was supplied with useWasmModule (pass `shared: false` to opt out).
+ */
+export function createBackend(name: BackendName, options: MemoryOptions & { shared?: boolean } = {}): Backend {
   if (name === "js") return createJsBackend(options);
-  if (name === "wasm") return createWasmBackend(wasmSource ?? kernelsWasmBytes(), options);
+  if (name === "wasm") {
+    const shared = (options.shared ?? true) && wasmSource === null && threadsSupported();
+    return createWasmBackend(wasmSource ?? kernelsWasmBytes(shared), { ...options, shared });
+  }
   throw new ValueError(`unknown backend '${String(name)}' (expected 'wasm' or 'js')`);
 }
 
+let requestedThreads = 1;
+
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
-  return (instances[current] ??= createBackend(current));
+  let b = instances[current];
+  if (b === undefined) {
+    b = instances[current] = createBackend(current);
+    b.setNumThreads(requestedThreads);
+  }
+  return b;
+}
+
+/**
+ * Lets big matrix products use n threads (torch.set_num_threads): a pool of n - 1 workers on
+ * the wasm backend's shared memory. Results are bitwise identical to one thread. Returns the
+ * number of threads that will be used: 1 where the runtime has no shared memory or workers
+ * (workerd, pages that are not cross-origin isolated), or on the js backend.
+ */
+export function setNumThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValueError(`setNumThreads: expected an integer from 1 to 256, got ${n}`);
+  requestedThreads = n;
+  return getBackend().setNumThreads(n);
+}
+
+/** Threads the current backend uses for big matrix products. */
+export function getNumThreads(): number {
+  return getBackend().getNumThreads();
 }
 
 /**

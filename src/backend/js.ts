@@ -31,6 +31,10 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
     f32,
     i32,
     u8: () => views.u8(),
+    // Plain loops stay on one thread: the reference backend is the single-threaded baseline.
+    setNumThreads: () => 1,
+    getNumThreads: () => 1,
+    threadStats: () => null,
 
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       const f = f32();

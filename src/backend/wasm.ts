@@ -5,6 +5,7 @@
 import { instantiateSync } from "@assemblyscript/loader";
 import { type Backend, type GemmForm, MemoryViews, type MemoryOptions, createMemory } from "./backend.js";
 import { Heap } from "./heap.js";
+import { type GemmArgs, SPLIT_MIN_FLOPS, ThreadPool } from "./threads.js";
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets; bool parameters take JS booleans). */
 interface KernelExports {
@@ -54,12 +55,20 @@ interface KernelExports {
 /** Below this many rows, A·Bᵀ runs as dot products instead of transposing B into panels. */
 const NT_DOT_MAX_ROWS = 4;
 
+export interface WasmBackendOptions extends MemoryOptions {
+  /** The module is the shared-memory build (kernels-mt.wasm): the memory is shared and
+   *  setNumThreads(n > 1) can start a worker pool on it. */
+  shared?: boolean;
+}
+
 /**
  * Instantiates the kernels on a fresh memory. Kernels map one to one onto raw exports: JS
  * booleans reach wasm i32 parameters as 0/1 by the standard ToInt32 conversion.
  */
-export function createWasmBackend(module: WebAssembly.Module | BufferSource, options: MemoryOptions = {}): Backend {
-  const { memory, max } = createMemory(options);
+export function createWasmBackend(source: WebAssembly.Module | BufferSource, options: WasmBackendOptions = {}): Backend {
+  const shared = options.shared ?? false;
+  const { memory, max } = createMemory(options, shared);
+  const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
   const { instance } = instantiateSync(module, { env: { memory } });
   const k = instance.exports as unknown as KernelExports;
   const views = new MemoryViews(memory);
@@ -81,6 +90,23 @@ export function createWasmBackend(module: WebAssembly.Module | BufferSource, opt
     return scratch;
   };
 
+  const runGemm = (g: GemmArgs): void => {
+    const { M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate } = g;
+    if (g.form === "dot") k.gemm_nt_dot(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate);
+    else if (g.form === "nn") k.gemm_nn(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
+    else if (g.form === "nt") k.gemm_nt(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
+    else k.gemm_tn(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
+  };
+
+  let pool: ThreadPool | null = null;
+  const setNumThreads = (n: number): number => {
+    const want = shared ? n : 1;
+    if ((pool?.threads ?? 1) === want) return want;
+    pool?.close();
+    pool = want > 1 ? new ThreadPool(want, module, memory, heap, (M) => k.gemm_scratch_bytes(M)) : null;
+    return want;
+  };
+
   return {
     name: "wasm",
     heap,
@@ -88,12 +114,14 @@ export function createWasmBackend(module: WebAssembly.Module | BufferSource, opt
     f32: () => views.f32(),
     i32: () => views.i32(),
     u8: () => views.u8(),
+    setNumThreads,
+    getNumThreads: () => pool?.threads ?? 1,
+    threadStats: () => (pool === null ? null : { ...pool.stats }),
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
-      const acc = accumulate;
-      if (form === "nt" && M < NT_DOT_MAX_ROWS) k.gemm_nt_dot(M, N, K, a, lda, b, ldb, c, ldc, bias, acc);
-      else if (form === "nn") k.gemm_nn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
-      else if (form === "nt") k.gemm_nt(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
-      else k.gemm_tn(M, N, K, a, lda, b, ldb, c, ldc, bias, acc, gemmScratch(M));
+      // The path is chosen from the whole problem, before any split: it fixes the summation order.
+      const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
+      if (pool !== null && 2 * M * N * K >= SPLIT_MIN_FLOPS && pool.gemm(g, runGemm)) return;
+      runGemm(g);
     },
     fill: k.fill,
     copy: k.copy,

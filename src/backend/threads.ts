@@ -1,0 +1,244 @@
+// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms.
+//
+// Each worker instantiates the same (shared-memory) kernel module on the same memory and waits
+// on its own 16-word control block in that memory. Fork-join per gemm: the main thread writes a
+// job (kernel + args) and sets the block's state to POSTED; the worker claims it (POSTED →
+// CLAIMED by compare-and-swap), runs it and sets DONE. The main thread computes its own slice
+// meanwhile, then takes back any job still unclaimed (POSTED → IDLE) and runs it itself, so a
+// sleeping or descheduled worker never makes a gemm slower than on one thread. Every C element
+// is computed by exactly one thread with the same instructions as single-threaded, so results
+// are bitwise identical for any number of threads.
+//
+// Waking a sleeping worker costs ~40–50 µs here, so workers spin briefly before sleeping (a
+// training step issues its big gemms a few hundred µs apart) and only gemms of at least
+// SPLIT_MIN_FLOPS are split. A worker that has not started yet (workers start asynchronously;
+// in browsers only once the page yields) simply gets no slice.
+import { builtin } from "../data/files.js";
+import type { GemmForm } from "./backend.js";
+import type { Heap } from "./heap.js";
+
+/** Below this many flops a gemm runs on one thread: waking a worker would cost more. */
+export const SPLIT_MIN_FLOPS = 8e6;
+
+const WORDS = 16; // int32 words per control block: state, ready, op, 12 args
+const STATE = 0, READY = 1, OP = 2, ARGS = 3;
+const IDLE = 0, POSTED = 1, CLAIMED = 2, DONE = 3;
+const OP_QUIT = -1;
+const OPS: Record<GemmForm | "dot", number> = { nn: 0, nt: 1, tn: 2, dot: 3 };
+
+// The worker's program, as source so it needs no separate file in any bundler or runtime.
+const WORKER_MAIN = `
+function start(module, memory, ctl, spinMs) {
+  const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const w = new Int32Array(memory.buffer, ctl, ${WORDS});
+  const run = [k.gemm_nn, k.gemm_nt, k.gemm_tn];
+  Atomics.store(w, ${READY}, 1);
+  for (;;) {
+    let s = Atomics.load(w, ${STATE});
+    if (s !== ${POSTED}) {
+      const until = performance.now() + spinMs;
+      while ((s = Atomics.load(w, ${STATE})) !== ${POSTED} && performance.now() < until) {}
+      while ((s = Atomics.load(w, ${STATE})) !== ${POSTED}) Atomics.wait(w, ${STATE}, s);
+    }
+    if (Atomics.compareExchange(w, ${STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) continue; // taken back
+    const op = w[${OP}];
+    if (op === ${OP_QUIT}) return;
+    const a = w.subarray(${ARGS}, ${ARGS + 12});
+    if (op === ${OPS.dot}) k.gemm_nt_dot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    Atomics.store(w, ${STATE}, ${DONE});
+    Atomics.notify(w, ${STATE});
+  }
+}
+`;
+
+interface WorkerLike {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+}
+
+type NodeWorkerThreads = {
+  Worker: new (code: string, options: { eval: true }) => WorkerLike & { unref(): void };
+};
+
+/** Whether this runtime can run the pool: shared memory plus some kind of worker thread. */
+export function threadsSupported(): boolean {
+  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return false;
+  // Browsers expose shared memory to postMessage only on cross-origin isolated pages.
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return false;
+  return builtin<NodeWorkerThreads>("node:worker_threads") !== null || typeof Worker === "function";
+}
+
+function spawn(module: WebAssembly.Module, memory: WebAssembly.Memory, ctl: number, spinMs: number): WorkerLike {
+  const message = { module, memory, ctl, spinMs };
+  const wt = builtin<NodeWorkerThreads>("node:worker_threads");
+  if (wt !== null) {
+    const code = `${WORKER_MAIN}\nrequire("node:worker_threads").parentPort.once("message", (m) => start(m.module, m.memory, m.ctl, m.spinMs));`;
+    const worker = new wt.Worker(code, { eval: true });
+    worker.unref(); // an idle pool must not keep the process alive
+    worker.postMessage(message);
+    return worker;
+  }
+  const code = `${WORKER_MAIN}\nself.onmessage = (e) => start(e.data.module, e.data.memory, e.data.ctl, e.data.spinMs);`;
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  worker.postMessage(message);
+  return worker;
+}
+
+/** Pointer arguments of one gemm call, as the kernels take them. */
+export interface GemmArgs {
+  form: GemmForm | "dot";
+  M: number; N: number; K: number;
+  a: number; lda: number; b: number; ldb: number; c: number; ldc: number;
+  bias: number; accumulate: boolean;
+}
+
+export interface ThreadStats {
+  /** gemms split over threads. */
+  splits: number;
+  /** Slices workers ran; the rest of the posted slices were taken back by the main thread. */
+  workerSlices: number;
+  postedSlices: number;
+}
+
+export class ThreadPool {
+  readonly stats: ThreadStats = { splits: 0, workerSlices: 0, postedSlices: 0 };
+  private readonly workers: WorkerLike[] = [];
+  private readonly blocks: Int32Array[] = [];
+  private readonly scratch: number[] = [];
+  private readonly scratchBytes: number[] = [];
+  private readonly ctl: number;
+  private readonly canBlock: boolean;
+
+  constructor(
+    readonly threads: number,
+    module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    private readonly heap: Heap,
+    private readonly scratchFor: (M: number) => number,
+    spinMs = 2,
+  ) {
+    const n = threads - 1;
+    this.ctl = heap.alloc(n * WORDS * 4);
+    for (let i = 0; i < n; i++) {
+      const block = new Int32Array(memory.buffer, this.ctl + i * WORDS * 4, WORDS);
+      block.fill(0);
+      this.blocks.push(block);
+      this.scratch.push(0);
+      this.scratchBytes.push(0);
+      this.workers.push(spawn(module, memory, this.ctl + i * WORDS * 4, spinMs));
+    }
+    this.canBlock = canAtomicsWait(this.blocks[0]);
+  }
+
+  /** Workers that have started and can take a slice now. */
+  private readyWorkers(): number[] {
+    const ready: number[] = [];
+    for (let i = 0; i < this.blocks.length; i++) if (Atomics.load(this.blocks[i], READY) === 1) ready.push(i);
+    return ready;
+  }
+
+  /**
+   * Runs the gemm split into row (or, for few rows, column) slices over the main thread and the
+   * ready workers; `local` runs one slice on this thread. Returns false if it did not split.
+   */
+  gemm(g: GemmArgs, local: (g: GemmArgs) => void): boolean {
+    const ready = this.readyWorkers();
+    if (ready.length === 0) return false;
+    const slices = splitGemm(g, ready.length + 1);
+    if (slices.length < 2) return false;
+    for (let s = 1; s < slices.length; s++) this.post(ready[s - 1], slices[s]);
+    local(slices[0]);
+    for (let s = 1; s < slices.length; s++) {
+      const block = this.blocks[ready[s - 1]];
+      if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) {
+        local(slices[s]);
+      } else {
+        this.waitDone(block);
+        this.stats.workerSlices++;
+      }
+    }
+    this.stats.splits++;
+    this.stats.postedSlices += slices.length - 1;
+    return true;
+  }
+
+  private post(w: number, g: GemmArgs): void {
+    const block = this.blocks[w];
+    let scratch = 0;
+    if (g.form !== "dot") {
+      const need = this.scratchFor(g.M);
+      if (need > this.scratchBytes[w]) {
+        if (this.scratchBytes[w] > 0) this.heap.free(this.scratch[w]);
+        this.scratchBytes[w] = 0;
+        this.scratch[w] = this.heap.alloc(need);
+        this.scratchBytes[w] = need;
+      }
+      scratch = this.scratch[w];
+    }
+    block[OP] = OPS[g.form];
+    block.set([g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, g.accumulate ? 1 : 0, scratch], ARGS);
+    Atomics.store(block, STATE, POSTED);
+    Atomics.notify(block, STATE);
+  }
+
+  /** Waits for a claimed job: spins (the slices are equal, so it ends about now), then sleeps
+   *  where this thread may (not on a browser's main thread). */
+  private waitDone(block: Int32Array): void {
+    const until = performance.now() + 1;
+    let s: number;
+    while ((s = Atomics.load(block, STATE)) !== DONE) {
+      if (this.canBlock && performance.now() > until) Atomics.wait(block, STATE, s, 10);
+    }
+    Atomics.store(block, STATE, IDLE);
+  }
+
+  /** Stops the workers and frees the control blocks and their scratch. */
+  close(): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      this.blocks[i][OP] = OP_QUIT;
+      Atomics.store(this.blocks[i], STATE, POSTED);
+      Atomics.notify(this.blocks[i], STATE);
+      if (this.scratchBytes[i] > 0) this.heap.free(this.scratch[i]);
+    }
+    // Let quit be read first: terminating a worker mid-instantiation is also fine.
+    setTimeout(() => this.workers.forEach((w) => w.terminate()), 100);
+    this.heap.free(this.ctl);
+  }
+}
+
+function canAtomicsWait(block: Int32Array): boolean {
+  try {
+    Atomics.wait(block, OP, Atomics.load(block, OP) + 1, 0); // "not-equal" unless forbidden here
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits a gemm into up to `parts` independent slices: by rows of C (multiples of 4, the tile
+ * height) when there are enough, else by columns (multiples of 8, the panel width).
+ */
+export function splitGemm(g: GemmArgs, parts: number): GemmArgs[] {
+  const rowsPer = Math.ceil(g.M / parts / 4) * 4;
+  if (g.form !== "dot" && g.M >= 8 * parts) {
+    const out: GemmArgs[] = [];
+    for (let r0 = 0; r0 < g.M; r0 += rowsPer) {
+      const rows = Math.min(rowsPer, g.M - r0);
+      const aOff = g.form === "tn" ? r0 * 4 : r0 * g.lda * 4;
+      out.push({ ...g, M: rows, a: g.a + aOff, c: g.c + r0 * g.ldc * 4 });
+    }
+    return out;
+  }
+  const colsPer = Math.ceil(g.N / parts / 8) * 8;
+  if (g.N < 16 * parts) return [g];
+  const out: GemmArgs[] = [];
+  for (let c0 = 0; c0 < g.N; c0 += colsPer) {
+    const cols = Math.min(colsPer, g.N - c0);
+    const bOff = g.form === "nt" || g.form === "dot" ? c0 * g.ldb * 4 : c0 * 4;
+    out.push({ ...g, N: cols, b: g.b + bOff, c: g.c + c0 * 4, bias: g.bias ? g.bias + c0 * 4 : 0 });
+  }
+  return out;
+}
