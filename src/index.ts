@@ -8,6 +8,7 @@ export {
   getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes, setNumThreads, getNumThreads,
   type Backend, type BackendName, type MemoryOptions,
 } from "./backend/index.js";
+export { initWasm, type WasmSource } from "./wasm-init.js";
 export * from "./errors.js";
 export * as ops from "./ops/index.js";
 export * as nn from "./nn/index.js";

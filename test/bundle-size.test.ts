@@ -1,0 +1,19 @@
+// The browser bundle of a program that trains the seed MLP stays small (wasm included), and
+// smaller than the same program on TensorFlow.js core + its wasm backend. `npm run size` prints it.
+import { describe, expect, it } from "vitest";
+import { assertDistFresh } from "./runtimes/harness.js";
+import { format, measure } from "../scripts/bundle-size.js";
+
+/** Budget for examples/browser-min, minified + gzipped, kernels included. */
+const BUDGET_GZIP_BYTES = 64 * 1024;
+
+describe("bundle size", () => {
+  it(`examples/browser-min is under ${BUDGET_GZIP_BYTES / 1024} KB gzipped with the wasm, and smaller than TF.js core + wasm`, async () => {
+    assertDistFresh();
+    const r = await measure();
+    console.log(format(r));
+    expect(r.wasmgrad.total.gzip).toBeLessThan(BUDGET_GZIP_BYTES);
+    if ("error" in r.tfjs) throw new Error(r.tfjs.error);
+    expect(r.wasmgrad.total.gzip).toBeLessThan(r.tfjs.total.gzip);
+  });
+});
