@@ -5,7 +5,12 @@
 //   npm run mnist                               # the seed configuration
 //   npm run mnist -- --optimizer adam --lr 1e-3 # flags: --epochs --lr --momentum --optimizer
 //                                               #   --batch --seed --backend wasm|js --limit N
-import { DataLoader, type Tensor, correctCount, data, datasets, manualSeed, nn, noGrad, optim, setBackend, transforms } from "wasmgrad";
+//   npm run mnist -- --checkpoint run.ckpt --resume
+//       saves a checkpoint (model, optimizer, generator, DataLoader position) after every epoch
+//       and every --checkpoint-every N steps; --resume continues from it if it exists, even
+//       from the middle of an epoch, ending with the same weights as an uninterrupted run.
+import { DataLoader, type Tensor, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, transforms } from "wasmgrad";
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
@@ -18,6 +23,9 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "0" },
     backend: { type: "string", default: "wasm" },
     limit: { type: "string" },
+    checkpoint: { type: "string" },
+    "checkpoint-every": { type: "string" },
+    resume: { type: "boolean", default: false },
   },
 });
 const num = (name: keyof typeof args) => {
@@ -34,6 +42,10 @@ if (args.backend !== "wasm" && args.backend !== "js") {
 }
 if (args.optimizer !== "sgd" && args.optimizer !== "adam") {
   console.error(`--optimizer: expected sgd or adam, got '${args.optimizer}'`);
+  process.exit(2);
+}
+if ((args.resume || args["checkpoint-every"] !== undefined) && args.checkpoint === undefined) {
+  console.error("--resume and --checkpoint-every need --checkpoint <path>");
   process.exit(2);
 }
 const firstIndices = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
@@ -65,10 +77,37 @@ const optimizer =
 console.log(`MNIST MLP: ${trainset.length} training images, ${args.optimizer} lr=${args.lr}` +
   `${args.optimizer === "sgd" ? ` momentum=${args.momentum}` : ""}, batch ${batchSize}, backend ${args.backend}`);
 const epochs = num("epochs");
+const checkpointEvery = args["checkpoint-every"] === undefined ? 0 : num("checkpoint-every");
 let trainSeconds = 0;
-for (let epoch = 0; epoch < epochs; epoch++) {
-  const t0 = performance.now();
-  let runningLoss = 0;
+let startEpoch = 0;
+let step = 0;
+// What a mid-epoch checkpoint carries over: the epoch's loss so far and its time so far.
+let carried = { runningLoss: 0, epochSeconds: 0 };
+const save = (epoch: number, runningLoss: number, epochSeconds: number) => {
+  io.saveCheckpoint(args.checkpoint!, {
+    model, optimizer, loader: trainloader, epoch, step, rng: defaultGenerator,
+    extra: { runningLoss, epochSeconds, trainSeconds },
+  });
+};
+if (args.resume) {
+  if (existsSync(args.checkpoint!)) {
+    const info = io.loadCheckpoint(args.checkpoint!, { model, optimizer, loader: trainloader, rng: defaultGenerator });
+    const extra = info.extra as { runningLoss: number; epochSeconds: number; trainSeconds: number };
+    ({ epoch: startEpoch, step } = info);
+    trainSeconds = extra.trainSeconds;
+    carried = { runningLoss: extra.runningLoss, epochSeconds: extra.epochSeconds };
+    const done = trainloader.stateDict().batchesDone;
+    console.log(`Resumed from ${args.checkpoint}: step ${step}, ` +
+      (startEpoch >= epochs ? "training already finished"
+        : done > 0 ? `epoch ${startEpoch + 1} after batch ${done}/${trainloader.length}` : `start of epoch ${startEpoch + 1}`));
+  } else {
+    console.log(`No checkpoint at ${args.checkpoint} yet: starting from scratch`);
+  }
+}
+for (let epoch = startEpoch; epoch < epochs; epoch++) {
+  const t0 = performance.now() - carried.epochSeconds * 1000;
+  let runningLoss = carried.runningLoss;
+  carried = { runningLoss: 0, epochSeconds: 0 };
   for (const [images, labels] of trainloader) {
     const x = images.view(images.shape[0], -1);
     optimizer.zeroGrad();
@@ -77,11 +116,14 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     loss.backward();
     optimizer.step();
     runningLoss += loss.item();
+    step++;
+    if (checkpointEvery > 0 && step % checkpointEvery === 0) save(epoch, runningLoss, (performance.now() - t0) / 1000);
   }
   const seconds = (performance.now() - t0) / 1000;
   trainSeconds += seconds;
   console.log(`Epoch ${epoch + 1} - Training loss: ${(runningLoss / trainloader.length).toFixed(4)}` +
     `  (${seconds.toFixed(2)} s, ${Math.round(trainset.length / seconds)} samples/s)`);
+  if (args.checkpoint !== undefined) save(epoch + 1, 0, 0);
 }
 
 // with torch.no_grad(): ... correct += (predicted == labels).sum().item()

@@ -1,5 +1,5 @@
 export { Dataset, TensorDataset, Subset, randomSplit, gatherRows, type BatchOf } from "./dataset.js";
-export { DataLoader, defaultCollate, type DataLoaderOptions } from "./loader.js";
+export { DataLoader, defaultCollate, type DataLoaderOptions, type DataLoaderState } from "./loader.js";
 export { parseIdx, type IdxArray } from "./idx.js";
 export * as transforms from "./transforms.js";
 export type { NDArray, Transform } from "./transforms.js";

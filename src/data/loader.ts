@@ -5,7 +5,7 @@ import { ValueError } from "../errors.js";
 import { Tensor, emptyTensor, type DType } from "../tensor.js";
 import { currentScope } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
-import { type Generator, defaultGenerator } from "../random.js";
+import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";
 
@@ -19,12 +19,30 @@ export interface DataLoaderOptions<T, B> {
   collate?: (samples: T[]) => B;
 }
 
+/**
+ * Where an epoch stands, for resuming it after a restart (torchdata's StatefulDataLoader):
+ * the shuffling generator's state just before it drew the epoch's permutation, and how many
+ * batches of the epoch were handed out. JSON-serialisable; checkpoints store it.
+ */
+export interface DataLoaderState {
+  /** Dataset size and batch size, checked on load. */
+  samples: number;
+  batchSize: number;
+  /** Generator state before this epoch's permutation (null: not shuffled, or no epoch begun). */
+  generator: { words: RngState; spareNormal: number | null } | null;
+  /** Batches of the current epoch already yielded (0: start the next epoch afresh). */
+  batchesDone: number;
+}
+
 export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   private readonly generator: Generator;
   private readonly collate: (samples: T[]) => B;
+  /** The epoch being iterated (null between epochs), and one to resume on the next iteration. */
+  private epoch: DataLoaderState | null = null;
+  private resume: DataLoaderState | null = null;
 
   constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
     this.batchSize = options.batchSize ?? 1;
@@ -45,16 +63,70 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
 
   *[Symbol.iterator](): Iterator<B> {
     const n = this.dataset.length;
-    const order = this.shuffle ? this.generator.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
+    const resume = this.resume;
+    this.resume = null;
+    let order: Int32Array;
+    let generator: DataLoaderState["generator"] = null;
+    if (resume !== null && resume.generator !== null && this.shuffle) {
+      // Replays the interrupted epoch's permutation from a copy: the shared generator was
+      // restored to where it stood mid-epoch and must not be advanced again.
+      generator = resume.generator;
+      const replay = new Generator();
+      replay.setState(generator);
+      order = replay.permutation(n);
+    } else if (this.shuffle) {
+      generator = this.generator.getState();
+      order = this.generator.permutation(n);
+    } else {
+      order = Int32Array.from({ length: n }, (_, i) => i);
+    }
+    const start = resume?.batchesDone ?? 0;
+    const epoch: DataLoaderState = { samples: n, batchSize: this.batchSize, generator, batchesDone: start };
+    this.epoch = epoch;
     const batches = this.length;
-    for (let b = 0; b < batches; b++) {
+    for (let b = start; b < batches; b++) {
       const idx = order.subarray(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize));
+      // Counted before the yield: a checkpoint taken in the loop body (after the step on this
+      // batch) records the batch as done.
+      epoch.batchesDone = b + 1;
       if (this.dataset.getBatch) {
         yield this.dataset.getBatch(idx) as B;
       } else {
         yield this.collate(Array.from(idx, (i) => this.dataset.getItem(i)));
       }
     }
+    if (this.epoch === epoch) this.epoch = null;
+  }
+
+  /**
+   * Where the current epoch stands (see DataLoaderState). Taken inside the loop body it names
+   * the batches done so far; taken between epochs it says "start the next epoch afresh".
+   */
+  stateDict(): DataLoaderState {
+    const s = this.resume ?? this.epoch ?? { samples: this.dataset.length, batchSize: this.batchSize, generator: null, batchesDone: 0 };
+    return structuredClone(s);
+  }
+
+  /**
+   * Makes the next iteration resume an epoch from stateDict(): the same permutation (drawn
+   * from the saved generator state, leaving the loader's generator alone), skipping the batches
+   * already done. Restore the generator itself (checkpoints do) to continue the same sequence.
+   */
+  loadStateDict(state: DataLoaderState): void {
+    if (state === null || typeof state !== "object" || !Number.isSafeInteger(state.batchesDone) || state.batchesDone < 0) {
+      throw new ValueError(`DataLoader.loadStateDict: expected {samples, batchSize, generator, batchesDone}, got ${JSON.stringify(state)}`);
+    }
+    if (state.samples !== this.dataset.length || state.batchSize !== this.batchSize) {
+      throw new ValueError(`DataLoader.loadStateDict: the state is for ${state.samples} samples in batches of ${state.batchSize}, ` +
+        `this loader has ${this.dataset.length} in batches of ${this.batchSize}`);
+    }
+    if (state.batchesDone > this.length) {
+      throw new ValueError(`DataLoader.loadStateDict: ${state.batchesDone} batches done, but an epoch has ${this.length}`);
+    }
+    if (state.generator !== null && !(Array.isArray(state.generator.words) && state.generator.words.length === 4)) {
+      throw new ValueError("DataLoader.loadStateDict: generator must be null or {words: [4 uint32], spareNormal}");
+    }
+    this.resume = state.batchesDone === 0 && state.generator === null ? null : structuredClone(state);
   }
 }
 
