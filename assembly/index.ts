@@ -5,6 +5,8 @@ export * from "./elementwise";
 export * from "./reduce";
 export * from "./loss";
 export * from "./optim";
+export * from "./conv";
+export * from "./norm";
 
 // First byte the kernels do not use: the allocator starts above it.
 export function heap_base(): usize {

@@ -57,3 +57,23 @@ export function argmax_rows(dst: usize, x: usize, M: i32, N: i32): void {
     store<i32>(dst + (<usize>i << 2), arg);
   }
 }
+
+// Σ x[i]², i < n, in float64 (gradient norms)
+export function sumsq(x: usize, n: i32): f64 {
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    acc0 = f64x2.add(acc0, f64x2.mul(lo, lo));
+    acc1 = f64x2.add(acc1, f64x2.mul(hi, hi));
+  }
+  let s = (f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc1, 0)) +
+          (f64x2.extract_lane(acc0, 1) + f64x2.extract_lane(acc1, 1));
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  return s;
+}

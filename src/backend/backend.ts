@@ -67,6 +67,45 @@ export interface Kernels {
   /** dx (n) = (a - b) * scale * (scales ? scales[i] : 1) */
   mseBackward(dx: number, a: number, b: number, n: number, scale: number, scales: number): void;
 
+  /** Σ x² over n, in float64 */
+  sumsq(x: number, n: number): number;
+
+  /** cols (C·kh·kw, OH·OW) ← receptive fields of one image x (C, H, W); 0 outside the image */
+  im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number): void;
+  /** dx (C, H, W) (+)= cols scattered back to the pixels im2col read them from */
+  col2im(dx: number, cols: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
+         accumulate: boolean): void;
+  /** y (P, OH, OW) = window maxima of x (P, H, W); idx int32 = flat input index of each maximum */
+  maxPool2d(y: number, idx: number, x: number, P: number, H: number, W: number, kh: number, kw: number,
+            sh: number, sw: number, ph: number, pw: number, OH: number, OW: number): void;
+  /** dx (P, H, W) (+)= dy scattered to the recorded maxima */
+  maxPool2dBackward(dx: number, dy: number, idx: number, P: number, H: number, W: number, OH: number,
+                    OW: number, accumulate: boolean): void;
+  /** y (P, OH, OW) = window sums of x / (kh·kw) (padding counts as 0) */
+  avgPool2d(y: number, x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number,
+            sw: number, ph: number, pw: number, OH: number, OW: number): void;
+  /** dx (+)= dy / (kh·kw) spread over each window's pixels */
+  avgPool2dBackward(dx: number, dy: number, P: number, H: number, W: number, kh: number, kw: number,
+                    sh: number, sw: number, ph: number, pw: number, OH: number, OW: number,
+                    accumulate: boolean): void;
+  /** y (N, C, S) = v[c] per channel */
+  channelFill(y: number, v: number, N: number, C: number, S: number): void;
+  /** dst (C) (+)= Σ over n and s of x (N, C, S), in float64 */
+  channelSum(dst: number, x: number, N: number, C: number, S: number, accumulate: boolean): void;
+  /** mean (C) and biased variance (C) of x (N, C, S) per channel */
+  bnStats(mean: number, variance: number, x: number, N: number, C: number, S: number): void;
+  /** y = (x - mean[c]) · invstd[c] · w[c] + b[c] (weight/bias 0: affine off) */
+  bnForward(y: number, x: number, mean: number, invstd: number, weight: number, bias: number,
+            N: number, C: number, S: number): void;
+  /** batch-norm gradients (see assembly/norm.ts); dx/dweight/dbias 0 = not wanted */
+  bnBackward(dx: number, dweight: number, dbias: number, dy: number, x: number, mean: number,
+             invstd: number, weight: number, N: number, C: number, S: number, batchStats: boolean,
+             accumulate: boolean): void;
+  /** inverted dropout: keep i iff fmix32(i·0x9E3779B1 + seed) ≥ threshold; mask = scale or 0 */
+  dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
+
   /** One SGD update in place (see assembly/optim.ts for the exact formula). */
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, momentum: number,
           oneMinusDampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean,

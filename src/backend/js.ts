@@ -230,6 +230,182 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
       for (let i = 0; i < n; i++) f[DX + i] = (f[A + i] - f[B + i]) * rowScale(f, scale, scales, i);
     },
 
+    sumsq(x, n) {
+      const f = f32(), X = x >> 2;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += f[X + i] * f[X + i];
+      return s;
+    },
+
+    im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) {
+      const f = f32(), X = x >> 2;
+      let d = cols >> 2;
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            for (let oy = 0; oy < OH; oy++) {
+              for (let ox = 0; ox < OW; ox++) {
+                const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
+                f[d++] = y >= 0 && y < H && xx >= 0 && xx < W ? f[X + (c * H + y) * W + xx] : 0;
+              }
+            }
+          }
+        }
+      }
+    },
+    col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, accumulate) {
+      const f = f32(), D = dx >> 2;
+      if (!accumulate) f.fill(0, D, D + C * H * W);
+      let s = cols >> 2;
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            for (let oy = 0; oy < OH; oy++) {
+              for (let ox = 0; ox < OW; ox++, s++) {
+                const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
+                if (y >= 0 && y < H && xx >= 0 && xx < W) f[D + (c * H + y) * W + xx] += f[s];
+              }
+            }
+          }
+        }
+      }
+    },
+    maxPool2d(y, idx, x, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW) {
+      const f = f32(), I = i32();
+      for (let p = 0; p < P; p++) {
+        const X = (x >> 2) + p * H * W;
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            const y0 = Math.max(oy * sh - ph, 0), y1 = Math.min(oy * sh - ph + kh, H);
+            const x0 = Math.max(ox * sw - pw, 0), x1 = Math.min(ox * sw - pw + kw, W);
+            let best = -Infinity, arg = y0 * W + x0;
+            search: for (let yy = y0; yy < y1; yy++) {
+              for (let xx = x0; xx < x1; xx++) {
+                const v = f[X + yy * W + xx];
+                if (v > best || Number.isNaN(v)) {
+                  best = v;
+                  arg = yy * W + xx;
+                  if (Number.isNaN(v)) break search;
+                }
+              }
+            }
+            const o = p * OH * OW + oy * OW + ox;
+            f[(y >> 2) + o] = best;
+            I[(idx >> 2) + o] = arg;
+          }
+        }
+      }
+    },
+    maxPool2dBackward(dx, dy, idx, P, H, W, OH, OW, accumulate) {
+      const f = f32(), I = i32(), D = dx >> 2;
+      if (!accumulate) f.fill(0, D, D + P * H * W);
+      for (let p = 0; p < P; p++) {
+        for (let o = 0; o < OH * OW; o++) {
+          const q = p * OH * OW + o;
+          f[D + p * H * W + I[(idx >> 2) + q]] += f[(dy >> 2) + q];
+        }
+      }
+    },
+    avgPool2d(y, x, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW) {
+      const f = f32();
+      for (let p = 0; p < P; p++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            let s = 0;
+            for (let yy = Math.max(oy * sh - ph, 0); yy < Math.min(oy * sh - ph + kh, H); yy++) {
+              for (let xx = Math.max(ox * sw - pw, 0); xx < Math.min(ox * sw - pw + kw, W); xx++) s += f[(x >> 2) + (p * H + yy) * W + xx];
+            }
+            f[(y >> 2) + (p * OH + oy) * OW + ox] = s / (kh * kw);
+          }
+        }
+      }
+    },
+    avgPool2dBackward(dx, dy, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW, accumulate) {
+      const f = f32(), D = dx >> 2;
+      if (!accumulate) f.fill(0, D, D + P * H * W);
+      for (let p = 0; p < P; p++) {
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            const v = f[(dy >> 2) + (p * OH + oy) * OW + ox] / (kh * kw);
+            for (let yy = Math.max(oy * sh - ph, 0); yy < Math.min(oy * sh - ph + kh, H); yy++) {
+              for (let xx = Math.max(ox * sw - pw, 0); xx < Math.min(ox * sw - pw + kw, W); xx++) f[D + (p * H + yy) * W + xx] += v;
+            }
+          }
+        }
+      }
+    },
+    channelFill(y, v, N, C, S) {
+      const f = f32();
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+        const o = (y >> 2) + (n * C + c) * S;
+        f.fill(f[(v >> 2) + c], o, o + S);
+      }
+    },
+    channelSum(dst, x, N, C, S, accumulate) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        let s = accumulate ? f[(dst >> 2) + c] : 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
+        f[(dst >> 2) + c] = s;
+      }
+    },
+    bnStats(mean, variance, x, N, C, S) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
+        const m = s / (N * S);
+        let q = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) q += (f[(x >> 2) + (n * C + c) * S + k] - m) ** 2;
+        f[(mean >> 2) + c] = m;
+        f[(variance >> 2) + c] = q / (N * S);
+      }
+    },
+    bnForward(y, x, mean, invstd, weight, bias, N, C, S) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
+        const w = weight ? f[(weight >> 2) + c] : 1, b = bias ? f[(bias >> 2) + c] : 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          f[(y >> 2) + o] = (f[(x >> 2) + o] - m) * r * w + b;
+        }
+      }
+    },
+    bnBackward(dx, dweight, dbias, dy, x, mean, invstd, weight, N, C, S, batchStats, accumulate) {
+      const f = f32(), M = N * S;
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c], w = weight ? f[(weight >> 2) + c] : 1;
+        let sumDy = 0, sumDyXhat = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          sumDy += f[(dy >> 2) + o];
+          sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
+        }
+        if (dweight) f[(dweight >> 2) + c] = (accumulate ? f[(dweight >> 2) + c] : 0) + sumDyXhat;
+        if (dbias) f[(dbias >> 2) + c] = (accumulate ? f[(dbias >> 2) + c] : 0) + sumDy;
+        if (!dx) continue;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          const gh = f[(dy >> 2) + o] * w;
+          const xhat = (f[(x >> 2) + o] - m) * r;
+          f[(dx >> 2) + o] = batchStats ? r * (gh - (w * sumDy) / M - (xhat * w * sumDyXhat) / M) : gh * r;
+        }
+      }
+    },
+    dropout(y, mask, x, n, threshold, scale, seed) {
+      const f = f32();
+      for (let i = 0; i < n; i++) {
+        let h = (Math.imul(i, 0x9e3779b1) + seed) >>> 0;
+        h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+        h = (h ^ (h >>> 16)) >>> 0;
+        const m = h >= threshold >>> 0 ? scale : 0;
+        f[(mask >> 2) + i] = m;
+        f[(y >> 2) + i] = f[(x >> 2) + i] * m;
+      }
+    },
+
     sgdStep(p, g, buf, n, lr, momentum, oneMinusDampening, weightDecay, nesterov, firstStep, maximize) {
       const f = f32(), P = p >> 2, G = g >> 2, BUF = buf >> 2;
       for (let i = 0; i < n; i++) {

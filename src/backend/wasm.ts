@@ -43,6 +43,30 @@ interface KernelExports {
   nll_backward(dx: number, labels: number, M: number, C: number, scale: number, scales: number): void;
   mse_forward(a: number, b: number, n: number, out: number): number;
   mse_backward(dx: number, a: number, b: number, n: number, scale: number, scales: number): void;
+  sumsq(x: number, n: number): number;
+  im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number): void;
+  col2im(dx: number, cols: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
+         accumulate: boolean): void;
+  maxpool2d(y: number, idx: number, x: number, P: number, H: number, W: number, kh: number, kw: number,
+            sh: number, sw: number, ph: number, pw: number, OH: number, OW: number): void;
+  maxpool2d_backward(dx: number, dy: number, idx: number, P: number, H: number, W: number, OH: number,
+                     OW: number, accumulate: boolean): void;
+  avgpool2d(y: number, x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number,
+            sw: number, ph: number, pw: number, OH: number, OW: number): void;
+  avgpool2d_backward(dx: number, dy: number, P: number, H: number, W: number, kh: number, kw: number,
+                     sh: number, sw: number, ph: number, pw: number, OH: number, OW: number,
+                     accumulate: boolean): void;
+  channel_fill(y: number, v: number, N: number, C: number, S: number): void;
+  channel_sum(dst: number, x: number, N: number, C: number, S: number, accumulate: boolean): void;
+  bn_stats(mean: number, variance: number, x: number, N: number, C: number, S: number): void;
+  bn_forward(y: number, x: number, mean: number, invstd: number, weight: number, bias: number,
+             N: number, C: number, S: number): void;
+  bn_backward(dx: number, dweight: number, dbias: number, dy: number, x: number, mean: number,
+              invstd: number, weight: number, N: number, C: number, S: number, batchStats: boolean,
+              accumulate: boolean): void;
+  dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
   sgd_step(p: number, g: number, buf: number, n: number, lr: number, momentum: number,
            oneMinusDampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean,
            maximize: boolean): void;
@@ -146,6 +170,19 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     nllBackward: k.nll_backward,
     mseForward: k.mse_forward,
     mseBackward: k.mse_backward,
+    sumsq: k.sumsq,
+    im2col: k.im2col,
+    col2im: k.col2im,
+    maxPool2d: k.maxpool2d,
+    maxPool2dBackward: k.maxpool2d_backward,
+    avgPool2d: k.avgpool2d,
+    avgPool2dBackward: k.avgpool2d_backward,
+    channelFill: k.channel_fill,
+    channelSum: k.channel_sum,
+    bnStats: k.bn_stats,
+    bnForward: k.bn_forward,
+    bnBackward: k.bn_backward,
+    dropout: k.dropout,
     sgdStep: k.sgd_step,
     adamStep: k.adam_step,
   };

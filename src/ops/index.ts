@@ -4,3 +4,5 @@ export { linear, matmul } from "./linear.js";
 export { add, sub, mul, div, relu } from "./elementwise.js";
 export { sum, mean, argmax } from "./reduce.js";
 export { crossEntropy, nllLoss, mseLoss, softmax, logSoftmax, type Reduction } from "./loss.js";
+export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
+export { batchNorm, dropout, type BatchNormOptions } from "./norm.js";

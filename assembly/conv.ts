@@ -1,0 +1,169 @@
+// Convolution and pooling kernels over NCHW images. Conv2d runs as im2col + gemm: im2col lays
+// out one image's receptive fields as columns so that out (O, OH·OW) = W (O, C·kh·kw) · cols;
+// col2im scatters the columns' gradient back (summing overlaps in a fixed order).
+// Geometry: output pixel (oy, ox) reads input (oy·sh - ph + i·dh, ox·sw - pw + j·dw) for
+// kernel tap (i, j); taps outside the image read 0.
+
+// cols (C·kh·kw, OH·OW) ← x (C, H, W) of one image
+export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32): void {
+  let dst = cols;
+  for (let c = 0; c < C; c++) {
+    const plane = x + (<usize>c * <usize>H * <usize>W << 2);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const lo = validLo(OW, sw, j * dw - pw);
+        const hi = validHi(OW, sw, j * dw - pw, W, lo);
+        for (let oy = 0; oy < OH; oy++) {
+          const y = oy * sh - ph + i * dh;
+          if (y < 0 || y >= H) {
+            memory.fill(dst, 0, <usize>OW << 2);
+          } else {
+            const row = plane + (<usize>(y * W) << 2);
+            if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
+            if (sw == 1) {
+              if (hi > lo) memory.copy(dst + (<usize>lo << 2), row + (<usize>(lo - pw + j * dw) << 2), <usize>(hi - lo) << 2);
+            } else {
+              for (let ox = lo; ox < hi; ox++) {
+                store<f32>(dst + (<usize>ox << 2), load<f32>(row + (<usize>(ox * sw - pw + j * dw) << 2)));
+              }
+            }
+            if (hi < OW) memory.fill(dst + (<usize>hi << 2), 0, <usize>(OW - hi) << 2);
+          }
+          dst += <usize>OW << 2;
+        }
+      }
+    }
+  }
+}
+
+// dx (C, H, W) (+)= col2im(cols): every column entry added to the input pixel it was read from
+export function col2im(dx: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32,
+                       accumulate: bool): void {
+  if (!accumulate) memory.fill(dx, 0, <usize>C * <usize>H * <usize>W << 2);
+  let src = cols;
+  for (let c = 0; c < C; c++) {
+    const plane = dx + (<usize>c * <usize>H * <usize>W << 2);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const lo = validLo(OW, sw, j * dw - pw);
+        const hi = validHi(OW, sw, j * dw - pw, W, lo);
+        for (let oy = 0; oy < OH; oy++) {
+          const y = oy * sh - ph + i * dh;
+          if (y >= 0 && y < H) {
+            const row = plane + (<usize>(y * W) << 2);
+            for (let ox = lo; ox < hi; ox++) {
+              const p = row + (<usize>(ox * sw - pw + j * dw) << 2);
+              store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ox << 2)));
+            }
+          }
+          src += <usize>OW << 2;
+        }
+      }
+    }
+  }
+}
+
+// Output columns [lo, hi) are those whose input column ox·sw + off lies inside [0, W).
+@inline function validLo(OW: i32, sw: i32, off: i32): i32 {
+  return min(off >= 0 ? 0 : (-off + sw - 1) / sw, OW);
+}
+
+@inline function validHi(OW: i32, sw: i32, off: i32, W: i32, lo: i32): i32 {
+  return max(min(W - off <= 0 ? 0 : (W - off + sw - 1) / sw, OW), lo);
+}
+
+// Max pooling over P planes (N·C) of x (H, W) → y (OH, OW), with idx (int32, OH·OW per plane)
+// the flat input index of each maximum (first on ties; NaN wins), for the backward pass.
+// Taps outside the image are skipped (PyTorch pads with -inf).
+export function maxpool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
+                          sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32): void {
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>p * <usize>H * <usize>W << 2);
+    const out = <usize>p * <usize>OH * <usize>OW;
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = max(oy * sh - ph, 0), y1 = min(oy * sh - ph + kh, H);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = max(ox * sw - pw, 0), x1 = min(ox * sw - pw + kw, W);
+        let best: f32 = -Infinity;
+        let arg = y0 * W + x0;
+        for (let yy = y0; yy < y1; yy++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const v = load<f32>(plane + (<usize>(yy * W + xx) << 2));
+            if (v > best || v != v) {
+              best = v;
+              arg = yy * W + xx;
+              if (v != v) { yy = y1; break; }
+            }
+          }
+        }
+        const o = out + <usize>(oy * OW + ox);
+        store<f32>(y + (o << 2), best);
+        store<i32>(idx + (o << 2), arg);
+      }
+    }
+  }
+}
+
+// dx (P, H, W) (+)= scatter of dy (P, OH, OW) to the maxima recorded in idx
+export function maxpool2d_backward(dx: usize, dy: usize, idx: usize, P: i32, H: i32, W: i32,
+                                   OH: i32, OW: i32, accumulate: bool): void {
+  if (!accumulate) memory.fill(dx, 0, <usize>P * <usize>H * <usize>W << 2);
+  const per = OH * OW;
+  for (let p = 0; p < P; p++) {
+    const plane = dx + (<usize>p * <usize>H * <usize>W << 2);
+    const o0 = <usize>p * <usize>per;
+    for (let o = 0; o < per; o++) {
+      const q = o0 + <usize>o;
+      const at = plane + (<usize>load<i32>(idx + (q << 2)) << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(dy + (q << 2)));
+    }
+  }
+}
+
+// Average pooling (count_include_pad: every window divides by kh·kw, padding counts as 0)
+export function avgpool2d(y: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+                          sw: i32, ph: i32, pw: i32, OH: i32, OW: i32): void {
+  const inv: f32 = 1 / <f32>(kh * kw);
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>p * <usize>H * <usize>W << 2);
+    const out = y + (<usize>p * <usize>OH * <usize>OW << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = max(oy * sh - ph, 0), y1 = min(oy * sh - ph + kh, H);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = max(ox * sw - pw, 0), x1 = min(ox * sw - pw + kw, W);
+        let s: f32 = 0;
+        for (let yy = y0; yy < y1; yy++) {
+          for (let xx = x0; xx < x1; xx++) s += load<f32>(plane + (<usize>(yy * W + xx) << 2));
+        }
+        store<f32>(out + (<usize>(oy * OW + ox) << 2), s * inv);
+      }
+    }
+  }
+}
+
+// dx (+)= each dy spread evenly (÷ kh·kw) over its window's pixels inside the image
+export function avgpool2d_backward(dx: usize, dy: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
+                                   sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32,
+                                   accumulate: bool): void {
+  if (!accumulate) memory.fill(dx, 0, <usize>P * <usize>H * <usize>W << 2);
+  const inv: f32 = 1 / <f32>(kh * kw);
+  for (let p = 0; p < P; p++) {
+    const plane = dx + (<usize>p * <usize>H * <usize>W << 2);
+    const g = dy + (<usize>p * <usize>OH * <usize>OW << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = max(oy * sh - ph, 0), y1 = min(oy * sh - ph + kh, H);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = max(ox * sw - pw, 0), x1 = min(ox * sw - pw + kw, W);
+        const v = load<f32>(g + (<usize>(oy * OW + ox) << 2)) * inv;
+        for (let yy = y0; yy < y1; yy++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const at = plane + (<usize>(yy * W + xx) << 2);
+            store<f32>(at, load<f32>(at) + v);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// Regularisation layers: Dropout and BatchNorm1d/2d.
+import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { Tensor, emptyTensor } from "../tensor.js";
+import { getBackend } from "../backend/index.js";
+import * as F from "../ops/index.js";
+import { Module, Parameter } from "./module.js";
+
+/** nn.Dropout(p): active in train() mode, the identity in eval(). Seeded by manualSeed. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+
+export interface BatchNormLayerOptions {
+  eps?: number;
+  /** Running-average factor; null: cumulative average over all batches. Default 0.1. */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalisation with PyTorch's state: weight (ones), bias (zeros), and the buffers
+ * running_mean (zeros), running_var (ones) and num_batches_tracked (int32 here; int64 in torch).
+ */
+abstract class BatchNorm extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number | null;
+
+  constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new ValueError(`${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    const affine = options.affine ?? true;
+    this.weight = affine ? new Parameter(filled([numFeatures], 1)) : null;
+    this.bias = affine ? new Parameter(filled([numFeatures], 0)) : null;
+    const track = options.trackRunningStats ?? true;
+    this.registerBuffer("running_mean", track ? filled([numFeatures], 0) : null);
+    this.registerBuffer("running_var", track ? filled([numFeatures], 1) : null);
+    this.registerBuffer("num_batches_tracked", track ? filled([], 0, "int32") : null);
+  }
+
+  protected abstract checkInput(x: Tensor): void;
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): input ${shapeStr(x.shape)} has ${x.shape[1]} channels`);
+    }
+    return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, {
+      training: this.training || this.running_mean === null,
+      momentum: this.momentum,
+      eps: this.eps,
+      numBatchesTracked: this.num_batches_tracked,
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, track_running_stats=${this.running_mean !== null}`;
+  }
+}
+
+function filled(shape: number[], value: number, dtype: "float32" | "int32" = "float32"): Tensor {
+  return emptyTensor(getBackend(), shape, dtype, null).fill_(value);
+}
+
+/** nn.BatchNorm1d over (N, C) or (N, C, L). */
+export class BatchNorm1d extends BatchNorm {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError(`BatchNorm1d: expected 2D or 3D input (N, C[, L]), got ${shapeStr(x.shape)}`);
+  }
+}
+
+/** nn.BatchNorm2d over (N, C, H, W). */
+export class BatchNorm2d extends BatchNorm {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 4) throw new ShapeError(`BatchNorm2d: expected 4D input (N, C, H, W), got ${shapeStr(x.shape)}`);
+  }
+}

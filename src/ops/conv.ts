@@ -1,0 +1,134 @@
+// 2-D convolution (im2col + gemm, per image) and pooling over NCHW tensors.
+import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { opOutput, record } from "../autograd.js";
+
+export type Pair = number | [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+}
+
+export function pair(name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (p.some((d) => !Number.isInteger(d) || d < min)) throw new ValueError(`${name} must be an integer ≥ ${min} (or a pair of them), got ${JSON.stringify(v)}`);
+  return p;
+}
+
+/** Output size of a sliding window along one dimension (PyTorch's floor formula). */
+function outSize(op: string, x: Tensor, dim: number, k: number, s: number, p: number, d: number): number {
+  const size = x.shape[dim];
+  const out = Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+  if (out < 1) {
+    throw new ShapeError(`${op}: input ${shapeStr(x.shape)} is too small: dimension ${dim} (${size}, padding ${p}) is smaller than the kernel extent ${d * (k - 1) + 1}`);
+  }
+  return out;
+}
+
+function check4d(op: string, x: Tensor): [number, number, number, number] {
+  requireFloat(op, "input", x);
+  if (x.ndim !== 4) throw new ShapeError(`${op}: expected input (N, C, H, W), got ${shapeStr(x.shape)}`);
+  return [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+}
+
+/**
+ * y (N, O, OH, OW) = conv(x (N, C, H, W), weight (O, C, kh, kw)) + bias (O), as F.conv2d
+ * (cross-correlation, groups = 1). Per image: cols = im2col(x_n) (C·kh·kw, OH·OW);
+ * y_n = W (O, C·kh·kw) · cols, on top of the bias.
+ * backward per image: dW += dy_n · colsᵀ (nt), dcols = Wᵀ · dy_n (tn) → col2im → dx_n,
+ * db += Σ dy over n and pixels. cols are rebuilt in backward rather than kept.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const be = bias ? sameBackend("conv2d", x, weight, bias) : sameBackend("conv2d", x, weight);
+  const [N, C, H, W] = check4d("conv2d", x);
+  if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be (out_channels, in_channels, kh, kw), got ${shapeStr(weight.shape)}`);
+  const [O, Cw, kh, kw] = weight.shape;
+  if (Cw !== C) {
+    throw new ShapeError(`conv2d: input ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} expects ${Cw}`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
+  const [sh, sw] = pair("conv2d stride", options.stride ?? 1, 1);
+  const [ph, pw] = pair("conv2d padding", options.padding ?? 0, 0);
+  const [dh, dw] = pair("conv2d dilation", options.dilation ?? 1, 1);
+  const OH = outSize("conv2d", x, 2, kh, sh, ph, dh);
+  const OW = outSize("conv2d", x, 3, kw, sw, pw, dw);
+  const K = C * kh * kw, P = OH * OW;
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const out = opOutput(be, [N, O, OH, OW], inputs);
+  const geometry = [C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW] as const;
+  const cols = be.heap.alloc(K * P * 4);
+  try {
+    if (bias) be.channelFill(out.ptr, bias.ptr, N, O, P);
+    for (let n = 0; n < N; n++) {
+      be.im2col(cols, x.ptr + n * C * H * W * 4, ...geometry);
+      be.gemm("nn", O, P, K, weight.ptr, K, cols, P, out.ptr + n * O * P * 4, P, 0, bias !== undefined && bias !== null);
+    }
+  } finally {
+    be.heap.free(cols);
+  }
+  return record(out, "conv2d", inputs, (g, ctx) => {
+    const cols = be.heap.alloc(K * P * 4);
+    try {
+      ctx.accumulate(weight, (dW, acc) => {
+        for (let n = 0; n < N; n++) {
+          be.im2col(cols, x.ptr + n * C * H * W * 4, ...geometry);
+          be.gemm("nt", O, K, P, g.ptr + n * O * P * 4, P, cols, P, dW, K, 0, acc || n > 0);
+        }
+      });
+      ctx.accumulate(x, (dx, acc) => {
+        for (let n = 0; n < N; n++) {
+          be.gemm("tn", K, P, O, weight.ptr, K, g.ptr + n * O * P * 4, P, cols, P, 0, false);
+          be.col2im(dx + n * C * H * W * 4, cols, ...geometry, acc);
+        }
+      });
+    } finally {
+      be.heap.free(cols);
+    }
+    if (bias) ctx.accumulate(bias, (db, acc) => be.channelSum(db, g.ptr, N, O, P, acc));
+  });
+}
+
+export interface Pool2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+}
+
+function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOptions) {
+  const [N, C] = check4d(op, x);
+  const [kh, kw] = pair(`${op} kernel_size`, kernelSize, 1);
+  const [sh, sw] = pair(`${op} stride`, options.stride ?? [kh, kw], 1);
+  const [ph, pw] = pair(`${op} padding`, options.padding ?? 0, 0);
+  if (2 * ph > kh || 2 * pw > kw) {
+    throw new ValueError(`${op}: padding should be at most half of the kernel size, got padding ${ph}×${pw} for kernel ${kh}×${kw}`);
+  }
+  const OH = outSize(op, x, 2, kh, sh, ph, 1);
+  const OW = outSize(op, x, 3, kw, sw, pw, 1);
+  return { N, C, H: x.shape[2], W: x.shape[3], kh, kw, sh, sw, ph, pw, OH, OW };
+}
+
+/** Max over kh×kw windows (stride defaults to the kernel size), as F.max_pool2d. */
+export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
+  const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("maxPool2d", x, kernelSize, options);
+  const be = x.backend;
+  const P = N * C;
+  const out = opOutput(be, [N, C, OH, OW], [x]);
+  const idx = opOutput(be, [N, C, OH, OW], [x], "int32");
+  be.maxPool2d(out.ptr, idx.ptr, x.ptr, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW);
+  return record(out, "maxPool2d", [x], (g, ctx) => {
+    ctx.accumulate(x, (dx, acc) => be.maxPool2dBackward(dx, g.ptr, idx.ptr, P, H, W, OH, OW, acc));
+  });
+}
+
+/** Mean over kh×kw windows, padding counted as zeros (count_include_pad), as F.avg_pool2d. */
+export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
+  const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("avgPool2d", x, kernelSize, options);
+  const be = x.backend;
+  const P = N * C;
+  const out = opOutput(be, [N, C, OH, OW], [x]);
+  be.avgPool2d(out.ptr, x.ptr, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW);
+  return record(out, "avgPool2d", [x], (g, ctx) => {
+    ctx.accumulate(x, (dx, acc) => be.avgPool2dBackward(dx, g.ptr, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW, acc));
+  });
+}

@@ -1,0 +1,107 @@
+// Batch normalisation and dropout.
+import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { opOutput, record } from "../autograd.js";
+import { type Generator, defaultGenerator } from "../random.js";
+
+export interface BatchNormOptions {
+  /** Use batch statistics (and update the running ones) — the module's training mode. */
+  training?: boolean;
+  /** Weight of the new batch in the running averages; null: cumulative average. */
+  momentum?: number | null;
+  eps?: number;
+  /** Batches seen so far (updated here), needed when momentum is null. */
+  numBatchesTracked?: Tensor | null;
+}
+
+/**
+ * F.batch_norm over x (N, C, ...): per channel, (x - mean) / sqrt(var + eps) · weight + bias.
+ * Training uses the batch's mean and biased variance and folds them into the running stats
+ * (running_var gets the unbiased variance); evaluation uses the running stats.
+ */
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
+                          bias: Tensor | null = null, options: BatchNormOptions = {}): Tensor {
+  const { training = false, momentum = 0.1, eps = 1e-5, numBatchesTracked = null } = options;
+  requireFloat("batchNorm", "input", x);
+  if (x.ndim < 2) throw new ShapeError(`batchNorm: expected input (N, C, ...), got ${shapeStr(x.shape)}`);
+  const [N, C] = x.shape;
+  const S = x.size / Math.max(N * C, 1);
+  for (const [name, t] of [["weight", weight], ["bias", bias], ["running_mean", runningMean], ["running_var", runningVar]] as const) {
+    if (t !== null && (t.ndim !== 1 || t.shape[0] !== C)) {
+      throw new ShapeError(`batchNorm: ${name} must have shape [${C}] for input ${shapeStr(x.shape)}, got ${shapeStr(t.shape)}`);
+    }
+  }
+  const useBatch = training || runningMean === null || runningVar === null;
+  if (useBatch && N * S <= 1) {
+    throw new ValueError(`batchNorm: expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`);
+  }
+  const be = sameBackend("batchNorm", ...[x, weight, bias, runningMean, runningVar].filter((t): t is Tensor => t !== null));
+  const mean = opOutput(be, [C], [x]);
+  const invstd = opOutput(be, [C], [x]);
+  if (useBatch) {
+    const variance = opOutput(be, [C], [x]);
+    be.bnStats(mean.ptr, variance.ptr, x.ptr, N, C, S);
+    setInvStd(invstd, variance, eps);
+    if (training && runningMean !== null && runningVar !== null) {
+      updateRunningStats(runningMean, runningVar, mean, variance, N * S, momentum, numBatchesTracked);
+    }
+  } else {
+    mean.copy_(runningMean!);
+    setInvStd(invstd, runningVar!, eps);
+  }
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const out = opOutput(be, x.shape, inputs);
+  be.bnForward(out.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, bias?.ptr ?? 0, N, C, S);
+  return record(out, "batchNorm", inputs, (g, ctx) => {
+    const grad = (dx: number, dw: number, db: number, acc: boolean) =>
+      be.bnBackward(dx, dw, db, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, N, C, S, useBatch, acc);
+    if (weight) ctx.accumulate(weight, (dw, acc) => grad(0, dw, 0, acc));
+    if (bias) ctx.accumulate(bias, (db, acc) => grad(0, 0, db, acc));
+    ctx.assign(x, (dx) => grad(dx, 0, 0, false));
+  });
+}
+
+/** invstd[c] = 1 / sqrt(var[c] + eps), rounded to float32 as PyTorch computes it. */
+function setInvStd(invstd: Tensor, variance: Tensor, eps: number): void {
+  const v = variance.data, r = invstd.data;
+  for (let c = 0; c < r.length; c++) r[c] = 1 / Math.sqrt(v[c] + eps);
+}
+
+/** running = (1 - m)·running + m·batch (the variance unbiased by count/(count-1)), as ATen. */
+function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tensor, count: number,
+                            momentum: number | null, tracked: Tensor | null): void {
+  let m = momentum;
+  if (tracked !== null) {
+    tracked.data[0] += 1;
+    if (m === null) m = 1 / tracked.data[0];
+  }
+  m ??= 0.1;
+  const rmd = rm.data, rvd = rv.data, md = mean.data, vd = variance.data;
+  const unbias = count / Math.max(count - 1, 1);
+  for (let c = 0; c < rmd.length; c++) {
+    rmd[c] = m * md[c] + (1 - m) * rmd[c];
+    rvd[c] = m * vd[c] * unbias + (1 - m) * rvd[c];
+  }
+}
+
+/**
+ * Inverted dropout (F.dropout): in training, zeroes each element with probability p and scales
+ * the rest by 1/(1-p); the mask comes from a counter-based hash seeded by one draw of the
+ * generator, so manualSeed(n) fixes it in every runtime. Outside training it returns x.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  requireFloat("dropout", "input", x);
+  if (!training || p === 0) return x;
+  const be = x.backend;
+  const n = x.size;
+  const out = opOutput(be, x.shape, [x]);
+  const mask = opOutput(be, x.shape, [x]);
+  if (p === 1) {
+    be.fill(mask.ptr, n, 0);
+    be.fill(out.ptr, n, 0);
+  } else {
+    be.dropout(out.ptr, mask.ptr, x.ptr, n, Math.floor(p * 2 ** 32) >>> 0, Math.fround(1 / (1 - p)), generator.nextU32());
+  }
+  return record(out, "dropout", [x], (g, ctx) => ctx.assign(x, (dx) => be.mul(dx, g.ptr, mask.ptr, n)));
+}
