@@ -7,6 +7,7 @@ export * from "./loss";
 export * from "./optim";
 export * from "./conv";
 export * from "./norm";
+export * from "./augment";
 
 // First byte the kernels do not use: the allocator starts above it.
 export function heap_base(): usize {

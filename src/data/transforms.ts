@@ -2,6 +2,10 @@
 // Every deterministic transform also has a vectorised form over a whole batch [N, ...], which
 // datasets apply once to all samples instead of calling the per-sample form in a JS loop.
 import { ShapeError, ValueError } from "../errors.js";
+import { Tensor, emptyTensor } from "../tensor.js";
+import { getBackend } from "../backend/index.js";
+import type { Scope } from "../lifetime.js";
+import { type Generator, defaultGenerator } from "../random.js";
 
 /** An image (or batch of images) as a flat typed array plus its shape. */
 export interface NDArray {
@@ -14,6 +18,8 @@ export interface Transform {
   apply(x: NDArray): NDArray;
   /** Transforms a batch [N, ...sample] at once; present only when equal to per-sample apply. */
   applyBatch?(x: NDArray): NDArray;
+  /** For pixel-wise transforms: the value a pixel of `channel` becomes (maps fill values). */
+  pixel?(value: number, channel: number): number;
 }
 
 /** Chains transforms; batchable when every part is. */
@@ -36,6 +42,10 @@ export class Compose implements Transform {
  * Float input is only reshaped to [C, H, W]. Batches: [N, H, W] or [N, H, W, C] → [N, C, H, W].
  */
 export class ToTensor implements Transform {
+  /** Pixel values are bytes here (fills of transforms before ToTensor are in 0–255). */
+  pixel(value: number): number {
+    return Math.fround(value / 255);
+  }
   apply(x: NDArray): NDArray {
     return toCHW(x, 0);
   }
@@ -86,6 +96,10 @@ export class Normalize implements Transform {
     if (this.std.some((s) => s === 0)) throw new ValueError("Normalize: std evaluated to zero, leading to division by zero");
   }
 
+  pixel(value: number, channel: number): number {
+    const c = this.mean.length === 1 ? 0 : channel;
+    return Math.fround(Math.fround(value - Math.fround(this.mean[c])) / Math.fround(this.std[c]));
+  }
   apply(x: NDArray): NDArray {
     return this.normalize(x, 0);
   }
@@ -130,4 +144,182 @@ export class Lambda implements Transform {
   apply(x: NDArray): NDArray {
     return this.fn(x);
   }
+}
+
+// ---- random geometric augmentation ------------------------------------------------------------
+//
+// RandomAffine and RandomCrop draw per-image parameters from the seeded generator and warp with
+// one wasm kernel call per batch (nearest neighbour). Pixel-wise transforms (ToTensor,
+// Normalize) commute with them once the fill value is mapped through, so a dataset applies the
+// pixel-wise part to all images once and only the warp per batch (see planBatches).
+
+/** A random geometric transform: per-image affine maps from output pixels to input pixels. */
+export abstract class RandomGeometric implements Transform {
+  readonly geometric = true;
+  readonly fill: number;
+  protected readonly generator?: Generator;
+
+  constructor(options: { fill?: number; generator?: Generator }) {
+    this.fill = options.fill ?? 0;
+    this.generator = options.generator;
+  }
+
+  /** Output (height, width) for an input of (H, W). */
+  abstract outputSize(H: number, W: number): [number, number];
+  /** Appends one map (6 numbers: a, b, c, d, e, f) for an input of (H, W). */
+  protected abstract sampleMap(H: number, W: number, g: Generator, out: number[]): void;
+
+  /** Maps for n images: output (x, y) → input (a·x + b·y + c, d·x + e·y + f). */
+  sampleMaps(n: number, H: number, W: number): Float64Array {
+    const g = this.generator ?? defaultGenerator;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) this.sampleMap(H, W, g, out);
+    return Float64Array.from(out);
+  }
+
+  apply(x: NDArray): NDArray {
+    const [C, H, W] = x.shape.length === 2 ? [1, x.shape[0], x.shape[1]] : (x.shape as [number, number, number]);
+    const be = getBackend();
+    const img = emptyTensor(be, [1, C, H, W], "float32", null);
+    try {
+      img.data.set(x.data);
+      const out = warpBatch(img, this, new Array(C).fill(this.fill));
+      // Bytes stay bytes (a warped PIL image is still uint8, and ToTensor must still scale it).
+      const data = x.data instanceof Uint8Array ? Uint8Array.from(out.data) : Float32Array.from(out.data);
+      out.dispose();
+      return { data, shape: x.shape.length === 2 ? [out.shape[2], out.shape[3]] : out.shape.slice(1) };
+    } finally {
+      img.dispose();
+    }
+  }
+}
+
+export interface RandomAffineOptions {
+  /** Rotation range in degrees: d means (-d, d). */
+  degrees: number | [number, number];
+  /** Maximum shift as fractions of width and height. */
+  translate?: [number, number];
+  /** Scale factor range. */
+  scale?: [number, number];
+  fill?: number;
+  generator?: Generator;
+}
+
+/** torchvision's RandomAffine (no shear): rotate, shift and scale about the image centre. */
+export class RandomAffine extends RandomGeometric {
+  readonly degrees: [number, number];
+  readonly translate?: [number, number];
+  readonly scale?: [number, number];
+
+  constructor(options: RandomAffineOptions) {
+    super(options);
+    const d = options.degrees;
+    this.degrees = typeof d === "number" ? [-Math.abs(d), Math.abs(d)] : d;
+    if (options.translate && options.translate.some((t) => !(t >= 0 && t <= 1))) {
+      throw new ValueError(`RandomAffine: translate values should be between 0 and 1, got [${options.translate}]`);
+    }
+    if (options.scale && !(options.scale[0] > 0 && options.scale[1] >= options.scale[0])) {
+      throw new ValueError(`RandomAffine: scale should be a positive range [lo, hi], got [${options.scale}]`);
+    }
+    this.translate = options.translate;
+    this.scale = options.scale;
+  }
+
+  outputSize(H: number, W: number): [number, number] {
+    return [H, W];
+  }
+
+  protected sampleMap(H: number, W: number, g: Generator, out: number[]): void {
+    const angle = (g.uniform(this.degrees[0], this.degrees[1]) * Math.PI) / 180;
+    const tx = this.translate ? Math.round(g.uniform(-this.translate[0] * W, this.translate[0] * W)) : 0;
+    const ty = this.translate ? Math.round(g.uniform(-this.translate[1] * H, this.translate[1] * H)) : 0;
+    const s = this.scale ? g.uniform(this.scale[0], this.scale[1]) : 1;
+    // Inverse of p_out = centre + t + s·R(angle)·(p_in - centre).
+    const cx = (W - 1) / 2, cy = (H - 1) / 2;
+    const cos = Math.cos(angle) / s, sin = Math.sin(angle) / s;
+    const ox = cx + tx, oy = cy + ty;
+    out.push(cos, sin, cx - cos * ox - sin * oy, -sin, cos, cy + sin * ox - cos * oy);
+  }
+}
+
+/** torchvision's RandomCrop: pad each side by `padding` (with fill), cut a random size×size window. */
+export class RandomCrop extends RandomGeometric {
+  readonly size: [number, number];
+  readonly padding: number;
+
+  constructor(size: number | [number, number], options: { padding?: number; fill?: number; generator?: Generator } = {}) {
+    super(options);
+    this.size = typeof size === "number" ? [size, size] : size;
+    this.padding = options.padding ?? 0;
+    if (this.size.some((d) => !Number.isInteger(d) || d < 1) || !Number.isInteger(this.padding) || this.padding < 0) {
+      throw new ValueError(`RandomCrop: size must be positive integers and padding a non-negative integer, got size ${JSON.stringify(size)}, padding ${this.padding}`);
+    }
+  }
+
+  outputSize(H: number, W: number): [number, number] {
+    const [h, w] = this.size;
+    if (h > H + 2 * this.padding || w > W + 2 * this.padding) {
+      throw new ShapeError(`RandomCrop: crop ${h}×${w} is larger than the padded image ${H + 2 * this.padding}×${W + 2 * this.padding}`);
+    }
+    return [h, w];
+  }
+
+  protected sampleMap(H: number, W: number, g: Generator, out: number[]): void {
+    const [h, w] = this.outputSize(H, W);
+    const oy = g.randint(H + 2 * this.padding - h + 1), ox = g.randint(W + 2 * this.padding - w + 1);
+    out.push(1, 0, ox - this.padding, 0, 1, oy - this.padding);
+  }
+}
+
+/** Warps a batch (N, C, H, W) by fresh random maps of `t`; fills[c] outside the image. */
+export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], scope: Scope | null = null): Tensor {
+  const [N, C, H, W] = batch.shape;
+  const [OH, OW] = t.outputSize(H, W);
+  const be = batch.backend;
+  const maps = t.sampleMaps(N, H, W);
+  const out = emptyTensor(be, [N, C, OH, OW], "float32", scope);
+  const mapPtr = be.heap.alloc(maps.byteLength);
+  const fillPtr = be.heap.alloc(C * 4);
+  try {
+    new Float64Array(be.memory.buffer, mapPtr, maps.length).set(maps);
+    be.f32().set(fills, fillPtr >> 2);
+    be.affineNearest(out.ptr, batch.ptr, N, C, H, W, OH, OW, mapPtr, fillPtr);
+  } finally {
+    be.heap.free(mapPtr);
+    be.heap.free(fillPtr);
+  }
+  return out;
+}
+
+/**
+ * How a dataset can batch a transform: `once` (pixel-wise and vectorised) runs over all images
+ * up front, then each batch gets the random geometric transforms in order, each with its fill
+ * mapped through the pixel-wise transforms that followed it. null: apply per sample.
+ */
+export interface BatchPlan {
+  once: Transform | null;
+  perBatch: { transform: RandomGeometric; fill: (channel: number) => number }[];
+}
+
+export function planBatches(t: Transform | undefined): BatchPlan | null {
+  if (t === undefined) return { once: null, perBatch: [] };
+  const list = flatten(t);
+  const pixelwise = list.filter((x) => !isGeometric(x));
+  if (!pixelwise.every((x) => x.applyBatch && x.pixel)) {
+    return list.some(isGeometric) || !t.applyBatch ? null : { once: t, perBatch: [] };
+  }
+  const perBatch = list.flatMap((x, i) => {
+    if (!isGeometric(x)) return [];
+    const after = list.slice(i + 1).filter((y) => !isGeometric(y));
+    return [{ transform: x, fill: (c: number) => after.reduce((v, y) => y.pixel!(v, c), x.fill) }];
+  });
+  return { once: pixelwise.length === 0 ? null : new Compose(pixelwise), perBatch };
+}
+
+function flatten(t: Transform): Transform[] {
+  return t instanceof Compose ? t.transforms.flatMap(flatten) : [t];
+}
+
+function isGeometric(t: Transform): t is RandomGeometric {
+  return t instanceof RandomGeometric;
 }
