@@ -4,9 +4,11 @@
 // Geometry: output pixel (oy, ox) reads input (oy·sh - ph + i·dh, ox·sw - pw + j·dw) for
 // kernel tap (i, j); taps outside the image read 0.
 
-// cols (C·kh·kw, OH·OW) ← x (C, H, W) of one image
+// cols (C·kh·kw, OH·OW) ← x (C, H, W) of one image; cols rows are ld elements apart (ld ≥
+// OH·OW lets several images' columns sit side by side for one gemm)
 export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
-                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32): void {
+                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32): void {
+  const rowSkip = <usize>(ld - OH * OW) << 2;
   let dst = cols;
   for (let c = 0; c < C; c++) {
     const plane = x + (<usize>c * <usize>H * <usize>W << 2);
@@ -17,21 +19,22 @@ export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, k
         for (let oy = 0; oy < OH; oy++) {
           const y = oy * sh - ph + i * dh;
           if (y < 0 || y >= H) {
-            memory.fill(dst, 0, <usize>OW << 2);
+            zeroSpan(dst, OW);
           } else {
             const row = plane + (<usize>(y * W) << 2);
-            if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
+            zeroSpan(dst, lo);
             if (sw == 1) {
-              if (hi > lo) memory.copy(dst + (<usize>lo << 2), row + (<usize>(lo - pw + j * dw) << 2), <usize>(hi - lo) << 2);
+              copySpan(dst + (<usize>lo << 2), row + (<usize>(lo - pw + j * dw) << 2), hi - lo);
             } else {
               for (let ox = lo; ox < hi; ox++) {
                 store<f32>(dst + (<usize>ox << 2), load<f32>(row + (<usize>(ox * sw - pw + j * dw) << 2)));
               }
             }
-            if (hi < OW) memory.fill(dst + (<usize>hi << 2), 0, <usize>(OW - hi) << 2);
+            zeroSpan(dst + (<usize>hi << 2), OW - hi);
           }
           dst += <usize>OW << 2;
         }
+        dst += rowSkip;
       }
     }
   }
@@ -39,9 +42,10 @@ export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, k
 
 // dx (C, H, W) (+)= col2im(cols): every column entry added to the input pixel it was read from
 export function col2im(dx: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
-                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32,
+                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32,
                        accumulate: bool): void {
   if (!accumulate) memory.fill(dx, 0, <usize>C * <usize>H * <usize>W << 2);
+  const rowSkip = <usize>(ld - OH * OW) << 2;
   let src = cols;
   for (let c = 0; c < C; c++) {
     const plane = dx + (<usize>c * <usize>H * <usize>W << 2);
@@ -53,15 +57,57 @@ export function col2im(dx: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, 
           const y = oy * sh - ph + i * dh;
           if (y >= 0 && y < H) {
             const row = plane + (<usize>(y * W) << 2);
-            for (let ox = lo; ox < hi; ox++) {
-              const p = row + (<usize>(ox * sw - pw + j * dw) << 2);
-              store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ox << 2)));
+            if (sw == 1) {
+              addSpan(row + (<usize>(lo - pw + j * dw) << 2), src + (<usize>lo << 2), hi - lo);
+            } else {
+              for (let ox = lo; ox < hi; ox++) {
+                const p = row + (<usize>(ox * sw - pw + j * dw) << 2);
+                store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ox << 2)));
+              }
             }
           }
           src += <usize>OW << 2;
         }
+        src += rowSkip;
       }
     }
+  }
+}
+
+// dst (B, A, P) ← src (A, B, P): swaps the two leading dimensions of blocks of P floats
+// (a grouped conv gemm's (O, images, pixels) ↔ NCHW's (images, O, pixels))
+export function swap01(dst: usize, src: usize, A: i32, B: i32, P: i32): void {
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) {
+      copySpan(dst + ((<usize>b * <usize>A + <usize>a) * <usize>P << 2), src + ((<usize>a * <usize>B + <usize>b) * <usize>P << 2), P);
+    }
+  }
+}
+
+// Short rows (images are small): inline f32x4 loops beat memory.copy's call overhead.
+@inline function copySpan(dst: usize, src: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) v128.store(dst + (<usize>k << 2), v128.load(src + (<usize>k << 2)));
+  for (; k < n; k++) store<f32>(dst + (<usize>k << 2), load<f32>(src + (<usize>k << 2)));
+}
+
+@inline function zeroSpan(dst: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= n; k += 4) v128.store(dst + (<usize>k << 2), z);
+  for (; k < n; k++) store<f32>(dst + (<usize>k << 2), 0);
+}
+
+// dst[k] += src[k], k < n
+@inline function addSpan(dst: usize, src: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
   }
 }
 

@@ -65,10 +65,10 @@ function bnRef(x: Vec, w: Vec | null, b: Vec | null, N: number, C: number, S: nu
   return y;
 }
 
-const convCase = (name: string, g: ConvGeom, bias: boolean): Case => ({
+const convCase = (name: string, g: ConvGeom, bias: boolean, imagesPerGemm?: number): Case => ({
   name,
   inputs: [{ shape: [g.N, g.C, g.H, g.W] }, { shape: [g.O, g.C, g.kh, g.kw] }, ...(bias ? [{ shape: [g.O] }] : [])],
-  lib: ([x, w, b]) => ops.conv2d(x, w, b ?? null, { stride: g.s, padding: g.p, dilation: g.d }),
+  lib: ([x, w, b]) => ops.conv2d(x, w, b ?? null, { stride: g.s, padding: g.p, dilation: g.d, imagesPerGemm }),
   ref: ([x, w, b]) => convRef(x, w, b ?? null, g),
 });
 
@@ -78,6 +78,9 @@ const CASES: Case[] = [
   convCase("conv2d stride 2×3, padding 1×0", { N: 2, C: 2, H: 7, W: 8, O: 3, kh: 3, kw: 2, s: [2, 3], p: [1, 0], d: [1, 1] }, true),
   convCase("conv2d dilation 2, padding 2", { N: 1, C: 3, H: 7, W: 6, O: 2, kh: 3, kw: 3, s: [1, 1], p: [2, 2], d: [2, 2] }, true),
   convCase("conv2d 1×1, 9 channels", { N: 3, C: 9, H: 2, W: 3, O: 5, kh: 1, kw: 1, s: [1, 1], p: [0, 0], d: [1, 1] }, true),
+  // 5 images in gemms of 2, 2 and 1 image(s), and one image per gemm
+  convCase("conv2d in groups of 2 images", { N: 5, C: 2, H: 5, W: 4, O: 3, kh: 3, kw: 2, s: [1, 2], p: [1, 1], d: [1, 1] }, true, 2),
+  convCase("conv2d one image per gemm", { N: 3, C: 2, H: 4, W: 4, O: 2, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1] }, false, 1),
   {
     name: "maxPool2d 2×2",
     inputs: [{ shape: [2, 3, 4, 6] }],

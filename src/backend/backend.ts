@@ -70,13 +70,15 @@ export interface Kernels {
   /** Σ x² over n, in float64 */
   sumsq(x: number, n: number): number;
 
-  /** cols (C·kh·kw, OH·OW) ← receptive fields of one image x (C, H, W); 0 outside the image */
+  /** cols (C·kh·kw, OH·OW, rows ld apart) ← receptive fields of one image x (C, H, W); 0 outside */
   im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
-         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number): void;
-  /** dx (C, H, W) (+)= cols scattered back to the pixels im2col read them from */
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, ld: number): void;
+  /** dx (C, H, W) (+)= cols (rows ld apart) scattered back to the pixels im2col read them from */
   col2im(dx: number, cols: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
-         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, ld: number,
          accumulate: boolean): void;
+  /** dst (B, A, P) ← src (A, B, P) */
+  swap01(dst: number, src: number, A: number, B: number, P: number): void;
   /** y (P, OH, OW) = window maxima of x (P, H, W); idx int32 = flat input index of each maximum */
   maxPool2d(y: number, idx: number, x: number, P: number, H: number, W: number, kh: number, kw: number,
             sh: number, sw: number, ph: number, pw: number, OH: number, OW: number): void;

@@ -237,12 +237,12 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
       return s;
     },
 
-    im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) {
+    im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld) {
       const f = f32(), X = x >> 2;
-      let d = cols >> 2;
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < kh; i++) {
           for (let j = 0; j < kw; j++) {
+            let d = (cols >> 2) + ((c * kh + i) * kw + j) * ld;
             for (let oy = 0; oy < OH; oy++) {
               for (let ox = 0; ox < OW; ox++) {
                 const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
@@ -253,13 +253,13 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
         }
       }
     },
-    col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, accumulate) {
+    col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, accumulate) {
       const f = f32(), D = dx >> 2;
       if (!accumulate) f.fill(0, D, D + C * H * W);
-      let s = cols >> 2;
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < kh; i++) {
           for (let j = 0; j < kw; j++) {
+            let s = (cols >> 2) + ((c * kh + i) * kw + j) * ld;
             for (let oy = 0; oy < OH; oy++) {
               for (let ox = 0; ox < OW; ox++, s++) {
                 const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
@@ -268,6 +268,12 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
             }
           }
         }
+      }
+    },
+    swap01(dst, src, A, B, P) {
+      const f = f32();
+      for (let a = 0; a < A; a++) {
+        for (let b = 0; b < B; b++) f.copyWithin((dst >> 2) + (b * A + a) * P, (src >> 2) + (a * B + b) * P, (src >> 2) + (a * B + b + 1) * P);
       }
     },
     maxPool2d(y, idx, x, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW) {

@@ -45,10 +45,11 @@ interface KernelExports {
   mse_backward(dx: number, a: number, b: number, n: number, scale: number, scales: number): void;
   sumsq(x: number, n: number): number;
   im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
-         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number): void;
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, ld: number): void;
   col2im(dx: number, cols: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
-         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
+         sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, ld: number,
          accumulate: boolean): void;
+  swap01(dst: number, src: number, A: number, B: number, P: number): void;
   maxpool2d(y: number, idx: number, x: number, P: number, H: number, W: number, kh: number, kw: number,
             sh: number, sw: number, ph: number, pw: number, OH: number, OW: number): void;
   maxpool2d_backward(dx: number, dy: number, idx: number, P: number, H: number, W: number, OH: number,
@@ -175,6 +176,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     sumsq: k.sumsq,
     im2col: k.im2col,
     col2im: k.col2im,
+    swap01: k.swap01,
     maxPool2d: k.maxpool2d,
     maxPool2dBackward: k.maxpool2d_backward,
     avgPool2d: k.avgpool2d,

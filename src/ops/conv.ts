@@ -9,6 +9,8 @@ export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
+  /** Images per gemm (default: as many as fit 512 KB of columns). Changes speed and rounding, not math. */
+  imagesPerGemm?: number;
 }
 
 export function pair(name: string, v: Pair, min: number): [number, number] {
@@ -34,11 +36,20 @@ function check4d(op: string, x: Tensor): [number, number, number, number] {
 }
 
 /**
+ * Bytes of im2col columns per gemm: several small images share one gemm, but a group's columns
+ * must stay in L2 between im2col writing and gemm reading them (6 MB groups ran 2× slower).
+ */
+const GROUP_BYTES = 512 * 1024;
+
+/**
  * y (N, O, OH, OW) = conv(x (N, C, H, W), weight (O, C, kh, kw)) + bias (O), as F.conv2d
- * (cross-correlation, groups = 1). Per image: cols = im2col(x_n) (C·kh·kw, OH·OW);
- * y_n = W (O, C·kh·kw) · cols, on top of the bias.
- * backward per image: dW += dy_n · colsᵀ (nt), dcols = Wᵀ · dy_n (tn) → col2im → dx_n,
- * db += Σ dy over n and pixels. cols are rebuilt in backward rather than kept.
+ * (cross-correlation, groups = 1), by im2col + gemm over groups of G images at a time (G by
+ * the columns' size, 1 for big layers):
+ * cols (C·kh·kw, G·OH·OW) holds the images' receptive fields side by side, Y = W · cols is
+ * (O, G, OH·OW) and is permuted into NCHW. backward per group: dY gathered back to (O, G·P),
+ * dW += dY · colsᵀ (nt), dcols = Wᵀ · dY (tn) → col2im → dx, db = Σ dy. Big gemms amortise
+ * call overhead and can be split over threads; G depends only on the shape, never on the
+ * thread count, so results do not either. cols are rebuilt in backward rather than kept.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const be = bias ? sameBackend("conv2d", x, weight, bias) : sameBackend("conv2d", x, weight);
@@ -55,38 +66,62 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const OH = outSize("conv2d", x, 2, kh, sh, ph, dh);
   const OW = outSize("conv2d", x, 3, kw, sw, pw, dw);
   const K = C * kh * kw, P = OH * OW;
+  const G = Math.max(1, Math.min(N, options.imagesPerGemm ?? Math.floor(GROUP_BYTES / (K * P * 4))));
+  const geometry = [C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW] as const;
+  const xBytes = C * H * W * 4, yBytes = O * P * 4;
+  /** cols of images n0..n0+g side by side (rows g·P long). */
+  const fillCols = (cols: number, n0: number, g: number) => {
+    for (let i = 0; i < g; i++) be.im2col(cols + i * P * 4, x.ptr + (n0 + i) * xBytes, ...geometry, g * P);
+  };
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const out = opOutput(be, [N, O, OH, OW], inputs);
-  const geometry = [C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW] as const;
-  const cols = be.heap.alloc(K * P * 4);
+  const cols = be.heap.alloc(K * G * P * 4);
+  const ys = G > 1 ? be.heap.alloc(G * yBytes) : 0;
   try {
     if (bias) be.channelFill(out.ptr, bias.ptr, N, O, P);
-    for (let n = 0; n < N; n++) {
-      be.im2col(cols, x.ptr + n * C * H * W * 4, ...geometry);
-      be.gemm("nn", O, P, K, weight.ptr, K, cols, P, out.ptr + n * O * P * 4, P, 0, bias !== undefined && bias !== null);
+    for (let n0 = 0; n0 < N; n0 += G) {
+      const g = Math.min(G, N - n0);
+      fillCols(cols, n0, g);
+      const y = out.ptr + n0 * yBytes;
+      if (g === 1) {
+        be.gemm("nn", O, P, K, weight.ptr, K, cols, P, y, P, 0, !!bias);
+      } else {
+        // Y (O, g·P) on top of the bias, then (O, g, P) → (g, O, P).
+        if (bias) be.swap01(ys, y, g, O, P);
+        be.gemm("nn", O, g * P, K, weight.ptr, K, cols, g * P, ys, g * P, 0, !!bias);
+        be.swap01(y, ys, O, g, P);
+      }
     }
   } finally {
     be.heap.free(cols);
+    if (ys) be.heap.free(ys);
   }
-  return record(out, "conv2d", inputs, (g, ctx) => {
-    const cols = be.heap.alloc(K * P * 4);
+  return record(out, "conv2d", inputs, (dy, ctx) => {
+    const cols = be.heap.alloc(K * G * P * 4);
+    const dys = G > 1 ? be.heap.alloc(G * yBytes) : 0;
+    /** Calls fn(n0, g, dY, cols) per group, with dY the group's gradient as (O, g·P). */
+    const eachGroup = (fn: (n0: number, g: number, dY: number) => void) => {
+      for (let n0 = 0; n0 < N; n0 += G) {
+        const g = Math.min(G, N - n0);
+        if (g > 1) be.swap01(dys, dy.ptr + n0 * yBytes, g, O, P);
+        fillCols(cols, n0, g);
+        fn(n0, g, g === 1 ? dy.ptr + n0 * yBytes : dys);
+      }
+    };
     try {
-      ctx.accumulate(weight, (dW, acc) => {
-        for (let n = 0; n < N; n++) {
-          be.im2col(cols, x.ptr + n * C * H * W * 4, ...geometry);
-          be.gemm("nt", O, K, P, g.ptr + n * O * P * 4, P, cols, P, dW, K, 0, acc || n > 0);
-        }
-      });
-      ctx.accumulate(x, (dx, acc) => {
-        for (let n = 0; n < N; n++) {
-          be.gemm("tn", K, P, O, weight.ptr, K, g.ptr + n * O * P * 4, P, cols, P, 0, false);
-          be.col2im(dx + n * C * H * W * 4, cols, ...geometry, acc);
-        }
-      });
+      // One accumulate per tensor: the first group writes (or adds to an existing grad), the
+      // rest add.
+      ctx.accumulate(weight, (dW, acc) => eachGroup((n0, g, dY) =>
+        be.gemm("nt", O, K, g * P, dY, g * P, cols, g * P, dW, K, 0, acc || n0 > 0)));
+      ctx.accumulate(x, (dx, acc) => eachGroup((n0, g, dY) => {
+        be.gemm("tn", K, g * P, O, weight.ptr, K, dY, g * P, cols, g * P, 0, false);
+        for (let i = 0; i < g; i++) be.col2im(dx + (n0 + i) * xBytes, cols + i * P * 4, ...geometry, g * P, acc);
+      }));
     } finally {
       be.heap.free(cols);
+      if (dys) be.heap.free(dys);
     }
-    if (bias) ctx.accumulate(bias, (db, acc) => be.channelSum(db, g.ptr, N, O, P, acc));
+    if (bias) ctx.accumulate(bias, (db, acc) => be.channelSum(db, dy.ptr, N, O, P, acc));
   });
 }
 
