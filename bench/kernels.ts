@@ -1,5 +1,5 @@
 // Kernel benchmark (issue 2): the wasm and js backends side by side in one run.
-//   npx tsx --conditions=source bench/kernels.ts
+//   npx tsx --conditions=source bench/kernels.ts [--out results.json]
 // gemm GFLOP/s for the seed MLP (784→128→64→10, batch 100) in the forms training uses, plus
 // 100×784×128 and 512³ in all three forms; a register-only SIMD peak (bench/peak.as.ts) to put the
 // wasm figures in proportion; a few memory-bound kernels. Times are per call, best and median of
@@ -223,7 +223,9 @@ printTable(
 );
 
 const date = new Date().toISOString().slice(0, 10);
-const file = path.join(resultsDir, `kernels-${date}.json`);
+// `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
+const outArg = process.argv.indexOf("--out");
+const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
   mlpStep, kernels: kernelResults }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
