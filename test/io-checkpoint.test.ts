@@ -16,22 +16,6 @@ beforeEach(() => {
   manualSeed(0);
 });
 
-/** StepLR-like scheduler (multiplies each group's lr by gamma every stepSize steps). */
-class StepLR {
-  count = 0;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(readonly optimizer: optim.Optimizer<any>, readonly stepSize: number, readonly gamma: number) {}
-  step() {
-    if (++this.count % this.stepSize === 0) for (const g of this.optimizer.paramGroups) g.options.lr *= this.gamma;
-  }
-  stateDict() {
-    return { count: this.count };
-  }
-  loadStateDict(s: unknown) {
-    this.count = (s as { count: number }).count;
-  }
-}
-
 type OptName = "sgd" | "adam" | "adamw";
 
 /** 120 samples of 6 features, 3 classes, from a private generator (independent of the seed). */
@@ -51,7 +35,7 @@ function setup(seed: number, opt: OptName) {
     : opt === "adam" ? new optim.Adam(model.parameters(), { lr: 1e-2, amsgrad: true })
     : new optim.AdamW(model.parameters(), { lr: 1e-2 });
   const loader = new DataLoader(dataset(), { batchSize: 16, shuffle: true }); // 8 batches, the last of 8
-  return { model, optimizer, loader, scheduler: new StepLR(optimizer, 5, 0.7), criterion: new nn.CrossEntropyLoss() };
+  return { model, optimizer, loader, scheduler: new optim.lrScheduler.StepLR(optimizer, { stepSize: 5, gamma: 0.7 }), criterion: new nn.CrossEntropyLoss() };
 }
 type Setup = ReturnType<typeof setup>;
 
@@ -147,7 +131,7 @@ describe("checkpoints", () => {
       const info = io.loadCheckpoint(path, { ...resumed, rng: defaultGenerator });
       expect(info).toMatchObject({ epoch: 1, step: 11, extra: { note: "mid-epoch" }, missingKeys: [], unexpectedKeys: [] });
       expect(resumed.loader.stateDict().batchesDone).toBe(3);
-      expect(resumed.scheduler.count).toBe(11);
+      expect(resumed.scheduler.lastEpoch).toBe(11);
       expect(resumed.optimizer.lr).toBeCloseTo(first.optimizer.lr, 12);
       train(resumed, 3, info);
       expect(weightsOf(resumed.model)).toEqual(reference);
@@ -184,7 +168,7 @@ describe("checkpoints", () => {
     io.saveCheckpoint(path, { ...s, epoch: at.epoch, step: at.step });
     const { tensors, metadata } = io.readSafetensors(path);
     expect(metadata.format).toBe("wasmgrad.checkpoint");
-    expect(JSON.parse(metadata.checkpoint)).toMatchObject({ epoch: 1, step: 8, optimizer: { type: "Adam" }, scheduler: { count: 8 } });
+    expect(JSON.parse(metadata.checkpoint)).toMatchObject({ epoch: 1, step: 8, optimizer: { type: "Adam" }, scheduler: { type: "StepLR", lastEpoch: 8, stepSize: 5, gamma: 0.7 } });
     expect(Object.keys(tensors)).toContain("model.0.weight");
     expect(Object.keys(tensors)).toContain("optimizer.3.exp_avg_sq");
     expect(Array.from(tensors["model.2.bias"].data)).toEqual(s.model.stateDict()["2.bias"].toArray());

@@ -39,20 +39,6 @@ if (args["write-loop"] !== undefined) {
   }
 }
 
-class StepLR {
-  count = 0;
-  constructor(readonly optimizer: optim.Adam, readonly stepSize: number, readonly gamma: number) {}
-  step() {
-    if (++this.count % this.stepSize === 0) for (const g of this.optimizer.paramGroups) g.options.lr *= this.gamma;
-  }
-  stateDict() {
-    return { count: this.count };
-  }
-  loadStateDict(s: unknown) {
-    this.count = (s as { count: number }).count;
-  }
-}
-
 // 640 samples × 32 features, 4 classes from a fixed teacher; independent of the training seed.
 const g = new Generator(2024);
 const N = 640, F = 32;
@@ -71,7 +57,7 @@ const dataset = new data.TensorDataset(tensor(x, { shape: [N, F] }), tensor(y));
 manualSeed(42);
 const model = new nn.Sequential(new nn.Linear(F, 64), new nn.ReLU(), new nn.Linear(64, 4));
 const optimizer = new optim.Adam(model.parameters(), { lr: 3e-3 });
-const scheduler = new StepLR(optimizer, 25, 0.8);
+const scheduler = new optim.lrScheduler.StepLR(optimizer, { stepSize: 25, gamma: 0.8 });
 const loader = new DataLoader(dataset, { batchSize: 16, shuffle: true }); // 40 batches per epoch
 const criterion = new nn.CrossEntropyLoss();
 const epochs = Number(args.epochs);

@@ -4,3 +4,4 @@ export {
 } from "./optimizer.js";
 export { SGD, type SGDOptions } from "./sgd.js";
 export { Adam, AdamW, type AdamOptions } from "./adam.js";
+export * as lrScheduler from "./lr-scheduler.js";
