@@ -856,3 +856,20 @@ describe("optimizer kernels, wasm vs js", () => {
     }
   });
 });
+
+describe("scalar arguments", () => {
+  it("affine and axpy give the same bits on both backends for scalars that are not float32", () => {
+    const g = new Generator(17);
+    const src = Float32Array.from({ length: 1001 }, () => g.normal() * 7);
+    const results = BACKENDS.map((be) => {
+      const a = alloc(be, src.length, src);
+      const d = alloc(be, src.length);
+      be.affine(d.ptr, a.ptr, 1 / 3, Math.PI, src.length);
+      be.axpy(d.ptr, a.ptr, Math.E / 10, src.length);
+      const out = read(d);
+      freeAll(a, d);
+      return Array.from(out);
+    });
+    expect(results[1]).toEqual(results[0]);
+  });
+});

@@ -82,13 +82,15 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
       const f = f32(), D = dst >> 2, A = a >> 2, B = b >> 2;
       for (let i = 0; i < n; i++) f[D + i] = f[A + i] * f[B + i];
     },
+    // Scalars arrive as float32, as the wasm parameters do, and each float32 operation is
+    // rounded (a double computes one +, × of floats exactly before the rounding): same bits.
     affine(dst, a, s, t, n) {
-      const f = f32(), D = dst >> 2, A = a >> 2;
-      for (let i = 0; i < n; i++) f[D + i] = f[A + i] * s + t;
+      const f = f32(), D = dst >> 2, A = a >> 2, S = Math.fround(s), T = Math.fround(t);
+      for (let i = 0; i < n; i++) f[D + i] = Math.fround(f[A + i] * S) + T;
     },
     axpy(dst, x, alpha, n) {
-      const f = f32(), D = dst >> 2, X = x >> 2;
-      for (let i = 0; i < n; i++) f[D + i] += alpha * f[X + i];
+      const f = f32(), D = dst >> 2, X = x >> 2, al = Math.fround(alpha);
+      for (let i = 0; i < n; i++) f[D + i] += Math.fround(al * f[X + i]);
     },
     rowwise(dst, a, row, M, N, mode) {
       const f = f32(), D = dst >> 2, A = a >> 2, R = row >> 2;

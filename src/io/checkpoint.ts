@@ -74,7 +74,7 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
       steps[index] = st.step;
       for (const [b, t] of Object.entries(st.buffers)) tensors[`optimizer.${index}.${b}`] = t;
     }
-    optimizer = { type: state.optimizer.constructor.name, paramGroups: sd.paramGroups, steps };
+    optimizer = { type: state.optimizer.typeName, paramGroups: sd.paramGroups, steps };
   }
   const json: CheckpointJson = {
     epoch: state.epoch ?? 0,
@@ -141,8 +141,8 @@ export function loadCheckpoint(source: string | Uint8Array | ArrayBuffer, into: 
 
   if (into.optimizer !== undefined) {
     if (json.optimizer === null) throw new ValueError(`loadCheckpoint: ${name} holds no optimizer state`);
-    if (json.optimizer.type !== into.optimizer.constructor.name) {
-      throw new ValueError(`loadCheckpoint: ${name} holds ${json.optimizer.type} state, the optimizer given is ${into.optimizer.constructor.name}`);
+    if (json.optimizer.type !== into.optimizer.typeName) {
+      throw new ValueError(`loadCheckpoint: ${name} holds ${json.optimizer.type} state, the optimizer given is ${into.optimizer.typeName}`);
     }
   }
   if (into.scheduler !== undefined && json.scheduler === null) throw new ValueError(`loadCheckpoint: ${name} holds no scheduler state`);

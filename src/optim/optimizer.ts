@@ -182,6 +182,10 @@ export abstract class Optimizer<O extends { lr: number }> {
     return b;
   }
 
+  /** Stable name of the algorithm ("SGD", "Adam", ...) for checkpoints: class names do not
+   *  survive minification. */
+  abstract get typeName(): string;
+
   protected abstract validate(options: O): void;
   protected abstract update(p: Tensor, grad: Tensor, st: ParamState, options: O): void;
 }

@@ -13,6 +13,10 @@ export interface SGDOptions {
 }
 
 export class SGD extends Optimizer<SGDOptions> {
+  get typeName(): string {
+    return "SGD";
+  }
+
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
   }
