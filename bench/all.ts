@@ -1,6 +1,7 @@
 // `npm run bench`: the kernel benchmark (bench/kernels.ts), then the end-to-end benchmark
-// (bench/e2e.ts: wasmgrad wasm/js, TensorFlow.js wasm/cpu, numpy, per-step overhead), each piece in
-// its own process; then one summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
+// (bench/e2e.ts: wasmgrad wasm/js, TensorFlow.js wasm/cpu, numpy, per-step overhead), then the
+// thread pool at batch 100 and 1000 (bench/threads.ts), each piece in its own process; then one
+// summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
 // bench-<date>.json (everything) and bench-<date>.md (the summary table as markdown, for README);
 // with --quick the names get a -quick suffix.
 //   npm run bench [-- --quick] [-- --no-kernels] [-- --only id,id] [-- --epochs N] [-- --rounds R]
@@ -9,6 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fmt, fmtRatio, machineInfo, machineLine, printTable, repoDir, writeJson } from "./common.js";
 import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js";
+import type { ThreadsResult } from "./threads.js";
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +52,14 @@ const e2e = await runE2E({
   rounds: values.rounds ? Number(values.rounds) : undefined,
 });
 printE2E(e2e);
+
+// ---- threads -------------------------------------------------------------------------------------
+
+interface ThreadsJson { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }
+console.log("\n== threads (bench/threads.ts) ==");
+const threadsOut = resultsFile("threads", quick);
+await runTs("threads.ts", ["--out", path.relative(repoDir, threadsOut), ...(quick ? ["--rounds", "2"] : [])]);
+const threads = JSON.parse(fs.readFileSync(threadsOut, "utf8")) as ThreadsJson;
 
 // ---- the summary table -------------------------------------------------------------------------
 
@@ -110,6 +120,14 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
     for (const x of k.kernels) {
       row(`${x.name} ${x.size}, µs`, wj(fmt(x.wasm.bestUs), fmt(x.js.bestUs)), `wasm ${fmtRatio(x.ratio)} js, ${fmt(x.wasm.bestGBs)} GB/s`);
     }
+  }
+
+  section("threads: seed MLP training on MNIST, 2 threads vs 1 (bench/threads.ts)");
+  for (const batch of [100, 1000]) {
+    const one = threads.results.find((x) => x.batch === batch && x.threads === 1)!;
+    const two = threads.results.find((x) => x.batch === batch && x.threads === 2)!;
+    row(`train samples/s, batch ${batch}, 1 → 2 threads`, { "wasmgrad-wasm": `${fmt(one.samplesPerSecBest)} → ${fmt(two.samplesPerSecBest)}` },
+      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}× (best of rounds); weights ${threads.sameWeights ? "bitwise equal" : "DIFFER"}`);
   }
 
   const ov = e.overhead as OverheadJson | null;

@@ -1,0 +1,87 @@
+// Thread-pool benchmark (issue 5): seed-MLP training samples/s on real MNIST with 1 and 2
+// threads, at batch 100 and batch 1000, in one process. Rounds alternate 1 and 2 threads so a
+// busy moment on the shared machine hits both; best and median per configuration. Also checks
+// that both thread counts produce the same weights (bitwise), and reports how many gemm slices
+// the workers ran versus the main thread took back.
+//   npx tsx --conditions=source bench/threads.ts [--rounds R] [--out file.json]
+import path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  DataLoader, type Tensor, datasets, getBackend, manualSeed, nn, optim, setBackend, setNumThreads, transforms,
+} from "wasmgrad";
+import { fmt, machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
+
+export interface ThreadsResult {
+  batch: number;
+  threads: number;
+  samplesPerSecBest: number;
+  samplesPerSecMedian: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runThreadsBench(rounds = 4): Promise<{ results: ThreadsResult[]; sameWeights: boolean; workerShare: number }> {
+  setBackend("wasm");
+  const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
+  const train = new datasets.MNIST({ train: true, transform });
+  const results: ThreadsResult[] = [];
+  const weights = new Map<number, string[]>();
+  for (const batch of [100, 1000]) {
+    // ~10,000 samples per timed round: 100 steps at batch 100, 10 at batch 1000.
+    const steps = Math.round(10000 / batch);
+    const rates = new Map<number, number[]>([[1, []], [2, []]]);
+    for (let r = 0; r < rounds; r++) {
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        await sleep(threads > 1 ? 200 : 0); // workers start asynchronously
+        manualSeed(0);
+        const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
+        const opt = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
+        const criterion = new nn.CrossEntropyLoss();
+        const loader = new DataLoader(train, { batchSize: batch, shuffle: true });
+        let done = 0;
+        let t0 = 0;
+        for (const [images, labels] of loader) {
+          if (done === 3) t0 = performance.now(); // 3 warm-up steps
+          opt.zeroGrad();
+          criterion(model((images as Tensor).view(batch, -1)), labels as Tensor).backward();
+          opt.step();
+          if (++done === steps + 3) break;
+        }
+        rates.get(threads)!.push((steps * batch) / ((performance.now() - t0) / 1000));
+        if (r === 0) weights.set(threads, model.parameters().map((p) => Buffer.from(p.data.slice().buffer).toString("base64")));
+      }
+    }
+    for (const [threads, r] of rates) {
+      results.push({ batch, threads, samplesPerSecBest: Math.max(...r), samplesPerSecMedian: median(r) });
+    }
+  }
+  const stats = getBackend().threadStats();
+  setNumThreads(1);
+  const sameWeights = JSON.stringify(weights.get(1)) === JSON.stringify(weights.get(2));
+  const workerShare = stats && stats.postedSlices > 0 ? stats.workerSlices / stats.postedSlices : 0;
+  return { results, sameWeights, workerShare };
+}
+
+export function printThreads(r: { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }): void {
+  const rows = [100, 1000].map((batch) => {
+    const one = r.results.find((x) => x.batch === batch && x.threads === 1)!;
+    const two = r.results.find((x) => x.batch === batch && x.threads === 2)!;
+    return [`batch ${batch}`, fmt(one.samplesPerSecBest, 0), fmt(two.samplesPerSecBest, 0),
+      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}×`, `${(two.samplesPerSecMedian / one.samplesPerSecMedian).toFixed(2)}×`];
+  });
+  console.log("\nthreads: seed MLP training samples/s on MNIST, 1 vs 2 threads (best of rounds)");
+  printTable(["", "1 thread", "2 threads", "speedup (best)", "speedup (median)"], rows);
+  console.log(`same weights with 1 and 2 threads: ${r.sameWeights ? "yes, bitwise" : "NO"}; ` +
+    `slices run by workers: ${(100 * r.workerShare).toFixed(0)}% (the rest taken back by the main thread)`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { rounds: { type: "string", default: "4" }, out: { type: "string" } } });
+  console.log(machineLine(machineInfo()));
+  const r = await runThreadsBench(Number(values.rounds));
+  printThreads(r);
+  const out = values.out ?? path.join(resultsDir, `threads-${stamp()}.json`);
+  writeJson(out, { machine: machineInfo(), ...r });
+  console.log(`results: ${path.relative(process.cwd(), out)}`);
+}
