@@ -10,6 +10,9 @@
 //    included, stays readable until the next `backward()`; memory holds two steps at most.
 //  - noGrad: everything created inside `noGrad(fn)`; released when fn returns, except the
 //    tensors fn returns, which move to the enclosing scope (or become persistent at top level).
+//  - DataLoader loops: what one batch's iteration made is released once two newer batches
+//    have started, if nothing moved the scope on meanwhile (see releaseBetween), so long
+//    evaluation loops do not pile up activations.
 //  - temp: gradients flowing through backward(); freed as soon as they are consumed.
 // A tensor used after its memory was released throws ReleasedTensorError; memory is never
 // silently reused under a live tensor.
@@ -28,7 +31,9 @@ const finalizers =
     : null;
 
 export class Scope {
-  readonly items: Storage[] = [];
+  readonly items: (Storage | null)[] = [];
+  /** Bumped by release(): positions in `items` from an older generation mean nothing now. */
+  generation = 0;
   constructor(readonly kind: "step" | "noGrad") {}
 
   add(s: Storage): void {
@@ -38,8 +43,43 @@ export class Scope {
 
   /** Frees every storage still owned by this scope and empties it. */
   release(): void {
-    for (const s of this.items) if (s.scope === this) s.free();
+    for (const s of this.items) if (s !== null && s.scope === this) s.free();
     this.items.length = 0;
+    this.generation++;
+  }
+
+  /** Frees what was added at positions [from, to) and is still owned here. */
+  releaseRange(from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const s = this.items[i];
+      if (s !== null && s.scope === this) s.free();
+      this.items[i] = null;
+    }
+  }
+}
+
+/** A position in the innermost scope, taken by a DataLoader as each batch begins. */
+export interface ScopeMark {
+  scope: Scope;
+  generation: number;
+  index: number;
+}
+
+export function markScope(): ScopeMark {
+  const scope = currentScope();
+  return { scope, generation: scope.generation, index: scope.items.length };
+}
+
+/**
+ * Releases what was made between two marks (one batch of a DataLoader loop: the batch, the
+ * forward pass, the metrics) if both are in the same scope generation that is still current.
+ * An evaluation loop inside one noGrad (or outside noGrad, without backward()) then holds two
+ * batches' tensors at a time instead of all of them. In training loops backward() has already
+ * moved the step on, so this does nothing there.
+ */
+export function releaseBetween(a: ScopeMark, b: ScopeMark): void {
+  if (a.scope === b.scope && a.generation === b.generation && a.scope.generation === a.generation && currentScope() === a.scope) {
+    a.scope.releaseRange(a.index, b.index);
   }
 }
 

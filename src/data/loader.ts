@@ -3,7 +3,7 @@
 // training loop's batches are released with the step's other temporaries.
 import { ValueError } from "../errors.js";
 import { Tensor, emptyTensor, type DType } from "../tensor.js";
-import { currentScope } from "../lifetime.js";
+import { type ScopeMark, currentScope, markScope, releaseBetween } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
 import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
@@ -84,7 +84,15 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
     const epoch: DataLoaderState = { samples: n, batchSize: this.batchSize, generator, batchesDone: start };
     this.epoch = epoch;
     const batches = this.length;
+    // Where each of the last two batches began in the current scope: once batch b starts, what
+    // batch b-2's iteration made is released (lifetime.ts releaseBetween).
+    let older: ScopeMark | null = null;
+    let previous: ScopeMark | null = null;
     for (let b = start; b < batches; b++) {
+      const mark = markScope();
+      if (older !== null && previous !== null) releaseBetween(older, previous);
+      older = previous;
+      previous = mark;
       const idx = order.subarray(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize));
       // Counted before the yield: a checkpoint taken in the loop body (after the step on this
       // batch) records the batch as done.
