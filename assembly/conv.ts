@@ -125,6 +125,10 @@ export function swap01(dst: usize, src: usize, A: i32, B: i32, P: i32): void {
 // Taps outside the image are skipped (PyTorch pads with -inf).
 export function maxpool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
                           sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32): void {
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+    maxpool2x2(y, idx, x, P, H, W, OH, OW);
+    return;
+  }
   for (let p = 0; p < P; p++) {
     const plane = x + (<usize>p * <usize>H * <usize>W << 2);
     const out = <usize>p * <usize>OH * <usize>OW;
@@ -146,6 +150,37 @@ export function maxpool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32
         }
         const o = out + <usize>(oy * OW + ox);
         store<f32>(y + (o << 2), best);
+        store<i32>(idx + (o << 2), arg);
+      }
+    }
+  }
+}
+
+// The common 2×2, stride 2 window without padding, with the general loop's rules (taps in
+// row-major order, first maximum wins, a NaN wins and ends the search) but no branches: on real
+// activations the comparisons are unpredictable, and V8 turns a float select into a branch, so
+// the running maximum is selected as integer bits.
+function maxpool2x2(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>p * <usize>H * <usize>W << 2);
+    const out = <usize>p * <usize>OH * <usize>OW;
+    for (let oy = 0; oy < OH; oy++) {
+      const i0 = 2 * oy * W;
+      for (let ox = 0; ox < OW; ox++) {
+        const a = i0 + 2 * ox;
+        let bits = load<i32>(plane + (<usize>a << 2));
+        let arg = a;
+        let nan = reinterpret<f32>(bits) != reinterpret<f32>(bits);
+        for (let t = 1; t < 4; t++) {
+          const at = a + (t & 1) + (t >> 1) * W;
+          const v = load<f32>(plane + (<usize>at << 2));
+          const take = !nan && (v > reinterpret<f32>(bits) || v != v);
+          bits = select<i32>(reinterpret<i32>(v), bits, take);
+          arg = select<i32>(at, arg, take);
+          nan = nan || v != v;
+        }
+        const o = out + <usize>(oy * OW + ox);
+        store<i32>(y + (o << 2), bits);
         store<i32>(idx + (o << 2), arg);
       }
     }

@@ -5,14 +5,25 @@
   return base + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
 }
 
+// Σ of n floats from p, in float64 (two f64x2 accumulators; fixed order)
+@inline function sumF64(p: usize, n: i32): f64 {
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const v = v128.load(p + (<usize>k << 2));
+    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+  }
+  let s = (f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a1, 0)) + (f64x2.extract_lane(a0, 1) + f64x2.extract_lane(a1, 1));
+  for (; k < n; k++) s += <f64>load<f32>(p + (<usize>k << 2));
+  return s;
+}
+
 // dst[c] = (accumulate ? dst[c] : 0) + Σ_{n,s} x[n][c][s]  (bias gradients), in float64
 export function channel_sum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumulate: bool): void {
   for (let c = 0; c < C; c++) {
     let s: f64 = 0;
-    for (let n = 0; n < N; n++) {
-      const p = at(x, n, c, C, S);
-      for (let k = 0; k < S; k++) s += <f64>load<f32>(p + (<usize>k << 2));
-    }
+    for (let n = 0; n < N; n++) s += sumF64(at(x, n, c, C, S), S);
     const d = dst + (<usize>c << 2);
     store<f32>(d, <f32>((accumulate ? <f64>load<f32>(d) : 0) + s));
   }
@@ -23,19 +34,27 @@ export function bn_stats(mean: usize, variance: usize, x: usize, N: i32, C: i32,
   const count = <f64>N * <f64>S;
   for (let c = 0; c < C; c++) {
     let s: f64 = 0;
-    for (let n = 0; n < N; n++) {
-      const p = at(x, n, c, C, S);
-      for (let k = 0; k < S; k++) s += <f64>load<f32>(p + (<usize>k << 2));
-    }
+    for (let n = 0; n < N; n++) s += sumF64(at(x, n, c, C, S), S);
     const m = s / count;
+    const vm = f64x2.splat(m);
+    let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
     let q: f64 = 0;
     for (let n = 0; n < N; n++) {
       const p = at(x, n, c, C, S);
-      for (let k = 0; k < S; k++) {
+      let k = 0;
+      for (; k + 4 <= S; k += 4) {
+        const v = v128.load(p + (<usize>k << 2));
+        const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), vm);
+        const d1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vm);
+        q0 = f64x2.add(q0, f64x2.mul(d0, d0));
+        q1 = f64x2.add(q1, f64x2.mul(d1, d1));
+      }
+      for (; k < S; k++) {
         const d = <f64>load<f32>(p + (<usize>k << 2)) - m;
         q += d * d;
       }
     }
+    q += (f64x2.extract_lane(q0, 0) + f64x2.extract_lane(q1, 0)) + (f64x2.extract_lane(q0, 1) + f64x2.extract_lane(q1, 1));
     store<f32>(mean + (<usize>c << 2), <f32>m);
     store<f32>(variance + (<usize>c << 2), <f32>(q / count));
   }
@@ -49,9 +68,15 @@ export function bn_forward(y: usize, x: usize, mean: usize, invstd: usize, weigh
     const r = load<f32>(invstd + (<usize>c << 2));
     const w: f32 = weight ? load<f32>(weight + (<usize>c << 2)) : 1;
     const b: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;
+    const vm = f32x4.splat(m), vr = f32x4.splat(r), vw = f32x4.splat(w), vb = f32x4.splat(b);
     for (let n = 0; n < N; n++) {
       const src = at(x, n, c, C, S), dst = at(y, n, c, C, S);
-      for (let k = 0; k < S; k++) {
+      let k = 0;
+      for (; k + 4 <= S; k += 4) {
+        const o = <usize>k << 2;
+        v128.store(dst + o, f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(v128.load(src + o), vm), vr), vw), vb));
+      }
+      for (; k < S; k++) {
         const o = <usize>k << 2;
         store<f32>(dst + o, (load<f32>(src + o) - m) * r * w + b);
       }
@@ -59,46 +84,71 @@ export function bn_forward(y: usize, x: usize, mean: usize, invstd: usize, weigh
   }
 }
 
-// Gradients of bn_forward. With batch statistics (training) the mean and variance depend on x:
-//   dx = invstd/M · (M·ĝ - Σĝ - x̂·Σ(ĝ·x̂)), ĝ = dy·w, x̂ = (x - mean)·invstd, M = N·S;
-// with fixed (running) statistics dx = dy·w·invstd. dweight (+)= Σ dy·x̂, dbias (+)= Σ dy;
-// any of dx, dweight, dbias may be 0 (not needed). Channel sums run in float64.
-export function bn_backward(dx: usize, dweight: usize, dbias: usize, dy: usize, x: usize, mean: usize,
-                            invstd: usize, weight: usize, N: i32, C: i32, S: i32,
-                            batchStats: bool, accumulate: bool): void {
-  const M = <f64>N * <f64>S;
+// The channel sums batch-norm gradients need: sums[c] = Σ dy, sums[C + c] = Σ dy·x̂ with
+// x̂ = (x - mean)·invstd, over n and s, in float64. dweight = Σ dy·x̂ and dbias = Σ dy.
+export function bn_backward_sums(sums: usize, dy: usize, x: usize, mean: usize, invstd: usize,
+                                 N: i32, C: i32, S: i32): void {
   for (let c = 0; c < C; c++) {
     const m = load<f32>(mean + (<usize>c << 2));
     const r = load<f32>(invstd + (<usize>c << 2));
-    const w: f32 = weight ? load<f32>(weight + (<usize>c << 2)) : 1;
+    const vm = f32x4.splat(m), vr = f32x4.splat(r);
+    let d0 = f64x2.splat(0), d1 = f64x2.splat(0), e0 = f64x2.splat(0), e1 = f64x2.splat(0);
     let sumDy: f64 = 0, sumDyXhat: f64 = 0;
     for (let n = 0; n < N; n++) {
       const g = at(dy, n, c, C, S), xs = at(x, n, c, C, S);
-      for (let k = 0; k < S; k++) {
+      let k = 0;
+      for (; k + 4 <= S; k += 4) {
+        const o = <usize>k << 2;
+        const gv = v128.load(g + o);
+        const xh = f32x4.mul(f32x4.sub(v128.load(xs + o), vm), vr);
+        const glo = f64x2.promote_low_f32x4(gv), ghi = f64x2.promote_low_f32x4(i32x4.shuffle(gv, gv, 2, 3, 0, 1));
+        d0 = f64x2.add(d0, glo);
+        d1 = f64x2.add(d1, ghi);
+        e0 = f64x2.add(e0, f64x2.mul(glo, f64x2.promote_low_f32x4(xh)));
+        e1 = f64x2.add(e1, f64x2.mul(ghi, f64x2.promote_low_f32x4(i32x4.shuffle(xh, xh, 2, 3, 0, 1))));
+      }
+      for (; k < S; k++) {
         const o = <usize>k << 2;
         const d = <f64>load<f32>(g + o);
         sumDy += d;
         sumDyXhat += d * <f64>((load<f32>(xs + o) - m) * r);
       }
     }
-    if (dweight) {
-      const p = dweight + (<usize>c << 2);
-      store<f32>(p, <f32>((accumulate ? <f64>load<f32>(p) : 0) + sumDyXhat));
-    }
-    if (dbias) {
-      const p = dbias + (<usize>c << 2);
-      store<f32>(p, <f32>((accumulate ? <f64>load<f32>(p) : 0) + sumDy));
-    }
-    if (!dx) continue;
-    // Σĝ = w·Σdy and Σ(ĝ·x̂) = w·Σ(dy·x̂)
-    const a = <f32>(<f64>w * sumDy / M);
-    const bq = <f32>(<f64>w * sumDyXhat / M);
+    sumDy += (f64x2.extract_lane(d0, 0) + f64x2.extract_lane(d1, 0)) + (f64x2.extract_lane(d0, 1) + f64x2.extract_lane(d1, 1));
+    sumDyXhat += (f64x2.extract_lane(e0, 0) + f64x2.extract_lane(e1, 0)) + (f64x2.extract_lane(e0, 1) + f64x2.extract_lane(e1, 1));
+    store<f32>(sums + (<usize>c << 2), <f32>sumDy);
+    store<f32>(sums + (<usize>(C + c) << 2), <f32>sumDyXhat);
+  }
+}
+
+// dx of batch norm. With batch statistics (training) the mean and variance depend on x:
+//   dx = invstd · (ĝ - w·Σdy/M - x̂·w·Σ(dy·x̂)/M), ĝ = dy·w, M = N·S;
+// with fixed (running) statistics dx = dy·w·invstd. sums from bn_backward_sums.
+export function bn_backward_dx(dx: usize, dy: usize, x: usize, mean: usize, invstd: usize, weight: usize,
+                               sums: usize, N: i32, C: i32, S: i32, batchStats: bool): void {
+  const M = <f64>N * <f64>S;
+  for (let c = 0; c < C; c++) {
+    const m = load<f32>(mean + (<usize>c << 2));
+    const r = load<f32>(invstd + (<usize>c << 2));
+    const w: f32 = weight ? load<f32>(weight + (<usize>c << 2)) : 1;
+    const a = batchStats ? <f32>(<f64>w * <f64>load<f32>(sums + (<usize>c << 2)) / M) : 0;
+    const bq = batchStats ? <f32>(<f64>w * <f64>load<f32>(sums + (<usize>(C + c) << 2)) / M) : 0;
+    const vm = f32x4.splat(m), vr = f32x4.splat(r), vw = f32x4.splat(w), va = f32x4.splat(a), vb = f32x4.splat(bq);
     for (let n = 0; n < N; n++) {
       const g = at(dy, n, c, C, S), xs = at(x, n, c, C, S), d = at(dx, n, c, C, S);
-      for (let k = 0; k < S; k++) {
+      let k = 0;
+      for (; k + 4 <= S; k += 4) {
+        const o = <usize>k << 2;
+        const gh = f32x4.mul(v128.load(g + o), vw);
+        const v = batchStats
+          ? f32x4.mul(vr, f32x4.sub(f32x4.sub(gh, va), f32x4.mul(f32x4.mul(f32x4.sub(v128.load(xs + o), vm), vr), vb)))
+          : f32x4.mul(gh, vr);
+        v128.store(d + o, v);
+      }
+      for (; k < S; k++) {
         const o = <usize>k << 2;
         const gh = load<f32>(g + o) * w;
-        store<f32>(d + o, batchStats ? r * (gh - a - (load<f32>(xs + o) - m) * r * bq) : gh * r);
+        store<f32>(d + o, batchStats ? r * ((gh - a) - (load<f32>(xs + o) - m) * r * bq) : gh * r);
       }
     }
   }

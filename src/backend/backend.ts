@@ -101,10 +101,11 @@ export interface Kernels {
   /** y = (x - mean[c]) · invstd[c] · w[c] + b[c] (weight/bias 0: affine off) */
   bnForward(y: number, x: number, mean: number, invstd: number, weight: number, bias: number,
             N: number, C: number, S: number): void;
-  /** batch-norm gradients (see assembly/norm.ts); dx/dweight/dbias 0 = not wanted */
-  bnBackward(dx: number, dweight: number, dbias: number, dy: number, x: number, mean: number,
-             invstd: number, weight: number, N: number, C: number, S: number, batchStats: boolean,
-             accumulate: boolean): void;
+  /** sums (2C) = [Σ dy per channel, Σ dy·x̂ per channel], x̂ = (x - mean)·invstd, in float64 */
+  bnBackwardSums(sums: number, dy: number, x: number, mean: number, invstd: number, N: number, C: number, S: number): void;
+  /** batch-norm dx from dy and the sums (batchStats: the statistics came from this batch) */
+  bnBackwardDx(dx: number, dy: number, x: number, mean: number, invstd: number, weight: number, sums: number,
+               N: number, C: number, S: number, batchStats: boolean): void;
   /** inverted dropout: keep i iff fmix32(i·0x9E3779B1 + seed) ≥ threshold; mask = scale or 0 */
   dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
 

@@ -380,24 +380,29 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
         }
       }
     },
-    bnBackward(dx, dweight, dbias, dy, x, mean, invstd, weight, N, C, S, batchStats, accumulate) {
-      const f = f32(), M = N * S;
+    bnBackwardSums(sums, dy, x, mean, invstd, N, C, S) {
+      const f = f32();
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c], w = weight ? f[(weight >> 2) + c] : 1;
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
         let sumDy = 0, sumDyXhat = 0;
         for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
           const o = (n * C + c) * S + k;
           sumDy += f[(dy >> 2) + o];
           sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
         }
-        if (dweight) f[(dweight >> 2) + c] = (accumulate ? f[(dweight >> 2) + c] : 0) + sumDyXhat;
-        if (dbias) f[(dbias >> 2) + c] = (accumulate ? f[(dbias >> 2) + c] : 0) + sumDy;
-        if (!dx) continue;
+        f[(sums >> 2) + c] = sumDy;
+        f[(sums >> 2) + C + c] = sumDyXhat;
+      }
+    },
+    bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats) {
+      const f = f32(), M = N * S;
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c], w = weight ? f[(weight >> 2) + c] : 1;
+        const a = (w * f[(sums >> 2) + c]) / M, b = (w * f[(sums >> 2) + C + c]) / M;
         for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
           const o = (n * C + c) * S + k;
           const gh = f[(dy >> 2) + o] * w;
-          const xhat = (f[(x >> 2) + o] - m) * r;
-          f[(dx >> 2) + o] = batchStats ? r * (gh - (w * sumDy) / M - (xhat * w * sumDyXhat) / M) : gh * r;
+          f[(dx >> 2) + o] = batchStats ? r * (gh - a - (f[(x >> 2) + o] - m) * r * b) : gh * r;
         }
       }
     },

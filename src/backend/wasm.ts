@@ -64,9 +64,9 @@ interface KernelExports {
   bn_stats(mean: number, variance: number, x: number, N: number, C: number, S: number): void;
   bn_forward(y: number, x: number, mean: number, invstd: number, weight: number, bias: number,
              N: number, C: number, S: number): void;
-  bn_backward(dx: number, dweight: number, dbias: number, dy: number, x: number, mean: number,
-              invstd: number, weight: number, N: number, C: number, S: number, batchStats: boolean,
-              accumulate: boolean): void;
+  bn_backward_sums(sums: number, dy: number, x: number, mean: number, invstd: number, N: number, C: number, S: number): void;
+  bn_backward_dx(dx: number, dy: number, x: number, mean: number, invstd: number, weight: number, sums: number,
+                 N: number, C: number, S: number, batchStats: boolean): void;
   dropout(y: number, mask: number, x: number, n: number, threshold: number, scale: number, seed: number): void;
   affine_nearest(dst: number, src: number, N: number, C: number, H: number, W: number, OH: number,
                  OW: number, maps: number, fills: number): void;
@@ -185,7 +185,8 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     channelSum: k.channel_sum,
     bnStats: k.bn_stats,
     bnForward: k.bn_forward,
-    bnBackward: k.bn_backward,
+    bnBackwardSums: k.bn_backward_sums,
+    bnBackwardDx: k.bn_backward_dx,
     dropout: k.dropout,
     affineNearest: k.affine_nearest,
     sgdStep: k.sgd_step,

@@ -53,11 +53,18 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const out = opOutput(be, x.shape, inputs);
   be.bnForward(out.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, bias?.ptr ?? 0, N, C, S);
   return record(out, "batchNorm", inputs, (g, ctx) => {
-    const grad = (dx: number, dw: number, db: number, acc: boolean) =>
-      be.bnBackward(dx, dw, db, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, N, C, S, useBatch, acc);
-    if (weight) ctx.accumulate(weight, (dw, acc) => grad(0, dw, 0, acc));
-    if (bias) ctx.accumulate(bias, (db, acc) => grad(0, 0, db, acc));
-    ctx.assign(x, (dx) => grad(dx, 0, 0, false));
+    // One reduction pass gives Σdy (= dbias) and Σdy·x̂ (= dweight), which dx needs too.
+    const sums = be.heap.alloc(2 * C * 4);
+    try {
+      be.bnBackwardSums(sums, g.ptr, x.ptr, mean.ptr, invstd.ptr, N, C, S);
+      const take = (from: number) => (dst: number, acc: boolean) =>
+        acc ? be.axpy(dst, from, 1, C) : be.copy(dst, from, C * 4);
+      if (weight) ctx.accumulate(weight, take(sums + C * 4));
+      if (bias) ctx.accumulate(bias, take(sums));
+      ctx.assign(x, (dx) => be.bnBackwardDx(dx, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, sums, N, C, S, useBatch));
+    } finally {
+      be.heap.free(sums);
+    }
   });
 }
 
