@@ -14,6 +14,7 @@ export * as ops from "./ops/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as data from "./data/index.js";
+export * as models from "./models/index.js";
 export * as io from "./io/index.js";
 export * as train from "./train/index.js";
 export { transforms, datasets, DataLoader } from "./data/index.js";

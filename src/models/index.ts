@@ -1,0 +1,1 @@
+export { MnistMLP, MnistCNN } from "./mnist.js";
