@@ -1,7 +1,7 @@
 // `npm run bench`: the kernel benchmark (bench/kernels.ts), then the end-to-end benchmark
 // (bench/e2e.ts: wasmgrad wasm/js, TensorFlow.js wasm/cpu, numpy, per-step overhead), then the
-// thread pool at batch 100 and 1000 (bench/threads.ts), each piece in its own process; then one
-// summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
+// thread pool at batch 100 and 1000 (bench/threads.ts), the CNN (bench/cnn.ts), each piece in its
+// own process; then one summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
 // bench-<date>.json (everything) and bench-<date>.md (the summary table as markdown, for README);
 // with --quick the names get a -quick suffix.
 //   npm run bench [-- --quick] [-- --no-kernels] [-- --only id,id] [-- --epochs N] [-- --rounds R]
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { fmt, fmtRatio, machineInfo, machineLine, printTable, repoDir, writeJson } from "./common.js";
 import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js";
 import type { ThreadsResult } from "./threads.js";
+import { type CnnResult, printCnn, runCnnBench } from "./cnn.js";
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +61,12 @@ console.log("\n== threads (bench/threads.ts) ==");
 const threadsOut = resultsFile("threads", quick);
 await runTs("threads.ts", ["--out", path.relative(repoDir, threadsOut), ...(quick ? ["--rounds", "2"] : [])]);
 const threads = JSON.parse(fs.readFileSync(threadsOut, "utf8")) as ThreadsJson;
+
+// ---- CNN -----------------------------------------------------------------------------------------
+
+console.log("\n== CNN training (bench/cnn.ts) ==");
+const cnn: CnnResult[] = await runCnnBench(quick ? 0.3 : 1);
+printCnn(cnn);
 
 // ---- the summary table -------------------------------------------------------------------------
 
@@ -130,6 +137,17 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
       `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}× (best of rounds); weights ${threads.sameWeights ? "bitwise equal" : "DIFFER"}`);
   }
 
+  section("CNN training: models.MnistCNN, Adam, batch 64, MNIST (bench/cnn.ts)");
+  const cnnCell = (id: string) => {
+    const r = cnn.find((x) => x.id === id);
+    return r === undefined ? "" : r.samplesPerSec === null ? "cannot train" : fmt(r.samplesPerSec);
+  };
+  const tfWasmError = cnn.find((x) => x.id === "tfjs-wasm")?.error;
+  row("CNN train samples/s", {
+    "wasmgrad-wasm": cnnCell("wasmgrad-wasm"), "wasmgrad-wasm-2t": cnnCell("wasmgrad-wasm-2t"), "wasmgrad-js": cnnCell("wasmgrad-js"),
+    "tfjs-wasm": cnnCell("tfjs-wasm"), "tfjs-cpu": cnnCell("tfjs-cpu"),
+  }, tfWasmError ? `TF.js wasm: ${tfWasmError.split("\n")[0].slice(0, 70)}` : "best window");
+
   const ov = e.overhead as OverheadJson | null;
   if (ov) {
     section("per-step overhead, µs: step − its kernels (bench/overhead.ts)");
@@ -165,7 +183,7 @@ console.log(`${numpyNote}; ${e2e.runs.find((r) => r.impl.startsWith("tfjs"))?.de
 for (const s of e2e.skipped) console.log(`(${s.label}: skipped, ${s.reason})`);
 
 const file = resultsFile("bench", quick);
-writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e });
+writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, threads, cnn });
 const md = file.replace(/\.json$/, ".md");
 fs.writeFileSync(md, `Machine: ${machineLine(machine)}\n\n${markdown(head, rows, sections)}`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), md)}`);
