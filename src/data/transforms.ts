@@ -16,8 +16,11 @@ export interface NDArray {
 export interface Transform {
   /** Transforms one sample. */
   apply(x: NDArray): NDArray;
-  /** Transforms a batch [N, ...sample] at once; present only when equal to per-sample apply. */
-  applyBatch?(x: NDArray): NDArray;
+  /**
+   * Transforms a batch [N, ...sample] at once; present only when equal to per-sample apply.
+   * `owned`: x is an intermediate of a Compose, which the transform may overwrite.
+   */
+  applyBatch?(x: NDArray, owned?: boolean): NDArray;
   /** For pixel-wise transforms: the value a pixel of `channel` becomes (maps fill values). */
   pixel?(value: number, channel: number): number;
 }
@@ -28,7 +31,8 @@ export class Compose implements Transform {
 
   constructor(readonly transforms: Transform[]) {
     if (transforms.every((t) => t.applyBatch)) {
-      this.applyBatch = (x) => transforms.reduce((acc, t) => t.applyBatch!(acc), x);
+      // Later steps get the earlier steps' results, which nobody else holds: no copy needed.
+      this.applyBatch = (x, owned = false) => transforms.reduce((acc, t, i) => t.applyBatch!(acc, owned || i > 0), x);
     }
   }
 
@@ -103,11 +107,11 @@ export class Normalize implements Transform {
   apply(x: NDArray): NDArray {
     return this.normalize(x, 0);
   }
-  applyBatch(x: NDArray): NDArray {
-    return this.normalize(x, 1);
+  applyBatch(x: NDArray, owned = false): NDArray {
+    return this.normalize(x, 1, owned);
   }
 
-  private normalize(x: NDArray, lead: number): NDArray {
+  private normalize(x: NDArray, lead: number, inPlace = false): NDArray {
     if (!(x.data instanceof Float32Array)) throw new ValueError("Normalize: expects float32 input (apply ToTensor first)");
     const s = x.shape;
     if (s.length - lead !== 3) throw new ShapeError(`Normalize: expected [C, H, W], got [${s.slice(lead).join(", ")}]`);
@@ -118,8 +122,8 @@ export class Normalize implements Transform {
     }
     const hw = s[lead + 1] * s[lead + 2];
     const N = lead ? s[0] : 1;
-    const out = new Float32Array(x.data.length);
     const src = x.data;
+    const out = inPlace ? src : new Float32Array(src.length);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         const m = Math.fround(this.mean[channels === 1 ? 0 : c]);
