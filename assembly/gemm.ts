@@ -162,8 +162,7 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     const cDst = full ? cp : tile;
     const cStride = full ? ldcB : tileStride;
     if (!full && loadC) copyTile(cp, ldcB, tile, tileStride, MR, nr);
-    if (packed) kernel4x8Packed(ap, panel, kc, cDst, cStride, loadC, init);
-    else kernel4x8(ap, aRow, aCol, panel, kc, cDst, cStride, loadC, init);
+    kernel4x8(packed, ap, aRow, aCol, panel, kc, cDst, cStride, loadC, init);
     if (!full) copyTile(tile, tileStride, cp, ldcB, MR, nr);
   }
   for (; i < M; i++) {
@@ -180,7 +179,10 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
 }
 
 // 4×8 tile of C (rows ldc bytes apart) += A rows (aRow apart, k step aCol) · panel (kc×8).
-@inline function kernel4x8(a: usize, aRow: usize, aCol: usize, p: usize, kc: i32, c: usize,
+// `packed` (a compile-time constant at each call): A is a packed 4-row block, aRow = 4 and
+// aCol = 16, and the four broadcasts become one base register plus immediate offsets, which
+// a + aRow cannot express (it may wrap, so Binaryen does not fold it into the offset).
+@inline function kernel4x8(packed: bool, a: usize, aRow: usize, aCol: usize, p: usize, kc: i32, c: usize,
                            ldc: usize, loadC: bool, init: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   if (loadC) {
@@ -199,55 +201,16 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     let x = v128.load32_splat(a);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(a + aRow);
+    x = packed ? v128.load32_splat(a, 4) : v128.load32_splat(a + aRow);
     c10 = f32x4.add(c10, f32x4.mul(x, b0));
     c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(a + 2 * aRow);
+    x = packed ? v128.load32_splat(a, 8) : v128.load32_splat(a + 2 * aRow);
     c20 = f32x4.add(c20, f32x4.mul(x, b0));
     c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(a + 3 * aRow);
+    x = packed ? v128.load32_splat(a, 12) : v128.load32_splat(a + 3 * aRow);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    a += aCol;
-    p += 32;
-  }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
-  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
-  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
-}
-
-// kernel4x8 over a packed A block (aRow = 4, aCol = 16): the four broadcasts are one base
-// register plus immediate offsets, which the generic form cannot express (a + 4 may wrap).
-@inline function kernel4x8Packed(a: usize, p: usize, kc: i32, c: usize, ldc: usize, loadC: bool,
-                                 init: usize): void {
-  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
-  if (loadC) {
-    c00 = v128.load(c); c01 = v128.load(c, 16);
-    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
-    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
-    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
-  } else {
-    c00 = v128.load(init); c01 = v128.load(init, 16);
-    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
-  }
-  const end = p + (<usize>kc << 5);
-  while (p < end) {
-    const b0 = v128.load(p);
-    const b1 = v128.load(p, 16);
-    let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    a += 16;
+    a += packed ? 16 : aCol;
     p += 32;
   }
   v128.store(c, c00); v128.store(c, c01, 16);

@@ -1,22 +1,10 @@
+import { sumF64 } from "./sums";
+
 // Batch normalisation, dropout and per-channel sums over x (N, C, S): N samples, C channels,
 // S positions per channel (H·W for images, 1 for BatchNorm1d on (N, C)).
 
 @inline function at(base: usize, n: i32, c: i32, C: i32, S: i32): usize {
   return base + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
-}
-
-// Σ of n floats from p, in float64 (two f64x2 accumulators; fixed order)
-@inline function sumF64(p: usize, n: i32): f64 {
-  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-  let k = 0;
-  for (; k + 4 <= n; k += 4) {
-    const v = v128.load(p + (<usize>k << 2));
-    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
-    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
-  }
-  let s = (f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a1, 0)) + (f64x2.extract_lane(a0, 1) + f64x2.extract_lane(a1, 1));
-  for (; k < n; k++) s += <f64>load<f32>(p + (<usize>k << 2));
-  return s;
 }
 
 // dst[c] = (accumulate ? dst[c] : 0) + Σ_{n,s} x[n][c][s]  (bias gradients), in float64

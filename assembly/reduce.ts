@@ -1,18 +1,10 @@
+import { sumF64 } from "./sums";
+
 // Reductions. Sums run in float64 in a fixed order so the result is the same on every runtime.
 
 // Σ x[i], i < n
 export function sum(x: usize, n: i32): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v = v128.load(x + (<usize>i << 2));
-    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(v));
-    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
-  }
-  let s = (f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc1, 0)) +
-          (f64x2.extract_lane(acc0, 1) + f64x2.extract_lane(acc1, 1));
-  for (; i < n; i++) s += <f64>load<f32>(x + (<usize>i << 2));
-  return s;
+  return sumF64(x, n);
 }
 
 // dst (N) = (accumulate ? dst : 0) + Σ_i x[i][j] over the rows of x (M,N): the bias gradient.
