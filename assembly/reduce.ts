@@ -69,3 +69,22 @@ export function sumsq(x: usize, n: i32): f64 {
   }
   return s;
 }
+
+// Number of non-finite elements (NaN, +Inf, -Inf) among x[i], i < n: the anomaly mode's scan.
+// v - v is 0 for every finite v and NaN otherwise, so one self-comparison finds both.
+export function nonfinite_count(x: usize, n: i32): i32 {
+  let acc = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const d = f32x4.sub(v, v);
+    acc = i32x4.sub(acc, f32x4.ne(d, d)); // a true lane is -1
+  }
+  let c = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) +
+          i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != 0) c++;
+  }
+  return c;
+}

@@ -6,10 +6,13 @@
 //   npm run mnist -- --optimizer adam --lr 1e-3 # flags: --epochs --lr --momentum --optimizer
 //                                               #   --batch --seed --backend wasm|js --limit N
 //   npm run mnist -- --checkpoint run.ckpt --resume
+//   npm run mnist -- --lr 1e6 --detect-anomaly  # a diverging run: names the op that made the first NaN
 //       saves a checkpoint (model, optimizer, generator, DataLoader position) after every epoch
 //       and every --checkpoint-every N steps; --resume continues from it if it exists, even
 //       from the middle of an epoch, ending with the same weights as an uninterrupted run.
-import { DataLoader, type Tensor, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, transforms } from "wasmgrad";
+import {
+  AnomalyError, DataLoader, type Tensor, autograd, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, transforms,
+} from "wasmgrad";
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
     checkpoint: { type: "string" },
     "checkpoint-every": { type: "string" },
     resume: { type: "boolean", default: false },
+    "detect-anomaly": { type: "boolean", default: false },
   },
 });
 const num = (name: keyof typeof args) => {
@@ -51,6 +55,8 @@ if ((args.resume || args["checkpoint-every"] !== undefined) && args.checkpoint =
 const firstIndices = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 setBackend(args.backend);
 manualSeed(num("seed"));
+// Anomaly mode checks every op's output and gradient for NaN/Inf (slower; off by default).
+if (args["detect-anomaly"]) autograd.setDetectAnomaly(true);
 
 // transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
 const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
@@ -104,26 +110,43 @@ if (args.resume) {
     console.log(`No checkpoint at ${args.checkpoint} yet: starting from scratch`);
   }
 }
-for (let epoch = startEpoch; epoch < epochs; epoch++) {
-  const t0 = performance.now() - carried.epochSeconds * 1000;
-  let runningLoss = carried.runningLoss;
-  carried = { runningLoss: 0, epochSeconds: 0 };
-  for (const [images, labels] of trainloader) {
-    const x = images.view(images.shape[0], -1);
-    optimizer.zeroGrad();
-    const output = model(x);
-    const loss = criterion(output, labels);
-    loss.backward();
-    optimizer.step();
-    runningLoss += loss.item();
-    step++;
-    if (checkpointEvery > 0 && step % checkpointEvery === 0) save(epoch, runningLoss, (performance.now() - t0) / 1000);
+// A diverged run stops with a message instead of printing NaN for the rest of the run (and
+// before a NaN loss is backpropagated or checkpointed).
+let at = "";
+const stopDiverged = (what: string): never => {
+  console.error(`${at}: ${what.replace(/\.+$/, "")}. Training diverged; stopping (a learning rate of ${args.lr} may be too high).` +
+    (args["detect-anomaly"] ? "" : " Rerun with --detect-anomaly to name the operation that produced the first NaN/Inf."));
+  process.exit(1);
+};
+try {
+  for (let epoch = startEpoch; epoch < epochs; epoch++) {
+    const t0 = performance.now() - carried.epochSeconds * 1000;
+    let runningLoss = carried.runningLoss;
+    carried = { runningLoss: 0, epochSeconds: 0 };
+    let batch = 0;
+    for (const [images, labels] of trainloader) {
+      at = `Epoch ${epoch + 1}, batch ${++batch}`;
+      const x = images.view(images.shape[0], -1);
+      optimizer.zeroGrad();
+      const output = model(x);
+      const loss = criterion(output, labels);
+      const value = loss.item();
+      if (!Number.isFinite(value)) stopDiverged(`the training loss is ${value}`);
+      loss.backward();
+      optimizer.step();
+      runningLoss += value;
+      step++;
+      if (checkpointEvery > 0 && step % checkpointEvery === 0) save(epoch, runningLoss, (performance.now() - t0) / 1000);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    console.log(`Epoch ${epoch + 1} - Training loss: ${(runningLoss / trainloader.length).toFixed(4)}` +
+      `  (${seconds.toFixed(2)} s, ${Math.round(trainset.length / seconds)} samples/s)`);
+    if (args.checkpoint !== undefined) save(epoch + 1, 0, 0);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  trainSeconds += seconds;
-  console.log(`Epoch ${epoch + 1} - Training loss: ${(runningLoss / trainloader.length).toFixed(4)}` +
-    `  (${seconds.toFixed(2)} s, ${Math.round(trainset.length / seconds)} samples/s)`);
-  if (args.checkpoint !== undefined) save(epoch + 1, 0, 0);
+} catch (e) {
+  if (e instanceof AnomalyError) stopDiverged(e.message.split("\n")[0]);
+  throw e;
 }
 
 // with torch.no_grad(): ... correct += (predicted == labels).sum().item()

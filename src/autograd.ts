@@ -4,7 +4,7 @@
 // in reverse; gradients of leaves accumulate into `.grad` (as in PyTorch), intermediate
 // gradients are temporaries freed as soon as their node has run.
 import type { Backend } from "./backend/backend.js";
-import { ShapeError, ValueError, shapeStr } from "./errors.js";
+import { AnomalyError, ShapeError, ValueError, shapeStr } from "./errors.js";
 import { allocTemp, endStep, isGradEnabled, outputScope, releaseTemp } from "./lifetime.js";
 import { Tensor, emptyTensor, sameBackend, type Shape } from "./tensor.js";
 
@@ -14,6 +14,123 @@ export interface GradNode {
   backward(grad: Tensor, ctx: BackwardContext): void;
   /** Set after a backward() without retainGraph: saved tensors may be gone. */
   freed?: boolean;
+  /** Anomaly mode: where the forward op was called (stack trace). */
+  stack?: string;
+}
+
+// ---- anomaly mode (torch.autograd.detect_anomaly) -------------------------------------------
+//
+// Off by default: then the only cost is one boolean test per op. On, every op's float32 output
+// is scanned for NaN/±Infinity as it is made (forward), and every gradient as backward() writes
+// it; the first one found throws an AnomalyError naming the op, the direction and the shapes.
+// The scan is one backend kernel call (nonfiniteCount) per tensor.
+
+let anomalyMode = false;
+
+/** Turns anomaly detection on or off for everything that follows (torch.autograd.set_detect_anomaly). */
+export function setDetectAnomaly(mode: boolean): void {
+  if (typeof mode !== "boolean") throw new ValueError(`setDetectAnomaly: expected true or false, got ${String(mode)}`);
+  anomalyMode = mode;
+}
+
+/** Whether anomaly detection is on (torch.is_anomaly_enabled). */
+export function isAnomalyEnabled(): boolean {
+  return anomalyMode;
+}
+
+/**
+ * Runs fn with anomaly detection on, then restores the previous mode (torch.autograd.detect_anomaly
+ * as a context manager). If fn returns a Promise the mode stays on until it settles.
+ *
+ *   autograd.detectAnomaly(() => { criterion(model(x), y).backward(); });
+ */
+export function detectAnomaly<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ValueError(`detectAnomaly: expected a function, got ${typeof fn}`);
+  const previous = anomalyMode;
+  anomalyMode = true;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    anomalyMode = previous;
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => (anomalyMode = previous)) as T;
+  anomalyMode = previous;
+  return result;
+}
+
+/** Names of an op's inputs, where they are fixed (else inputs are numbered). */
+const INPUT_NAMES: Record<string, readonly string[]> = {
+  linear: ["input", "weight", "bias"], conv2d: ["input", "weight", "bias"], matmul: ["a", "b"],
+  add: ["a", "b"], sub: ["a", "b"], mul: ["a", "b"], mseLoss: ["input", "target"],
+};
+
+function inputName(op: string, i: number): string {
+  const name = INPUT_NAMES[op]?.[i];
+  return name === undefined ? `input ${i}` : `${name} (input ${i})`;
+}
+
+function nonfinite(t: Tensor): number {
+  return t.dtype === "float32" ? t.backend.nonfiniteCount(t.ptr, t.size) : 0;
+}
+
+/** "NaN at index 3" / "Infinity at index 0": the first non-finite element, found in JS. */
+function firstNonfinite(t: Tensor): string {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return `${d[i]} at index ${i}`;
+  return "none";
+}
+
+function describeInputs(op: string, inputs: readonly Tensor[]): { text: string; bad: boolean } {
+  let bad = false;
+  const parts = inputs.map((t, i) => {
+    const n = nonfinite(t);
+    if (n > 0) bad = true;
+    return `${inputName(op, i)} ${shapeStr(t.shape)}${n > 0 ? ` with ${n} non-finite` : ""}`;
+  });
+  return { text: parts.join(", "), bad };
+}
+
+function forwardCall(node: GradNode): string {
+  if (node.stack === undefined) return "";
+  const frames = node.stack.split("\n").slice(1, 11).map((l) => `  ${l.trim()}`).join("\n");
+  return `\nThe forward call of ${node.op}:\n${frames}`;
+}
+
+/** Anomaly mode, forward: throws if `out` of `op` holds NaN/Inf. */
+function checkForward(out: Tensor, op: string, inputs: readonly Tensor[]): void {
+  // Views share their input's memory (reshape): the input was checked where it was made.
+  if (out.dtype !== "float32" || inputs.some((t) => t.storage === out.storage)) return;
+  const bad = nonfinite(out);
+  if (bad === 0) return;
+  const ins = describeInputs(op, inputs);
+  throw new AnomalyError(
+    `${op} (forward) produced ${bad} non-finite value${bad > 1 ? "s" : ""} (NaN or ±Infinity) in its output of shape ` +
+      `${shapeStr(out.shape)}, first ${firstNonfinite(out)}; inputs: ${ins.text}. ` +
+      (ins.bad
+        ? "An input was already non-finite: the values came from before this op (the data, a parameter after optimizer.step(), or a tensor made outside autograd)."
+        : "All its inputs were finite: this op made them (overflow, log or division of 0, ...)."),
+  );
+}
+
+/** Anomaly mode, backward: throws if node's backward made a gradient of an input non-finite. */
+function checkBackward(t: Tensor, g: Tensor, ctx: BackwardContext, leafBefore: Map<Tensor, number>): void {
+  const node = t.node!;
+  node.inputs.forEach((u, i) => {
+    if (!u.requiresGrad) return;
+    const grad = u.node === null ? u.grad : ctx.pending.get(u);
+    if (grad === null || grad === undefined || (leafBefore.get(u) ?? 0) > 0) return;
+    const bad = nonfinite(grad);
+    if (bad === 0) return;
+    const incoming = nonfinite(g);
+    throw new AnomalyError(
+      `${node.op} (backward) produced ${bad} non-finite value${bad > 1 ? "s" : ""} (NaN or ±Infinity) in the gradient of its ` +
+        `${inputName(node.op, i)} of shape ${shapeStr(u.shape)}, first ${firstNonfinite(grad)}; the gradient flowing into it ` +
+        `(shape ${shapeStr(g.shape)}) was ${incoming > 0 ? `already non-finite (${incoming} values)` : "finite"}; forward: ` +
+        `${node.inputs.map((x) => shapeStr(x.shape)).join(", ")} → ${shapeStr(t.shape)}.${forwardCall(node)}`,
+    );
+  });
 }
 
 /** Whether an op on these inputs is recorded for autograd. */
@@ -28,14 +145,15 @@ export function isRecording(inputs: readonly Tensor[]): boolean {
  * recorded or derived from step tensors, in the noGrad scope inside noGrad, else persistent.
  */
 export function opOutput(backend: Backend, shape: Shape, inputs: readonly Tensor[], dtype: "float32" | "int32" = "float32"): Tensor {
-  return emptyTensor(backend, shape, dtype, outputScope(isRecording(inputs), inputs));
+  return emptyTensor(backend, shape, dtype, outputScope(backend, isRecording(inputs), inputs));
 }
 
 /** Records `out` as produced by `op` from `inputs` when autograd is on for them; returns out. */
 export function record(out: Tensor, op: string, inputs: readonly Tensor[],
                        backward: (grad: Tensor, ctx: BackwardContext) => void): Tensor {
+  if (anomalyMode) checkForward(out, op, inputs);
   if (isRecording(inputs)) {
-    out.node = { op, inputs, backward };
+    out.node = anomalyMode ? { op, inputs, backward, stack: new Error().stack } : { op, inputs, backward };
     out.requiresGrad = true;
   }
   return out;
@@ -161,11 +279,15 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
   if (root.node === null) {
     // A leaf that requires grad: its gradient is the seed itself.
     ctx.accumulate(root, (dst, acc) => seed(backend, dst, acc, root.size, gradient));
-    if (!retainGraph) endStep();
+    if (!retainGraph) endStep(backend);
     return;
   }
   if (root.node.freed) {
     throw new ValueError("backward(): trying to backward through the graph a second time; pass { retainGraph: true } to the first backward() to allow it");
+  }
+  if (anomalyMode && gradient !== undefined) {
+    const bad = nonfinite(gradient);
+    if (bad > 0) throw new AnomalyError(`backward(gradient): the gradient passed in (shape ${shapeStr(gradient.shape)}) holds ${bad} non-finite values, first ${firstNonfinite(gradient)}`);
   }
   const order = topoOrder(root);
   const seedGrad = tempTensor(backend, root.shape);
@@ -177,8 +299,16 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
       const g = ctx.pending.get(t);
       if (g === undefined) continue;
       ctx.pending.delete(t);
+      // Anomaly mode: leaf gradients that were already non-finite (from an earlier backward) are
+      // not blamed on this node.
+      let leafBefore: Map<Tensor, number> | null = null;
+      if (anomalyMode) {
+        leafBefore = new Map();
+        for (const u of t.node!.inputs) if (u.node === null && u.grad !== null) leafBefore.set(u, nonfinite(u.grad));
+      }
       try {
         t.node!.backward(g, ctx);
+        if (leafBefore !== null) checkBackward(t, g, ctx, leafBefore);
       } finally {
         releaseTemp(g.storage);
       }
@@ -188,7 +318,7 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
     for (const g of ctx.pending.values()) releaseTemp(g.storage);
   }
   // A retained graph keeps its step open: its saved tensors must survive the next backward().
-  if (!retainGraph) endStep();
+  if (!retainGraph) endStep(backend);
 }
 
 function seed(backend: Backend, dst: number, accumulate: boolean, n: number, gradient: Tensor | undefined): void {

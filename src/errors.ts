@@ -29,6 +29,12 @@ export class BackendMismatchError extends WasmgradError {}
 /** A file or byte buffer that does not follow its format; names the file, offset and expectation. */
 export class FormatError extends WasmgradError {}
 
+/**
+ * Anomaly mode (autograd.setDetectAnomaly / detectAnomaly) found NaN or ±Infinity: names the op,
+ * forward or backward, the shapes, and how many values were not finite.
+ */
+export class AnomalyError extends WasmgradError {}
+
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }

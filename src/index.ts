@@ -2,6 +2,7 @@
 //   import { nn, optim, data, manualSeed, noGrad } from "wasmgrad";
 export { Tensor, tensor, zeros, ones, full, rand, randn, arange, type DType, type Shape, type FactoryOptions } from "./tensor.js";
 export { noGrad, isGradEnabled } from "./lifetime.js";
+export * as autograd from "./autograd-api.js";
 export { manualSeed, Generator, defaultGenerator } from "./random.js";
 export { accuracy, correctCount } from "./metrics.js";
 export {

@@ -8,6 +8,11 @@
 //    DataLoader batches. A training step ends when `backward()` finishes; the memory of a step
 //    is released when the step after it ends. So everything of the current step, `loss.item()`
 //    included, stays readable until the next `backward()`; memory holds two steps at most.
+//    Steps are counted per backend memory (per Heap): a backward() on one backend does not end
+//    the step of another, so two models on two backends can train interleaved.
+//    An OutOfMemoryError outside noGrad abandons the step in progress on its backend: the
+//    tensors it made since the last backward() are released at once (the step cannot finish,
+//    and its tensors must not crowd out the next one).
 //  - noGrad: everything created inside `noGrad(fn)`; released when fn returns, except the
 //    tensors fn returns, which move to the enclosing scope (or become persistent at top level).
 //  - DataLoader loops: what one batch's iteration made is released once two newer batches
@@ -17,6 +22,7 @@
 // A tensor used after its memory was released throws ReleasedTensorError; memory is never
 // silently reused under a live tensor.
 import type { Backend } from "./backend/backend.js";
+import { type Heap, setOutOfMemoryHandler } from "./backend/heap.js";
 import { ValueError } from "./errors.js";
 
 /** Stands in for a storage in the FinalizationRegistry (it must not reference the storage). */
@@ -34,6 +40,8 @@ export class Scope {
   readonly items: (Storage | null)[] = [];
   /** Bumped by release(): positions in `items` from an older generation mean nothing now. */
   generation = 0;
+  /** The step pair of a step scope (to tell whether it is its backend's current step). */
+  owner: StepScopes | null = null;
   constructor(readonly kind: "step" | "noGrad") {}
 
   add(s: Storage): void {
@@ -42,8 +50,8 @@ export class Scope {
   }
 
   /** Frees every storage still owned by this scope and empties it. */
-  release(): void {
-    for (const s of this.items) if (s !== null && s.scope === this) s.free();
+  release(reason?: string): void {
+    for (const s of this.items) if (s !== null && s.scope === this) s.free(reason);
     this.items.length = 0;
     this.generation++;
   }
@@ -58,28 +66,36 @@ export class Scope {
   }
 }
 
-/** A position in the innermost scope, taken by a DataLoader as each batch begins. */
+/** Positions in the scopes new tensors go to, taken by a DataLoader as each batch begins. */
 export interface ScopeMark {
-  scope: Scope;
-  generation: number;
-  index: number;
+  entries: { scope: Scope; generation: number; index: number }[];
 }
 
+/** Marks the innermost noGrad scope, or else the current step of every backend. */
 export function markScope(): ScopeMark {
-  const scope = currentScope();
-  return { scope, generation: scope.generation, index: scope.items.length };
+  const scopes = noGradScopes.length > 0 ? [noGradScopes[noGradScopes.length - 1]] : liveSteps().map((s) => s.current);
+  return { entries: scopes.map((scope) => ({ scope, generation: scope.generation, index: scope.items.length })) };
+}
+
+/** Whether new tensors of some backend would go to `scope` now. */
+function isCurrent(scope: Scope): boolean {
+  if (noGradScopes.length > 0) return noGradScopes[noGradScopes.length - 1] === scope;
+  return scope.owner !== null && scope.owner.current === scope;
 }
 
 /**
  * Releases what was made between two marks (one batch of a DataLoader loop: the batch, the
- * forward pass, the metrics) if both are in the same scope generation that is still current.
- * An evaluation loop inside one noGrad (or outside noGrad, without backward()) then holds two
- * batches' tensors at a time instead of all of them. In training loops backward() has already
- * moved the step on, so this does nothing there.
+ * forward pass, the metrics) in each scope that both marks saw in the same generation and that
+ * is still current. An evaluation loop inside one noGrad (or outside noGrad, without
+ * backward()) then holds two batches' tensors at a time instead of all of them. In training
+ * loops backward() has already moved the step on, so this does nothing there.
  */
 export function releaseBetween(a: ScopeMark, b: ScopeMark): void {
-  if (a.scope === b.scope && a.generation === b.generation && a.scope.generation === a.generation && currentScope() === a.scope) {
-    a.scope.releaseRange(a.index, b.index);
+  for (const ea of a.entries) {
+    const eb = b.entries.find((e) => e.scope === ea.scope);
+    if (eb !== undefined && ea.generation === eb.generation && ea.scope.generation === ea.generation && isCurrent(ea.scope)) {
+      ea.scope.releaseRange(ea.index, eb.index);
+    }
   }
 }
 
@@ -108,12 +124,12 @@ export class Storage {
     }
   }
 
-  free(): void {
+  free(reason?: string): void {
     if (this.released) return;
     this.released = true;
-    this.releasedBy = this.scope === null ? "dispose()" : this.scope.kind === "step"
+    this.releasedBy = reason ?? (this.scope === null ? "dispose()" : this.scope.kind === "step"
       ? "the end of the training step after the one that made it (backward() ends a step)"
-      : "the exit of the noGrad() block that made it";
+      : "the exit of the noGrad() block that made it");
     if (this.token !== null) {
       finalizers!.unregister(this.token);
       this.token = null;
@@ -126,8 +142,53 @@ export class Storage {
 
 let noGradDepth = 0;
 const noGradScopes: Scope[] = [];
-let stepCurrent = new Scope("step");
-let stepPrevious = new Scope("step");
+
+/** The current and previous step of one backend memory. */
+interface StepScopes {
+  current: Scope;
+  previous: Scope;
+}
+const stepScopes = new WeakMap<Heap, StepScopes>();
+/** Every heap with step scopes (weakly, so a dropped backend can still be collected). */
+let stepHeaps: { deref(): Heap | undefined }[] = [];
+
+/** The last heap asked about (nearly every call is for the same one). */
+let lastHeap: Heap | null = null;
+let lastSteps: StepScopes | null = null;
+
+function stepsOf(heap: Heap): StepScopes {
+  if (heap === lastHeap) return lastSteps!;
+  let s = stepScopes.get(heap);
+  if (s === undefined) {
+    s = { current: new Scope("step"), previous: new Scope("step") };
+    s.current.owner = s.previous.owner = s;
+    stepScopes.set(heap, s);
+    stepHeaps = stepHeaps.filter((r) => r.deref() !== undefined);
+    stepHeaps.push(typeof WeakRef === "function" ? new WeakRef(heap) : { deref: () => heap });
+  }
+  lastHeap = heap;
+  lastSteps = s;
+  return s;
+}
+
+function liveSteps(): StepScopes[] {
+  const out: StepScopes[] = [];
+  for (const r of stepHeaps) {
+    const h = r.deref();
+    const s = h === undefined ? undefined : stepScopes.get(h);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+// An OutOfMemoryError outside noGrad abandons the step in progress on that backend (see the top
+// of this file). Inside noGrad nothing is released here: the block's scope goes when it exits.
+setOutOfMemoryHandler((heap) => {
+  const s = stepScopes.get(heap);
+  if (noGradScopes.length > 0 || s === undefined || s.current.items.every((x) => x === null || x.released)) return "";
+  s.current.release("an OutOfMemoryError during the training step that made it (the step's tensors were released so the backend can go on)");
+  return "the tensors of the unfinished training step on this backend were released";
+});
 
 export function isGradEnabled(): boolean {
   return noGradDepth === 0;
@@ -152,9 +213,9 @@ export function releaseTemp(s: Storage): void {
   if (--s.refs === 0) s.free();
 }
 
-/** The innermost noGrad scope, else the current step: where per-step data (batches) goes. */
-export function currentScope(): Scope {
-  return noGradScopes.length > 0 ? noGradScopes[noGradScopes.length - 1] : stepCurrent;
+/** The innermost noGrad scope, else the backend's current step: where per-step data (batches) goes. */
+export function currentScope(backend: Backend): Scope {
+  return noGradScopes.length > 0 ? noGradScopes[noGradScopes.length - 1] : stepsOf(backend.heap).current;
 }
 
 /** Lifetime of a factory-made tensor: the innermost noGrad scope, else persistent. */
@@ -167,19 +228,20 @@ export function factoryScope(): Scope | null {
  * op is recorded for autograd or reads any step tensor; else persistent (e.g. preprocessing
  * arithmetic on persistent tensors).
  */
-export function outputScope(recorded: boolean, inputs: readonly { storage: Storage }[]): Scope | null {
+export function outputScope(backend: Backend, recorded: boolean, inputs: readonly { storage: Storage }[]): Scope | null {
   if (noGradScopes.length > 0) return noGradScopes[noGradScopes.length - 1];
-  if (recorded) return stepCurrent;
-  for (const t of inputs) if (t.storage.scope !== null) return stepCurrent;
+  if (recorded) return stepsOf(backend.heap).current;
+  for (const t of inputs) if (t.storage.scope !== null) return stepsOf(backend.heap).current;
   return null;
 }
 
-/** Called when backward() finishes: releases the step before this one. */
-export function endStep(): void {
-  const old = stepPrevious;
+/** Called when backward() finishes on `backend`: releases that backend's step before this one. */
+export function endStep(backend: Backend): void {
+  const s = stepsOf(backend.heap);
+  const old = s.previous;
   old.release();
-  stepPrevious = stepCurrent;
-  stepCurrent = old;
+  s.previous = s.current;
+  s.current = old;
 }
 
 /** Storage of every value in `result` that is (or holds, one level deep) a tensor. */
@@ -200,6 +262,7 @@ function storagesOf(result: unknown, out: Storage[]): void {
  * values are tensors), which move to the enclosing noGrad scope or become persistent.
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ValueError(`noGrad(fn): expected a function, got ${typeof fn}`);
   const scope = new Scope("noGrad");
   noGradScopes.push(scope);
   noGradDepth++;
@@ -225,7 +288,16 @@ export function noGrad<T>(fn: () => T): T {
   return result;
 }
 
-/** Memory of the current and previous step scopes, for tests and diagnostics. */
-export function stepScopeSizes(): { current: number; previous: number } {
-  return { current: stepCurrent.items.length, previous: stepPrevious.items.length };
+/**
+ * Entries of the current and previous step scopes (of one backend, or summed over all), for
+ * tests and diagnostics.
+ */
+export function stepScopeSizes(backend?: Backend): { current: number; previous: number } {
+  const all = backend === undefined ? liveSteps() : [stepsOf(backend.heap)];
+  let current = 0, previous = 0;
+  for (const s of all) {
+    current += s.current.items.length;
+    previous += s.previous.items.length;
+  }
+  return { current, previous };
 }

@@ -7,6 +7,7 @@ import { Storage, allocStorage, factoryScope, type Scope } from "./lifetime.js";
 import type { GradNode } from "./autograd.js";
 import { runBackward } from "./autograd.js";
 import { defaultGenerator, type Generator } from "./random.js";
+import { checkInt, describe } from "./check.js";
 import * as ops from "./ops/index.js";
 
 export type DType = "float32" | "int32";
@@ -42,6 +43,7 @@ export class Tensor {
     return this.requires;
   }
   set requiresGrad(value: boolean) {
+    if (typeof value !== "boolean") throw new ValueError(`requiresGrad must be true or false, got ${describe(value)}`);
     if (value && this.dtype !== "float32") {
       throw new DTypeError(`only float32 tensors can require gradients (this one is ${this.dtype})`);
     }
@@ -128,7 +130,8 @@ export class Tensor {
 
   /** Computes gradients of this tensor w.r.t. graph leaves (loss.backward()). */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    runBackward(this, gradient, options.retainGraph ?? false);
+    if (gradient !== undefined) requireFloat("backward", "gradient", gradient);
+    runBackward(this, gradient, options?.retainGraph ?? false);
   }
 
   /** A view of the same memory that autograd does not track. */
@@ -218,9 +221,14 @@ export function numel(shape: Shape): number {
   return n;
 }
 
+/** Largest dimension: kernels take sizes as 32-bit integers. */
+export const MAX_DIM = 2 ** 31 - 1;
+
 export function checkShape(shape: Shape, what = "shape"): void {
+  if (!Array.isArray(shape)) throw new ShapeError(`${what} must be an array of dimensions, got ${describe(shape)}`);
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what} ${shapeStr(shape)}: dimensions must be non-negative integers`);
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) throw new ShapeError(`${what} ${shapeStr(shape)}: dimensions must be non-negative integers`);
+    if (d > MAX_DIM) throw new ShapeError(`${what} ${shapeStr(shape)}: a dimension above 2^31 - 1 (kernels index with 32-bit integers)`);
   }
 }
 
@@ -233,6 +241,7 @@ function flattenShapeArgs(args: (number | readonly number[])[]): number[] {
 /** @internal an uninitialized tensor on `backend` with the given lifetime scope. */
 export function emptyTensor(backend: Backend, shape: Shape, dtype: DType, scope: Scope | null): Tensor {
   checkShape(shape);
+  if (dtype !== "float32" && dtype !== "int32") throw new DTypeError(`unsupported dtype ${describe(dtype)} (expected "float32" or "int32")`);
   return new Tensor(allocStorage(backend, numel(shape) * 4, scope), shape, dtype);
 }
 
@@ -263,6 +272,18 @@ function inferShape(data: NestedArray): number[] {
     shape.push(d.length);
     d = d[0];
   }
+  // Every sub-array must have the length of the first one at its depth (no ragged arrays).
+  const check = (v: NestedArray, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) throw new ShapeError(`tensor(): ragged nested array: element ${path} is an array, expected a number (shape ${shapeStr(shape)})`);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new ShapeError(`tensor(): ragged nested array: element ${path || "[]"} has ${Array.isArray(v) ? `length ${v.length}` : "no length"}, expected ${shape[depth]} (shape ${shapeStr(shape)})`);
+    }
+    v.forEach((x, i) => check(x, depth + 1, `${path}[${i}]`));
+  };
+  check(data, 0, "");
   return shape;
 }
 
@@ -274,11 +295,22 @@ export function tensor(
   data: NestedArray | ArrayLike<number>,
   options: FactoryOptions & { shape?: Shape } = {},
 ): Tensor {
+  if (typeof data !== "number" && (data === null || typeof data !== "object" || typeof (data as ArrayLike<number>).length !== "number")) {
+    throw new ValueError(`tensor(): data must be a number, an array (nested for more dimensions) or a typed array, got ${describe(data)}`);
+  }
   const nested = Array.isArray(data) && data.some((v) => Array.isArray(v));
+  const inferred = nested ? inferShape(data as NestedArray) : null;
   const flat: ArrayLike<number> = nested
     ? flattenNested(data as NestedArray[])
     : typeof data === "number" ? [data] : (data as ArrayLike<number>);
-  const shape = options.shape ?? (typeof data === "number" ? [] : nested ? inferShape(data as NestedArray) : [flat.length]);
+  if (!ArrayBuffer.isView(flat)) {
+    for (let i = 0; i < flat.length; i++) {
+      const v = flat[i] as unknown;
+      if (typeof v !== "number" && typeof v !== "boolean") throw new ValueError(`tensor(): element ${i} is ${describe(v)}, expected a number`);
+    }
+  }
+  if (options.shape !== undefined) checkShape(options.shape, "tensor(): shape");
+  const shape = options.shape ?? (typeof data === "number" ? [] : inferred ?? [flat.length]);
   if (numel(shape) !== flat.length) {
     throw new ShapeError(`tensor(): ${flat.length} values do not fill shape ${shapeStr(shape)} (${numel(shape)} elements)`);
   }
@@ -293,6 +325,7 @@ export function ones(shape: Shape, options: FactoryOptions = {}): Tensor {
   return make(shape, options, (d) => d.fill(1));
 }
 export function full(shape: Shape, value: number, options: FactoryOptions = {}): Tensor {
+  if (typeof value !== "number" && typeof value !== "boolean") throw new ValueError(`full(): value must be a number, got ${describe(value)}`);
   return make(shape, options, (d) => d.fill(value));
 }
 /** Uniform [0, 1) from the seeded generator. */
@@ -311,6 +344,7 @@ export function randn(shape: Shape, options: FactoryOptions & { generator?: Gene
 }
 /** 0, 1, ..., n-1 (int32 unless dtype says float32). */
 export function arange(n: number, options: FactoryOptions = {}): Tensor {
+  checkInt("arange", "n", n, 0, MAX_DIM);
   return make([n], { dtype: "int32", ...options }, (d) => {
     for (let i = 0; i < n; i++) d[i] = i;
   });
@@ -318,6 +352,9 @@ export function arange(n: number, options: FactoryOptions = {}): Tensor {
 
 /** Throws unless all tensors live on one backend (one memory). */
 export function sameBackend(op: string, ...ts: Tensor[]): Backend {
+  for (let i = 0; i < ts.length; i++) {
+    if (!(ts[i] instanceof Tensor)) throw new ValueError(`${op}: argument ${i + 1} must be a Tensor, got ${describe(ts[i])}`);
+  }
   const b = ts[0].backend;
   for (const t of ts) {
     if (t.backend !== b) {
@@ -328,5 +365,6 @@ export function sameBackend(op: string, ...ts: Tensor[]): Backend {
 }
 
 export function requireFloat(op: string, name: string, t: Tensor): void {
+  if (!(t instanceof Tensor)) throw new ValueError(`${op}: ${name} must be a Tensor, got ${describe(t)}`);
   if (t.dtype !== "float32") throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype}`);
 }

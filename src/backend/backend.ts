@@ -3,6 +3,7 @@
 // formulas as plain loops (the test oracle and the JS side of benchmarks). Shapes are checked by
 // the ops layer before any call reaches a backend. Shapes in comments are row-major (rows, cols).
 import type { Heap } from "./heap.js";
+import { ValueError } from "../errors.js";
 
 export type GemmForm = "nn" | "nt" | "tn";
 /** rowwise kernel modes: 0 add, 1 multiply, 2 subtract the row */
@@ -69,6 +70,8 @@ export interface Kernels {
 
   /** Σ x² over n, in float64 */
   sumsq(x: number, n: number): number;
+  /** Number of NaN or ±Infinity elements among x (n) (the anomaly mode's scan) */
+  nonfiniteCount(x: number, n: number): number;
 
   /** cols (C·kh·kw, OH·OW, rows ld apart) ← receptive fields of one image x (C, H, W); 0 outside */
   im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
@@ -189,7 +192,11 @@ export const WASM32_MAX_BYTES = 65535 * 65536;
 
 /** A memory for a backend; `shared` (for the thread pool) needs a SharedArrayBuffer-capable runtime. */
 export function createMemory(options: MemoryOptions = {}, shared = false): { memory: WebAssembly.Memory; max: number } {
-  const max = Math.min(options.maxMemoryBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
+  const limit = options?.maxMemoryBytes;
+  if (limit !== undefined && (typeof limit !== "number" || !(limit >= 65536))) {
+    throw new ValueError(`createBackend: maxMemoryBytes must be a number of bytes ≥ 65536 (one wasm page), got ${String(limit)}`);
+  }
+  const max = Math.min(limit ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
   const maximum = Math.max(1, Math.floor(max / 65536));
   const memory = new WebAssembly.Memory({ initial: Math.min(32, maximum), maximum, shared });
   return { memory, max: maximum * 65536 };

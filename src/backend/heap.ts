@@ -2,7 +2,7 @@
 // lines, and v128-aligned) and rounded up to size classes; freed blocks go to a free list per
 // class and are handed out again first, so a training loop that allocates the same shapes every
 // step reuses the same blocks and the memory stops growing after the first step.
-import { OutOfMemoryError } from "../errors.js";
+import { OutOfMemoryError, ValueError } from "../errors.js";
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -24,11 +24,23 @@ export interface HeapStats {
   liveBlocks: number;
 }
 
+/**
+ * Called when a request fails, before OutOfMemoryError is thrown (lifetime.ts releases the
+ * training step in progress there); returns a note for the error message, or "".
+ */
+let outOfMemoryHandler: ((heap: Heap) => string) | null = null;
+
+export function setOutOfMemoryHandler(fn: ((heap: Heap) => string) | null): void {
+  outOfMemoryHandler = fn;
+}
+
 export class Heap {
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
   private readonly blockSize = new Map<number, number>();
   private live = 0;
+  /** memory.buffer.byteLength, kept here: reading a shared memory's buffer makes a new object. */
+  private capacity: number;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -37,23 +49,42 @@ export class Heap {
     readonly maxBytes: number,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
+    this.capacity = memory.buffer.byteLength;
   }
 
   /** Returns the byte offset of a block of at least `bytes` bytes (contents undefined). */
   alloc(bytes: number): number {
+    if (!(bytes >= 0)) throw new ValueError(`heap: invalid allocation size ${bytes}`);
+    // Beyond the limit (or not even a finite number): nothing can satisfy it; checked before
+    // the size class, which is not exact for sizes beyond 2^53.
+    if (bytes > this.maxBytes) throw this.outOfMemory(bytes);
     const size = sizeClass(bytes);
     const list = this.freeLists.get(size);
     let ptr: number;
+    let block = size;
     if (list !== undefined && list.length > 0) {
       ptr = list.pop()!;
-    } else {
+    } else if (this.grow(this.top + size) || (this.trimTop(), this.grow(this.top + size))) {
       ptr = this.top;
-      this.ensure(ptr + size, bytes);
       this.top = ptr + size;
+    } else {
+      // No room above the top, even after giving it the free blocks lying there: hand out a
+      // free block of a larger class whole (it keeps its class). A batch that failed leaves
+      // big blocks behind; a smaller retry can use them.
+      const larger = this.largerFreeBlock(size);
+      if (larger === null) throw this.outOfMemory(bytes);
+      [ptr, block] = larger;
     }
-    this.blockSize.set(ptr, size);
-    this.live += size;
+    this.blockSize.set(ptr, block);
+    this.live += block;
     return ptr;
+  }
+
+  /** The smallest free block of a class above `size`, taken off its list: [ptr, its class]. */
+  private largerFreeBlock(size: number): [number, number] | null {
+    let best = Infinity;
+    for (const [c, list] of this.freeLists) if (c > size && c < best && list.length > 0) best = c;
+    return best === Infinity ? null : [this.freeLists.get(best)!.pop()!, best];
   }
 
   free(ptr: number): void {
@@ -66,6 +97,18 @@ export class Heap {
     list.push(ptr);
   }
 
+  /** Lowers the top past the free blocks that end at it (on the way to running out only). */
+  private trimTop(): void {
+    const byEnd = new Map<number, [number, number[]]>();
+    for (const [size, list] of this.freeLists) for (const p of list) byEnd.set(p + size, [p, list]);
+    for (let hit = byEnd.get(this.top); hit !== undefined; hit = byEnd.get(this.top)) {
+      const [p, list] = hit;
+      list.splice(list.lastIndexOf(p), 1);
+      byEnd.delete(this.top);
+      this.top = p;
+    }
+  }
+
   stats(): HeapStats {
     return {
       liveBytes: this.live,
@@ -75,29 +118,34 @@ export class Heap {
     };
   }
 
-  private ensure(end: number, requested: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (end <= have) return;
-    const fail = () =>
-      new OutOfMemoryError(
-        `cannot allocate ${formatBytes(requested)}: ${formatBytes(this.live)} in use, ` +
-          `memory limit ${formatBytes(this.maxBytes)} (free tensors, use smaller batches, ` +
-          `or raise maxMemoryBytes)`,
-      );
-    if (end > this.maxBytes) throw fail();
+  private outOfMemory(requested: number): OutOfMemoryError {
+    const message =
+      `cannot allocate ${formatBytes(requested)}: ${formatBytes(this.live)} in use, ` +
+      `memory limit ${formatBytes(this.maxBytes)} (free tensors, use smaller batches, ` +
+      `or raise maxMemoryBytes)`;
+    const note = outOfMemoryHandler === null ? "" : outOfMemoryHandler(this);
+    return new OutOfMemoryError(note ? `${message}; ${note}` : message);
+  }
+
+  /** Makes the memory at least `end` bytes long if the limit and the engine allow; false if not. */
+  private grow(end: number): boolean {
+    if (end <= this.capacity) return true;
+    const have = (this.capacity = this.memory.buffer.byteLength);
+    if (end <= have) return true;
+    if (end > this.maxBytes) return false;
     // Grow geometrically (×1.5) so a growing workload does not grow page by page.
     const want = Math.min(this.maxBytes, Math.max(end, Math.floor(have * 1.5)));
-    const pages = Math.ceil((want - have) / PAGE);
     try {
-      this.memory.grow(pages);
+      this.memory.grow(Math.ceil((want - have) / PAGE));
     } catch {
-      const minimal = Math.ceil((end - have) / PAGE);
       try {
-        this.memory.grow(minimal);
+        this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch {
-        throw fail();
+        return false;
       }
     }
+    this.capacity = this.memory.buffer.byteLength;
+    return true;
   }
 }
 

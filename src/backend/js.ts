@@ -238,6 +238,12 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
       for (let i = 0; i < n; i++) s += f[X + i] * f[X + i];
       return s;
     },
+    nonfiniteCount(x, n) {
+      const f = f32(), X = x >> 2;
+      let c = 0;
+      for (let i = 0; i < n; i++) if (!Number.isFinite(f[X + i])) c++;
+      return c;
+    },
 
     im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld) {
       const f = f32(), X = x >> 2;

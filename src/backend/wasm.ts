@@ -44,6 +44,7 @@ interface KernelExports {
   mse_forward(a: number, b: number, n: number, out: number): number;
   mse_backward(dx: number, a: number, b: number, n: number, scale: number, scales: number): void;
   sumsq(x: number, n: number): number;
+  nonfinite_count(x: number, n: number): number;
   im2col(cols: number, x: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
          sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, ld: number): void;
   col2im(dx: number, cols: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
@@ -174,6 +175,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     mseForward: k.mse_forward,
     mseBackward: k.mse_backward,
     sumsq: k.sumsq,
+    nonfiniteCount: k.nonfinite_count,
     im2col: k.im2col,
     col2im: k.col2im,
     swap01: k.swap01,

@@ -4,7 +4,8 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor, sameBackend } from "../tensor.js";
 import { currentScope } from "../lifetime.js";
 import type { Generator } from "../random.js";
-import { defaultGenerator } from "../random.js";
+import { Generator as Rng, defaultGenerator } from "../random.js";
+import { describe } from "../check.js";
 
 /** What a batch of samples of type T looks like: a tensor per tuple field, or one tensor. */
 export type BatchOf<T> = T extends unknown[] ? { [K in keyof T]: Tensor } : Tensor;
@@ -63,7 +64,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
 export function gatherRows(t: Tensor, indices: Int32Array): Tensor {
   const be = t.backend;
   const rowBytes = (t.size / t.shape[0]) * 4;
-  const out = emptyTensor(be, [indices.length, ...t.shape.slice(1)], t.dtype, currentScope());
+  const out = emptyTensor(be, [indices.length, ...t.shape.slice(1)], t.dtype, currentScope(be));
   const src = t.ptr;
   const dst = out.ptr;
   for (let i = 0; i < indices.length; i++) be.copy(dst + i * rowBytes, src + indices[i] * rowBytes, rowBytes);
@@ -76,6 +77,10 @@ export function gatherRows(t: Tensor, indices: Int32Array): Tensor {
  */
 export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator: Generator = defaultGenerator): Subset<T>[] {
   const n = dataset.length;
+  if (!Array.isArray(lengths) || lengths.length === 0 || lengths.some((l) => typeof l !== "number" || !Number.isFinite(l) || l < 0)) {
+    throw new ValueError(`randomSplit: lengths must be a non-empty list of non-negative numbers (sizes, or fractions summing to 1), got ${JSON.stringify(lengths)}`);
+  }
+  if (!(generator instanceof Rng)) throw new ValueError(`randomSplit: generator must be a Generator, got ${describe(generator)}`);
   let sizes = lengths;
   if (lengths.every((l) => l > 0 && l < 1) && Math.abs(lengths.reduce((a, b) => a + b, 0) - 1) < 1e-9) {
     sizes = lengths.map((f) => Math.floor(f * n));
@@ -83,6 +88,9 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator
   }
   if (sizes.reduce((a, b) => a + b, 0) !== n) {
     throw new ValueError(`randomSplit: lengths [${lengths.join(", ")}] do not add up to the dataset size ${n}`);
+  }
+  if (sizes.some((l) => !Number.isInteger(l))) {
+    throw new ValueError(`randomSplit: lengths [${lengths.join(", ")}] must be integers (or fractions summing to 1)`);
   }
   const perm = generator.permutation(n);
   let start = 0;
@@ -95,8 +103,25 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator
 
 /** The samples of `dataset` at `indices` (torch.utils.data.Subset). */
 export class Subset<T> extends Dataset<T> {
-  constructor(readonly dataset: Dataset<T>, readonly indices: Int32Array) {
+  readonly indices: Int32Array;
+
+  constructor(readonly dataset: Dataset<T>, indices: Int32Array | readonly number[]) {
     super();
+    if (dataset === null || typeof dataset !== "object" || typeof dataset.getItem !== "function") {
+      throw new ValueError(`Subset: dataset must be a Dataset, got ${describe(dataset)}`);
+    }
+    if (!(indices instanceof Int32Array) && !Array.isArray(indices)) {
+      throw new ValueError(`Subset: indices must be an Int32Array or an array of integers, got ${describe(indices)}`);
+    }
+    // Checked here, so a bad index fails now rather than at some batch of some epoch.
+    const n = dataset.length;
+    for (let i = 0; i < indices.length; i++) {
+      const v = indices[i] as unknown;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
+        throw new ValueError(`Subset: index ${describe(v)} at position ${i} is out of range for a dataset of ${n} samples`);
+      }
+    }
+    this.indices = indices instanceof Int32Array ? indices : Int32Array.from(indices);
     if (dataset.getBatch) {
       this.getBatch = ((idx: Int32Array) => dataset.getBatch!(idx.map((i) => this.indices[i]))) as Dataset<T>["getBatch"];
     }

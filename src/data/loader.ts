@@ -8,6 +8,7 @@ import { getBackend } from "../backend/index.js";
 import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";
+import { checkBool, checkFunction, checkOptions, describe } from "../check.js";
 
 export interface DataLoaderOptions<T, B> {
   batchSize?: number;
@@ -45,13 +46,22 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
   private resume: DataLoaderState | null = null;
 
   constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
+    const d = dataset as Partial<Dataset<T>> | null;
+    if (d === null || typeof d !== "object" || typeof d.getItem !== "function" || !Number.isSafeInteger(d.length) || (d.length as number) < 0) {
+      throw new ValueError(`DataLoader: dataset must be a Dataset (a non-negative integer length and getItem(i)), got ${describe(dataset)}`);
+    }
+    checkOptions("DataLoader", options, ["batchSize", "shuffle", "dropLast", "generator", "collate"]);
     this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new ValueError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    if (typeof this.batchSize !== "number" || !Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new ValueError(`DataLoader: batchSize must be a positive integer, got ${describe(options.batchSize)}`);
     }
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
+    checkBool("DataLoader", "shuffle", this.shuffle);
+    checkBool("DataLoader", "dropLast", this.dropLast);
     this.generator = options.generator ?? defaultGenerator;
+    if (!(this.generator instanceof Generator)) throw new ValueError(`DataLoader: generator must be a Generator, got ${describe(options.generator)}`);
+    if (options.collate !== undefined) checkFunction("DataLoader", "collate", options.collate);
     this.collate = options.collate ?? (defaultCollate as (samples: T[]) => B);
   }
 
@@ -131,11 +141,21 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
     if (state.batchesDone > this.length) {
       throw new ValueError(`DataLoader.loadStateDict: ${state.batchesDone} batches done, but an epoch has ${this.length}`);
     }
-    if (state.generator !== null && !(Array.isArray(state.generator.words) && state.generator.words.length === 4)) {
-      throw new ValueError("DataLoader.loadStateDict: generator must be null or {words: [4 uint32], spareNormal}");
+    if (state.generator !== null && !isGeneratorState(state.generator)) {
+      throw new ValueError("DataLoader.loadStateDict: generator must be null or {words: [4 uint32, not all 0], spareNormal: null or a finite number}");
     }
     this.resume = state.batchesDone === 0 && state.generator === null ? null : structuredClone(state);
   }
+}
+
+/** A generator state as Generator.getState() gives it: four 32-bit words (not all zero, which
+ *  would stall xoshiro128**) and the cached normal (null or a finite number). */
+export function isGeneratorState(s: unknown): s is { words: RngState; spareNormal: number | null } {
+  if (s === null || typeof s !== "object") return false;
+  const { words, spareNormal } = s as { words?: unknown; spareNormal?: unknown };
+  // getState() gives the words as int32 or uint32 (xor results are signed); setState takes both.
+  return Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff) &&
+    words.some((w) => w !== 0) && (spareNormal === null || (typeof spareNormal === "number" && Number.isFinite(spareNormal)));
 }
 
 /** Stacks samples: tuples field by field; tensors, NDArrays and numbers into one tensor each. */
@@ -152,19 +172,21 @@ function stack(values: unknown[]): Tensor {
   const n = values.length;
   if (typeof first === "number") {
     const dtype: DType = values.every((v) => Number.isInteger(v)) ? "int32" : "float32";
-    const out = emptyTensor(getBackend(), [n], dtype, currentScope());
+    const be = getBackend();
+    const out = emptyTensor(be, [n], dtype, currentScope(be));
     out.data.set(values as number[]);
     return out;
   }
   if (first instanceof Tensor) {
-    const out = emptyTensor(first.backend, [n, ...first.shape], first.dtype, currentScope());
+    const out = emptyTensor(first.backend, [n, ...first.shape], first.dtype, currentScope(first.backend));
     const bytes = first.size * 4;
     values.forEach((v, i) => first.backend.copy(out.ptr + i * bytes, (v as Tensor).ptr, bytes));
     return out;
   }
   if (first !== null && typeof first === "object" && "data" in first && "shape" in first) {
     const a = first as NDArray;
-    const out = emptyTensor(getBackend(), [n, ...a.shape], "float32", currentScope());
+    const be = getBackend();
+    const out = emptyTensor(be, [n, ...a.shape], "float32", currentScope(be));
     const data = out.data;
     values.forEach((v, i) => data.set((v as NDArray).data, i * a.data.length));
     return out;

@@ -10,7 +10,8 @@ import { Tensor, emptyTensor } from "../tensor.js";
 import { currentScope, factoryScope } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";
-import { parseIdx } from "./idx.js";
+import { idxDeclaredSize, parseIdx } from "./idx.js";
+import { asBytes, checkBool, checkOptions, describe } from "../check.js";
 import { fs, gunzip, gunzipSync, packageDir, path } from "./files.js";
 import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
 
@@ -48,14 +49,31 @@ export class MNIST extends Dataset<[Tensor, number]> {
 
   constructor(options: MNISTOptions = {}) {
     super();
+    checkOptions("MNIST", options, ["root", "train", "transform", "images", "labels"]);
+    if (options.train !== undefined) checkBool("MNIST", "train", options.train);
+    if (options.root !== undefined && typeof options.root !== "string") throw new ValueError(`MNIST: root must be a directory path, got ${describe(options.root)}`);
+    const t = options.transform;
+    if (t !== undefined && (t === null || typeof t !== "object" || typeof t.apply !== "function")) {
+      throw new ValueError(`MNIST: transform must be a transform (an object with apply()), got ${describe(t)}`);
+    }
+    if ((options.images === undefined) !== (options.labels === undefined)) {
+      throw new ValueError("MNIST: pass both images and labels (the two IDX files' bytes), or neither");
+    }
+    const bytesOf = (v: unknown, what: string): Uint8Array => {
+      const b = asBytes(v);
+      if (b === null) throw new ValueError(`MNIST: ${what} must be the IDX file's bytes (Uint8Array or ArrayBuffer), got ${describe(v)}`);
+      return b;
+    };
     const split = options.train ?? true ? "train" : "test";
     const [imgName, lblName, imgBytes, lblBytes] =
-      options.images && options.labels
-        ? ["images", "labels", gunzipSync(options.images, "images"), gunzipSync(options.labels, "labels")]
+      options.images !== undefined
+        ? ["images", "labels", gunzipSync(bytesOf(options.images, "images"), "images", idxDeclaredSize("images", 3)),
+          gunzipSync(bytesOf(options.labels, "labels"), "labels", idxDeclaredSize("labels", 1))]
         : readSplit(options.root, split);
     const images = parseIdx(imgBytes, imgName, 3);
     const labels = parseIdx(lblBytes, lblName, 1);
     const [n, h, w] = images.dims;
+    if (h === 0 || w === 0) throw new FormatError(`${imgName}: images of ${h}×${w} pixels (dimensions at bytes 8 and 12)`);
     if (labels.dims[0] !== n) {
       throw new FormatError(`MNIST: label/image count mismatch: ${lblName} has ${labels.dims[0]} labels, ${imgName} has ${n} images`);
     }
@@ -77,6 +95,7 @@ export class MNIST extends Dataset<[Tensor, number]> {
     } else if (this.plan !== null) {
       const pixels = { data: images.data, shape: [n, h, w] };
       const once = this.plan.once?.applyBatch ? this.plan.once.applyBatch(pixels) : { data: Float32Array.from(images.data), shape: [n, 1, h, w] };
+      checkBatchResult(once, n);
       this.transformed = once.data instanceof Float32Array ? once.data : Float32Array.from(once.data);
       this.storedShape = once.shape.length === 3 ? [1, ...once.shape.slice(1)] : once.shape.slice(1);
       let [H, W] = this.storedShape.slice(1);
@@ -84,18 +103,19 @@ export class MNIST extends Dataset<[Tensor, number]> {
       this.sampleShape = [this.storedShape[0], H, W];
     } else {
       this.transformed = null;
-      this.sampleShape = this.storedShape = options.transform!.apply(this.rawImage(0)).shape;
+      // Per-sample transforms: the shape of one result (an empty set has no sample to ask).
+      this.sampleShape = this.storedShape = n === 0 ? [1, h, w] : options.transform!.apply(this.rawImage(0)).shape;
     }
   }
 
   /** Fetches the two files of a split (gzip or plain) and parses them, for browsers and workers. */
   static async fromUrls(urls: { images: string | URL; labels: string | URL }, options: { transform?: Transform } = {}): Promise<MNIST> {
-    const get = async (u: string | URL) => {
+    const get = async (u: string | URL, dims: number) => {
       const res = await fetch(u);
       if (!res.ok) throw new ValueError(`MNIST: fetching ${String(u)} failed: HTTP ${res.status}`);
-      return gunzip(new Uint8Array(await res.arrayBuffer()), String(u));
+      return gunzip(new Uint8Array(await res.arrayBuffer()), String(u), idxDeclaredSize(String(u), dims));
     };
-    const [images, labels] = await Promise.all([get(urls.images), get(urls.labels)]);
+    const [images, labels] = await Promise.all([get(urls.images, 3), get(urls.labels, 1)]);
     return new MNIST({ images, labels, transform: options.transform });
   }
 
@@ -121,7 +141,7 @@ export class MNIST extends Dataset<[Tensor, number]> {
   override getBatch(indices: Int32Array): [Tensor, Tensor] {
     for (const i of indices) this.checkIndex(i);
     const be = getBackend();
-    const scope = currentScope();
+    const scope = currentScope(be);
     const B = indices.length;
     const warps = this.plan?.perBatch ?? [];
     let images = emptyTensor(be, [B, ...this.storedShape], "float32", warps.length > 0 ? null : scope);
@@ -152,6 +172,17 @@ export class MNIST extends Dataset<[Tensor, number]> {
   }
 }
 
+/** What a batched transform returned must be {data, shape [n, ...]} with matching sizes. */
+function checkBatchResult(once: NDArray, n: number): void {
+  const shape = once?.shape;
+  const data = once?.data as ArrayLike<number> | undefined;
+  if (!Array.isArray(shape) || (shape.length !== 3 && shape.length !== 4) || shape[0] !== n || data === undefined ||
+      typeof data.length !== "number" || shape.reduce((a, b) => a * b, 1) !== data.length) {
+    throw new ValueError(`MNIST: the transform's batched form returned ${describe(once)}${Array.isArray(shape) ? ` of shape [${shape.join(", ")}]` : ""}; ` +
+      `expected {data, shape: [${n}, C, H, W]} (or [${n}, H, W]) with as many values as the shape holds`);
+  }
+}
+
 /** Finds and reads a split's two files: names as published, with or without .gz. */
 function readSplit(root: string | undefined, split: "train" | "test"): [string, string, Uint8Array, Uint8Array] {
   const dirs: string[] = [];
@@ -170,6 +201,6 @@ function readSplit(root: string | undefined, split: "train" | "test"): [string, 
     throw new ValueError(`MNIST: ${base} (or ${base}.gz) not found in ${dirs.join(" or ")}`);
   };
   const [imgPath, lblPath] = FILES[split].map(find);
-  const read = (p: string) => gunzipSync(new Uint8Array(fs().readFileSync(p)), p);
-  return [imgPath, lblPath, read(imgPath), read(lblPath)];
+  const read = (p: string, dims: number) => gunzipSync(new Uint8Array(fs().readFileSync(p)), p, idxDeclaredSize(p, dims));
+  return [imgPath, lblPath, read(imgPath, 3), read(lblPath, 1)];
 }

@@ -5,7 +5,21 @@ import { ShapeError, ValueError } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import type { Scope } from "../lifetime.js";
-import { type Generator, defaultGenerator } from "../random.js";
+import { Generator as Rng, type Generator, defaultGenerator } from "../random.js";
+import { checkFiniteNumber, checkFunction, checkOptions, describe } from "../check.js";
+
+/** x must be {data: Float32Array | Uint8Array, shape} with as many values as the shape holds. */
+function checkNDArray(owner: string, x: NDArray): void {
+  if (x === null || typeof x !== "object" || !(x.data instanceof Float32Array || x.data instanceof Uint8Array) || !Array.isArray(x.shape)) {
+    throw new ValueError(`${owner}: expected an image {data: Float32Array or Uint8Array, shape}, got ${describe(x)}`);
+  }
+  let n = 1;
+  for (const d of x.shape) {
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) throw new ShapeError(`${owner}: invalid shape [${x.shape.join(", ")}]`);
+    n *= d;
+  }
+  if (n !== x.data.length) throw new ShapeError(`${owner}: shape [${x.shape.join(", ")}] holds ${n} values, the data has ${x.data.length}`);
+}
 
 /** An image (or batch of images) as a flat typed array plus its shape. */
 export interface NDArray {
@@ -30,6 +44,10 @@ export class Compose implements Transform {
   readonly applyBatch?: (x: NDArray) => NDArray;
 
   constructor(readonly transforms: Transform[]) {
+    if (!Array.isArray(transforms)) throw new ValueError(`Compose: expected a list of transforms, got ${describe(transforms)}`);
+    transforms.forEach((t, i) => {
+      if (t === null || typeof t !== "object" || typeof t.apply !== "function") throw new ValueError(`Compose: element ${i} is not a transform (an object with apply()), got ${describe(t)}`);
+    });
     if (transforms.every((t) => t.applyBatch)) {
       // Later steps get the earlier steps' results, which nobody else holds: no copy needed.
       this.applyBatch = (x, owned = false) => transforms.reduce((acc, t, i) => t.applyBatch!(acc, owned || i > 0), x);
@@ -59,6 +77,7 @@ export class ToTensor implements Transform {
 }
 
 function toCHW(x: NDArray, lead: number): NDArray {
+  checkNDArray("ToTensor", x);
   const s = x.shape;
   const nd = s.length - lead;
   if (nd !== 2 && nd !== 3) throw new ShapeError(`ToTensor: expected an image [H, W] or [H, W, C], got shape [${s.slice(lead).join(", ")}]`);
@@ -92,8 +111,12 @@ export class Normalize implements Transform {
   readonly std: number[];
 
   constructor(mean: number[] | number, std: number[] | number) {
-    this.mean = Array.isArray(mean) ? mean : [mean];
-    this.std = Array.isArray(std) ? std : [std];
+    this.mean = Array.isArray(mean) ? [...mean] : [mean];
+    this.std = Array.isArray(std) ? [...std] : [std];
+    for (const [name, list] of [["mean", this.mean], ["std", this.std]] as const) {
+      if (list.length === 0) throw new ValueError(`Normalize: ${name} must have at least one value`);
+      list.forEach((v, i) => checkFiniteNumber("Normalize", `${name}[${i}]`, v));
+    }
     if (this.mean.length !== this.std.length) {
       throw new ValueError(`Normalize: mean has ${this.mean.length} channels, std has ${this.std.length}`);
     }
@@ -112,6 +135,7 @@ export class Normalize implements Transform {
   }
 
   private normalize(x: NDArray, lead: number, inPlace = false): NDArray {
+    checkNDArray("Normalize", x);
     if (!(x.data instanceof Float32Array)) throw new ValueError("Normalize: expects float32 input (apply ToTensor first)");
     const s = x.shape;
     if (s.length - lead !== 3) throw new ShapeError(`Normalize: expected [C, H, W], got [${s.slice(lead).join(", ")}]`);
@@ -142,6 +166,9 @@ export class Lambda implements Transform {
   readonly applyBatch?: (x: NDArray) => NDArray;
 
   constructor(readonly fn: (x: NDArray) => NDArray, options: { batched?: (x: NDArray) => NDArray } = {}) {
+    checkFunction("Lambda", "fn", fn);
+    checkOptions("Lambda", options, ["batched"]);
+    if (options.batched !== undefined) checkFunction("Lambda", "batched", options.batched);
     if (options.batched) this.applyBatch = options.batched;
   }
 
@@ -164,7 +191,11 @@ export abstract class RandomGeometric implements Transform {
   protected readonly generator?: Generator;
 
   constructor(options: { fill?: number; generator?: Generator }) {
+    const name = new.target.name;
+    if (options === null || typeof options !== "object") throw new ValueError(`${name}: options must be an object, got ${describe(options)}`);
     this.fill = options.fill ?? 0;
+    checkFiniteNumber(name, "fill", this.fill);
+    if (options.generator !== undefined && !(options.generator instanceof Rng)) throw new ValueError(`${name}: generator must be a Generator, got ${describe(options.generator)}`);
     this.generator = options.generator;
   }
 
@@ -182,6 +213,8 @@ export abstract class RandomGeometric implements Transform {
   }
 
   apply(x: NDArray): NDArray {
+    checkNDArray(this.constructor.name, x);
+    if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`${this.constructor.name}: expected an image [H, W] or [C, H, W], got shape [${x.shape.join(", ")}]`);
     const [C, H, W] = x.shape.length === 2 ? [1, x.shape[0], x.shape[1]] : (x.shape as [number, number, number]);
     const be = getBackend();
     const img = emptyTensor(be, [1, C, H, W], "float32", null);
@@ -217,13 +250,18 @@ export class RandomAffine extends RandomGeometric {
 
   constructor(options: RandomAffineOptions) {
     super(options);
+    checkOptions("RandomAffine", options, ["degrees", "translate", "scale", "fill", "generator"]);
     const d = options.degrees;
-    this.degrees = typeof d === "number" ? [-Math.abs(d), Math.abs(d)] : d;
-    if (options.translate && options.translate.some((t) => !(t >= 0 && t <= 1))) {
-      throw new ValueError(`RandomAffine: translate values should be between 0 and 1, got [${options.translate}]`);
+    const isPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+    if (!(typeof d === "number" && Number.isFinite(d)) && !(isPair(d) && d[0] <= d[1])) {
+      throw new ValueError(`RandomAffine: degrees must be a finite number d (for (-d, d)) or a range [lo, hi], got ${describe(d)}`);
     }
-    if (options.scale && !(options.scale[0] > 0 && options.scale[1] >= options.scale[0])) {
-      throw new ValueError(`RandomAffine: scale should be a positive range [lo, hi], got [${options.scale}]`);
+    this.degrees = typeof d === "number" ? [-Math.abs(d), Math.abs(d)] : [d[0], d[1]];
+    if (options.translate !== undefined && !(isPair(options.translate) && options.translate.every((t) => t >= 0 && t <= 1))) {
+      throw new ValueError(`RandomAffine: translate must be a pair of fractions between 0 and 1, got ${describe(options.translate)}`);
+    }
+    if (options.scale !== undefined && !(isPair(options.scale) && options.scale[0] > 0 && options.scale[1] >= options.scale[0])) {
+      throw new ValueError(`RandomAffine: scale should be a positive range [lo, hi], got ${describe(options.scale)}`);
     }
     this.translate = options.translate;
     this.scale = options.scale;
@@ -253,9 +291,13 @@ export class RandomCrop extends RandomGeometric {
 
   constructor(size: number | [number, number], options: { padding?: number; fill?: number; generator?: Generator } = {}) {
     super(options);
-    this.size = typeof size === "number" ? [size, size] : size;
+    checkOptions("RandomCrop", options, ["padding", "fill", "generator"]);
+    if (typeof size !== "number" && !(Array.isArray(size) && size.length === 2)) {
+      throw new ValueError(`RandomCrop: size must be an integer or a pair [h, w], got ${describe(size)}`);
+    }
+    this.size = typeof size === "number" ? [size, size] : [size[0], size[1]];
     this.padding = options.padding ?? 0;
-    if (this.size.some((d) => !Number.isInteger(d) || d < 1) || !Number.isInteger(this.padding) || this.padding < 0) {
+    if (this.size.some((d) => !Number.isInteger(d) || d < 1 || d > 2 ** 24) || !Number.isInteger(this.padding) || this.padding < 0 || this.padding > 2 ** 24) {
       throw new ValueError(`RandomCrop: size must be positive integers and padding a non-negative integer, got size ${JSON.stringify(size)}, padding ${this.padding}`);
     }
   }
@@ -277,6 +319,11 @@ export class RandomCrop extends RandomGeometric {
 
 /** Warps a batch (N, C, H, W) by fresh random maps of `t`; fills[c] outside the image. */
 export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], scope: Scope | null = null): Tensor {
+  if (!(batch instanceof Tensor) || batch.dtype !== "float32" || batch.ndim !== 4) {
+    throw new ShapeError(`warpBatch: expected a float32 batch (N, C, H, W), got ${describe(batch)}`);
+  }
+  if (!(t instanceof RandomGeometric)) throw new ValueError(`warpBatch: expected a RandomAffine or RandomCrop, got ${describe(t)}`);
+  if (!Array.isArray(fills) || fills.length !== batch.shape[1]) throw new ValueError(`warpBatch: expected ${batch.shape[1]} fill values (one per channel), got ${describe(fills)}`);
   const [N, C, H, W] = batch.shape;
   const [OH, OW] = t.outputSize(H, W);
   const be = batch.backend;

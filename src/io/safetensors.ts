@@ -15,6 +15,7 @@
 // before the header has been checked against the file's size.
 import { FormatError, ValueError, shapeStr } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { asBytes, describe } from "../check.js";
 import type { StateValue } from "../nn/module.js";
 import { readBytes, writeBytesAtomic } from "./files.js";
 
@@ -82,7 +83,8 @@ function bfloat16ToFloat(h: number): number {
  * not referenced). `name` (a path or a label) goes into error messages.
  */
 export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safetensors data"): SafetensorsContents {
-  const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const buf = asBytes(bytes);
+  if (buf === null) throw new ValueError(`loadSafetensors: expected a path or the file's bytes (Uint8Array or ArrayBuffer), got ${describe(bytes)}`);
   const fail = (msg: string): never => {
     throw new FormatError(`${name}: ${msg}`);
   };
@@ -196,6 +198,18 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
  * F32, int32 tensors (and Int32Array data) as I32. Metadata values must be strings.
  */
 export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?: Record<string, string>): Uint8Array {
+  if (tensors === null || typeof tensors !== "object" || Array.isArray(tensors) || tensors instanceof Tensor) {
+    throw new ValueError(`saveSafetensors: expected an object of name → tensor (model.stateDict()), got ${describe(tensors)}`);
+  }
+  if (metadata !== undefined && (metadata === null || typeof metadata !== "object")) {
+    throw new ValueError(`saveSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
+  }
+  for (const [key, value] of Object.entries(tensors)) {
+    const v = value as { shape?: unknown; data?: { length?: unknown } } | null;
+    if (!(value instanceof Tensor) && (v === null || typeof v !== "object" || !Array.isArray(v.shape) || typeof v.data?.length !== "number")) {
+      throw new ValueError(`saveSafetensors: tensor "${key}" must be a Tensor or {shape, data}, got ${describe(value)}`);
+    }
+  }
   const header: Record<string, unknown> = {};
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {

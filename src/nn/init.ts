@@ -1,10 +1,21 @@
 // Parameter initialisation (torch.nn.init), in place, from the seeded global generator.
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { defaultGenerator, type Generator } from "../random.js";
+import { Generator as Rng, defaultGenerator, type Generator } from "../random.js";
+import { describe } from "../check.js";
+
+/** t must be a float32 tensor and the numbers finite; init functions write every element. */
+function checkInit(owner: string, t: Tensor, numbers: Record<string, number>, generator?: Generator): void {
+  if (!(t instanceof Tensor)) throw new ValueError(`${owner}: expected a Tensor, got ${describe(t)}`);
+  for (const [name, v] of Object.entries(numbers)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ValueError(`${owner}: ${name} must be a finite number, got ${describe(v)}`);
+  }
+  if (generator !== undefined && !(generator instanceof Rng)) throw new ValueError(`${owner}: generator must be a Generator, got ${describe(generator)}`);
+}
 
 /** fan_in and fan_out of a weight [out, in, ...kernel] as PyTorch computes them. */
 export function fans(t: Tensor): [number, number] {
+  if (!(t instanceof Tensor)) throw new ValueError(`fan in/out need a Tensor, got ${describe(t)}`);
   if (t.ndim < 2) throw new ValueError(`fan in/out need a tensor with at least 2 dims, got ${t.ndim}`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return [t.shape[1] * receptive, t.shape[0] * receptive];
@@ -18,24 +29,30 @@ export function calculateGain(nonlinearity: "linear" | "relu" | "leaky_relu" | "
     case "relu": return Math.SQRT2;
     case "leaky_relu": {
       const slope = param ?? 0.01;
+      if (typeof slope !== "number" || !Number.isFinite(slope)) throw new ValueError(`calculateGain: negative slope must be a finite number, got ${describe(slope)}`);
       return Math.sqrt(2 / (1 + slope * slope));
     }
   }
+  throw new ValueError(`calculateGain: unsupported nonlinearity ${describe(nonlinearity)} (expected 'linear', 'relu', 'leaky_relu', 'tanh' or 'sigmoid')`);
 }
 
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
+  checkInit("uniform_", t, { low, high }, generator);
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = generator.uniform(low, high);
   return t;
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
+  checkInit("normal_", t, { mean, std }, generator);
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = mean + std * generator.normal();
   return t;
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
+  if (!(t instanceof Tensor)) throw new ValueError(`constant_: expected a Tensor, got ${describe(t)}`);
+  if (typeof value !== "number") throw new ValueError(`constant_: value must be a number, got ${describe(value)}`);
   t.data.fill(value);
   return t;
 }
@@ -52,6 +69,8 @@ export function kaimingUniform_(
   { a = 0, mode = "fan_in", nonlinearity = "leaky_relu" }: { a?: number; mode?: "fan_in" | "fan_out"; nonlinearity?: "relu" | "leaky_relu" } = {},
   generator: Generator = defaultGenerator,
 ): Tensor {
+  if (mode !== "fan_in" && mode !== "fan_out") throw new ValueError(`kaimingUniform_: mode must be 'fan_in' or 'fan_out', got ${describe(mode)}`);
+  if (nonlinearity !== "relu" && nonlinearity !== "leaky_relu") throw new ValueError(`kaimingUniform_: nonlinearity must be 'relu' or 'leaky_relu', got ${describe(nonlinearity)}`);
   const [fanIn, fanOut] = fans(t);
   const fan = mode === "fan_in" ? fanIn : fanOut;
   const bound = calculateGain(nonlinearity, a) * Math.sqrt(3 / fan);

@@ -4,6 +4,8 @@ import { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
 import { kaimingUniform_, uniform_ } from "./init.js";
+import { checkBool, checkInt, checkOptions } from "../check.js";
+import { MAX_DIM } from "../tensor.js";
 
 /**
  * y = x Wᵀ + b with weight [out_features, in_features] and bias [out_features], initialised as
@@ -13,11 +15,14 @@ export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
     super();
     for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 0) throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DIM) throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
     }
+    checkOptions("Linear", options, ["bias"]);
+    const bias = options.bias ?? true;
+    checkBool("Linear", "bias", bias);
     this.weight = Parameter.empty([outFeatures, inFeatures]);
     this.bias = bias ? Parameter.empty([outFeatures]) : null;
     this.resetParameters();
@@ -56,6 +61,8 @@ export class Identity extends Module {
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    checkInt("Flatten", "startDim", startDim, -MAX_DIM);
+    checkInt("Flatten", "endDim", endDim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
     return F.flatten(x, this.startDim, this.endDim);
@@ -68,6 +75,7 @@ export class Flatten extends Module {
 export class Softmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkInt("Softmax", "dim", dim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
     return F.softmax(x, this.dim);
@@ -80,6 +88,7 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkInt("LogSoftmax", "dim", dim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
     return F.logSoftmax(x, this.dim);
@@ -96,8 +105,11 @@ export class LogSoftmax extends Module {
 export class Sequential extends Module {
   constructor(...modules: Module[] | [Record<string, Module>]) {
     super();
+    const one = modules[0] as unknown;
+    const isRecord = modules.length === 1 && one !== null && typeof one === "object" && !(one instanceof Module) &&
+      Object.getPrototypeOf(one) === Object.prototype;
     const named: [string, Module][] =
-      modules.length === 1 && !(modules[0] instanceof Module)
+      isRecord
         ? Object.entries(modules[0] as Record<string, Module>)
         : (modules as Module[]).map((m, i) => [String(i), m]);
     for (const [name, m] of named) {

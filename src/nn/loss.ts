@@ -2,12 +2,17 @@
 import { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import type { Reduction } from "../ops/index.js";
+import { checkReduction } from "../ops/loss.js";
+import { checkOptions } from "../check.js";
 import { Module } from "./module.js";
 
 abstract class Loss extends Module {
   readonly reduction: Reduction;
-  constructor({ reduction = "mean" }: { reduction?: Reduction } = {}) {
+  constructor(options: { reduction?: Reduction } = {}) {
     super();
+    checkOptions(new.target.name, options, ["reduction"]);
+    const reduction = options.reduction ?? "mean";
+    checkReduction(new.target.name, reduction);
     this.reduction = reduction;
   }
   abstract override forward(input: Tensor, target: Tensor): Tensor;

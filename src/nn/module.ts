@@ -13,6 +13,7 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor, type Shape } from "../tensor.js";
 import { noGrad } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
+import { checkBool, checkOptions, describe } from "../check.js";
 
 /** A tensor that is a module parameter: persistent, requiresGrad by default. */
 export class Parameter extends Tensor {
@@ -137,6 +138,7 @@ export abstract class Module {
 
   /** Sets training mode here and below; returns this. */
   train(mode = true): this {
+    checkBool(`${this.constructor.name}.train`, "mode", mode);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -146,6 +148,7 @@ export abstract class Module {
 
   /** Freezes (false) or unfreezes (true) every parameter; returns this. */
   requiresGrad_(requiresGrad = true): this {
+    checkBool(`${this.constructor.name}.requiresGrad_`, "requiresGrad", requiresGrad);
     for (const p of this.parameters()) p.requiresGrad = requiresGrad;
     return this;
   }
@@ -184,10 +187,15 @@ export abstract class Module {
    * (default) missing or unexpected keys throw; otherwise they are returned, as in PyTorch.
    */
   loadStateDict(stateDict: Record<string, StateValue>, options: { strict?: boolean } = {}): LoadResult {
+    if (stateDict === null || typeof stateDict !== "object" || Array.isArray(stateDict) || stateDict instanceof Tensor) {
+      throw new ValueError(`loadStateDict: expected an object of name → tensor, got ${describe(stateDict)}`);
+    }
+    checkOptions("loadStateDict", options, ["strict"]);
     const strict = options.strict ?? true;
+    checkBool("loadStateDict", "strict", strict);
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
-    const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(stateDict, k) || stateDict[k] === undefined);
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
@@ -197,12 +205,21 @@ export abstract class Module {
     // Check every shape before writing anything, so a failed load leaves the model unchanged.
     const pairs: [Tensor, StateValue][] = [];
     for (const [key, target] of Object.entries(own)) {
-      const value = stateDict[key];
+      const value = Object.hasOwn(stateDict, key) ? stateDict[key] : undefined;
       if (value === undefined) continue;
-      const shape = value.shape;
-      if (shape.length !== target.shape.length || shape.some((d, i) => d !== target.shape[i])) {
-        throw new ShapeError(`loadStateDict: size mismatch for ${key}: got shape ${shapeStr(shape)}, the model has ${shapeStr(target.shape)}`);
+      const shape = (value as { shape?: unknown } | null)?.shape;
+      const data = (value as { data?: unknown } | null)?.data as ArrayLike<number> | undefined;
+      if (!(value instanceof Tensor) && (!Array.isArray(shape) || data === null || typeof data !== "object" || typeof data.length !== "number")) {
+        throw new ValueError(`loadStateDict: ${key} must be a Tensor or {shape, data}, got ${describe(value)}`);
       }
+      const s = shape as readonly number[];
+      if (s.length !== target.shape.length || s.some((d, i) => d !== target.shape[i])) {
+        throw new ShapeError(`loadStateDict: size mismatch for ${key}: got shape ${shapeStr(s)}, the model has ${shapeStr(target.shape)}`);
+      }
+      if (data!.length !== target.size) {
+        throw new ShapeError(`loadStateDict: ${key} has shape ${shapeStr(s)} but ${data!.length} values (expected ${target.size})`);
+      }
+      if (value instanceof Tensor) void value.ptr; // a released tensor throws here, before anything is written
       pairs.push([target, value]);
     }
     noGrad(() => {

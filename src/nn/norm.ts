@@ -4,12 +4,14 @@ import { Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
+import { checkBool, checkOptions } from "../check.js";
+import { checkBatchNormOptions } from "../ops/norm.js";
 
 /** nn.Dropout(p): active in train() mode, the identity in eval(). Seeded by manualSeed. */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+    if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new ValueError(`Dropout: probability has to be between 0 and 1, but got ${p}`);
   }
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
@@ -42,9 +44,16 @@ abstract class BatchNorm extends Module {
 
   constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new ValueError(`${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    const name = new.target.name;
+    if (typeof numFeatures !== "number" || !Number.isInteger(numFeatures) || numFeatures < 1 || numFeatures > 2 ** 31 - 1) {
+      throw new ValueError(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    }
+    checkOptions(name, options, ["eps", "momentum", "affine", "trackRunningStats"]);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    checkBatchNormOptions(name, this.eps, this.momentum);
+    if (options.affine !== undefined) checkBool(name, "affine", options.affine);
+    if (options.trackRunningStats !== undefined) checkBool(name, "trackRunningStats", options.trackRunningStats);
     const affine = options.affine ?? true;
     this.weight = affine ? new Parameter(filled([numFeatures], 1)) : null;
     this.bias = affine ? new Parameter(filled([numFeatures], 0)) : null;

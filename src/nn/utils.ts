@@ -5,12 +5,21 @@
 // read the gradients in TypeScript. Scaling is the backend's `affine` kernel, in place.
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { describe } from "../check.js";
 
 /** A norm order: a positive number, Infinity (max |g|) or the string "inf". */
 export type NormType = number | "inf";
 
 function toList(tensors: Tensor | Iterable<Tensor>): Tensor[] {
-  return tensors instanceof Tensor ? [tensors] : Array.from(tensors);
+  if (tensors instanceof Tensor) return [tensors];
+  if (tensors === null || typeof tensors !== "object" || typeof (tensors as Iterable<Tensor>)[Symbol.iterator] !== "function") {
+    throw new ValueError(`expected a tensor or an iterable of tensors (model.parameters()), got ${describe(tensors)}`);
+  }
+  const list = Array.from(tensors);
+  list.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw new ValueError(`expected tensors (model.parameters()), got ${describe(t)} at index ${i}`);
+  });
+  return list;
 }
 
 /** The gradients of `parameters` that exist (parameters without a gradient are skipped). */
@@ -95,6 +104,9 @@ export function clipGradsWithNorm_(parameters: Tensor | Iterable<Tensor>, maxNor
  *   optimizer.step();
  */
 export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: number, normType: NormType = 2, errorIfNonfinite = false): number {
+  // Arguments are checked even when there is nothing to clip, so a bad call fails on step one.
+  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new ValueError(`clipGradNorm_: invalid maxNorm ${maxNorm}`);
+  normOrder(normType, "clipGradNorm_");
   const list = toList(parameters);
   const grads = gradsOf(list);
   if (grads.length === 0) return 0;
@@ -106,6 +118,7 @@ export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: nu
 /** Clamps every gradient element of `parameters` to [-clipValue, clipValue], in place (torch.nn.utils.clip_grad_value_). */
 export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue: number): void {
   if (typeof clipValue !== "number" || Number.isNaN(clipValue)) throw new ValueError(`clipGradValue_: invalid clipValue ${clipValue}`);
+  toList(parameters);
   // torch.clamp(g, -clipValue, clipValue): NaN stays NaN; a negative clipValue gives all clipValue.
   const hi = Math.fround(clipValue), lo = -hi;
   for (const g of gradsOf(parameters)) {

@@ -1,6 +1,7 @@
 // 2-D convolution (im2col + gemm, per image) and pooling over NCHW tensors.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 
 export type Pair = number | [number, number];
@@ -13,9 +14,17 @@ export interface Conv2dOptions {
   imagesPerGemm?: number;
 }
 
+/** Largest stride, padding, dilation or pooling window (keeps the kernels' 32-bit index math exact). */
+const MAX_GEOMETRY = 2 ** 24;
+
 export function pair(name: string, v: Pair, min: number): [number, number] {
+  if (typeof v !== "number" && !(Array.isArray(v) && v.length === 2)) {
+    throw new ValueError(`${name} must be an integer ≥ ${min} or a pair [h, w] of them, got ${describe(v)}`);
+  }
   const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  if (p.some((d) => !Number.isInteger(d) || d < min)) throw new ValueError(`${name} must be an integer ≥ ${min} (or a pair of them), got ${JSON.stringify(v)}`);
+  if (p.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < min || d > MAX_GEOMETRY)) {
+    throw new ValueError(`${name} must be an integer from ${min} to ${MAX_GEOMETRY} (or a pair of them), got ${JSON.stringify(v)}`);
+  }
   return p;
 }
 
@@ -54,8 +63,13 @@ const GROUP_BYTES = 512 * 1024;
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const be = bias ? sameBackend("conv2d", x, weight, bias) : sameBackend("conv2d", x, weight);
   const [N, C, H, W] = check4d("conv2d", x);
+  requireFloat("conv2d", "weight", weight);
+  if (bias) requireFloat("conv2d", "bias", bias);
+  checkOptions("conv2d", options, ["stride", "padding", "dilation", "imagesPerGemm"]);
   if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be (out_channels, in_channels, kh, kw), got ${shapeStr(weight.shape)}`);
   const [O, Cw, kh, kw] = weight.shape;
+  if (kh < 1 || kw < 1) throw new ShapeError(`conv2d: weight ${shapeStr(weight.shape)} has an empty kernel (kh and kw must be at least 1)`);
+  if (options.imagesPerGemm !== undefined) checkInt("conv2d", "imagesPerGemm", options.imagesPerGemm, 1);
   if (Cw !== C) {
     throw new ShapeError(`conv2d: input ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} expects ${Cw}`);
   }
@@ -132,6 +146,7 @@ export interface Pool2dOptions {
 
 function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOptions) {
   const [N, C] = check4d(op, x);
+  checkOptions(op, options, ["stride", "padding"]);
   const [kh, kw] = pair(`${op} kernel_size`, kernelSize, 1);
   const [sh, sw] = pair(`${op} stride`, options.stride ?? [kh, kw], 1);
   const [ph, pw] = pair(`${op} padding`, options.padding ?? 0, 0);

@@ -1,7 +1,8 @@
 // Elementwise arithmetic with PyTorch-style broadcasting of a trailing shape (a bias row
 // [N] against [M, N], a scalar against anything), and ReLU.
 import type { RowwiseMode } from "../backend/backend.js";
-import { ShapeError, shapeStr } from "../errors.js";
+import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { describe } from "../check.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { type BackwardContext, opOutput, record } from "../autograd.js";
 
@@ -9,17 +10,25 @@ type BinaryOp = "add" | "sub" | "mul";
 const ROW_MODE: Record<BinaryOp, RowwiseMode> = { add: 0, mul: 1, sub: 2 };
 
 export function add(a: Tensor, b: Tensor | number): Tensor {
-  return typeof b === "number" ? affine("add", a, 1, b) : binary("add", a, b);
+  return isScalar("add", b) ? affine("add", a, 1, b) : binary("add", a, b);
 }
 export function sub(a: Tensor, b: Tensor | number): Tensor {
-  return typeof b === "number" ? affine("sub", a, 1, -b) : binary("sub", a, b);
+  return isScalar("sub", b) ? affine("sub", a, 1, -b) : binary("sub", a, b);
 }
 export function mul(a: Tensor, b: Tensor | number): Tensor {
-  return typeof b === "number" ? affine("mul", a, b, 0) : binary("mul", a, b);
+  return isScalar("mul", b) ? affine("mul", a, b, 0) : binary("mul", a, b);
 }
 /** a / s, computed as a · (1/s). */
 export function div(a: Tensor, s: number): Tensor {
+  if (typeof s !== "number") throw new ValueError(`div: the divisor must be a number, got ${describe(s)} (dividing by a tensor is not supported)`);
   return affine("div", a, 1 / s, 0);
+}
+
+/** A number operand (NaN and ±Infinity allowed, as in torch), or else it must be a Tensor. */
+function isScalar(op: string, b: unknown): b is number {
+  if (typeof b === "number") return true;
+  if (!(b instanceof Tensor)) throw new ValueError(`${op}: the second operand must be a Tensor or a number, got ${describe(b)}`);
+  return false;
 }
 
 /** y = x·s + t with scalars; dx = dy·s. */

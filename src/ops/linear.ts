@@ -10,6 +10,8 @@ import { opOutput, record } from "../autograd.js";
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const be = bias ? sameBackend("linear", x, weight, bias) : sameBackend("linear", x, weight);
   requireFloat("linear", "input", x);
+  requireFloat("linear", "weight", weight);
+  if (bias) requireFloat("linear", "bias", bias);
   if (weight.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D (out_features, in_features), got ${shapeStr(weight.shape)}`);
   const [OUT, IN] = weight.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== IN) {

@@ -2,13 +2,14 @@
 // backward kernel. Class targets are int32 indices, checked here before any kernel runs.
 import { DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 
 export type Reduction = "mean" | "sum" | "none";
 
-function checkReduction(op: string, reduction: string): asserts reduction is Reduction {
+export function checkReduction(op: string, reduction: string): asserts reduction is Reduction {
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new ValueError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+    throw new ValueError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
   }
 }
 
@@ -102,6 +103,7 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "m
 
 function lastDimRows(op: string, x: Tensor, dim: number): [number, number] {
   requireFloat(op, "input", x);
+  if (!Number.isInteger(dim)) throw new ValueError(`${op}: dim must be an integer, got ${describe(dim)}`);
   const nd = x.ndim;
   if (nd === 0 || (dim < 0 ? dim + nd : dim) !== nd - 1) {
     throw new ShapeError(`${op}: dim ${dim} is not supported for shape ${shapeStr(x.shape)} (only the last dimension)`);

@@ -1,6 +1,7 @@
 // Batch normalisation and dropout.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { checkBool, checkFiniteNumber, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 import { type Generator, defaultGenerator } from "../random.js";
 
@@ -21,8 +22,17 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
                           bias: Tensor | null = null, options: BatchNormOptions = {}): Tensor {
+  checkOptions("batchNorm", options, ["training", "momentum", "eps", "numBatchesTracked"]);
   const { training = false, momentum = 0.1, eps = 1e-5, numBatchesTracked = null } = options;
   requireFloat("batchNorm", "input", x);
+  checkBool("batchNorm", "training", training);
+  checkBatchNormOptions("batchNorm", eps, momentum);
+  for (const [name, t] of [["weight", weight], ["bias", bias], ["running_mean", runningMean], ["running_var", runningVar]] as const) {
+    if (t !== null && t !== undefined) requireFloat("batchNorm", name, t);
+  }
+  if (numBatchesTracked !== null && (!(numBatchesTracked instanceof Tensor) || numBatchesTracked.size !== 1)) {
+    throw new ValueError(`batchNorm: numBatchesTracked must be a one-element tensor or null, got ${describe(numBatchesTracked)}`);
+  }
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expected input (N, C, ...), got ${shapeStr(x.shape)}`);
   const [N, C] = x.shape;
   const S = x.size / Math.max(N * C, 1);
@@ -68,6 +78,12 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   });
 }
 
+/** eps: a finite number ≥ 0; momentum: a number from 0 to 1, or null (cumulative average). */
+export function checkBatchNormOptions(owner: string, eps: unknown, momentum: unknown): void {
+  checkFiniteNumber(owner, "eps", eps, 0);
+  if (momentum !== null) checkFiniteNumber(owner, "momentum", momentum, 0, 1);
+}
+
 /** invstd[c] = 1 / sqrt(var[c] + eps), rounded to float32 as PyTorch computes it. */
 function setInvStd(invstd: Tensor, variance: Tensor, eps: number): void {
   const v = variance.data, r = invstd.data;
@@ -97,8 +113,9 @@ function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tens
  * generator, so manualSeed(n) fixes it in every runtime. Outside training it returns x.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${describe(p)}`);
   requireFloat("dropout", "input", x);
+  checkBool("dropout", "training", training);
   if (!training || p === 0) return x;
   const be = x.backend;
   const n = x.size;

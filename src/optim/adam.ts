@@ -1,8 +1,9 @@
 // torch.optim.Adam and AdamW: bias-corrected moments, eps after the square root, optional
 // AMSGrad; Adam adds L2 weight decay to the gradient, AdamW decays the weights (decoupled).
 import { ValueError } from "../errors.js";
+import { checkOptions, describe } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput, checkBoolean, checkNonNegative } from "./optimizer.js";
 
 export interface AdamOptions {
   lr: number;
@@ -21,6 +22,7 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    checkOptions(new.target === AdamW ? "AdamW" : "Adam", options, ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"]);
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
   }
 
@@ -29,9 +31,16 @@ export class Adam extends Optimizer<AdamOptions> {
     checkNonNegative(name, "learning rate", o.lr);
     checkNonNegative(name, "eps", o.eps);
     checkNonNegative(name, "weightDecay", o.weightDecay);
+    if (!Array.isArray(o.betas) || o.betas.length !== 2) throw new ValueError(`${name}: betas must be a pair [beta1, beta2], got ${describe(o.betas)}`);
     for (const [i, b] of o.betas.entries()) {
-      if (!(b >= 0 && b < 1)) throw new ValueError(`${name}: invalid beta parameter at index ${i}: ${b} (expected 0 ≤ beta < 1)`);
+      if (typeof b !== "number" || !(b >= 0 && b < 1)) throw new ValueError(`${name}: invalid beta parameter at index ${i}: ${String(b)} (expected 0 ≤ beta < 1)`);
     }
+    checkBoolean(name, "amsgrad", o.amsgrad);
+    checkBoolean(name, "maximize", o.maximize);
+  }
+
+  protected override stateNames(o: AdamOptions): string[] {
+    return o.amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"];
   }
 
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: AdamOptions): void {

@@ -29,6 +29,7 @@
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
+import { checkBool, checkOptions } from "../check.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOptimizer = Optimizer<any>;
@@ -231,6 +232,7 @@ export class StepLR extends LRScheduler {
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: StepLROptions) {
+    checkOptions("StepLR", options, ["stepSize", "gamma"]);
     super(optimizer);
     const { stepSize, gamma = 0.1 } = options ?? ({} as StepLROptions);
     checkPositiveInt("StepLR", "stepSize", stepSize);
@@ -276,6 +278,7 @@ export class MultiStepLR extends LRScheduler {
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
+    checkOptions("MultiStepLR", options, ["milestones", "gamma"]);
     super(optimizer);
     const { milestones, gamma = 0.1 } = options ?? ({} as MultiStepLROptions);
     checkMilestones("MultiStepLR", milestones);
@@ -326,6 +329,7 @@ export class ExponentialLR extends LRScheduler {
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
+    checkOptions("ExponentialLR", options, ["gamma"]);
     super(optimizer);
     const { gamma } = options ?? ({} as ExponentialLROptions);
     checkFinite("ExponentialLR", "gamma", gamma);
@@ -375,6 +379,7 @@ export class CosineAnnealingLR extends LRScheduler {
   etaMin: number;
 
   constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
+    checkOptions("CosineAnnealingLR", options, ["TMax", "etaMin"]);
     super(optimizer);
     const { TMax, etaMin = 0 } = options ?? ({} as CosineAnnealingLROptions);
     checkPositiveInt("CosineAnnealingLR", "TMax", TMax);
@@ -469,6 +474,8 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
     checkOptimizer("OneCycleLR", optimizer);
+    checkOptions("OneCycleLR", options, ["maxLr", "totalSteps", "epochs", "stepsPerEpoch", "pctStart", "annealStrategy", "cycleMomentum",
+      "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase"]);
     const o = options ?? ({} as OneCycleLROptions);
     const {
       pctStart = 0.3, annealStrategy = "cos", cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95,
@@ -489,8 +496,14 @@ export class OneCycleLR extends LRScheduler {
     if (annealStrategy !== "cos" && annealStrategy !== "linear") {
       throw new ValueError(`OneCycleLR: annealStrategy must be one of 'cos' or 'linear', got ${String(annealStrategy)}`);
     }
+    // torch accepts 0 and negative factors and then computes infinite or negative learning rates.
     checkFinite("OneCycleLR", "divFactor", divFactor);
     checkFinite("OneCycleLR", "finalDivFactor", finalDivFactor);
+    if (!(divFactor > 0) || !(finalDivFactor > 0)) {
+      throw new ValueError(`OneCycleLR: divFactor and finalDivFactor must be > 0, got ${divFactor} and ${finalDivFactor}`);
+    }
+    checkBool("OneCycleLR", "cycleMomentum", cycleMomentum);
+    checkBool("OneCycleLR", "threePhase", threePhase);
     const maxLrs = perGroup("OneCycleLR", "maxLr", optimizer, o.maxLr);
     for (const lr of maxLrs) checkFinite("OneCycleLR", "maxLr", lr, 0);
     let maxMomentums: number[] = [], baseMomentums: number[] = [];
@@ -664,6 +677,7 @@ export class ReduceLROnPlateau {
   private defaultMinLr: number | null;
 
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
+    checkOptions("ReduceLROnPlateau", options, ["mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"]);
     checkOptimizer("ReduceLROnPlateau", optimizer);
     const {
       mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = "rel", cooldown = 0, minLr = 0, eps = 1e-8,

@@ -1,7 +1,9 @@
 // Optimizers with parameter groups, PyTorch style. Per-parameter state lives in persistent
 // tensors on the parameter's backend; the update itself is one fused kernel per parameter.
-import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import { AnomalyError, BackendMismatchError, DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
+import { isAnomalyEnabled } from "../autograd.js";
+import { checkBool, describe } from "../check.js";
 import { zeroGradOf, type StateValue } from "../nn/module.js";
 
 export interface ParamGroup<O> {
@@ -41,19 +43,32 @@ export abstract class Optimizer<O extends { lr: number }> {
   readonly state = new Map<Tensor, ParamState>();
 
   constructor(params: ParamsInput<O>, readonly defaults: O) {
+    const name = this.constructor.name;
+    if (params instanceof Tensor) throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got a single Tensor; pass [tensor]`);
+    if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function") {
+      throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got ${describe(params)}`);
+    }
+    if (defaults === null || typeof defaults !== "object") throw new ValueError(`${name}: options must be an object, got ${describe(defaults)}`);
     const list = Array.from(params as Iterable<Tensor | ParamGroupInput<O>>);
-    if (list.length === 0) throw new ValueError(`${this.constructor.name}: got an empty parameter list`);
+    if (list.length === 0) throw new ValueError(`${name}: got an empty parameter list`);
     if (list[0] instanceof Tensor) this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<O>);
     else for (const g of list as ParamGroupInput<O>[]) this.addParamGroup(g);
   }
 
   addParamGroup(group: ParamGroupInput<O>): void {
-    const { params, ...overrides } = group;
+    const name = this.constructor.name;
+    const params = group?.params;
+    if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function" || params instanceof Tensor) {
+      throw new ValueError(`${name}: a parameter group must be {params: [tensors], ...options}, got ${describe(group)}`);
+    }
+    const { params: _params, ...overrides } = group;
     const list = Array.from(params);
-    for (const p of list) {
-      if (!(p instanceof Tensor)) throw new ValueError(`${this.constructor.name}: parameters must be tensors`);
-      if (this.paramGroups.some((g) => g.params.includes(p))) {
-        throw new ValueError(`${this.constructor.name}: some parameters appear in more than one parameter group`);
+    for (const [i, p] of list.entries()) {
+      if (!(p instanceof Tensor)) throw new ValueError(`${name}: parameters must be tensors, got ${describe(p)} at index ${i}`);
+      if (p.dtype !== "float32") throw new DTypeError(`${name}: parameter ${i} of shape ${shapeStr(p.shape)} is ${p.dtype}; only float32 tensors can be optimized`);
+      if (!p.isLeaf) throw new ValueError(`${name}: parameter ${i} of shape ${shapeStr(p.shape)} is not a leaf tensor (the result of an operation); optimize leaves, e.g. model.parameters()`);
+      if (this.paramGroups.some((g) => g.params.includes(p)) || list.indexOf(p) !== i) {
+        throw new ValueError(`${name}: some parameters appear in more than one parameter group`);
       }
     }
     const options = { ...this.defaults, ...overrides } as O;
@@ -71,17 +86,67 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const g of this.paramGroups) zeroGradOf(g.params, setToNone);
   }
 
-  /** One update of every parameter that has a gradient (frozen or unused ones are skipped). */
+  /**
+   * One update of every parameter that has a gradient (frozen or unused ones are skipped). Every
+   * gradient is checked (a tensor of the parameter's shape, dtype and backend) before any
+   * parameter changes.
+   */
   step(): void {
-    for (const group of this.paramGroups) {
+    const groups = this.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const params = groups[gi].params;
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i];
+        if (p.grad !== null && p.requiresGrad) this.checkGrad(p, p.grad as unknown, i, gi);
+      }
+    }
+    // State buffers first, for every parameter: running out of memory here leaves every
+    // parameter as it was (a half-applied step could not be told from a whole one).
+    for (const group of groups) {
+      const names = this.stateNames(group.options);
       for (const p of group.params) {
         if (p.grad === null || !p.requiresGrad) continue;
         let st = this.state.get(p);
         if (st === undefined) this.state.set(p, (st = { step: 0, buffers: {} }));
-        st.step++;
-        this.update(p, p.grad, st, group.options);
+        for (let k = 0; k < names.length; k++) this.buffer(p, st, names[k]);
       }
     }
+    const anomaly = isAnomalyEnabled();
+    for (let gi = 0; gi < groups.length; gi++) {
+      const { params, options } = groups[gi];
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i];
+        if (p.grad === null || !p.requiresGrad) continue;
+        const st = this.state.get(p)!;
+        st.step++;
+        this.update(p, p.grad, st, options);
+        if (anomaly) this.checkUpdated(p, i, gi, options.lr);
+      }
+    }
+  }
+
+  /** A gradient must be a float32 tensor of its parameter's shape on its parameter's backend. */
+  private checkGrad(p: Tensor, g: unknown, i: number, gi: number): void {
+    if (g instanceof Tensor && g.dtype === "float32" && g.backend === p.backend && g.ndim === p.ndim && g.shape.every((d, k) => d === p.shape[k])) {
+      void p.ptr; // throws ReleasedTensorError for a disposed parameter or gradient
+      void g.ptr;
+      return;
+    }
+    const name = this.constructor.name;
+    const which = `parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)})`;
+    if (!(g instanceof Tensor)) throw new ValueError(`${name}.step: the gradient of ${which} is ${describe(g)}, not a Tensor`);
+    if (g.dtype !== "float32") throw new DTypeError(`${name}.step: the gradient of ${which} is ${g.dtype}, expected float32`);
+    if (g.backend !== p.backend) throw new BackendMismatchError(`${name}.step: the gradient of ${which} lives on another backend (${g.backend.name}) than the parameter (${p.backend.name})`);
+    throw new ShapeError(`${name}.step: the gradient of ${which} has shape ${shapeStr(g.shape)}, expected ${shapeStr(p.shape)}`);
+  }
+
+  /** Anomaly mode: an update that made a parameter non-finite throws. */
+  private checkUpdated(p: Tensor, i: number, gi: number, lr: number): void {
+    const bad = p.backend.nonfiniteCount(p.ptr, p.size);
+    if (bad === 0) return;
+    const badGrad = p.grad!.backend.nonfiniteCount(p.grad!.ptr, p.grad!.size);
+    throw new AnomalyError(`${this.typeName}.step made ${bad} values of parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)}) non-finite ` +
+      `(NaN or ±Infinity); its gradient ${badGrad > 0 ? `held ${badGrad} non-finite values` : "was finite"} (options: lr ${lr}; a learning rate too high?)`);
   }
 
   /** The optimizer's state (PyTorch's state_dict()): buffers and step counts, group options. */
@@ -112,7 +177,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   loadStateDict(sd: OptimizerStateInput<O>): void {
     const name = this.constructor.name;
-    if (sd === null || typeof sd !== "object" || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== "object") {
+    if (sd === null || typeof sd !== "object" || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== "object" || Array.isArray(sd.state)) {
       throw new ValueError(`${name}.loadStateDict: expected {state, paramGroups}`);
     }
     if (sd.paramGroups.length !== this.paramGroups.length) {
@@ -122,25 +187,47 @@ export abstract class Optimizer<O extends { lr: number }> {
     const options: O[] = [];
     sd.paramGroups.forEach((g, i) => {
       const own = this.paramGroups[i];
-      if (!Array.isArray(g.params) || g.params.length !== own.params.length) {
-        throw new ValueError(`${name}.loadStateDict: parameter group ${i} has ${g.params?.length} parameters in the state, ${own.params.length} here`);
+      if (g === null || typeof g !== "object" || !Array.isArray(g.params) || g.params.length !== own.params.length) {
+        throw new ValueError(`${name}.loadStateDict: parameter group ${i} has ${Array.isArray(g?.params) ? g.params.length : "no list of"} parameters in the state, ${own.params.length} here`);
       }
-      g.params.forEach((idx, j) => byIndex.set(idx, own.params[j]));
+      g.params.forEach((idx, j) => {
+        if (!Number.isSafeInteger(idx) || idx < 0 || byIndex.has(idx)) {
+          throw new ValueError(`${name}.loadStateDict: parameter group ${i} lists an invalid or repeated parameter index ${JSON.stringify(idx)}`);
+        }
+        byIndex.set(idx, own.params[j]);
+      });
       const { params: _params, ...rest } = g;
-      const o = { ...own.options, ...structuredClone(rest) } as O;
+      for (const [k, v] of Object.entries(rest)) {
+        if (SCHEDULER_KEYS.includes(k)) {
+          if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${name}.loadStateDict: parameter group ${i}: invalid ${k} ${describe(v)} (expected a finite number ≥ 0)`);
+        } else if (!Object.hasOwn(this.defaults, k) && !Object.hasOwn(own.options, k)) {
+          throw new ValueError(`${name}.loadStateDict: parameter group ${i} has an unknown option '${k}' (this optimizer has ${Object.keys(this.defaults).join(", ")})`);
+        }
+      }
+      let o: O;
+      try {
+        o = { ...own.options, ...structuredClone(rest) } as O;
+      } catch (e) {
+        throw new ValueError(`${name}.loadStateDict: the options of parameter group ${i} cannot be copied (${(e as Error).message})`);
+      }
       this.validate(o);
       options.push(o);
     });
     const loaded = new Map<Tensor, { step: number; buffers: [string, StateValue][] }>();
     for (const [key, st] of Object.entries(sd.state)) {
       const p = byIndex.get(Number(key));
-      if (p === undefined) throw new ValueError(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
+      if (p === undefined || String(Number(key)) !== key) throw new ValueError(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
       if (!Number.isSafeInteger(st?.step) || st.step < 0) throw new ValueError(`${name}.loadStateDict: parameter ${key}: invalid step ${st?.step}`);
+      if (st.buffers !== undefined && (st.buffers === null || typeof st.buffers !== "object")) {
+        throw new ValueError(`${name}.loadStateDict: parameter ${key}: buffers must be an object of tensors, got ${describe(st.buffers)}`);
+      }
       const buffers = Object.entries(st.buffers ?? {});
       for (const [b, v] of buffers) {
         const shape = v?.shape;
-        if (!Array.isArray(shape) || shape.length !== p.shape.length || shape.some((d, k) => d !== p.shape[k]) || v.data.length !== p.size) {
-          throw new ShapeError(`${name}.loadStateDict: ${b} of parameter ${key} has shape ${Array.isArray(shape) ? shapeStr(shape) : String(shape)}, the parameter ${shapeStr(p.shape)}`);
+        const length = (v?.data as ArrayLike<number> | undefined)?.length;
+        if (!Array.isArray(shape) || shape.length !== p.shape.length || shape.some((d, k) => d !== p.shape[k]) || length !== p.size) {
+          throw new ShapeError(`${name}.loadStateDict: ${b} of parameter ${key} has shape ${Array.isArray(shape) ? shapeStr(shape) : String(shape)}` +
+            `${Array.isArray(shape) && typeof length === "number" ? ` (${length} values)` : ""}, the parameter ${shapeStr(p.shape)}`);
         }
       }
       loaded.set(p, { step: st.step, buffers });
@@ -187,9 +274,20 @@ export abstract class Optimizer<O extends { lr: number }> {
   abstract get typeName(): string;
 
   protected abstract validate(options: O): void;
+  /** Names of the per-parameter buffers update() uses with these options (made before any update). */
+  protected stateNames(_options: O): string[] {
+    return [];
+  }
   protected abstract update(p: Tensor, grad: Tensor, st: ParamState, options: O): void;
 }
 
+/** Group options the LR schedulers add (PyTorch's initial_lr, OneCycleLR's max_lr, ...). */
+const SCHEDULER_KEYS: readonly string[] = ["initialLr", "maxLr", "minLr", "maxMomentum", "baseMomentum"];
+
 export function checkNonNegative(opt: string, name: string, value: number): void {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new ValueError(`${opt}: invalid ${name} ${value} (expected a finite number ≥ 0)`);
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) throw new ValueError(`${opt}: invalid ${name} ${String(value)} (expected a finite number ≥ 0)`);
+}
+
+export function checkBoolean(opt: string, name: string, value: unknown): void {
+  checkBool(opt, name, value);
 }

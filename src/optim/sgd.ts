@@ -1,7 +1,8 @@
 // torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize.
 import { ValueError } from "../errors.js";
+import { checkOptions } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput, checkBoolean, checkNonNegative } from "./optimizer.js";
 
 export interface SGDOptions {
   lr: number;
@@ -18,6 +19,7 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    checkOptions("SGD", options, ["lr", "momentum", "dampening", "weightDecay", "nesterov", "maximize"]);
     super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
   }
 
@@ -25,10 +27,16 @@ export class SGD extends Optimizer<SGDOptions> {
     checkNonNegative("SGD", "learning rate", o.lr);
     checkNonNegative("SGD", "momentum", o.momentum);
     checkNonNegative("SGD", "weightDecay", o.weightDecay);
-    if (!Number.isFinite(o.dampening)) throw new ValueError(`SGD: invalid dampening ${o.dampening}`);
+    if (typeof o.dampening !== "number" || !Number.isFinite(o.dampening)) throw new ValueError(`SGD: invalid dampening ${String(o.dampening)} (expected a finite number)`);
+    checkBoolean("SGD", "nesterov", o.nesterov);
+    checkBoolean("SGD", "maximize", o.maximize);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
     }
+  }
+
+  protected override stateNames(o: SGDOptions): string[] {
+    return o.momentum !== 0 ? ["momentum_buffer"] : [];
   }
 
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: SGDOptions): void {
