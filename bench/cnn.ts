@@ -2,8 +2,8 @@
 // ReLU → pool, dropout, dense 128, dense 10) with Adam at batch 64 on real MNIST, for wasmgrad
 // (wasm, 1 and 2 threads; js) and TensorFlow.js (wasm, cpu) with the same layers. Each
 // implementation runs in its own process; samples/s over timed steps after warm-up.
-//   npx tsx --conditions=source bench/cnn.ts [--steps N] [--out file.json]
-//   npx tsx --conditions=source bench/cnn.ts --impl wasmgrad-wasm --threads 2 --out x.json  (one)
+//   npx tsx --conditions=wasmgrad-source bench/cnn.ts [--steps N] [--out file.json]
+//   npx tsx --conditions=wasmgrad-source bench/cnn.ts --impl wasmgrad-wasm --threads 2 --out x.json  (one)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -1,5 +1,5 @@
 // One end-to-end configuration in its own process, so peak RSS is per configuration:
-//   node --conditions=source --import tsx bench/e2e-run.ts --impl wasmgrad-wasm [--threads N]
+//   node --conditions=wasmgrad-source --import tsx bench/e2e-run.ts --impl wasmgrad-wasm [--threads N]
 //     [--epochs E] [--steps S] [--warmup W] [--batch B] [--tf-loop fit|minimize] [--out file.json] [--id name]
 // (bench/e2e.ts runs every configuration this way; run this directly to look at one.)
 //

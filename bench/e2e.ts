@@ -93,7 +93,7 @@ function tmpFile(name: string): string {
 /** Runs a TypeScript bench script in a fresh Node process (tsx, the package's `source` condition). */
 export function runTs(script: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", path.join("bench", script), ...args],
+    const child = spawn(process.execPath, ["--conditions=wasmgrad-source", "--import", "tsx", path.join("bench", script), ...args],
       { cwd: repoDir, stdio: "inherit" });
     child.on("error", reject);
     child.on("exit", (code, signal) =>

@@ -1,5 +1,5 @@
 // Kernel benchmark (issue 2): the wasm and js backends side by side in one run.
-//   npx tsx --conditions=source bench/kernels.ts [--out results.json]
+//   npx tsx --conditions=wasmgrad-source bench/kernels.ts [--out results.json]
 // gemm GFLOP/s for the seed MLP (784→128→64→10, batch 100) in the forms training uses, plus
 // 100×784×128 and 512³ in all three forms; a register-only SIMD peak (bench/peak.as.ts) to put the
 // wasm figures in proportion; a few memory-bound kernels. Times are per call, best and median of

@@ -1,7 +1,7 @@
 // Per-step overhead of a training step: everything that is not kernel time (tensor and storage
 // objects, heap allocation, autograd tape, scope bookkeeping, shape checks, optimizer state
 // lookup, JS→wasm call wrappers).
-//   node --conditions=source --import tsx bench/overhead.ts [--quick] [--out file.json]
+//   node --conditions=wasmgrad-source --import tsx bench/overhead.ts [--quick] [--out file.json]
 //
 // Method: a step is `zeroGrad(); out = model(x); loss = criterion(out, y); loss.backward();
 // optimizer.step(); loss.item()` (SGD lr 0.001 momentum 0.9, CrossEntropyLoss) on a fixed batch.

@@ -3,7 +3,7 @@
 // busy moment on the shared machine hits both; best and median per configuration. Also checks
 // that both thread counts produce the same weights (bitwise), and reports how many gemm slices
 // the workers ran versus the main thread took back.
-//   npx tsx --conditions=source bench/threads.ts [--rounds R] [--out file.json]
+//   npx tsx --conditions=wasmgrad-source bench/threads.ts [--rounds R] [--out file.json]
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {

@@ -178,7 +178,7 @@ describe("the nonfiniteCount kernel", () => {
 
 describe("examples/mnist-mlp.ts on a diverging run", () => {
   const run = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=source", join(import.meta.dirname, "..", "examples", "mnist-mlp.ts"), ...args],
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", join(import.meta.dirname, "..", "examples", "mnist-mlp.ts"), ...args],
       { cwd: join(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     child.stdout.on("data", (d) => (out += d));

@@ -1,4 +1,4 @@
-// Child process for io-kill9.test.ts (run with `tsx --conditions=source`).
+// Child process for io-kill9.test.ts (run with `tsx --conditions=wasmgrad-source`).
 //
 // Training mode: a small MLP on synthetic data, shuffled, Adam + a step LR schedule, noise from
 // the global generator every step; checkpoints every --every steps, resumes with --resume,

@@ -53,7 +53,7 @@ describe("the npm package", () => {
     // Condition order matters (the first match wins): source (this repo's tools) first, types
     // before any code, workerd before default.
     const conditions = Object.keys(pkg.exports["."]);
-    expect(conditions[0]).toBe("source");
+    expect(conditions[0]).toBe("wasmgrad-source");
     expect(conditions[1]).toBe("types");
     expect(conditions.indexOf("workerd")).toBeLessThan(conditions.indexOf("default"));
     expect(conditions[conditions.length - 1]).toBe("default");

@@ -64,7 +64,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void = (s
     const pass = argv.filter((a) => a !== "--builtin");
     out(`wasmgrad bench: running bench/all.ts in ${repo} (npm run bench)\n`);
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(join(repo, "node_modules/.bin/tsx"), ["--conditions=source", "bench/all.ts", ...pass], { cwd: repo, stdio: "inherit" });
+      const child = spawn(join(repo, "node_modules/.bin/tsx"), ["--conditions=wasmgrad-source", "bench/all.ts", ...pass], { cwd: repo, stdio: "inherit" });
       child.on("error", reject);
       child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
     });
