@@ -35,6 +35,7 @@ interface KernelsJson {
   gemm: { label: string; form: string; M: number; N: number; K: number; wasm: KernelSide; js: KernelSide; ratio: number; pctPeak: number }[];
   mlpStep: { flop: number; wasmUs: number; jsUs: number };
   kernels: { name: string; size: string; bytes: number; wasm: { bestUs: number; bestGBs: number }; js: { bestUs: number; bestGBs: number }; ratio: number }[];
+  conv?: { name: string; wasm: { fwdGflops: number; trainGflops: number }; js: { fwdGflops: number; trainGflops: number }; ratio: number }[];
 }
 
 let kernels: KernelsJson | null = null;
@@ -126,6 +127,10 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
     }
     for (const x of k.kernels) {
       row(`${x.name} ${x.size}, µs`, wj(fmt(x.wasm.bestUs), fmt(x.js.bestUs)), `wasm ${fmtRatio(x.ratio)} js, ${fmt(x.wasm.bestGBs)} GB/s`);
+    }
+    for (const c of k.conv ?? []) {
+      row(`${c.name}, GFLOP/s fwd / fwd+bwd`, wj(`${fmt(c.wasm.fwdGflops)} / ${fmt(c.wasm.trainGflops)}`, `${fmt(c.js.fwdGflops)} / ${fmt(c.js.trainGflops)}`),
+        `batch 64, im2col + gemm; training step wasm ${fmtRatio(c.ratio)} js`);
     }
   }
 

@@ -10,6 +10,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 import { createBackend, type Backend, type GemmForm } from "../src/backend/index.js";
+import { tensor } from "../src/tensor.js";
+import { conv2d } from "../src/ops/index.js";
+import { noGrad } from "../src/lifetime.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(here, "results");
@@ -222,10 +225,45 @@ printTable(
     f2(r.js.bestUs), f2(r.js.medianUs), f1(r.js.bestGBs), f1(r.ratio) + "×"]),
 );
 
+// ---- conv2d: models.MnistCNN's layers at batch 64 (im2col + gemm), wasm vs js -----------------
+
+interface ConvCase { name: string; N: number; C: number; H: number; O: number; inputGrad: boolean }
+const convCases: ConvCase[] = [
+  { name: "conv1 1→32 3×3 pad 1, 28×28", N: 64, C: 1, H: 28, O: 32, inputGrad: false }, // the input needs no grad
+  { name: "conv2 32→64 3×3 pad 1, 14×14", N: 64, C: 32, H: 14, O: 64, inputGrad: true },
+];
+const convResults = convCases.map((c) => {
+  const xs = Float32Array.from({ length: c.N * c.C * c.H * c.H }, rnd);
+  const ws = Float32Array.from({ length: c.O * c.C * 9 }, rnd);
+  const gs = Float32Array.from({ length: c.N * c.O * c.H * c.H }, rnd);
+  const flop = 2 * c.N * c.O * c.H * c.H * c.C * 9; // one of forward, dW, dx
+  const run = (be: Backend, budget: number) => {
+    const x = tensor(xs, { shape: [c.N, c.C, c.H, c.H], backend: be, requiresGrad: c.inputGrad });
+    const w = tensor(ws, { shape: [c.O, c.C, 3, 3], backend: be, requiresGrad: true });
+    const g = tensor(gs, { shape: [c.N, c.O, c.H, c.H], backend: be });
+    const fwd = time(() => noGrad(() => { conv2d(x, w, null, { padding: 1 }); }), budget);
+    const both = time(() => {
+      conv2d(x, w, null, { padding: 1 }).backward(g);
+      w.grad?.dispose();
+      w.grad = null;
+      if (x.grad) { x.grad.dispose(); x.grad = null; }
+    }, budget);
+    for (const t of [x, w, g]) t.dispose();
+    return { fwdGflops: flop / fwd.best / 1e9, trainGflops: (flop * (c.inputGrad ? 3 : 2)) / both.best / 1e9, fwdUs: fwd.best * 1e6, trainUs: both.best * 1e6 };
+  };
+  const w = run(wasm, WASM_BUDGET_MS), j = run(js, JS_BUDGET_MS);
+  return { ...c, flop, wasm: w, js: j, ratio: j.trainUs / w.trainUs };
+});
+console.log("\nconv2d (im2col + gemm), GFLOP/s best: forward, and forward + backward (dW, and dx where the input needs it)");
+printTable(
+  ["layer (batch 64)", "wasm fwd", "wasm fwd+bwd", "js fwd", "js fwd+bwd", "wasm/js"],
+  convResults.map((r) => [r.name, f1(r.wasm.fwdGflops), f1(r.wasm.trainGflops), f2(r.js.fwdGflops), f2(r.js.trainGflops), f1(r.ratio) + "×"]),
+);
+
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
 const outArg = process.argv.indexOf("--out");
 const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
-  mlpStep, kernels: kernelResults }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
+  mlpStep, kernels: kernelResults, conv: convResults }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

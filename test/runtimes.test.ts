@@ -49,7 +49,8 @@ describe("the npm package", () => {
     }
     expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "LICENSE"].includes(f)))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app.dir, "node_modules/wasmgrad/package.json"), "utf8"));
-    expect(pkg.sideEffects).toBe(false);
+    // Only the workerd entry has a side effect (it hands the kernels to useWasmModule).
+    expect(pkg.sideEffects).toEqual(["./dist/entry-workerd.js"]);
     // Condition order matters (the first match wins): source (this repo's tools) first, types
     // before any code, workerd before default.
     const conditions = Object.keys(pkg.exports["."]);
