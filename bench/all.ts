@@ -1,6 +1,7 @@
 // `npm run bench`: the kernel benchmark (bench/kernels.ts), then the end-to-end benchmark
 // (bench/e2e.ts: wasmgrad wasm/js, TensorFlow.js wasm/cpu, numpy, per-step overhead), then the
-// thread pool at batch 100 and 1000 (bench/threads.ts), the CNN (bench/cnn.ts), each piece in its
+// thread pool at batch 100 and 1000 (bench/threads.ts), the CNN (bench/cnn.ts), where an epoch's
+// time goes (bench/breakdown.ts), each piece in its
 // own process; then one summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
 // bench-<date>.json (everything) and bench-<date>.md (the summary table as markdown, for README);
 // with --quick the names get a -quick suffix.
@@ -12,6 +13,7 @@ import { fmt, fmtRatio, machineInfo, machineLine, printTable, repoDir, writeJson
 import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js";
 import type { ThreadsResult } from "./threads.js";
 import { type CnnResult, printCnn, runCnnBench } from "./cnn.js";
+import type { BreakdownParts } from "./breakdown.js";
 
 const { values } = parseArgs({
   options: {
@@ -68,6 +70,13 @@ const threads = JSON.parse(fs.readFileSync(threadsOut, "utf8")) as ThreadsJson;
 console.log("\n== CNN training (bench/cnn.ts) ==");
 const cnn: CnnResult[] = await runCnnBench(quick ? 0.3 : 1);
 printCnn(cnn);
+
+// ---- where the time of an epoch goes ---------------------------------------------------------------
+
+console.log("\n== where one epoch goes (bench/breakdown.ts) ==");
+const breakdownOut = resultsFile("breakdown", quick);
+await runTs("breakdown.ts", ["--out", path.relative(repoDir, breakdownOut), "--epochs", quick ? "1" : "3"]);
+const breakdown = (JSON.parse(fs.readFileSync(breakdownOut, "utf8")) as { parts: BreakdownParts }).parts;
 
 // ---- the summary table -------------------------------------------------------------------------
 
@@ -153,6 +162,16 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
     "tfjs-wasm": cnnCell("tfjs-wasm"), "tfjs-cpu": cnnCell("tfjs-cpu"),
   }, tfWasmError ? `TF.js wasm: ${tfWasmError.split("\n")[0].slice(0, 70)}` : "best window");
 
+  section("where one epoch of the seed MLP goes, wasm, batch 100 (bench/breakdown.ts)");
+  const share = (label: string, sec: number, note: string) =>
+    row(label, { "wasmgrad-wasm": `${fmt(sec)} s` }, `${((100 * sec) / breakdown.epoch).toFixed(1)}% of the epoch; ${note}`);
+  share("epoch", breakdown.epoch, "the seed loop, best epoch");
+  share("gemm", breakdown.gemm, "8 per step, replayed alone");
+  share("other kernels", breakdown.otherKernels, "SGD, ReLU, loss, bias sums");
+  share("data pipeline", breakdown.data, "DataLoader: shuffle, gather, ToTensor + Normalize");
+  share("per-step overhead", breakdown.overhead, "step − its kernels");
+  share("rest of the loop", breakdown.rest, "epoch − data − steps");
+
   const ov = e.overhead as OverheadJson | null;
   if (ov) {
     section("per-step overhead, µs: step − its kernels (bench/overhead.ts)");
@@ -188,7 +207,7 @@ console.log(`${numpyNote}; ${e2e.runs.find((r) => r.impl.startsWith("tfjs"))?.de
 for (const s of e2e.skipped) console.log(`(${s.label}: skipped, ${s.reason})`);
 
 const file = resultsFile("bench", quick);
-writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, threads, cnn });
+writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, threads, cnn, breakdown });
 const md = file.replace(/\.json$/, ".md");
 fs.writeFileSync(md, `Machine: ${machineLine(machine)}\n\n${markdown(head, rows, sections)}`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), md)}`);

@@ -16,6 +16,7 @@ import {
   type Backend, type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor,
 } from "../src/index.js";
 import { machineInfo, median, printTable, summarize, writeJson } from "./common.js";
+import { type Call as RecordedCall, recordingBackend, replayer } from "./record.js";
 
 interface Case {
   name: string;
@@ -27,7 +28,7 @@ interface Case {
 const PHASES = ["zeroGrad", "forward", "loss", "backward", "step", "item"] as const;
 type Phase = (typeof PHASES)[number];
 
-interface Call { phase: Phase; name: string; args: unknown[] }
+type Call = RecordedCall<Phase>;
 
 export interface OverheadResult {
   name: string;
@@ -84,21 +85,6 @@ function makeTrainer(c: Case) {
   return { step, phased, sink: () => sink };
 }
 
-/** A backend object that forwards to `real` (same heap and memory) and logs every kernel call. */
-function recordingBackend(real: Backend, log: Call[], phase: () => Phase, on: () => boolean): Backend {
-  const rec: Record<string, unknown> = { ...real };
-  const views = new Set(["f32", "i32", "u8"]);
-  for (const [name, v] of Object.entries(real)) {
-    if (typeof v !== "function" || views.has(name)) continue;
-    const fn = v as (...a: unknown[]) => unknown;
-    rec[name] = (...args: unknown[]) => {
-      if (on()) log.push({ phase: phase(), name, args });
-      return fn(...args);
-    };
-  }
-  return rec as unknown as Backend;
-}
-
 /** Seconds per call of fn over one sample of `inner` calls. */
 function sampleOnce(fn: () => void, inner: number): number {
   const t0 = performance.now();
@@ -137,10 +123,7 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
   recording = true;
   recT.phased((p) => (phase = p));
   recording = false;
-  const fns = log.map((l) => (replayBe as unknown as Record<string, (...a: unknown[]) => unknown>)[l.name]);
-  const replayOf = (idx: number[]) => () => {
-    for (const i of idx) fns[i](...log[i].args);
-  };
+  const replayOf = (idx: number[]) => replayer(replayBe, log, idx);
   const all = log.map((_, i) => i);
   const replay = replayOf(all);
   const calls: Record<string, number> = {};
@@ -196,7 +179,7 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
   }
   for (const p of PHASES) {
     if (!withPhases) break;
-    const idx = all.filter((i) => log[i].phase === p);
+    const idx = all.filter((i) => log[i].tag === p);
     const kUs = idx.length === 0 ? 0 : summarize((() => {
       const f = replayOf(idx), s: number[] = [];
       const inner = innerFor(f, 1);
