@@ -54,6 +54,41 @@ describe("thread pool", () => {
     }
   });
 
+  it("splits a small gemm (1–8 MFLOP) only while the worker is spinning, with the same bits", async () => {
+    const g = new Generator(11);
+    const alloc = (M: number, N: number, K: number) => {
+      const p = { M, N, K, A: be.heap.alloc(M * K * 4), B: be.heap.alloc(N * K * 4), C: be.heap.alloc(M * N * 4) };
+      fillRandom(be, p.A, M * K, g);
+      fillRandom(be, p.B, N * K, g);
+      return p;
+    };
+    const small = alloc(100, 64, 128); // 1.6 MFLOP: the seed MLP's second layer
+    const big = alloc(100, 128, 784); // 20 MFLOP: always split
+    const run = (p: typeof small) => {
+      be.gemm("nt", p.M, p.N, p.K, p.A, p.K, p.B, p.K, p.C, p.N, 0, false);
+      return Buffer.from(be.f32().slice(p.C >> 2, (p.C >> 2) + p.M * p.N).buffer);
+    };
+    await withThreads(be, 1);
+    const reference = run(small);
+    await withThreads(be, 2);
+    const splits = () => be.threadStats()!.splits;
+    await sleep(50); // the worker spins 2 ms after its last job, then sleeps
+    let before = splits();
+    expect(run(small).equals(reference)).toBe(true);
+    expect(splits(), "a small gemm is not split for a sleeping worker").toBe(before);
+    let splitWhileHot = false;
+    // Under a loaded machine the worker may miss a job (the main thread takes it back) or sleep
+    // before the next one; keep trying for a while.
+    for (const end = performance.now() + 5000; !splitWhileHot && performance.now() < end;) {
+      run(big);
+      before = splits();
+      expect(run(small).equals(reference)).toBe(true);
+      splitWhileHot = splits() > before;
+    }
+    expect(splitWhileHot, "a small gemm right after a big one is split").toBe(true);
+    for (const p of [small, big]) for (const ptr of [p.A, p.B, p.C]) be.heap.free(ptr);
+  });
+
   it("splits into slices that cover every row or column exactly once", () => {
     const base: GemmArgs = { form: "nn", M: 0, N: 0, K: 5, a: 1000, lda: 7, b: 5000, ldb: 9, c: 9000, ldc: 11, bias: 0, accumulate: false };
     for (const [M, N, parts] of [[100, 128, 2], [101, 7, 3], [9, 100, 2], [3, 200, 2], [1, 10, 2]]) {

@@ -11,7 +11,9 @@
 //
 // Waking a sleeping worker costs ~40–50 µs here, so workers spin briefly before sleeping (a
 // training step issues its big gemms a few hundred µs apart) and only gemms of at least
-// SPLIT_MIN_FLOPS are split. A worker that has not started yet (workers start asynchronously;
+// SPLIT_MIN_FLOPS are split — unless the worker is still spinning (it says so in its block):
+// handing a job to a spinning worker costs a few µs, so then gemms from HOT_SPLIT_MIN_FLOPS on
+// are split too. A worker that has not started yet (workers start asynchronously;
 // in browsers only once the page yields) simply gets no slice.
 import { builtin } from "../data/files.js";
 import type { GemmForm } from "./backend.js";
@@ -19,9 +21,11 @@ import type { Heap } from "./heap.js";
 
 /** Below this many flops a gemm runs on one thread: waking a worker would cost more. */
 export const SPLIT_MIN_FLOPS = 8e6;
+/** The same for a worker that is spinning (it ran a job less than spinMs ago). */
+export const HOT_SPLIT_MIN_FLOPS = 1e6;
 
-const WORDS = 16; // int32 words per control block: state, ready, op, 12 args
-const STATE = 0, READY = 1, OP = 2, ARGS = 3;
+const WORDS = 16; // int32 words per control block: state, ready, op, 12 args, spinning
+const STATE = 0, READY = 1, OP = 2, ARGS = 3, SPINNING = 15;
 const IDLE = 0, POSTED = 1, CLAIMED = 2, DONE = 3;
 const OP_QUIT = -1;
 const OPS: Record<GemmForm | "dot", number> = { nn: 0, nt: 1, tn: 2, dot: 3 };
@@ -32,13 +36,17 @@ function start(module, memory, ctl, spinMs) {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const w = new Int32Array(memory.buffer, ctl, ${WORDS});
   const run = [k.gemm_nn, k.gemm_nt, k.gemm_tn];
+  Atomics.store(w, ${SPINNING}, 1);
   Atomics.store(w, ${READY}, 1);
   for (;;) {
     let s = Atomics.load(w, ${STATE});
     if (s !== ${POSTED}) {
       const until = performance.now() + spinMs;
       while ((s = Atomics.load(w, ${STATE})) !== ${POSTED} && performance.now() < until) {}
-      while ((s = Atomics.load(w, ${STATE})) !== ${POSTED}) Atomics.wait(w, ${STATE}, s);
+      if (s !== ${POSTED}) {
+        Atomics.store(w, ${SPINNING}, 0);
+        while ((s = Atomics.load(w, ${STATE})) !== ${POSTED}) Atomics.wait(w, ${STATE}, s);
+      }
     }
     if (Atomics.compareExchange(w, ${STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) continue; // taken back
     const op = w[${OP}];
@@ -46,6 +54,7 @@ function start(module, memory, ctl, spinMs) {
     const a = w.subarray(${ARGS}, ${ARGS + 12});
     if (op === ${OPS.dot}) k.gemm_nt_dot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    Atomics.store(w, ${SPINNING}, 1); // before DONE: the main thread may post a small job right away
     Atomics.store(w, ${STATE}, ${DONE});
     Atomics.notify(w, ${STATE});
   }
@@ -132,10 +141,13 @@ export class ThreadPool {
     this.canBlock = canAtomicsWait(this.blocks[0]);
   }
 
-  /** Workers that have started and can take a slice now. */
-  private readyWorkers(): number[] {
+  /** Workers that have started and are worth a slice of a gemm of `flops` now. */
+  private readyWorkers(flops: number): number[] {
     const ready: number[] = [];
-    for (let i = 0; i < this.blocks.length; i++) if (Atomics.load(this.blocks[i], READY) === 1) ready.push(i);
+    for (let i = 0; i < this.blocks.length; i++) {
+      const b = this.blocks[i];
+      if (Atomics.load(b, READY) === 1 && (flops >= SPLIT_MIN_FLOPS || Atomics.load(b, SPINNING) === 1)) ready.push(i);
+    }
     return ready;
   }
 
@@ -144,7 +156,9 @@ export class ThreadPool {
    * ready workers; `local` runs one slice on this thread. Returns false if it did not split.
    */
   gemm(g: GemmArgs, local: (g: GemmArgs) => void): boolean {
-    const ready = this.readyWorkers();
+    const flops = 2 * g.M * g.N * g.K;
+    if (flops < HOT_SPLIT_MIN_FLOPS) return false;
+    const ready = this.readyWorkers(flops);
     if (ready.length === 0) return false;
     const slices = splitGemm(g, ready.length + 1);
     if (slices.length < 2) return false;

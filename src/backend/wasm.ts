@@ -5,7 +5,7 @@
 import { instantiateSync } from "@assemblyscript/loader";
 import { type Backend, type GemmForm, MemoryViews, type MemoryOptions, createMemory } from "./backend.js";
 import { Heap } from "./heap.js";
-import { type GemmArgs, SPLIT_MIN_FLOPS, ThreadPool } from "./threads.js";
+import { type GemmArgs, ThreadPool } from "./threads.js";
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets; bool parameters take JS booleans). */
 interface KernelExports {
@@ -148,7 +148,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
-      if (pool !== null && 2 * M * N * K >= SPLIT_MIN_FLOPS && pool.gemm(g, runGemm)) return;
+      if (pool !== null && pool.gemm(g, runGemm)) return;
       runGemm(g);
     },
     fill: k.fill,
