@@ -158,15 +158,52 @@ export function maxpool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32
 
 // The common 2×2, stride 2 window without padding, with the general loop's rules (taps in
 // row-major order, first maximum wins, a NaN wins and ends the search) but no branches: on real
-// activations the comparisons are unpredictable, and V8 turns a float select into a branch, so
-// the running maximum is selected as integer bits.
+// activations the comparisons are unpredictable. Four outputs at a time: the even and odd columns
+// of two input rows are the four taps, compared lane-wise with the same rules; a scalar loop
+// (the running maximum selected as integer bits, since V8 turns a float select into a branch)
+// finishes rows whose width is not a multiple of 4.
 function maxpool2x2(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  const lane = i32x4(0, 2, 4, 6);
   for (let p = 0; p < P; p++) {
     const plane = x + (<usize>p * <usize>H * <usize>W << 2);
     const out = <usize>p * <usize>OH * <usize>OW;
     for (let oy = 0; oy < OH; oy++) {
       const i0 = 2 * oy * W;
-      for (let ox = 0; ox < OW; ox++) {
+      const row0 = plane + (<usize>i0 << 2);
+      const row1 = row0 + (<usize>W << 2);
+      const o0 = out + <usize>(oy * OW);
+      let ox = 0;
+      for (; ox + 4 <= OW; ox += 4) {
+        const c = <usize>(2 * ox) << 2;
+        const r0a = v128.load(row0 + c), r0b = v128.load(row0 + c, 16);
+        const r1a = v128.load(row1 + c), r1b = v128.load(row1 + c, 16);
+        const t0 = v128.shuffle<f32>(r0a, r0b, 0, 2, 4, 6); // (2ox + 2j, row 0)
+        const t1 = v128.shuffle<f32>(r0a, r0b, 1, 3, 5, 7); // (2ox + 2j + 1, row 0)
+        const t2 = v128.shuffle<f32>(r1a, r1b, 0, 2, 4, 6); // row 1
+        const t3 = v128.shuffle<f32>(r1a, r1b, 1, 3, 5, 7);
+        const a0 = i32x4.add(i32x4.splat(i0 + 2 * ox), lane);
+        let best = t0;
+        let arg = a0;
+        let nan = f32x4.ne(t0, t0);
+        // tap 1
+        let take = v128.andnot(v128.or(f32x4.gt(t1, best), f32x4.ne(t1, t1)), nan);
+        best = v128.bitselect(t1, best, take);
+        arg = v128.bitselect(i32x4.add(a0, i32x4.splat(1)), arg, take);
+        nan = v128.or(nan, f32x4.ne(t1, t1));
+        // tap 2
+        take = v128.andnot(v128.or(f32x4.gt(t2, best), f32x4.ne(t2, t2)), nan);
+        best = v128.bitselect(t2, best, take);
+        arg = v128.bitselect(i32x4.add(a0, i32x4.splat(W)), arg, take);
+        nan = v128.or(nan, f32x4.ne(t2, t2));
+        // tap 3
+        take = v128.andnot(v128.or(f32x4.gt(t3, best), f32x4.ne(t3, t3)), nan);
+        best = v128.bitselect(t3, best, take);
+        arg = v128.bitselect(i32x4.add(a0, i32x4.splat(W + 1)), arg, take);
+        const o = o0 + <usize>ox;
+        v128.store(y + (o << 2), best);
+        v128.store(idx + (o << 2), arg);
+      }
+      for (; ox < OW; ox++) {
         const a = i0 + 2 * ox;
         let bits = load<i32>(plane + (<usize>a << 2));
         let arg = a;
@@ -179,7 +216,7 @@ function maxpool2x2(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, OH: 
           arg = select<i32>(at, arg, take);
           nan = nan || v != v;
         }
-        const o = out + <usize>(oy * OW + ox);
+        const o = o0 + <usize>ox;
         store<i32>(y + (o << 2), bits);
         store<i32>(idx + (o << 2), arg);
       }

@@ -1,33 +1,75 @@
-// Where the time of one MNIST epoch of the seed MLP goes (batch 100, SGD momentum 0.9, wasm).
-//   npm run bench:breakdown [-- --epochs 3] [-- --out file.json]
+// Where the time of a training loop goes, kernel by kernel (wasm, one thread):
+//   npm run bench:breakdown                 the seed MLP (batch 100, SGD momentum 0.9), full epochs
+//   npm run bench:breakdown -- --model cnn  models.MnistCNN as examples/mnist-cnn.ts trains it
+//                                           (batch 64, RandomAffine, AdamW), 150-step runs
+//   [-- --steps N] [-- --runs R] [-- --out file.json]
 //
 // Method, all in one process and one run:
-// - epoch: the seed example's loop verbatim (DataLoader over datasets.MNIST with ToTensor +
-//   Normalize, shuffled; zeroGrad, forward, loss, backward, step, item), best of the timed epochs;
+// - loop: the example's loop verbatim (DataLoader over datasets.MNIST with its transforms,
+//   shuffled; zeroGrad, forward, loss, backward, step, item) for `steps` steps, best of the runs;
 // - data pipeline: the same DataLoader iterated with nothing else done (shuffle, gather,
-//   ToTensor + Normalize into a batch tensor), best epoch;
-// - kernels: one steady-state step's kernel calls, recorded and grouped by kernel and shape, each
-//   group replayed on its own (median µs, × steps per epoch). Replayed alone a group runs with
-//   warmer caches than inside a step, so the groups can sum to a little less than in a real step;
+//   augmentation, ToTensor + Normalize into a batch tensor), best run;
+// - kernels: one steady-state step's kernel calls, recorded and grouped by kernel (and shape, for
+//   gemm), each group replayed on its own (median µs). Replayed alone a group runs with warmer
+//   caches than inside a step, so the groups can sum to a little less than in a real step;
 // - per-step overhead: a step on a fixed batch minus all its kernel calls replayed (bench/overhead.ts
 //   measures this in more detail);
-// - the remainder (epoch − data − steps × step) is the loop's own cost: batch hand-over, the
+// - the remainder (loop − data − steps × step) is the loop's own cost: batch hand-over, the
 //   DataLoader's releases, loss.item(), timer noise.
 import { parseArgs } from "node:util";
-import { DataLoader, type Tensor, createBackend, datasets, manualSeed, nn, optim, setBackend, tensor, transforms } from "../src/index.js";
+import {
+  DataLoader, type Tensor, createBackend, datasets, manualSeed, models, nn, optim, setBackend, tensor, transforms,
+} from "../src/index.js";
 import { machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
 import { type Call, recordingBackend, replayer } from "./record.js";
 import path from "node:path";
 
+/** Seconds per epoch of the main parts (what `npm run bench` puts in its summary). */
 export interface BreakdownParts { epoch: number; data: number; gemm: number; otherKernels: number; overhead: number; rest: number }
 
-const { values } = parseArgs({ options: { epochs: { type: "string", default: "3" }, out: { type: "string" } } });
-const epochs = Math.max(1, Number(values.epochs) | 0);
-const BATCH = 100;
-
-function seedModel(): nn.Module {
-  return new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
+interface Setup {
+  label: string;
+  batch: number;
+  defaultSteps: number;
+  model: () => nn.Module;
+  optimizer: (params: ReturnType<nn.Module["parameters"]>) => optim.Optimizer<{ lr: number }>;
+  transform: transforms.Transform;
 }
+
+const SETUPS: Record<string, Setup> = {
+  mlp: {
+    label: "the seed MLP (batch 100, SGD lr 0.001 momentum 0.9)",
+    batch: 100,
+    defaultSteps: 600,
+    model: () => new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10)),
+    optimizer: (params) => new optim.SGD(params, { lr: 0.001, momentum: 0.9 }),
+    transform: new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]),
+  },
+  cnn: {
+    label: "models.MnistCNN (batch 64, RandomAffine, AdamW), as examples/mnist-cnn.ts",
+    batch: 64,
+    defaultSteps: 150,
+    model: () => new models.MnistCNN(),
+    optimizer: (params) => new optim.AdamW(params, { lr: 0.004, weightDecay: 1e-4 }),
+    transform: new transforms.Compose([
+      new transforms.RandomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1] }),
+      new transforms.ToTensor(), new transforms.Normalize([0.1307], [0.3081]),
+    ]),
+  },
+};
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "mlp" }, steps: { type: "string" }, runs: { type: "string", default: "3" },
+    // --epochs R: the older name of --runs
+    epochs: { type: "string" }, out: { type: "string" },
+  },
+});
+const setup = SETUPS[values.model];
+if (setup === undefined) throw new Error(`--model: expected mlp or cnn, got '${values.model}'`);
+const BATCH = setup.batch;
+const runs = Math.max(1, Number(values.epochs ?? values.runs) | 0);
+const steps = Math.max(1, Number(values.steps ?? setup.defaultSteps) | 0);
 
 /** Median seconds per call of fn over samples of at least ~2 ms, for about `ms` milliseconds. */
 function medianSeconds(fn: () => void, ms: number): number {
@@ -45,20 +87,28 @@ function medianSeconds(fn: () => void, ms: number): number {
   return median(samples);
 }
 
-// ---- 1. the real epoch and the data pipeline alone ----
+// ---- 1. the real loop and the data pipeline alone ----
 setBackend(createBackend("wasm", { shared: false }));
 manualSeed(0);
-const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
-const trainset = new datasets.MNIST({ train: true, transform });
-const loader = new DataLoader(trainset, { batchSize: BATCH, shuffle: true });
+const trainset = new datasets.MNIST({ train: true, transform: setup.transform });
+const loader = new DataLoader(trainset, { batchSize: BATCH, shuffle: true, dropLast: true });
 const stepsPerEpoch = Math.ceil(trainset.length / BATCH);
-const model = seedModel();
+const model = setup.model();
 const criterion = new nn.CrossEntropyLoss();
-const optimizer = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
+const optimizer = setup.optimizer(model.parameters());
 let sink = 0;
-const trainEpoch = (): number => {
+let batches = loader[Symbol.iterator]();
+/** The next batch, starting a new epoch when one ends. */
+function nextBatch(): [Tensor, Tensor] {
+  let r = batches.next();
+  if (r.done) r = (batches = loader[Symbol.iterator]()).next();
+  return r.value as [Tensor, Tensor];
+}
+const trainSteps = (n: number): number => {
+  model.train();
   const t0 = performance.now();
-  for (const [x, y] of loader) {
+  for (let i = 0; i < n; i++) {
+    const [x, y] = nextBatch();
     optimizer.zeroGrad();
     const loss = criterion(model(x.view(x.shape[0], -1)), y) as Tensor;
     loss.backward();
@@ -67,19 +117,19 @@ const trainEpoch = (): number => {
   }
   return (performance.now() - t0) / 1e3;
 };
-const dataEpoch = (): number => {
+const dataSteps = (n: number): number => {
   const t0 = performance.now();
-  for (const [x] of loader) sink += x.view(x.shape[0], -1).shape[0];
+  for (let i = 0; i < n; i++) sink += nextBatch()[0].view(BATCH, -1).shape[0];
   return (performance.now() - t0) / 1e3;
 };
-trainEpoch(); // warm-up: JIT, heap, kernels
-const epochS: number[] = [], dataS: number[] = [];
-for (let e = 0; e < epochs; e++) {
-  epochS.push(trainEpoch());
-  dataS.push(dataEpoch());
+trainSteps(Math.min(steps, 100)); // warm-up: JIT, heap, kernels
+const loopS: number[] = [], dataS: number[] = [];
+for (let r = 0; r < runs; r++) {
+  loopS.push(trainSteps(steps));
+  dataS.push(dataSteps(steps));
 }
-const epochSec = Math.min(...epochS), dataSec = Math.min(...dataS);
-console.log(`  epoch ${epochS.map((s) => s.toFixed(3)).join(" / ")} s, data pipeline alone ${dataS.map((s) => s.toFixed(3)).join(" / ")} s`);
+const loopSec = Math.min(...loopS), dataSec = Math.min(...dataS);
+console.log(`  ${steps} steps: ${loopS.map((s) => s.toFixed(3)).join(" / ")} s, data pipeline alone ${dataS.map((s) => s.toFixed(3)).join(" / ")} s`);
 
 // ---- 2. one step's kernel calls, recorded on a second instance, grouped and replayed ----
 const replayBe = createBackend("wasm", { shared: false });
@@ -88,8 +138,8 @@ let recording = false;
 setBackend(recordingBackend(replayBe, log, () => null, () => recording));
 /** A training step on a fixed batch, on the current backend. */
 function fixedTrainer(): () => void {
-  const fixedModel = seedModel();
-  const fixedOpt = new optim.SGD(fixedModel.parameters(), { lr: 0.001, momentum: 0.9 });
+  const fixedModel = setup.model();
+  const fixedOpt = setup.optimizer(fixedModel.parameters());
   const x = tensor(Float32Array.from({ length: BATCH * 784 }, (_, i) => Math.sin(i) * 0.9), { shape: [BATCH, 784] });
   const y = tensor(Int32Array.from({ length: BATCH }, (_, i) => (i * 7) % 10));
   return () => {
@@ -109,7 +159,7 @@ recording = false;
 setBackend(createBackend("wasm", { shared: false }));
 const fixedStep = fixedTrainer();
 
-const ROLE: Record<string, string> = { nt: "x·Wᵀ, forward", tn: "dyᵀ·x, weight grad", nn: "dy·W, input grad" };
+const ROLE: Record<string, string> = { nt: "x·Wᵀ", tn: "dyᵀ·x", nn: "dy·W" };
 function groupOf(c: Call<null>): string {
   if (c.name === "gemm") {
     const [form, M, N, K] = c.args as [string, number, number, number];
@@ -123,41 +173,44 @@ log.forEach((c, i) => {
   groups.set(g, [...(groups.get(g) ?? []), i]);
 });
 const all = log.map((_, i) => i);
-const replayAll = replayer(replayBe, log, all);
-const stepSec = medianSeconds(fixedStep, 600);
-const kernelsSec = medianSeconds(replayAll, 600);
-const groupSec = [...groups].map(([name, idx]) => ({ name, calls: idx.length, sec: medianSeconds(replayer(replayBe, log, idx), 150) }));
+const budget = values.model === "cnn" ? 1500 : 600;
+const stepSec = medianSeconds(fixedStep, budget);
+const kernelsSec = medianSeconds(replayer(replayBe, log, all), budget);
+const groupSec = [...groups].map(([name, idx]) => ({ name, calls: idx.length, sec: medianSeconds(replayer(replayBe, log, idx), budget / 4) }));
 groupSec.sort((a, b) => b.sec - a.sec);
-
-// ---- 3. the table: per step and per epoch, share of the epoch ----
-const rows: { part: string; calls: string; stepUs: number; epochSec: number }[] = [];
-const add = (part: string, calls: string, sec: number, perStep: boolean) =>
-  rows.push({ part, calls, stepUs: perStep ? sec * 1e6 : (sec / stepsPerEpoch) * 1e6, epochSec: perStep ? sec * stepsPerEpoch : sec });
-add("data pipeline (shuffle, gather, ToTensor + Normalize)", "", dataSec, false);
 const gemmSec = groupSec.filter((g) => g.name.startsWith("gemm")).reduce((s, g) => s + g.sec, 0);
-for (const g of groupSec) add(`  ${g.name}`, String(g.calls), g.sec, true);
-add("kernels, all replayed together", String(log.length), kernelsSec, true);
-add("per-step overhead (step − its kernels)", "", stepSec - kernelsSec, true);
-add("rest of the loop (epoch − data − steps)", "", epochSec - dataSec - stepSec * stepsPerEpoch, false);
-const pct = (s: number) => `${((100 * s) / epochSec).toFixed(1)}%`;
+
+// ---- 3. the table: per step and per epoch, share of the loop ----
+const perStep = (loopSeconds: number) => loopSeconds / steps;
+const loopStep = perStep(loopSec);
+const rows: { part: string; calls: string; stepUs: number; epochSec: number }[] = [];
+const add = (part: string, calls: string, secPerStep: number) =>
+  rows.push({ part, calls, stepUs: secPerStep * 1e6, epochSec: secPerStep * stepsPerEpoch });
+add("data pipeline (shuffle, gather, transforms)", "", perStep(dataSec));
+for (const g of groupSec) add(`  ${g.name}`, String(g.calls), g.sec);
+add("kernels, all replayed together", String(log.length), kernelsSec);
+add("per-step overhead (step − its kernels)", "", stepSec - kernelsSec);
+add("rest of the loop (loop − data − steps)", "", loopStep - perStep(dataSec) - stepSec);
+const pct = (secPerStep: number) => `${((100 * secPerStep) / loopStep).toFixed(1)}%`;
 const m = machineInfo();
-console.log(`\nwhere one epoch of the seed MLP goes (wasm, 1 thread, batch ${BATCH}, ${stepsPerEpoch} steps), ${machineLine(m)}`);
-console.log(`epoch ${epochSec.toFixed(3)} s = ${Math.round(trainset.length / epochSec).toLocaleString("en-US")} samples/s (best of ${epochs}); ` +
+console.log(`\nwhere the time of a training step goes: ${setup.label}, wasm, 1 thread; ${machineLine(m)}`);
+console.log(`loop ${(loopStep * 1e6).toFixed(0)} µs/step = ${Math.round(BATCH / loopStep).toLocaleString("en-US")} samples/s ` +
+  `(best of ${runs} runs of ${steps} steps; an epoch is ${stepsPerEpoch} steps, ${(loopStep * stepsPerEpoch).toFixed(2)} s); ` +
   `one step on a fixed batch ${(stepSec * 1e6).toFixed(0)} µs, of which gemm ${(gemmSec * 1e6).toFixed(0)} µs (${((100 * gemmSec) / stepSec).toFixed(1)}%)`);
 printTable(
-  ["part", "calls/step", "µs/step", "s/epoch", "% of epoch"],
-  rows.map((r) => [r.part, r.calls, r.stepUs.toFixed(1), r.epochSec.toFixed(3), pct(r.epochSec)]),
+  ["part", "calls/step", "µs/step", "s/epoch", "% of the loop"],
+  rows.map((r) => [r.part, r.calls, r.stepUs.toFixed(1), r.epochSec.toFixed(3), pct(r.stepUs / 1e6)]),
 );
 if (!Number.isFinite(sink)) console.warn("  loss is not finite");
-const out = values.out ?? path.join(resultsDir, `breakdown-${stamp().slice(0, 10)}.json`);
-// Seconds per epoch of the main parts (what `npm run bench` puts in its summary).
+const epoch = (secPerStep: number) => secPerStep * stepsPerEpoch;
 const parts: BreakdownParts = {
-  epoch: epochSec,
-  data: dataSec,
-  gemm: gemmSec * stepsPerEpoch,
-  otherKernels: (kernelsSec - gemmSec) * stepsPerEpoch,
-  overhead: (stepSec - kernelsSec) * stepsPerEpoch,
-  rest: epochSec - dataSec - stepSec * stepsPerEpoch,
+  epoch: epoch(loopStep),
+  data: epoch(perStep(dataSec)),
+  gemm: epoch(gemmSec),
+  otherKernels: epoch(kernelsSec - gemmSec),
+  overhead: epoch(stepSec - kernelsSec),
+  rest: epoch(loopStep - perStep(dataSec) - stepSec),
 };
-writeJson(out, { machine: m, batch: BATCH, stepsPerEpoch, epochS, dataS, stepUs: stepSec * 1e6, kernelsUs: kernelsSec * 1e6, groups: groupSec, rows, parts });
+const out = values.out ?? path.join(resultsDir, `breakdown${values.model === "mlp" ? "" : `-${values.model}`}-${stamp().slice(0, 10)}.json`);
+writeJson(out, { machine: m, model: values.model, batch: BATCH, steps, stepsPerEpoch, loopS, dataS, stepUs: stepSec * 1e6, kernelsUs: kernelsSec * 1e6, groups: groupSec, rows, parts });
 console.log(`results: ${path.relative(process.cwd(), out)}`);

@@ -142,6 +142,32 @@ describe("CNN ops vs float64 references", () => {
   }
 });
 
+describe("maxPool2d 2×2 kernel (the SIMD fast path)", () => {
+  it("gives the js backend's maxima and argmax on ties, NaN, ±0 and -Infinity, for any width", () => {
+    const wasm = createBackend("wasm"), js = createBackend("js");
+    const g = new Generator(3);
+    const pool = [-1, 0, -0, 1, 2, NaN, -Infinity, 0.5];
+    for (const [P, H, W] of [[3, 4, 8], [2, 5, 9], [4, 28, 28], [2, 14, 14], [1, 2, 30], [2, 3, 16], [1, 6, 7]]) {
+      const OH = Math.floor(H / 2), OW = Math.floor(W / 2), n = P * H * W, m = P * OH * OW;
+      // Mostly ties; every eighth plane has no NaN, so plain maxima are covered too.
+      const x = Float32Array.from({ length: n }, (_, i) => pool[g.randint(Math.floor(i / (H * W)) % 8 === 7 ? 5 : pool.length)]);
+      const run = (be: typeof wasm) => {
+        const px = be.heap.alloc(n * 4), py = be.heap.alloc(m * 4), pi = be.heap.alloc(m * 4);
+        be.f32().set(x, px >> 2);
+        be.maxPool2d(py, pi, px, P, H, W, 2, 2, 2, 2, 0, 0, OH, OW);
+        const out = { y: be.f32().slice(py >> 2, (py >> 2) + m), idx: be.i32().slice(pi >> 2, (pi >> 2) + m) };
+        for (const q of [px, py, pi]) be.heap.free(q);
+        return out;
+      };
+      const a = run(wasm), b = run(js);
+      for (let i = 0; i < m; i++) {
+        const same = Number.isNaN(b.y[i]) ? Number.isNaN(a.y[i]) : Object.is(a.y[i], b.y[i]);
+        expect(same && a.idx[i] === b.idx[i], `${P}×${H}×${W} output ${i}: wasm ${a.y[i]} at ${a.idx[i]}, js ${b.y[i]} at ${b.idx[i]}`).toBe(true);
+      }
+    }
+  });
+});
+
 describe("batch norm state", () => {
   it("updates running stats like PyTorch and uses them in eval", () => {
     for (const be of BACKENDS) {
