@@ -1,0 +1,94 @@
+// Direct SIMD convolution vs im2col + gemm (issue 7: "whichever benchmarks faster"), forward pass
+// of models.MnistCNN's two 3×3 layers at batch 64, side by side in one run. The direct kernel
+// (bench/conv-direct.as.ts) is compiled here and runs on its own memory; wasmgrad's conv2d runs on
+// the wasm backend. Both outputs are compared before anything is timed.
+//   npm run bench:conv-direct [-- --out file.json]
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import asc from "assemblyscript/asc";
+import { createBackend } from "../src/backend/index.js";
+import { tensor } from "../src/tensor.js";
+import { conv2d } from "../src/ops/index.js";
+import { noGrad } from "../src/lifetime.js";
+import { benchDir, machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
+
+const { values } = parseArgs({ options: { out: { type: "string" } } });
+
+async function compileDirect(): Promise<WebAssembly.Instance> {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
+  const { error, stderr } = await asc.main([
+    "conv-direct.as.ts", "--baseDir", benchDir, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
+    "--enable", "simd", "-o", "results/conv-direct.wasm",
+  ]);
+  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(resultsDir, "conv-direct.wasm")), {});
+  return instance;
+}
+
+interface DirectExports {
+  memory: WebAssembly.Memory;
+  scratch_bytes(C: number, H: number, W: number): number;
+  conv3x3(y: number, x: number, w: number, N: number, C: number, H: number, W: number, O: number, xp: number): void;
+}
+
+let seed = 11;
+const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+
+const k = (await compileDirect()).exports as unknown as DirectExports;
+const wasm = createBackend("wasm", { shared: false });
+const cases = [
+  { name: "conv1 1→32 3×3 pad 1, 28×28", N: 64, C: 1, H: 28, O: 32 },
+  { name: "conv2 32→64 3×3 pad 1, 14×14", N: 64, C: 32, H: 14, O: 64 },
+];
+const results = cases.map((c) => {
+  const { N, C, H, O } = c;
+  const xs = Float32Array.from({ length: N * C * H * H }, rnd);
+  const ws = Float32Array.from({ length: O * C * 9 }, rnd);
+  const flop = 2 * N * O * H * H * C * 9;
+
+  // direct: buffers placed above whatever the module uses, memory grown to fit
+  const bytes = [xs.length * 4, ws.length * 4, N * O * H * H * 4, k.scratch_bytes(C, H, H)];
+  let at = k.memory.buffer.byteLength;
+  const need = at + bytes.reduce((s, b) => s + b + 64, 0);
+  k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
+  const [px, pw, py, pxp] = bytes.map((b) => ((at = Math.ceil(at / 64) * 64), (at += b), at - b));
+  new Float32Array(k.memory.buffer, px, xs.length).set(xs);
+  new Float32Array(k.memory.buffer, pw, ws.length).set(ws);
+  const direct = () => k.conv3x3(py, px, pw, N, C, H, H, O, pxp);
+
+  const x = tensor(xs, { shape: [N, C, H, H], backend: wasm });
+  const w = tensor(ws, { shape: [O, C, 3, 3], backend: wasm });
+  const viaGemm = () => noGrad(() => { conv2d(x, w, null, { padding: 1 }); });
+
+  // same output (to float32 rounding: the two sum the taps in different orders)
+  direct();
+  const ref = noGrad(() => conv2d(x, w, null, { padding: 1 }).toArray()) as Float32Array;
+  const got = new Float32Array(k.memory.buffer, py, ref.length);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / (1 + Math.abs(ref[i])));
+  if (!(worst < 1e-5)) throw new Error(`${c.name}: the direct kernel disagrees with conv2d (relative error ${worst})`);
+
+  // alternate the two so a busy moment hits both
+  const d: number[] = [], g: number[] = [];
+  for (let r = 0; r < 4; r++) {
+    d.push(time(direct, 300).best);
+    g.push(time(viaGemm, 300).best);
+  }
+  const bestD = Math.min(...d), bestG = Math.min(...g);
+  x.dispose();
+  w.dispose();
+  return { ...c, flop, directUs: bestD * 1e6, im2colGemmUs: bestG * 1e6, directGflops: flop / bestD / 1e9, im2colGemmGflops: flop / bestG / 1e9, maxRelError: worst };
+});
+
+console.log(machineLine(machineInfo()));
+console.log("\nconv2d forward, batch 64: direct SIMD kernel vs im2col + gemm (wasmgrad's conv2d), best of 4 rounds");
+printTable(
+  ["layer", "direct µs", "direct GFLOP/s", "im2col+gemm µs", "im2col+gemm GFLOP/s", "faster"],
+  results.map((r) => [r.name, r.directUs.toFixed(0), r.directGflops.toFixed(1), r.im2colGemmUs.toFixed(0), r.im2colGemmGflops.toFixed(1),
+    r.directUs < r.im2colGemmUs ? `direct ${(r.im2colGemmUs / r.directUs).toFixed(2)}×` : `im2col ${(r.directUs / r.im2colGemmUs).toFixed(2)}×`]),
+);
+const out = values.out ?? path.join(resultsDir, `conv-direct-${stamp().slice(0, 10)}.json`);
+writeJson(out, { machine: machineInfo(), results });
+console.log(`results: ${path.relative(process.cwd(), out)}`);
