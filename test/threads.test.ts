@@ -28,8 +28,10 @@ describe("thread pool", () => {
 
   it("gives bitwise the same gemm results with 1, 2 and 3 threads, all forms, split by rows or columns", async () => {
     const g = new Generator(5);
-    // Big enough to be split (≥ 8 MFLOP); M = 2 and 3 split by columns (the dot path for nt).
-    const shapes: [number, number, number][] = [[100, 128, 784], [37, 300, 401], [2, 3000, 1500], [3, 2100, 1300], [260, 64, 300]];
+    // Big enough to be split (≥ 8 MFLOP); wider than tall splits by columns (M = 2 and 3: the dot
+    // path for nt), taller by rows; 30×40 on 2 threads leaves a 16-column slice, which reads A in
+    // place where the whole gemm packs it.
+    const shapes: [number, number, number][] = [[100, 128, 784], [37, 300, 401], [2, 3000, 1500], [3, 2100, 1300], [260, 64, 300], [30, 40, 4000]];
     const cases = shapes.flatMap(([M, N, K]) => (["nn", "nt", "tn"] as const).map((form) => {
       const c = { form, M, N, K, A: be.heap.alloc(M * K * 4), B: be.heap.alloc(N * K * 4), bias: be.heap.alloc(N * 4), C: be.heap.alloc(M * N * 4), results: [] as Buffer[] };
       fillRandom(be, c.A, M * K, g);
