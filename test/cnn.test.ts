@@ -30,8 +30,10 @@ function convRef(x: Vec, w: Vec, b: Vec | null, g: ConvGeom): Vec {
   return y;
 }
 
-function poolRef(x: Vec, P: number, H: number, W: number, k: number, s: number, pad: number, kind: "max" | "avg"): Vec {
-  const OH = outDim(H, k, s, pad, 1), OW = outDim(W, k, s, pad, 1);
+/** `out`: the output size when it is not the floor formula's (ceil_mode, sizes worked out by hand). */
+function poolRef(x: Vec, P: number, H: number, W: number, k: number, s: number, pad: number, kind: "max" | "avg",
+                 out?: [number, number]): Vec {
+  const [OH, OW] = out ?? [outDim(H, k, s, pad, 1), outDim(W, k, s, pad, 1)];
   const y = new Float64Array(P * OH * OW);
   for (let q = 0; q < P; q++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
     let m = -Infinity, sum = 0;
@@ -92,6 +94,28 @@ const CASES: Case[] = [
     inputs: [{ shape: [1, 2, 7, 5] }],
     lib: ([x]) => ops.maxPool2d(x, 3, { stride: 2, padding: 1 }),
     ref: ([x]) => poolRef(x, 2, 7, 5, 3, 2, 1, "max"),
+  },
+  {
+    // windows start at rows 0, 2, 4 (the last covers row 4 only) and columns 0, 2, 4, 6
+    name: "maxPool2d 2×2 ceilMode",
+    inputs: [{ shape: [1, 2, 5, 7] }],
+    lib: ([x]) => ops.maxPool2d(x, 2, { ceilMode: true }),
+    ref: ([x]) => poolRef(x, 2, 5, 7, 2, 2, 0, "max", [3, 4]),
+  },
+  {
+    // rows: windows start at -1, 1, 3 (one at 5 would start in the padding: dropped, as PyTorch);
+    // columns (6 wide): -1, 1, 3, 5
+    name: "maxPool2d 2×2 padding 1 ceilMode",
+    inputs: [{ shape: [2, 1, 5, 6] }],
+    lib: ([x]) => ops.maxPool2d(x, 2, { padding: 1, ceilMode: true }),
+    ref: ([x]) => poolRef(x, 2, 5, 6, 2, 2, 1, "max", [3, 4]),
+  },
+  {
+    // 6 rows, kernel 3, stride 2, padding 1: windows start at -1, 1, 3, 5 (floor mode stops at 3)
+    name: "maxPool2d 3×3 stride 2 padding 1 ceilMode",
+    inputs: [{ shape: [1, 2, 6, 6] }],
+    lib: ([x]) => ops.maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }),
+    ref: ([x]) => poolRef(x, 2, 6, 6, 3, 2, 1, "max", [4, 4]),
   },
   {
     name: "avgPool2d 2×2",
@@ -241,6 +265,14 @@ describe("dropout", () => {
 });
 
 describe("layers and errors", () => {
+  it("MaxPool2d takes ceilMode as PyTorch's ceil_mode (output shapes worked out by hand)", () => {
+    setBackend("wasm");
+    const x = randn([1, 3, 9, 7]);
+    expect(noGrad(() => new nn.MaxPool2d(2)(x).shape)).toEqual([1, 3, 4, 3]);
+    expect(noGrad(() => new nn.MaxPool2d(2, { ceilMode: true })(x).shape)).toEqual([1, 3, 5, 4]);
+    expect(noGrad(() => new nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true })(x).shape)).toEqual([1, 3, 5, 4]);
+  });
+
   it("Conv2d initialises like PyTorch and names shapes in errors", () => {
     setBackend("wasm");
     manualSeed(0);

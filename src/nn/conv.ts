@@ -70,10 +70,12 @@ export class Conv2d extends Module {
 
 abstract class Pool2d extends Module {
   readonly stride: Pair;
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair } = {}) {
+  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
+              allowed = ["stride", "padding"]) {
     super();
     const name = new.target.name;
-    checkOptions(name, options, ["stride", "padding"]);
+    checkOptions(name, options, allowed);
+    if (options.ceilMode !== undefined) checkBool(name, "ceilMode", options.ceilMode);
     // The same checks as the functional form, now rather than at the first forward().
     const [kh, kw] = pair(`${name} kernel_size`, kernelSize, 1);
     if (options.stride !== undefined) pair(`${name} stride`, options.stride, 1);
@@ -88,15 +90,24 @@ abstract class Pool2d extends Module {
   }
 }
 
-/** nn.MaxPool2d(kernelSize, { stride = kernelSize, padding = 0 }). */
+/** nn.MaxPool2d(kernelSize, { stride = kernelSize, padding = 0, ceilMode = false }). */
 export class MaxPool2d extends Pool2d {
+  constructor(kernelSize: Pair, options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {}) {
+    super(kernelSize, options, ["stride", "padding", "ceilMode"]);
+  }
   forward(x: Tensor): Tensor {
-    return F.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.options.padding });
+    return F.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.options.padding, ceilMode: this.options.ceilMode });
+  }
+  override extraRepr(): string {
+    return `${super.extraRepr()}${this.options.ceilMode ? ", ceil_mode=True" : ""}`;
   }
 }
 
 /** nn.AvgPool2d(kernelSize, { stride = kernelSize, padding = 0 }), count_include_pad. */
 export class AvgPool2d extends Pool2d {
+  constructor(kernelSize: Pair, options: { stride?: Pair; padding?: Pair } = {}) {
+    super(kernelSize, options);
+  }
   forward(x: Tensor): Tensor {
     return F.avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.options.padding });
   }

@@ -1,7 +1,7 @@
 // 2-D convolution (im2col + gemm, per image) and pooling over NCHW tensors.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
-import { checkInt, checkOptions, describe } from "../check.js";
+import { checkBool, checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 
 export type Pair = number | [number, number];
@@ -29,10 +29,13 @@ export function pair(name: string, v: Pair, min: number): [number, number] {
 }
 
 /** Output size of a sliding window along one dimension (PyTorch's floor formula). */
-function outSize(op: string, x: Tensor, dim: number, k: number, s: number, p: number, d: number): number {
+function outSize(op: string, x: Tensor, dim: number, k: number, s: number, p: number, d: number, ceil = false): number {
   const size = x.shape[dim];
-  const out = Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-  if (out < 1) {
+  const span = size + 2 * p - d * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // ceil_mode as PyTorch: the last window must start inside the input or the left padding
+  if (ceil && span >= 0 && (out - 1) * s >= size + p) out--;
+  if (out < 1 || span < 0) {
     throw new ShapeError(`${op}: input ${shapeStr(x.shape)} is too small: dimension ${dim} (${size}, padding ${p}) is smaller than the kernel extent ${d * (k - 1) + 1}`);
   }
   return out;
@@ -142,25 +145,29 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 export interface Pool2dOptions {
   stride?: Pair;
   padding?: Pair;
+  /** Max pooling only: output sizes rounded up, so the last window may hang over the edge. */
+  ceilMode?: boolean;
 }
 
-function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOptions) {
+function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOptions, allowed = ["stride", "padding"]) {
   const [N, C] = check4d(op, x);
-  checkOptions(op, options, ["stride", "padding"]);
+  checkOptions(op, options, allowed);
+  if (options.ceilMode !== undefined) checkBool(op, "ceilMode", options.ceilMode);
+  const ceil = options.ceilMode === true;
   const [kh, kw] = pair(`${op} kernel_size`, kernelSize, 1);
   const [sh, sw] = pair(`${op} stride`, options.stride ?? [kh, kw], 1);
   const [ph, pw] = pair(`${op} padding`, options.padding ?? 0, 0);
   if (2 * ph > kh || 2 * pw > kw) {
     throw new ValueError(`${op}: padding should be at most half of the kernel size, got padding ${ph}×${pw} for kernel ${kh}×${kw}`);
   }
-  const OH = outSize(op, x, 2, kh, sh, ph, 1);
-  const OW = outSize(op, x, 3, kw, sw, pw, 1);
+  const OH = outSize(op, x, 2, kh, sh, ph, 1, ceil);
+  const OW = outSize(op, x, 3, kw, sw, pw, 1, ceil);
   return { N, C, H: x.shape[2], W: x.shape[3], kh, kw, sh, sw, ph, pw, OH, OW };
 }
 
-/** Max over kh×kw windows (stride defaults to the kernel size), as F.max_pool2d. */
+/** Max over kh×kw windows (stride defaults to the kernel size), as F.max_pool2d; `ceilMode`. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
-  const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("maxPool2d", x, kernelSize, options);
+  const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("maxPool2d", x, kernelSize, options, ["stride", "padding", "ceilMode"]);
   const be = x.backend;
   const P = N * C;
   const out = opOutput(be, [N, C, OH, OW], [x]);
@@ -172,7 +179,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = 
 }
 
 /** Mean over kh×kw windows, padding counted as zeros (count_include_pad), as F.avg_pool2d. */
-export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
+export function avgPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptions, "ceilMode"> = {}): Tensor {
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("avgPool2d", x, kernelSize, options);
   const be = x.backend;
   const P = N * C;
