@@ -1,7 +1,9 @@
 // The allocator that owns a backend's linear memory. Blocks are 64-byte aligned (whole cache
 // lines, and v128-aligned) and rounded up to size classes; freed blocks go to a free list per
 // class and are handed out again first, so a training loop that allocates the same shapes every
-// step reuses the same blocks and the memory stops growing after the first step.
+// step reuses the same blocks and the memory stops growing after the first step. Only when the
+// memory limit is reached are neighbouring free blocks merged and big free blocks split, so
+// changing shapes do not run out of memory while enough of it is free.
 import { OutOfMemoryError, ValueError } from "../errors.js";
 
 const PAGE = 65536;
@@ -68,22 +70,31 @@ export class Heap {
       ptr = this.top;
       this.top = ptr + size;
     } else {
-      // No room above the top, even after giving it the free blocks lying there: hand out a
-      // free block of a larger class whole (it keeps its class). A batch that failed leaves
-      // big blocks behind; a smaller retry can use them.
-      const larger = this.largerFreeBlock(size);
+      // No room above the top, even after giving it the free blocks lying there: take the
+      // smallest larger free block, after merging neighbouring free blocks if there is none (a
+      // run of freed small blocks can serve a big request), and split off what is not needed.
+      let larger = this.largerFreeBlock(size);
+      if (larger === null && this.coalesce() && this.grow(this.top + size)) {
+        larger = [this.top, size];
+        this.top += size;
+      }
+      larger ??= this.largerFreeBlock(size);
       if (larger === null) throw this.outOfMemory(bytes);
       [ptr, block] = larger;
+      if (block > size) {
+        this.addFree(ptr + size, block - size);
+        block = size;
+      }
     }
     this.blockSize.set(ptr, block);
     this.live += block;
     return ptr;
   }
 
-  /** The smallest free block of a class above `size`, taken off its list: [ptr, its class]. */
+  /** The smallest free block of at least `size` bytes, taken off its list: [ptr, its size]. */
   private largerFreeBlock(size: number): [number, number] | null {
     let best = Infinity;
-    for (const [c, list] of this.freeLists) if (c > size && c < best && list.length > 0) best = c;
+    for (const [c, list] of this.freeLists) if (c >= size && c < best && list.length > 0) best = c;
     return best === Infinity ? null : [this.freeLists.get(best)!.pop()!, best];
   }
 
@@ -92,9 +103,41 @@ export class Heap {
     if (size === undefined) throw new Error(`heap: free of unknown block at ${ptr}`);
     this.blockSize.delete(ptr);
     this.live -= size;
+    this.addFree(ptr, size);
+  }
+
+  /** Files a free block under its size (a size class, or any multiple of 64 after a merge or a split). */
+  private addFree(ptr: number, size: number): void {
     let list = this.freeLists.get(size);
     if (list === undefined) this.freeLists.set(size, (list = []));
     list.push(ptr);
+  }
+
+  /**
+   * Merges free blocks that touch into single blocks and lowers the top past free blocks that
+   * end at it; on the way to running out only (it sorts every free block). Returns whether
+   * anything changed.
+   */
+  private coalesce(): boolean {
+    const blocks: [number, number][] = [];
+    for (const [size, list] of this.freeLists) for (const p of list) blocks.push([p, size]);
+    blocks.sort((a, b) => a[0] - b[0]);
+    this.freeLists.clear();
+    let changed = false;
+    for (let i = 0; i < blocks.length;) {
+      let [start, size] = blocks[i++];
+      while (i < blocks.length && blocks[i][0] === start + size) {
+        size += blocks[i++][1];
+        changed = true;
+      }
+      if (start + size === this.top) {
+        this.top = start;
+        changed = true;
+      } else {
+        this.addFree(start, size);
+      }
+    }
+    return changed;
   }
 
   /** Lowers the top past the free blocks that end at it (on the way to running out only). */
