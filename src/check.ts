@@ -1,6 +1,7 @@
 // Argument checks shared by the public API: every option is checked (type, range, unknown
 // names) before anything runs, and the error names the owner, the argument and what was expected.
 import { ValueError } from "./errors.js";
+import { Generator } from "./random.js";
 
 /** A short description of a value for error messages. */
 export function describe(v: unknown): string {
@@ -50,6 +51,11 @@ export function checkFiniteNumber(owner: string, name: string, v: unknown, min =
 
 export function checkBool(owner: string, name: string, v: unknown): asserts v is boolean {
   if (typeof v !== "boolean") throw new ValueError(`${owner}: ${name} must be true or false, got ${describe(v)}`);
+}
+
+/** A seeded Generator (random.ts), e.g. for shuffling or initialisation. */
+export function checkGenerator(owner: string, name: string, v: unknown): asserts v is Generator {
+  if (!(v instanceof Generator)) throw new ValueError(`${owner}: ${name} must be a Generator, got ${describe(v)}`);
 }
 
 export function checkFunction(owner: string, name: string, v: unknown): void {

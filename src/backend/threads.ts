@@ -123,7 +123,7 @@ export class ThreadPool {
   constructor(
     readonly threads: number,
     module: WebAssembly.Module,
-    private readonly memory: WebAssembly.Memory,
+    memory: WebAssembly.Memory,
     private readonly heap: Heap,
     private readonly scratchFor: (M: number) => number,
     spinMs = 2,

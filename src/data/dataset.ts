@@ -4,8 +4,8 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor, sameBackend } from "../tensor.js";
 import { currentScope } from "../lifetime.js";
 import type { Generator } from "../random.js";
-import { Generator as Rng, defaultGenerator } from "../random.js";
-import { describe } from "../check.js";
+import { defaultGenerator } from "../random.js";
+import { checkGenerator, describe } from "../check.js";
 
 /** What a batch of samples of type T looks like: a tensor per tuple field, or one tensor. */
 export type BatchOf<T> = T extends unknown[] ? { [K in keyof T]: Tensor } : Tensor;
@@ -80,7 +80,7 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator
   if (!Array.isArray(lengths) || lengths.length === 0 || lengths.some((l) => typeof l !== "number" || !Number.isFinite(l) || l < 0)) {
     throw new ValueError(`randomSplit: lengths must be a non-empty list of non-negative numbers (sizes, or fractions summing to 1), got ${JSON.stringify(lengths)}`);
   }
-  if (!(generator instanceof Rng)) throw new ValueError(`randomSplit: generator must be a Generator, got ${describe(generator)}`);
+  checkGenerator("randomSplit", "generator", generator);
   let sizes = lengths;
   if (lengths.every((l) => l > 0 && l < 1) && Math.abs(lengths.reduce((a, b) => a + b, 0) - 1) < 1e-9) {
     sizes = lengths.map((f) => Math.floor(f * n));

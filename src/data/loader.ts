@@ -8,7 +8,7 @@ import { getBackend } from "../backend/index.js";
 import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";
-import { checkBool, checkFunction, checkOptions, describe } from "../check.js";
+import { checkBool, checkFunction, checkGenerator, checkOptions, describe } from "../check.js";
 
 export interface DataLoaderOptions<T, B> {
   batchSize?: number;
@@ -60,7 +60,7 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
     checkBool("DataLoader", "shuffle", this.shuffle);
     checkBool("DataLoader", "dropLast", this.dropLast);
     this.generator = options.generator ?? defaultGenerator;
-    if (!(this.generator instanceof Generator)) throw new ValueError(`DataLoader: generator must be a Generator, got ${describe(options.generator)}`);
+    checkGenerator("DataLoader", "generator", this.generator);
     if (options.collate !== undefined) checkFunction("DataLoader", "collate", options.collate);
     this.collate = options.collate ?? (defaultCollate as (samples: T[]) => B);
   }

@@ -5,8 +5,8 @@ import { ShapeError, ValueError } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import type { Scope } from "../lifetime.js";
-import { Generator as Rng, type Generator, defaultGenerator } from "../random.js";
-import { checkFiniteNumber, checkFunction, checkOptions, describe } from "../check.js";
+import { type Generator, defaultGenerator } from "../random.js";
+import { checkFiniteNumber, checkFunction, checkGenerator, checkOptions, describe } from "../check.js";
 
 /** x must be {data: Float32Array | Uint8Array, shape} with as many values as the shape holds. */
 function checkNDArray(owner: string, x: NDArray): void {
@@ -195,7 +195,7 @@ export abstract class RandomGeometric implements Transform {
     if (options === null || typeof options !== "object") throw new ValueError(`${name}: options must be an object, got ${describe(options)}`);
     this.fill = options.fill ?? 0;
     checkFiniteNumber(name, "fill", this.fill);
-    if (options.generator !== undefined && !(options.generator instanceof Rng)) throw new ValueError(`${name}: generator must be a Generator, got ${describe(options.generator)}`);
+    if (options.generator !== undefined) checkGenerator(name, "generator", options.generator);
     this.generator = options.generator;
   }
 

@@ -13,10 +13,10 @@
 import { FormatError, ValueError, WasmgradError } from "../errors.js";
 import type { Module, LoadResult, StateValue } from "../nn/module.js";
 import type { Optimizer, OptimizerStateInput } from "../optim/optimizer.js";
-import { Generator, defaultGenerator } from "../random.js";
+import { type Generator, defaultGenerator } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { type DataLoaderState, isGeneratorState } from "../data/loader.js";
-import { asBytes, describe } from "../check.js";
+import { asBytes, checkGenerator, describe } from "../check.js";
 import { decodeSafetensors, encodeSafetensors, setOwn, type LoadedTensor } from "./safetensors.js";
 import { readBytes, writeBytesAtomic } from "./files.js";
 
@@ -113,7 +113,7 @@ function checkState(owner: string, state: CheckpointState & { strict?: boolean }
   for (const k of ["scheduler", "loader"] as const) {
     if (state[k] !== undefined && !isStateful(state[k])) throw new ValueError(`${owner}: ${k} must have stateDict() and loadStateDict(), got ${describe(state[k])}`);
   }
-  if (state.rng !== undefined && !(state.rng instanceof Generator)) throw new ValueError(`${owner}: rng must be a Generator, got ${describe(state.rng)}`);
+  if (state.rng !== undefined) checkGenerator(owner, "rng", state.rng);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Convolution and pooling layers over NCHW images.
 import { ValueError } from "../errors.js";
-import { Tensor } from "../tensor.js";
+import { MAX_DIM, Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
-import { type Pair, pair } from "../ops/conv.js";
+import { type Pair, pair, poolParams } from "../ops/conv.js";
 import { Module, Parameter } from "./module.js";
 import { checkBool, checkOptions } from "../check.js";
 import { kaimingUniform_, uniform_ } from "./init.js";
@@ -30,7 +30,7 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
     for (const [name, v] of [["inChannels", inChannels], ["outChannels", outChannels]] as const) {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) throw new ValueError(`Conv2d: ${name} must be a positive integer, got ${v}`);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Conv2d: ${name} must be a positive integer, got ${v}`);
     }
     checkOptions("Conv2d", options, ["stride", "padding", "dilation", "bias"]);
     if (options.bias !== undefined) checkBool("Conv2d", "bias", options.bias);
@@ -73,16 +73,8 @@ abstract class Pool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
               allowed = ["stride", "padding"]) {
     super();
-    const name = new.target.name;
-    checkOptions(name, options, allowed);
-    if (options.ceilMode !== undefined) checkBool(name, "ceilMode", options.ceilMode);
     // The same checks as the functional form, now rather than at the first forward().
-    const [kh, kw] = pair(`${name} kernel_size`, kernelSize, 1);
-    if (options.stride !== undefined) pair(`${name} stride`, options.stride, 1);
-    const [ph, pw] = pair(`${name} padding`, options.padding ?? 0, 0);
-    if (2 * ph > kh || 2 * pw > kw) {
-      throw new ValueError(`${name}: padding should be at most half of the kernel size, got padding ${ph}×${pw} for kernel ${kh}×${kw}`);
-    }
+    poolParams(new.target.name, kernelSize, options, allowed);
     this.stride = options.stride ?? kernelSize;
   }
   override extraRepr(): string {

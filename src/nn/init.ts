@@ -1,8 +1,8 @@
 // Parameter initialisation (torch.nn.init), in place, from the seeded global generator.
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { Generator as Rng, defaultGenerator, type Generator } from "../random.js";
-import { describe } from "../check.js";
+import { defaultGenerator, type Generator } from "../random.js";
+import { checkGenerator, describe } from "../check.js";
 
 /** t must be a float32 tensor and the numbers finite; init functions write every element. */
 function checkInit(owner: string, t: Tensor, numbers: Record<string, number>, generator?: Generator): void {
@@ -10,7 +10,7 @@ function checkInit(owner: string, t: Tensor, numbers: Record<string, number>, ge
   for (const [name, v] of Object.entries(numbers)) {
     if (typeof v !== "number" || !Number.isFinite(v)) throw new ValueError(`${owner}: ${name} must be a finite number, got ${describe(v)}`);
   }
-  if (generator !== undefined && !(generator instanceof Rng)) throw new ValueError(`${owner}: generator must be a Generator, got ${describe(generator)}`);
+  if (generator !== undefined) checkGenerator(owner, "generator", generator);
 }
 
 /** fan_in and fan_out of a weight [out, in, ...kernel] as PyTorch computes them. */

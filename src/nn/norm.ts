@@ -1,6 +1,6 @@
 // Regularisation layers: Dropout and BatchNorm1d/2d.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
-import { Tensor, emptyTensor } from "../tensor.js";
+import { MAX_DIM, Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
@@ -45,7 +45,7 @@ abstract class BatchNorm extends Module {
   constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
     super();
     const name = new.target.name;
-    if (typeof numFeatures !== "number" || !Number.isInteger(numFeatures) || numFeatures < 1 || numFeatures > 2 ** 31 - 1) {
+    if (typeof numFeatures !== "number" || !Number.isInteger(numFeatures) || numFeatures < 1 || numFeatures > MAX_DIM) {
       throw new ValueError(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
     }
     checkOptions(name, options, ["eps", "momentum", "affine", "trackRunningStats"]);

@@ -149,17 +149,26 @@ export interface Pool2dOptions {
   ceilMode?: boolean;
 }
 
+/**
+ * A pooling window's parameters, checked (also by nn.MaxPool2d/AvgPool2d when they are made):
+ * options known to `allowed`, kernel, stride (default: the kernel) and padding of at most half
+ * the kernel.
+ */
+export function poolParams(owner: string, kernelSize: Pair, options: Pool2dOptions, allowed: readonly string[]) {
+  checkOptions(owner, options, allowed);
+  if (options.ceilMode !== undefined) checkBool(owner, "ceilMode", options.ceilMode);
+  const [kh, kw] = pair(`${owner} kernel_size`, kernelSize, 1);
+  const [sh, sw] = pair(`${owner} stride`, options.stride ?? [kh, kw], 1);
+  const [ph, pw] = pair(`${owner} padding`, options.padding ?? 0, 0);
+  if (2 * ph > kh || 2 * pw > kw) {
+    throw new ValueError(`${owner}: padding should be at most half of the kernel size, got padding ${ph}×${pw} for kernel ${kh}×${kw}`);
+  }
+  return { kh, kw, sh, sw, ph, pw, ceil: options.ceilMode === true };
+}
+
 function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOptions, allowed = ["stride", "padding"]) {
   const [N, C] = check4d(op, x);
-  checkOptions(op, options, allowed);
-  if (options.ceilMode !== undefined) checkBool(op, "ceilMode", options.ceilMode);
-  const ceil = options.ceilMode === true;
-  const [kh, kw] = pair(`${op} kernel_size`, kernelSize, 1);
-  const [sh, sw] = pair(`${op} stride`, options.stride ?? [kh, kw], 1);
-  const [ph, pw] = pair(`${op} padding`, options.padding ?? 0, 0);
-  if (2 * ph > kh || 2 * pw > kw) {
-    throw new ValueError(`${op}: padding should be at most half of the kernel size, got padding ${ph}×${pw} for kernel ${kh}×${kw}`);
-  }
+  const { kh, kw, sh, sw, ph, pw, ceil } = poolParams(op, kernelSize, options, allowed);
   const OH = outSize(op, x, 2, kh, sh, ph, 1, ceil);
   const OW = outSize(op, x, 3, kw, sw, pw, 1, ceil);
   return { N, C, H: x.shape[2], W: x.shape[3], kh, kw, sh, sw, ph, pw, OH, OW };

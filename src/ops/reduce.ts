@@ -1,6 +1,6 @@
 // Reductions to a scalar (sum, mean) and argmax.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
-import { describe } from "../check.js";
+import { checkBool, describe } from "../check.js";
 import { Tensor, requireFloat } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 
@@ -32,7 +32,7 @@ function reduceAll(op: string, x: Tensor, scale: number): Tensor {
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   requireFloat("argmax", "input", x);
   if (dim !== undefined && !Number.isInteger(dim)) throw new ValueError(`argmax: dim must be an integer, got ${describe(dim)}`);
-  if (typeof keepdim !== "boolean") throw new ValueError(`argmax: keepdim must be true or false, got ${describe(keepdim)}`);
+  checkBool("argmax", "keepdim", keepdim);
   const be = x.backend;
   if (dim === undefined) {
     if (x.size === 0) throw new ShapeError("argmax: empty tensor has no maximum");

@@ -69,7 +69,7 @@ export function fillInPlace(x: Tensor, value: number): void {
 export function copyInPlace(dst: Tensor, src: Tensor): void {
   sameBackend("copy_", dst, src);
   if (src.dtype !== dst.dtype) throw new DTypeError(`copy_: source is ${src.dtype}, destination ${dst.dtype}`);
-  if (dst.size !== src.size || dst.dtype !== src.dtype) {
+  if (dst.size !== src.size) {
     throw new ShapeError(`copy_: source ${src.dtype} ${shapeStr(src.shape)} does not match destination ${dst.dtype} ${shapeStr(dst.shape)}`);
   }
   dst.backend.copy(dst.ptr, src.ptr, src.size * 4);

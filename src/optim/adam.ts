@@ -1,9 +1,9 @@
 // torch.optim.Adam and AdamW: bias-corrected moments, eps after the square root, optional
 // AMSGrad; Adam adds L2 weight decay to the gradient, AdamW decays the weights (decoupled).
 import { ValueError } from "../errors.js";
-import { checkOptions, describe } from "../check.js";
+import { checkBool, checkOptions, describe } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkBoolean, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
 
 export interface AdamOptions {
   lr: number;
@@ -35,8 +35,8 @@ export class Adam extends Optimizer<AdamOptions> {
     for (const [i, b] of o.betas.entries()) {
       if (typeof b !== "number" || !(b >= 0 && b < 1)) throw new ValueError(`${name}: invalid beta parameter at index ${i}: ${String(b)} (expected 0 ≤ beta < 1)`);
     }
-    checkBoolean(name, "amsgrad", o.amsgrad);
-    checkBoolean(name, "maximize", o.maximize);
+    checkBool(name, "amsgrad", o.amsgrad);
+    checkBool(name, "maximize", o.maximize);
   }
 
   protected override stateNames(o: AdamOptions): string[] {

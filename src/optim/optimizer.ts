@@ -3,7 +3,7 @@
 import { AnomalyError, BackendMismatchError, DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { isAnomalyEnabled } from "../autograd.js";
-import { checkBool, describe } from "../check.js";
+import { describe } from "../check.js";
 import { zeroGradOf, type StateValue } from "../nn/module.js";
 
 export interface ParamGroup<O> {
@@ -286,8 +286,4 @@ const SCHEDULER_KEYS: readonly string[] = ["initialLr", "maxLr", "minLr", "maxMo
 
 export function checkNonNegative(opt: string, name: string, value: number): void {
   if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) throw new ValueError(`${opt}: invalid ${name} ${String(value)} (expected a finite number ≥ 0)`);
-}
-
-export function checkBoolean(opt: string, name: string, value: unknown): void {
-  checkBool(opt, name, value);
 }

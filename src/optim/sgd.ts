@@ -1,8 +1,8 @@
 // torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize.
 import { ValueError } from "../errors.js";
-import { checkOptions } from "../check.js";
+import { checkBool, checkOptions } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkBoolean, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
 
 export interface SGDOptions {
   lr: number;
@@ -28,8 +28,8 @@ export class SGD extends Optimizer<SGDOptions> {
     checkNonNegative("SGD", "momentum", o.momentum);
     checkNonNegative("SGD", "weightDecay", o.weightDecay);
     if (typeof o.dampening !== "number" || !Number.isFinite(o.dampening)) throw new ValueError(`SGD: invalid dampening ${String(o.dampening)} (expected a finite number)`);
-    checkBoolean("SGD", "nesterov", o.nesterov);
-    checkBoolean("SGD", "maximize", o.maximize);
+    checkBool("SGD", "nesterov", o.nesterov);
+    checkBool("SGD", "maximize", o.maximize);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
     }
