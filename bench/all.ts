@@ -11,7 +11,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fmt, fmtRatio, machineInfo, machineLine, printTable, repoDir, writeJson } from "./common.js";
 import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js";
-import type { ThreadsResult } from "./threads.js";
+import type { ThreadsReport } from "./threads.js";
 import { type CnnResult, printCnn, runCnnBench } from "./cnn.js";
 import type { BreakdownParts } from "./breakdown.js";
 
@@ -59,11 +59,10 @@ printE2E(e2e);
 
 // ---- threads -------------------------------------------------------------------------------------
 
-interface ThreadsJson { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }
 console.log("\n== threads (bench/threads.ts) ==");
 const threadsOut = resultsFile("threads", quick);
 await runTs("threads.ts", ["--out", path.relative(repoDir, threadsOut), ...(quick ? ["--rounds", "2"] : [])]);
-const threads = JSON.parse(fs.readFileSync(threadsOut, "utf8")) as ThreadsJson;
+const threads = JSON.parse(fs.readFileSync(threadsOut, "utf8")) as ThreadsReport;
 
 // ---- CNN -----------------------------------------------------------------------------------------
 
@@ -75,7 +74,7 @@ printCnn(cnn);
 
 console.log("\n== where one epoch goes (bench/breakdown.ts) ==");
 const breakdownOut = resultsFile("breakdown", quick);
-await runTs("breakdown.ts", ["--out", path.relative(repoDir, breakdownOut), "--epochs", quick ? "1" : "3"]);
+await runTs("breakdown.ts", ["--out", path.relative(repoDir, breakdownOut), "--runs", quick ? "1" : "3"]);
 const breakdown = (JSON.parse(fs.readFileSync(breakdownOut, "utf8")) as { parts: BreakdownParts }).parts;
 
 // ---- the summary table -------------------------------------------------------------------------

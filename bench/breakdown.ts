@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import {
   DataLoader, type Tensor, createBackend, datasets, manualSeed, models, nn, optim, setBackend, tensor, transforms,
 } from "../src/index.js";
-import { machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
+import { machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
 import { type Call, recordingBackend, replayer } from "./record.js";
 import path from "node:path";
 
@@ -31,6 +31,8 @@ interface Setup {
   label: string;
   batch: number;
   defaultSteps: number;
+  /** Sampling time per kernel replay measurement, ms (a CNN step is ~50× an MLP step). */
+  budgetMs: number;
   model: () => nn.Module;
   optimizer: (params: ReturnType<nn.Module["parameters"]>) => optim.Optimizer<{ lr: number }>;
   transform: transforms.Transform;
@@ -41,6 +43,7 @@ const SETUPS: Record<string, Setup> = {
     label: "the seed MLP (batch 100, SGD lr 0.001 momentum 0.9)",
     batch: 100,
     defaultSteps: 600,
+    budgetMs: 600,
     model: () => new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10)),
     optimizer: (params) => new optim.SGD(params, { lr: 0.001, momentum: 0.9 }),
     transform: new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]),
@@ -49,6 +52,7 @@ const SETUPS: Record<string, Setup> = {
     label: "models.MnistCNN (batch 64, RandomAffine, AdamW), as examples/mnist-cnn.ts",
     batch: 64,
     defaultSteps: 150,
+    budgetMs: 1500,
     model: () => new models.MnistCNN(),
     optimizer: (params) => new optim.AdamW(params, { lr: 0.004, weightDecay: 1e-4 }),
     transform: new transforms.Compose([
@@ -61,38 +65,24 @@ const SETUPS: Record<string, Setup> = {
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: "mlp" }, steps: { type: "string" }, runs: { type: "string", default: "3" },
-    // --epochs R: the older name of --runs
-    epochs: { type: "string" }, out: { type: "string" },
+    out: { type: "string" },
   },
 });
 const setup = SETUPS[values.model];
 if (setup === undefined) throw new Error(`--model: expected mlp or cnn, got '${values.model}'`);
 const BATCH = setup.batch;
-const runs = Math.max(1, Number(values.epochs ?? values.runs) | 0);
+const runs = Math.max(1, Number(values.runs) | 0);
 const steps = Math.max(1, Number(values.steps ?? setup.defaultSteps) | 0);
 
-/** Median seconds per call of fn over samples of at least ~2 ms, for about `ms` milliseconds. */
-function medianSeconds(fn: () => void, ms: number): number {
-  let inner = 1;
-  for (let t0 = performance.now(); performance.now() - t0 < 2 && inner < 1 << 16; inner *= 2) {
-    for (let i = 0; i < inner; i++) fn();
-  }
-  const samples: number[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end || samples.length < 5) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    samples.push((performance.now() - t0) / inner / 1e3);
-  }
-  return median(samples);
-}
+/** Median seconds per call of fn, sampled for about `ms` milliseconds. */
+const medianSeconds = (fn: () => void, ms: number): number => time(fn, ms, { minSamples: 5, maxSamples: Infinity }).median;
 
 // ---- 1. the real loop and the data pipeline alone ----
 setBackend(createBackend("wasm", { shared: false }));
 manualSeed(0);
 const trainset = new datasets.MNIST({ train: true, transform: setup.transform });
 const loader = new DataLoader(trainset, { batchSize: BATCH, shuffle: true, dropLast: true });
-const stepsPerEpoch = Math.ceil(trainset.length / BATCH);
+const stepsPerEpoch = loader.length;
 const model = setup.model();
 const criterion = new nn.CrossEntropyLoss();
 const optimizer = setup.optimizer(model.parameters());
@@ -173,25 +163,27 @@ log.forEach((c, i) => {
   groups.set(g, [...(groups.get(g) ?? []), i]);
 });
 const all = log.map((_, i) => i);
-const budget = values.model === "cnn" ? 1500 : 600;
-const stepSec = medianSeconds(fixedStep, budget);
-const kernelsSec = medianSeconds(replayer(replayBe, log, all), budget);
-const groupSec = [...groups].map(([name, idx]) => ({ name, calls: idx.length, sec: medianSeconds(replayer(replayBe, log, idx), budget / 4) }));
+const stepSec = medianSeconds(fixedStep, setup.budgetMs);
+const kernelsSec = medianSeconds(replayer(replayBe, log, all), setup.budgetMs);
+const groupSec = [...groups].map(([name, idx]) => ({ name, calls: idx.length, sec: medianSeconds(replayer(replayBe, log, idx), setup.budgetMs / 4) }));
 groupSec.sort((a, b) => b.sec - a.sec);
 const gemmSec = groupSec.filter((g) => g.name.startsWith("gemm")).reduce((s, g) => s + g.sec, 0);
 
 // ---- 3. the table: per step and per epoch, share of the loop ----
-const perStep = (loopSeconds: number) => loopSeconds / steps;
-const loopStep = perStep(loopSec);
+// Seconds per step of each part.
+const loopStep = loopSec / steps;
+const dataStep = dataSec / steps;
+const overheadStep = stepSec - kernelsSec;
+const restStep = loopStep - dataStep - stepSec;
 const rows: { part: string; calls: string; stepUs: number; epochSec: number }[] = [];
 const add = (part: string, calls: string, secPerStep: number) =>
   rows.push({ part, calls, stepUs: secPerStep * 1e6, epochSec: secPerStep * stepsPerEpoch });
-add("data pipeline (shuffle, gather, transforms)", "", perStep(dataSec));
+add("data pipeline (shuffle, gather, transforms)", "", dataStep);
 for (const g of groupSec) add(`  ${g.name}`, String(g.calls), g.sec);
 add("kernels, all replayed together", String(log.length), kernelsSec);
-add("per-step overhead (step − its kernels)", "", stepSec - kernelsSec);
-add("rest of the loop (loop − data − steps)", "", loopStep - perStep(dataSec) - stepSec);
-const pct = (secPerStep: number) => `${((100 * secPerStep) / loopStep).toFixed(1)}%`;
+add("per-step overhead (step − its kernels)", "", overheadStep);
+add("rest of the loop (loop − data − steps)", "", restStep);
+const pct = (stepUs: number) => `${((100 * stepUs) / 1e6 / loopStep).toFixed(1)}%`;
 const m = machineInfo();
 console.log(`\nwhere the time of a training step goes: ${setup.label}, wasm, 1 thread; ${machineLine(m)}`);
 console.log(`loop ${(loopStep * 1e6).toFixed(0)} µs/step = ${Math.round(BATCH / loopStep).toLocaleString("en-US")} samples/s ` +
@@ -199,17 +191,13 @@ console.log(`loop ${(loopStep * 1e6).toFixed(0)} µs/step = ${Math.round(BATCH /
   `one step on a fixed batch ${(stepSec * 1e6).toFixed(0)} µs, of which gemm ${(gemmSec * 1e6).toFixed(0)} µs (${((100 * gemmSec) / stepSec).toFixed(1)}%)`);
 printTable(
   ["part", "calls/step", "µs/step", "s/epoch", "% of the loop"],
-  rows.map((r) => [r.part, r.calls, r.stepUs.toFixed(1), r.epochSec.toFixed(3), pct(r.stepUs / 1e6)]),
+  rows.map((r) => [r.part, r.calls, r.stepUs.toFixed(1), r.epochSec.toFixed(3), pct(r.stepUs)]),
 );
 if (!Number.isFinite(sink)) console.warn("  loss is not finite");
 const epoch = (secPerStep: number) => secPerStep * stepsPerEpoch;
 const parts: BreakdownParts = {
-  epoch: epoch(loopStep),
-  data: epoch(perStep(dataSec)),
-  gemm: epoch(gemmSec),
-  otherKernels: epoch(kernelsSec - gemmSec),
-  overhead: epoch(stepSec - kernelsSec),
-  rest: epoch(loopStep - perStep(dataSec) - stepSec),
+  epoch: epoch(loopStep), data: epoch(dataStep), gemm: epoch(gemmSec), otherKernels: epoch(kernelsSec - gemmSec),
+  overhead: epoch(overheadStep), rest: epoch(restStep),
 };
 const out = values.out ?? path.join(resultsDir, `breakdown${values.model === "mlp" ? "" : `-${values.model}`}-${stamp().slice(0, 10)}.json`);
 writeJson(out, { machine: m, model: values.model, batch: BATCH, steps, stepsPerEpoch, loopS, dataS, stepUs: stepSec * 1e6, kernelsUs: kernelsSec * 1e6, groups: groupSec, rows, parts });

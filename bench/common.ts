@@ -25,6 +25,12 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A seeded uniform(-1, 1) sequence (a 32-bit LCG): the same data in every run. */
+export function lcg(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
 export function summarize(seconds: number[]): Timing {
   return { best: Math.min(...seconds), median: median(seconds), samples: seconds.length };
 }

@@ -3,29 +3,16 @@
 // (bench/conv-direct.as.ts) is compiled here and runs on its own memory; wasmgrad's conv2d runs on
 // the wasm backend. Both outputs are compared before anything is timed.
 //   npm run bench:conv-direct [-- --out file.json]
-import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import asc from "assemblyscript/asc";
+import { compileAs } from "./asc.js";
 import { createBackend } from "../src/backend/index.js";
 import { tensor } from "../src/tensor.js";
 import { conv2d } from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
-import { benchDir, machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
+import { lcg, machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
 
 const { values } = parseArgs({ options: { out: { type: "string" } } });
-
-async function compileDirect(): Promise<WebAssembly.Instance> {
-  fs.mkdirSync(resultsDir, { recursive: true });
-  // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
-  const { error, stderr } = await asc.main([
-    "conv-direct.as.ts", "--baseDir", benchDir, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
-    "--enable", "simd", "-o", "results/conv-direct.wasm",
-  ]);
-  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
-  const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(resultsDir, "conv-direct.wasm")), {});
-  return instance;
-}
 
 interface DirectExports {
   memory: WebAssembly.Memory;
@@ -33,10 +20,9 @@ interface DirectExports {
   conv3x3(y: number, x: number, w: number, N: number, C: number, H: number, W: number, O: number, xp: number): void;
 }
 
-let seed = 11;
-const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const rnd = lcg(11);
 
-const k = (await compileDirect()).exports as unknown as DirectExports;
+const k = (await compileAs("conv-direct.as.ts", "conv-direct.wasm")).exports as unknown as DirectExports;
 const wasm = createBackend("wasm", { shared: false });
 const cases = [
   { name: "conv1 1→32 3×3 pad 1, 28×28", N: 64, C: 1, H: 28, O: 32 },

@@ -7,15 +7,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import asc from "assemblyscript/asc";
 import { createBackend, type Backend, type GemmForm } from "../src/backend/index.js";
 import { tensor } from "../src/tensor.js";
 import { conv2d } from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
+import { compileAs } from "./asc.js";
+import { lcg, resultsDir } from "./common.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const resultsDir = path.join(here, "results");
 const WASM_BUDGET_MS = 800; // sampling time per case; the js backend is slow, so it gets
 const JS_BUDGET_MS = 1500; // fewer (but at least MIN_SAMPLES) samples within its budget
 const MIN_SAMPLES = 3;
@@ -62,8 +60,7 @@ const f2 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.
 
 // ---- buffers -----------------------------------------------------------------------------------
 
-let seed = 12345;
-const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const rnd = lcg(12345);
 
 /** Allocates n floats on a backend, filled with the given values (or uniform(-1, 1)). */
 function buf(be: Backend, n: number, values?: Float32Array): number {
@@ -76,15 +73,7 @@ function buf(be: Backend, n: number, values?: Float32Array): number {
 // ---- SIMD peak ---------------------------------------------------------------------------------
 
 async function simdPeak(): Promise<{ gflops: number; chains: number; byChains: Record<number, number> }> {
-  fs.mkdirSync(resultsDir, { recursive: true });
-  // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
-  const { error, stderr } = await asc.main([
-    "peak.as.ts", "--baseDir", here, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
-    "--enable", "simd", "-o", "results/peak.wasm",
-  ]);
-  const out = path.join(resultsDir, "peak.wasm");
-  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
-  const { instance } = await WebAssembly.instantiate(fs.readFileSync(out), {});
+  const instance = await compileAs("peak.as.ts", "peak.wasm");
   const k = instance.exports as Record<string, (steps: number, m: number, a: number) => number>;
   const steps = 1 << 20;
   const byChains: Record<number, number> = {};

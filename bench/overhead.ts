@@ -13,9 +13,9 @@
 // alternately (the machine is shared); best and median are reported.
 import { parseArgs } from "node:util";
 import {
-  type Backend, type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor,
+  type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor,
 } from "../src/index.js";
-import { machineInfo, median, printTable, summarize, writeJson } from "./common.js";
+import { lcg, machineInfo, median, printTable, summarize, writeJson } from "./common.js";
 import { type Call as RecordedCall, recordingBackend, replayer } from "./record.js";
 
 interface Case {
@@ -44,8 +44,7 @@ export interface OverheadResult {
   phases: Record<Phase, { stepUs: number; kernelsUs: number; overheadUs: number }> | null;
 }
 
-let seed = 7;
-const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const rnd = lcg(7);
 
 function buildModel(layers: number[]): nn.Module {
   const mods: nn.Module[] = [];

@@ -21,18 +21,20 @@ export interface ThreadsResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runThreadsBench(rounds = 4): Promise<{ results: ThreadsResult[]; sameWeights: boolean; workerShare: number }> {
+export interface ThreadsReport { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }
+
+export async function runThreadsBench(rounds = 4): Promise<ThreadsReport> {
   // Two backends side by side, one with a pool of 2 threads made once: a pool is warm only after
   // its worker's code has tiered up (~100 ms of work), so the pool is never rebuilt between rounds.
-  const backends = new Map<number, Backend>([[1, createBackend("wasm")], [2, createBackend("wasm")]]);
-  backends.get(2)!.setNumThreads(2);
+  const one = createBackend("wasm"), two = createBackend("wasm");
+  const backends = new Map<number, Backend>([[1, one], [2, two]]);
+  two.setNumThreads(2);
   await sleep(200); // workers start asynchronously
   const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
   const train = new datasets.MNIST({ train: true, transform });
   const results: ThreadsResult[] = [];
-  const weights = new Map<number, string[]>();
-  /** Trains a fresh seed-0 model for `steps` steps after `warmup` steps; returns samples/s. */
-  const run = (threads: number, batch: number, warmup: number, steps: number): number => {
+  /** Trains a fresh seed-0 model for `steps` steps after `warmup` steps: samples/s and the weights. */
+  const run = (threads: number, batch: number, warmup: number, steps: number): { rate: number; weights: string } => {
     setBackend(backends.get(threads)!);
     manualSeed(0);
     const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
@@ -49,30 +51,29 @@ export async function runThreadsBench(rounds = 4): Promise<{ results: ThreadsRes
       if (++done === warmup + steps) break;
     }
     const rate = (steps * batch) / ((performance.now() - t0) / 1000);
-    if (!weights.has(threads) && batch === 100) weights.set(threads, model.parameters().map((p) => Buffer.from(p.data.slice().buffer).toString("base64")));
-    return rate;
+    return { rate, weights: model.parameters().map((p) => Buffer.from(p.data.slice().buffer).toString("base64")).join() };
   };
-  for (const threads of [1, 2]) run(threads, 100, 0, 200); // warm both: JIT, heap, the worker's code
+  // Warm both (JIT, heap, the worker's code); the same 200 steps must give the same weights.
+  const sameWeights = run(1, 100, 0, 200).weights === run(2, 100, 0, 200).weights;
   for (const batch of [100, 1000]) {
     // ~30,000 samples per timed round: 300 steps at batch 100, 30 at batch 1000.
     const steps = Math.round(30000 / batch);
     const rates = new Map<number, number[]>([[1, []], [2, []]]);
     for (let r = 0; r < rounds; r++) {
-      for (const threads of [1, 2]) rates.get(threads)!.push(run(threads, batch, 3, steps));
+      for (const threads of [1, 2]) rates.get(threads)!.push(run(threads, batch, 3, steps).rate);
     }
     for (const [threads, r] of rates) {
       results.push({ batch, threads, samplesPerSecBest: Math.max(...r), samplesPerSecMedian: median(r) });
     }
   }
-  const stats = backends.get(2)!.threadStats();
-  backends.get(2)!.setNumThreads(1);
+  const stats = two.threadStats();
+  two.setNumThreads(1);
   setBackend("wasm");
-  const sameWeights = JSON.stringify(weights.get(1)) === JSON.stringify(weights.get(2));
   const workerShare = stats && stats.postedSlices > 0 ? stats.workerSlices / stats.postedSlices : 0;
   return { results, sameWeights, workerShare };
 }
 
-export function printThreads(r: { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }): void {
+export function printThreads(r: ThreadsReport): void {
   const rows = [100, 1000].map((batch) => {
     const one = r.results.find((x) => x.batch === batch && x.threads === 1)!;
     const two = r.results.find((x) => x.batch === batch && x.threads === 2)!;

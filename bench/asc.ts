@@ -1,0 +1,19 @@
+// Compiles a benchmark-only AssemblyScript file of bench/ (the SIMD peak loop, the direct conv
+// kernel) to bench/results/<name>.wasm and instantiates it on its own memory. Kept out of
+// common.ts so the benchmark children that import common.ts do not load the compiler.
+import fs from "node:fs";
+import path from "node:path";
+import asc from "assemblyscript/asc";
+import { benchDir, resultsDir } from "./common.js";
+
+export async function compileAs(source: string, wasmName: string): Promise<WebAssembly.Instance> {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
+  const { error, stderr } = await asc.main([
+    source, "--baseDir", benchDir, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
+    "--enable", "simd", "-o", `results/${wasmName}`,
+  ]);
+  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(resultsDir, wasmName)), {});
+  return instance;
+}
