@@ -5,6 +5,7 @@
 // URL parameters (for quick runs and the tests): ?limit=N training images (default 60000),
 // testLimit=N, threads=N, model=mlp|cnn, epochs=N.
 import { toMnist28 } from "../../src/cli/preprocess.js";
+import { formatInt } from "../../src/cli/progress.js";
 import type { FromWorker, ModelKind, Sample, ToWorker, TrainConfig } from "./protocol.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -136,7 +137,7 @@ const modelSelect = $<HTMLSelectElement>("model");
 if (params.get("model") === "cnn") modelSelect.value = "cnn";
 if (params.get("epochs")) $<HTMLInputElement>("epochs").value = params.get("epochs")!;
 const setStatus = (text: string) => ($("status").textContent = text);
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmt = formatInt;
 
 function setBusy(busy: boolean): void {
   for (const id of ["train", "finetune", "load", "add"]) ($(id) as HTMLButtonElement).disabled = busy || !state.ready;

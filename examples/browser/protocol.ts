@@ -1,5 +1,7 @@
 // Messages between the playground page (main.ts) and its training worker (worker.ts).
-export type ModelKind = "mlp" | "cnn";
+import type { ModelKind } from "../../src/cli/modelfile.js";
+
+export type { ModelKind };
 
 export interface TrainConfig {
   model: ModelKind;

@@ -23,9 +23,14 @@ let finetuneRuns = 0;
 
 const paramCount = (m: MnistModel) => m.parameters().reduce((s, p) => s + p.size, 0);
 
+/** Frees an optimizer's state buffers (they live in wasm memory). */
+function disposeOptimizerState(opt: optim.Adam | optim.SGD | null): void {
+  for (const st of opt?.state.values() ?? []) for (const b of Object.values(st.buffers)) b.dispose();
+}
+
 /** Frees a model's parameters, buffers and optimizer state (they live in wasm memory). */
 function dispose(m: MnistModel, opt: optim.Adam | optim.SGD | null): void {
-  for (const st of opt?.state.values() ?? []) for (const b of Object.values(st.buffers)) b.dispose();
+  disposeOptimizerState(opt);
   for (const p of m.parameters()) {
     p.grad?.dispose();
     p.dispose();
@@ -249,7 +254,7 @@ async function finetune(samples: Sample[], steps: number, lr: number): Promise<v
         await yieldNow();
       }
     }
-    for (const st of opt.state.values()) for (const b of Object.values(st.buffers)) b.dispose();
+    disposeOptimizerState(opt);
     optimizer = null; // the training optimizer's state no longer matches the weights' history
     model.zeroGrad();
     post({ type: "finetuned", steps, loss: last });

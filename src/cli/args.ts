@@ -39,12 +39,15 @@ export function parseFlags(command: string, args: string[], options: OptionSpec)
         const spec = name === undefined ? undefined : options[name];
         throw new CliError(spec?.type === "boolean" ? `${command}: --${name} takes no value ${help}` : `${command}: --${name ?? flag} needs a value ${help}`, USAGE);
       }
-      case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-        throw new CliError(`${command}: unexpected argument '${/'([^']*)'/.exec(err.message)?.[1] ?? ""}' ${help}`, USAGE);
       default:
         throw new CliError(`${command}: ${err.message.split("\n")[0]}`, USAGE);
     }
   }
+}
+
+/** For commands that take no arguments besides flags (checked after --help, which wins). */
+export function rejectPositionals(command: string, positionals: string[]): void {
+  if (positionals.length > 0) throw new CliError(`${command}: unexpected argument '${positionals[0]}' (see wasmgrad ${command} --help)`, USAGE);
 }
 
 /** Readers over parsed values that throw one-line usage errors naming the flag. */

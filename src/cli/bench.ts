@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Tensor, manualSeed, models, nn, noGrad, optim, randn, setBackend, setNumThreads, tensor } from "wasmgrad";
-import { CliError, Flags, type OptionSpec, USAGE, parseFlags } from "./args.js";
+import { CliError, Flags, type OptionSpec, USAGE, parseFlags, rejectPositionals } from "./args.js";
 import { formatInt } from "./progress.js";
 
 export const BENCH_OPTIONS: OptionSpec = {
@@ -57,7 +57,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void = (s
     out(`${BENCH_HELP}\n`);
     return;
   }
-  if (positionals.length > 0) throw new CliError(`bench: unexpected argument '${positionals[0]}' (see wasmgrad bench --help)`, USAGE);
+  rejectPositionals("bench", positionals);
   const repo = flags.bool("builtin") ? null : findRepository();
   if (repo !== null) {
     if (flags.has("steps")) throw new CliError("bench: --steps is for --builtin only", USAGE);

@@ -4,9 +4,9 @@ import { existsSync, statSync } from "node:fs";
 import {
   DataLoader, type Tensor, ValueError, data, datasets, io, noGrad, setBackend, setNumThreads, transforms,
 } from "wasmgrad";
-import { CliError, type Flags, USAGE } from "./args.js";
+import { CliError, type Flags } from "./args.js";
 import { MNIST_MEAN, MNIST_STD } from "./preprocess.js";
-import { type MnistModel, type ModelFile, type ModelKind, MODEL_KINDS, createModel, interpretModelFile } from "./modelfile.js";
+import { type MnistModel, type ModelFile, MODEL_KINDS, createModel, interpretModelFile } from "./modelfile.js";
 
 /** --backend and --threads; returns the threads in use. */
 export function setupBackend(flags: Flags): { backend: "wasm" | "js"; threads: number } {
@@ -148,8 +148,3 @@ export function formatEvaluation(e: Evaluation): string {
   return lines.join("\n");
 }
 
-export function parseModelFlag(flags: Flags, fallback: ModelKind = "mlp"): ModelKind {
-  return flags.choice("model", MODEL_KINDS, fallback);
-}
-
-export { USAGE };

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import {
   DataLoader, type Tensor, correctCount, defaultGenerator, io, manualSeed, nn, optim,
 } from "wasmgrad";
-import { CliError, DIVERGED, Flags, type OptionSpec, USAGE, parseFlags } from "./args.js";
+import { CliError, DIVERGED, Flags, type OptionSpec, USAGE, parseFlags, rejectPositionals } from "./args.js";
 import { type Evaluation, evaluate, firstN, loadMnist, pct, setupBackend } from "./common.js";
 import { MODEL_KINDS, MODEL_NAMES, type ModelKind, createModel, modelMetadata } from "./modelfile.js";
 import { MNIST_MEAN, MNIST_STD } from "./preprocess.js";
@@ -98,6 +98,8 @@ function makeDirectory(dir: string): void {
 }
 
 const emptyInterval = () => ({ loss: 0, correct: 0, seen: 0, steps: 0, seconds: 0 });
+/** Nothing carried into an epoch (a fresh start, or the start of the next epoch). */
+const freshCarried = (trainSeconds = 0): Carried => ({ runningLoss: 0, correct: 0, seen: 0, epochSeconds: 0, trainSeconds, interval: emptyInterval() });
 
 export async function trainCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const { values, positionals } = parseFlags("train", argv, TRAIN_OPTIONS);
@@ -106,7 +108,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     out(`${TRAIN_HELP}\n`);
     return;
   }
-  if (positionals.length > 0) throw new CliError(`train: unexpected argument '${positionals[0]}' (see wasmgrad train --help)`, USAGE);
+  rejectPositionals("train", positionals);
   const kind: ModelKind = flags.choice("model", MODEL_KINDS, "mlp");
   const epochs = flags.num("epochs", 5, { int: true, min: 1 });
   const batchSize = flags.num("batch", 100, { int: true, min: 1 });
@@ -119,7 +121,8 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
   const gamma = flags.num("gamma", 0.7, { min: 0 });
   const seed = flags.num("seed", 0, { int: true, min: 0 });
   const limit = flags.has("limit") ? flags.num("limit", 0, { int: true, min: 1 }) : undefined;
-  flags.num("log-every", 1, { int: true, min: 1 }); // checked now; the default depends on the data
+  // Checked now; the default (about 150 points per run for the charts) depends on the data.
+  const logEveryFlag = flags.has("log-every") ? flags.num("log-every", 1, { int: true, min: 1 }) : undefined;
   const checkpoint = flags.str("checkpoint");
   const checkpointEvery = flags.num("checkpoint-every", 0, { int: true, min: 0 });
   const resume = flags.bool("resume");
@@ -138,8 +141,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
   const trainset = firstN(trainAll, limit);
   const loader = new DataLoader(trainset, { batchSize, shuffle: true });
   const stepsPerEpoch = loader.length;
-  // About 150 points per run for the charts unless told otherwise.
-  const logEvery = flags.num("log-every", Math.max(1, Math.min(50, Math.floor((epochs * stepsPerEpoch) / 150))), { int: true, min: 1 });
+  const logEvery = logEveryFlag ?? Math.max(1, Math.min(50, Math.floor((epochs * stepsPerEpoch) / 150)));
 
   const model = createModel(kind);
   const params = model.parameters();
@@ -162,7 +164,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
 
   let startEpoch = 0;
   let step = 0;
-  let carried: Carried = { runningLoss: 0, correct: 0, seen: 0, epochSeconds: 0, trainSeconds: 0, interval: emptyInterval() };
+  let carried: Carried = freshCarried();
   let resumedNote = "";
   if (resume && existsSync(checkpoint!)) {
     const info = io.loadCheckpoint(checkpoint!, { model, optimizer, loader, scheduler: scheduler ?? undefined, rng: defaultGenerator });
@@ -220,7 +222,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     const interval = carried.interval;
     const resumedSamples = seen;
     const epochStart = performance.now() - carried.epochSeconds * 1000;
-    carried = { runningLoss: 0, correct: 0, seen: 0, epochSeconds: 0, trainSeconds: 0, interval: emptyInterval() };
+    carried = freshCarried();
     let batchesDone = loader.stateDict().batchesDone;
     const bar = new ProgressBar(`Epoch ${epoch + 1}/${epochs}`, stepsPerEpoch, process.stdout, undefined, undefined, batchesDone);
     let intervalStart = performance.now() - interval.seconds * 1000;
@@ -263,10 +265,9 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
         intervalStart = now;
       }
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && batchesDone < stepsPerEpoch) {
-        const epochSeconds = (performance.now() - epochStart) / 1000;
         save(epoch, {
-          runningLoss, correct, seen, epochSeconds, trainSeconds,
-          interval: { ...interval, seconds: (performance.now() - intervalStart) / 1000 },
+          runningLoss, correct, seen, epochSeconds: (now - epochStart) / 1000, trainSeconds,
+          interval: { ...interval, seconds: (now - intervalStart) / 1000 },
         });
       }
     }
@@ -279,14 +280,15 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     lastEvaluation = test;
     model.train();
     const samplesPerSec = seen / Math.max(epochSeconds, 1e-9);
+    const meanLoss = runningLoss / Math.max(seen, 1), trainAccuracy = correct / Math.max(seen, 1);
     record({
-      type: "epoch", step, epoch: epoch + 1, loss: runningLoss / Math.max(seen, 1), lr: lrUsed, accuracy: test.accuracy,
-      samples_per_s: Math.round(samplesPerSec), split: "test", train_accuracy: correct / Math.max(seen, 1), test_loss: test.loss,
+      type: "epoch", step, epoch: epoch + 1, loss: meanLoss, lr: lrUsed, accuracy: test.accuracy,
+      samples_per_s: Math.round(samplesPerSec), split: "test", train_accuracy: trainAccuracy, test_loss: test.loss,
       seconds: Number(epochSeconds.toFixed(3)),
     });
-    out(`Epoch ${epoch + 1}/${epochs}  loss ${(runningLoss / Math.max(seen, 1)).toFixed(4)}  train ${pct(correct / Math.max(seen, 1))}  ` +
+    out(`Epoch ${epoch + 1}/${epochs}  loss ${meanLoss.toFixed(4)}  train ${pct(trainAccuracy)}  ` +
       `test ${pct(test.accuracy)}  lr ${Number(lrUsed.toPrecision(4))}  (${epochSeconds.toFixed(2)} s, ${formatInt(samplesPerSec)} samples/s)\n`);
-    if (checkpoint !== undefined) save(epoch + 1, { runningLoss: 0, correct: 0, seen: 0, epochSeconds: 0, trainSeconds, interval: emptyInterval() });
+    if (checkpoint !== undefined) save(epoch + 1, freshCarried(trainSeconds));
   }
 
   // Final evaluation, weights, report.
