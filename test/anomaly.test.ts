@@ -6,8 +6,9 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  AnomalyError, Generator, WasmgradError, autograd, createBackend, manualSeed, nn, noGrad, ops, optim, setBackend, tensor, zeros,
+  AnomalyError, Generator, autograd, createBackend, manualSeed, nn, noGrad, ops, optim, setBackend, tensor, zeros,
 } from "../src/index.js";
+import { thrown } from "./helpers/errors.js";
 import type { Backend } from "../src/backend/index.js";
 
 afterEach(() => autograd.setDetectAnomaly(false));
@@ -19,18 +20,8 @@ function counting(real: Backend) {
   return { backend: b, scans: () => scans };
 }
 
-function thrown(fn: () => unknown): AnomalyError {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(AnomalyError);
-  expect(caught).toBeInstanceOf(WasmgradError);
-  expect((caught as Error).name).toBe("AnomalyError");
-  return caught as AnomalyError;
-}
+/** Calls fn, expects an AnomalyError, returns it. */
+const anomaly = (fn: () => unknown): AnomalyError => thrown(AnomalyError, fn);
 
 function trainSteps(be: Backend, steps: number) {
   setBackend(be);
@@ -69,12 +60,12 @@ for (const name of ["wasm", "js"] as const) {
       const be = createBackend(name);
       const x = tensor([[0, 1], [2, 3]], { backend: be, requiresGrad: true });
       autograd.setDetectAnomaly(true);
-      const e = thrown(() => x.mul(Infinity)); // 0 · ∞ = NaN, the rest ±∞
+      const e = anomaly(() => x.mul(Infinity)); // 0 · ∞ = NaN, the rest ±∞
       expect(e.message).toMatch(/^mul \(forward\) produced 4 non-finite values \(NaN or ±Infinity\) in its output of shape \[2, 2\], first NaN at index 0; inputs: a \(input 0\) \[2, 2\]\. All its inputs were finite: this op made them/);
       // An overflow inside a fused kernel: logits of 1e38 · 1e38.
       const W = tensor([[1e38, 1e38]], { backend: be, requiresGrad: true });
       const big = tensor([[1e38, 1]], { backend: be });
-      const e2 = thrown(() => ops.linear(big, W));
+      const e2 = anomaly(() => ops.linear(big, W));
       expect(e2.message).toMatch(/^linear \(forward\) produced 1 non-finite value .* output of shape \[1, 1\], first Infinity at index 0; inputs: input \(input 0\) \[1, 2\], weight \(input 1\) \[1, 2\]\. All its inputs were finite/);
     });
 
@@ -82,13 +73,13 @@ for (const name of ["wasm", "js"] as const) {
       const be = createBackend(name);
       const x = tensor([[1, NaN, 3]], { backend: be });
       const W = tensor([[1, 1, 1], [2, 2, 2]], { backend: be, requiresGrad: true });
-      const e = autograd.detectAnomaly(() => thrown(() => ops.linear(x, W)));
+      const e = autograd.detectAnomaly(() => anomaly(() => ops.linear(x, W)));
       expect(e.message).toMatch(/^linear \(forward\) produced 2 non-finite values .* inputs: input \(input 0\) \[1, 3\] with 1 non-finite, weight \(input 1\) \[2, 3\]\. An input was already non-finite: the values came from before this op/);
       // Views are not blamed (reshape shares its input's memory): the next op is.
       autograd.setDetectAnomaly(true);
       const v = x.view(3);
       expect(v.shape).toEqual([3]);
-      expect(thrown(() => v.relu()).message).toMatch(/^relu \(forward\)/);
+      expect(anomaly(() => v.relu()).message).toMatch(/^relu \(forward\)/);
     });
 
     it("backward: names the op whose gradient became non-finite, the input, and the forward call", () => {
@@ -99,13 +90,13 @@ for (const name of ["wasm", "js"] as const) {
       autograd.setDetectAnomaly(true);
       const loss = ops.linear(x, W).sum();
       expect(loss.item()).toBeCloseTo(8, 3);
-      const e = thrown(() => loss.backward());
+      const e = anomaly(() => loss.backward());
       expect(e.message).toMatch(/^linear \(backward\) produced 2 non-finite values \(NaN or ±Infinity\) in the gradient of its input \(input 0\) of shape \[1, 2\], first Infinity at index 0; the gradient flowing into it \(shape \[1, 4\]\) was finite; forward: \[1, 2\], \[4, 2\] → \[1, 4\]\./);
       expect(e.message).toMatch(/The forward call of linear:\n/);
       expect(e.message).toContain("anomaly.test.ts"); // where ops.linear was called
       // A gradient passed in that is already non-finite is named as such.
       const y = x.mul(2);
-      const e2 = thrown(() => y.backward(tensor([[NaN, 1]], { backend: be })));
+      const e2 = anomaly(() => y.backward(tensor([[NaN, 1]], { backend: be })));
       expect(e2.message).toMatch(/^backward\(gradient\): the gradient passed in \(shape \[1, 2\]\) holds 1 non-finite values, first NaN at index 0/);
     });
 
@@ -115,7 +106,7 @@ for (const name of ["wasm", "js"] as const) {
       const opt = new optim.SGD([p], { lr: 1e38 });
       autograd.setDetectAnomaly(true);
       p.mul(1e10).sum().backward(); // grad 1e10 everywhere, finite; the update is 1e48
-      const e = thrown(() => opt.step());
+      const e = anomaly(() => opt.step());
       expect(e.message).toMatch(/^SGD\.step made 3 values of parameter 0 of group 0 \(shape \[3\]\) non-finite \(NaN or ±Infinity\); its gradient was finite \(options: lr 1e\+38; a learning rate too high\?\)/);
     });
 
@@ -124,7 +115,7 @@ for (const name of ["wasm", "js"] as const) {
       const x = tensor([0, 1], { backend: be, requiresGrad: true });
       expect(autograd.detectAnomaly(() => autograd.isAnomalyEnabled())).toBe(true);
       expect(autograd.isAnomalyEnabled()).toBe(false);
-      thrown(() => autograd.detectAnomaly(() => x.mul(Infinity)));
+      anomaly(() => autograd.detectAnomaly(() => x.mul(Infinity)));
       expect(autograd.isAnomalyEnabled()).toBe(false);
       // Off, the same op just computes NaN (as in PyTorch).
       expect(Number.isNaN(x.mul(Infinity).data[0])).toBe(true);

@@ -5,22 +5,21 @@ import { deflateSync, crc32, gzipSync } from "node:zlib";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mnistDataDir } from "../examples/browser/server.js";
+import { idxBytes as idx } from "./helpers/idx.js";
 
-const raw = (name: string) => readFileSync(join(mnistDataDir(), name));
+/** An MNIST file's bytes, read once per test file. */
+const rawCache = new Map<string, Uint8Array>();
+function raw(name: string): Uint8Array {
+  let bytes = rawCache.get(name);
+  if (bytes === undefined) rawCache.set(name, (bytes = readFileSync(join(mnistDataDir(), name))));
+  return bytes;
+}
 
 /** The MNIST test images (N×784 bytes after the header) and labels. */
 export function mnistTest(): { images: Uint8Array; labels: Uint8Array } {
   return { images: raw("t10k-images-idx3-ubyte").subarray(16), labels: raw("t10k-labels-idx1-ubyte").subarray(8) };
 }
 
-function idx(dims: number[], data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const v = new DataView(out.buffer);
-  out.set([0, 0, 8, dims.length]);
-  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
 
 /** A directory with the first `train` training and `test` test images (the test files gzipped). */
 export function writeMnistSlice(dir: string, train: number, test: number): void {

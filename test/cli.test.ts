@@ -34,6 +34,12 @@ const ok = (args: string[]): string => {
   if (r.code !== 0) throw new Error(`wasmgrad ${args.join(" ")} exited with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r.stdout;
 };
+/** The MLP that "wasmgrad train" writes first; trained here when a test runs on its own. */
+const mlpModel = (): string => {
+  const model = join(tmp, "run-mlp", "model.safetensors");
+  if (!existsSync(model)) ok(["train", "--data", slice, "--epochs", "2", "--batch", "50", "--seed", "1", "--out", join(tmp, "run-mlp")]);
+  return model;
+};
 const readMetrics = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
 
 beforeAll(async () => {
@@ -167,8 +173,7 @@ describe("wasmgrad train", () => {
 
 describe("wasmgrad predict", () => {
   it("classifies PNG, PGM and IDX inputs of known test digits, identically for identical pixels", () => {
-    const model = join(tmp, "run-mlp", "model.safetensors");
-    if (!existsSync(model)) ok(["train", "--data", slice, "--epochs", "2", "--batch", "50", "--seed", "1", "--out", join(tmp, "run-mlp")]);
+    const model = mlpModel();
     const { images, labels } = mnistTest();
     const digit = (i: number) => images.subarray(i * 784, (i + 1) * 784);
     const dir = join(tmp, "digits");
@@ -212,6 +217,16 @@ describe("wasmgrad predict", () => {
 });
 
 describe("errors: one line on stderr, a non-zero exit code, no stack trace", () => {
+  beforeAll(() => {
+    writeFileSync(join(tmp, "not-safetensors.bin"), "hello, this is not a tensor file\n");
+    writeFileSync(join(tmp, "not-an-image.png"), "GIF89a");
+    const digit0 = mnistTest().images.subarray(0, 784);
+    writeFileSync(join(tmp, "interlaced.png"), pngFixture(digit0, 28, 28, 0, { interlace: true }));
+    writeFileSync(join(tmp, "deep.png"), pngFixture(digit0, 28, 28, 0, { depth: 16 }));
+    writeFileSync(join(tmp, "truncated.png"), pngFixture(digit0, 28, 28, 0).subarray(0, 60));
+    writeFileSync(join(tmp, "d.pgm"), pgmP5(digit0, 28, 28));
+  });
+
   it.each([
     [["train", "--bogus"], 2, /^wasmgrad: train: unknown flag --bogus \(see wasmgrad train --help\)$/],
     [["train", "--model", "resnet"], 2, /^wasmgrad: train: --model expects mlp \| cnn, got 'resnet'$/],
@@ -236,16 +251,8 @@ describe("errors: one line on stderr, a non-zero exit code, no stack trace", () 
     [["bench", "--quick", "--builtin"], 2, /--quick needs the repository's bench\/all\.ts/],
     [["fit"], 2, /^wasmgrad: unknown command 'fit' \(expected train, eval, predict or bench; see wasmgrad --help\)$/],
   ] as [string[], number, RegExp][])("wasmgrad %j", (args, code, message) => {
-    writeFileSync(join(tmp, "not-safetensors.bin"), "hello, this is not a tensor file\n");
-    writeFileSync(join(tmp, "not-an-image.png"), "GIF89a");
-    const { images } = mnistTest();
-    writeFileSync(join(tmp, "interlaced.png"), pngFixture(images.subarray(0, 784), 28, 28, 0, { interlace: true }));
-    writeFileSync(join(tmp, "deep.png"), pngFixture(images.subarray(0, 784), 28, 28, 0, { depth: 16 }));
-    writeFileSync(join(tmp, "truncated.png"), pngFixture(images.subarray(0, 784), 28, 28, 0).subarray(0, 60));
-    writeFileSync(join(tmp, "d.pgm"), pgmP5(images.subarray(0, 784), 28, 28));
-    const model = join(tmp, "run-mlp", "model.safetensors");
+    const model = args.includes("MODEL") ? mlpModel() : "";
     const sub = (a: string) => (a === "MODEL" ? model : a === "IDX" ? join(slice, "t10k-images-idx3-ubyte.gz") : a);
-    if (args.includes("MODEL") && !existsSync(model)) ok(["train", "--data", slice, "--epochs", "1", "--out", join(tmp, "run-mlp")]);
     const r = runCli(args.map(sub));
     expect(r.code, r.stderr).toBe(code);
     expect(r.stdout).toBe("");

@@ -4,21 +4,9 @@ import { describe, expect, it } from "vitest";
 import { createBackend, type Backend } from "../src/backend/index.js";
 import { tensor, zeros } from "../src/tensor.js";
 import * as ops from "../src/ops/index.js";
-import { BackendMismatchError, DTypeError, ShapeError, ValueError, WasmgradError } from "../src/errors.js";
+import { BackendMismatchError, DTypeError, ShapeError, ValueError } from "../src/errors.js";
+import { thrown } from "./helpers/errors.js";
 
-/** Calls fn, expects it to throw an instance of cls, returns the error. */
-function thrown<E extends Error>(cls: new (...args: never[]) => E, fn: () => unknown): E {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${cls.name} to be thrown`).toBeInstanceOf(cls);
-  expect(caught).toBeInstanceOf(WasmgradError);
-  expect((caught as Error).name).toBe(cls.name);
-  return caught as E;
-}
 
 for (const name of ["wasm", "js"] as const) {
   describe(`errors [${name}]`, () => {

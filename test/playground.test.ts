@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { io } from "wasmgrad";
-import { type Playground, mnistDataDir, startPlayground } from "../examples/browser/server.js";
+import { type Playground, startPlayground } from "../examples/browser/server.js";
 import { repoRoot, requireChromium } from "./runtimes/harness.js";
+import { mnistTest } from "./cli-fixtures.js";
 
 interface PlaygroundState {
   ready: boolean;
@@ -28,8 +29,7 @@ interface PlaygroundState {
   chartDraws: number;
 }
 
-const testImages = readFileSync(join(mnistDataDir(), "t10k-images-idx3-ubyte")).subarray(16);
-const testLabels = readFileSync(join(mnistDataDir(), "t10k-labels-idx1-ubyte")).subarray(8);
+const { images: testImages, labels: testLabels } = mnistTest();
 
 describe("browser playground", () => {
   let playground: Playground;

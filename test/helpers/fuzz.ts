@@ -15,8 +15,9 @@
 // test/fuzz.test.ts runs a CI-sized number of cases; scripts/fuzz.ts (npm run fuzz) runs long.
 import { gzipSync } from "node:zlib";
 import {
-  DataLoader, FormatError, Generator as Prng, ValueError, WasmgradError, data, datasets, getBackend, io, manualSeed, nn, noGrad, optim, tensor, transforms,
+  DataLoader, FormatError, Generator as Prng, ValueError, WasmgradError, data, datasets, io, manualSeed, nn, noGrad, optim, tensor, transforms,
 } from "../../src/index.js";
+import { idxBytes } from "./idx.js";
 
 // ---- seeded randomness ------------------------------------------------------------------------
 
@@ -55,7 +56,6 @@ export interface AllocWatch {
   /** Largest single allocation seen, in bytes, and what it was. */
   maxBytes: number;
   maxWhat: string;
-  totalBytes: number;
 }
 
 /**
@@ -64,10 +64,9 @@ export interface AllocWatch {
  */
 export function watchAllocations<T>(fn: () => T): { value?: T; error?: unknown; watch: AllocWatch } {
   const g = globalThis as unknown as Record<string, unknown>;
-  const watch: AllocWatch = { maxBytes: 0, maxWhat: "", totalBytes: 0 };
+  const watch: AllocWatch = { maxBytes: 0, maxWhat: "" };
   const note = (bytes: number, what: string) => {
     if (!(bytes >= 0)) bytes = Infinity;
-    watch.totalBytes += bytes;
     if (bytes > watch.maxBytes) {
       watch.maxBytes = bytes;
       watch.maxWhat = what;
@@ -207,15 +206,7 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
 
 // ---- IDX ------------------------------------------------------------------------------------------
 
-export function idxBytes(dims: number[], data: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const v = new DataView(out.buffer);
-  out[2] = 8;
-  out[3] = dims.length;
-  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
+export { idxBytes };
 
 const IDX_MUTATORS: Record<string, Mutator> = {
   ...BYTE_MUTATORS,
@@ -396,7 +387,7 @@ export interface FuzzTarget {
   mutators: Record<string, Mutator>;
   /** Where the header ends in an input (mutations favour the header). */
   headerEnd(b: Uint8Array): number;
-  /** Loads the input; returns a description of a violated property, or null. Throws the parser's error. */
+  /** Loads the input; throws the parser's error (violated properties come from after()). */
   load(b: Uint8Array, r: Rand, seedIndex: number): void;
   /** Bytes a single allocation may take for an input of this size (the parser's own bound). */
   allocBound(b: Uint8Array): number;
@@ -744,8 +735,6 @@ function* fuzzCases(target: FuzzTarget, options: FuzzOptions): Generator<void, F
     yield;
   }
   report.ms = performance.now() - t0;
-  // The backend must not keep anything from the cases (noGrad released the batches).
-  void getBackend();
   return report;
 }
 
