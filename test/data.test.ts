@@ -1,6 +1,8 @@
 // DataLoader, TensorDataset and transforms against hand-computed expectations.
 import { beforeEach, describe, expect, it } from "vitest";
 import { DataLoader, Generator, type Tensor, data, manualSeed, setBackend, tensor, transforms } from "../src/index.js";
+import { gzipSync } from "node:zlib";
+import { idxBytes } from "./helpers/idx.js";
 
 beforeEach(() => setBackend("wasm"));
 
@@ -107,5 +109,19 @@ describe("transforms", () => {
   it("Lambda without a batched form makes Compose per-sample only", () => {
     const c = new transforms.Compose([new transforms.ToTensor(), new transforms.Lambda((x) => x)]);
     expect(c.applyBatch).toBeUndefined();
+  });
+});
+
+describe("data.parseIdxFile", () => {
+  it("reads plain and gzipped IDX bytes alike, and stops a gzip stream that outgrows its header", () => {
+    const plain = idxBytes([3, 2, 2], Uint8Array.from({ length: 12 }, (_, i) => i * 7));
+    const a = data.parseIdxFile(plain, "plain", 3);
+    const b = data.parseIdxFile(new Uint8Array(gzipSync(plain)), "gz", 3);
+    expect(b.dims).toEqual([3, 2, 2]);
+    expect([...b.data]).toEqual([...a.data]);
+    expect([...a.data]).toEqual(Array.from({ length: 12 }, (_, i) => i * 7));
+    // the header declares 12 bytes of data; the stream carries 100,000
+    const long = idxBytes([3, 2, 2], new Uint8Array(100_000));
+    expect(() => data.parseIdxFile(new Uint8Array(gzipSync(long)), "long.gz", 3)).toThrow(/long\.gz: the gzip data decompresses to more than the 28 bytes its header declares/);
   });
 });

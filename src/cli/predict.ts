@@ -1,7 +1,6 @@
 // wasmgrad predict: classifies PNG/PGM files (any size: inverted if the background is light,
 // the digit scaled into 20×20 and centred by mass in 28×28, as MNIST was made) or IDX samples.
 import { existsSync, readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { data, noGrad, tensor } from "wasmgrad";
 import { CliError, Flags, type OptionSpec, USAGE, parseFlags } from "./args.js";
 import { loadModelFile, requireFile, setupBackend } from "./common.js";
@@ -60,15 +59,7 @@ export function parseIndexList(spec: string, n: number): number[] {
 
 function readIdx(path: string, dims: number, what: string) {
   requireFile(path, what);
-  let bytes = new Uint8Array(readFileSync(path));
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = new Uint8Array(gunzipSync(bytes));
-    } catch (e) {
-      throw new CliError(`${path}: corrupt gzip data (${(e as Error).message})`);
-    }
-  }
-  return data.parseIdx(bytes, path, dims);
+  return data.parseIdxFile(new Uint8Array(readFileSync(path)), path, dims);
 }
 
 export async function predictCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {

@@ -3,6 +3,7 @@
 // then the elements. Only unsigned bytes (TT = 0x08) are used by MNIST and supported here.
 import { FormatError, ValueError } from "../errors.js";
 import { describe } from "../check.js";
+import { gunzipSync } from "./files.js";
 
 export interface IdxArray {
   dims: number[];
@@ -76,4 +77,12 @@ export function idxDeclaredSize(name: string, expectedDims?: number): (prefix: U
 
 function hex(b: number): string {
   return b.toString(16).padStart(2, "0");
+}
+
+/**
+ * An IDX file's bytes, plain or gzipped, parsed. Gzipped data is decompressed no further than
+ * the size its IDX header declares (Node, Deno, Bun: node:zlib).
+ */
+export function parseIdxFile(bytes: Uint8Array, name: string, expectedDims?: number): IdxArray {
+  return parseIdx(gunzipSync(bytes, name, idxDeclaredSize(name, expectedDims)), name, expectedDims);
 }
