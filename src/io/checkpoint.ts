@@ -168,10 +168,13 @@ function parseCheckpointJson(text: string, name: string): CheckpointJson {
   };
 }
 
-/** A copy of a module's state dict (the values, not views of the model's memory). */
+/** A copy of a tensor's values (not a view of the backend's memory). */
+const copyValue = (t: Tensor): StateValue => ({ shape: [...t.shape], data: t.data.slice() });
+
+/** A copy of a module's state dict. */
 function copyStateDict(model: Module): Record<string, StateValue> {
   const out: Record<string, StateValue> = {};
-  for (const [k, t] of Object.entries(model.stateDict())) setOwn(out, k, { shape: [...t.shape], data: t.data.slice() });
+  for (const [k, t] of Object.entries(model.stateDict())) setOwn(out, k, copyValue(t));
   return out;
 }
 
@@ -235,7 +238,7 @@ export function loadCheckpoint(source: string | Uint8Array | ArrayBuffer, into: 
       const opt = into.optimizer;
       const before = opt.stateDict();
       for (const st of Object.values(before.state)) {
-        for (const [b, t] of Object.entries(st.buffers)) (st.buffers as Record<string, StateValue>)[b] = { shape: [...t.shape], data: t.data.slice() };
+        for (const [b, t] of Object.entries(st.buffers)) (st.buffers as Record<string, StateValue>)[b] = copyValue(t);
       }
       const state: OptimizerStateInput["state"] = {};
       for (const [index, step] of Object.entries(json.optimizer.steps)) state[index] = { step, buffers: buffers.get(index) ?? {} };
