@@ -2,7 +2,7 @@
 // neighbour. maps (float64, 6 per image) send an output pixel (x, y) to the input position
 // (a·x + b·y + c, d·x + e·y + f); positions outside the image take fills[channel]. Coordinates
 // are float64 and rounded as floor(v + 0.5), so the JS twin picks the same pixels.
-export function affine_nearest(dst: usize, src: usize, N: i32, C: i32, H: i32, W: i32, OH: i32, OW: i32,
+export function affineNearest(dst: usize, src: usize, N: i32, C: i32, H: i32, W: i32, OH: i32, OW: i32,
                                maps: usize, fills: usize): void {
   const inPlane = <usize>H * <usize>W, outPlane = <usize>OH * <usize>OW;
   for (let n = 0; n < N; n++) {

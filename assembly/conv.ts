@@ -123,7 +123,7 @@ export function swap01(dst: usize, src: usize, A: i32, B: i32, P: i32): void {
 // Max pooling over P planes (N·C) of x (H, W) → y (OH, OW), with idx (int32, OH·OW per plane)
 // the flat input index of each maximum (first on ties; NaN wins), for the backward pass.
 // Taps outside the image are skipped (PyTorch pads with -inf).
-export function maxpool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
+export function maxPool2d(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
                           sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32): void {
   // (ceil_mode can make the last window hang over the edge: that goes the general way)
   if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && 2 * OH <= H && 2 * OW <= W) {
@@ -226,7 +226,7 @@ function maxpool2x2(y: usize, idx: usize, x: usize, P: i32, H: i32, W: i32, OH: 
 }
 
 // dx (P, H, W) (+)= scatter of dy (P, OH, OW) to the maxima recorded in idx
-export function maxpool2d_backward(dx: usize, dy: usize, idx: usize, P: i32, H: i32, W: i32,
+export function maxPool2dBackward(dx: usize, dy: usize, idx: usize, P: i32, H: i32, W: i32,
                                    OH: i32, OW: i32, accumulate: bool): void {
   if (!accumulate) memory.fill(dx, 0, <usize>P * <usize>H * <usize>W << 2);
   const per = OH * OW;
@@ -242,7 +242,7 @@ export function maxpool2d_backward(dx: usize, dy: usize, idx: usize, P: i32, H: 
 }
 
 // Average pooling (count_include_pad: every window divides by kh·kw, padding counts as 0)
-export function avgpool2d(y: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+export function avgPool2d(y: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
                           sw: i32, ph: i32, pw: i32, OH: i32, OW: i32): void {
   const inv: f32 = 1 / <f32>(kh * kw);
   for (let p = 0; p < P; p++) {
@@ -263,7 +263,7 @@ export function avgpool2d(y: usize, x: usize, P: i32, H: i32, W: i32, kh: i32, k
 }
 
 // dx (+)= each dy spread evenly (÷ kh·kw) over its window's pixels inside the image
-export function avgpool2d_backward(dx: usize, dy: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
+export function avgPool2dBackward(dx: usize, dy: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32,
                                    sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32,
                                    accumulate: bool): void {
   if (!accumulate) memory.fill(dx, 0, <usize>P * <usize>H * <usize>W << 2);

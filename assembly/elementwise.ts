@@ -100,7 +100,7 @@ export function relu(dst: usize, x: usize, n: i32): void {
 }
 
 // dx = y > 0 ? dy : 0, with y = relu(x) the forward output.
-export function relu_backward(dx: usize, dy: usize, y: usize, n: i32): void {
+export function reluBackward(dx: usize, dy: usize, y: usize, n: i32): void {
   const z = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {

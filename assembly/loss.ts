@@ -17,7 +17,7 @@
 
 // Fused softmax + cross-entropy forward: losses[i] = lse_i - x[i][label_i] (losses may be 0),
 // lse[i] kept for the backward. Returns Σ_i losses[i].
-export function softmax_xent_forward(x: usize, labels: usize, M: i32, C: i32,
+export function softmaxXentForward(x: usize, labels: usize, M: i32, C: i32,
                                      losses: usize, lse: usize): f64 {
   let total: f64 = 0;
   for (let i = 0; i < M; i++) {
@@ -33,7 +33,7 @@ export function softmax_xent_forward(x: usize, labels: usize, M: i32, C: i32,
 
 // dx[i][j] = (softmax(x)[i][j] - [j == label_i]) * scale * (scales ? scales[i] : 1).
 // scale is gradOut/M for 'mean', gradOut for 'sum'; scales carries per-row grads for 'none'.
-export function softmax_xent_backward(dx: usize, x: usize, labels: usize, lse: usize, M: i32,
+export function softmaxXentBackward(dx: usize, x: usize, labels: usize, lse: usize, M: i32,
                                       C: i32, scale: f32, scales: usize): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
@@ -48,7 +48,7 @@ export function softmax_xent_backward(dx: usize, x: usize, labels: usize, lse: u
 }
 
 // y = x - logsumexp(x) per row
-export function log_softmax_forward(y: usize, x: usize, M: i32, C: i32): void {
+export function logSoftmaxForward(y: usize, x: usize, M: i32, C: i32): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
     const l = rowLogSumExp(x + o, C);
@@ -60,7 +60,7 @@ export function log_softmax_forward(y: usize, x: usize, M: i32, C: i32): void {
 }
 
 // dx = dy - exp(y) * Σ_j dy[j] per row, y the log-softmax output
-export function log_softmax_backward(dx: usize, dy: usize, y: usize, M: i32, C: i32): void {
+export function logSoftmaxBackward(dx: usize, dy: usize, y: usize, M: i32, C: i32): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
     let s: f32 = 0;
@@ -73,7 +73,7 @@ export function log_softmax_backward(dx: usize, dy: usize, y: usize, M: i32, C: 
 }
 
 // y = exp(x - logsumexp(x)) per row
-export function softmax_forward(y: usize, x: usize, M: i32, C: i32): void {
+export function softmaxForward(y: usize, x: usize, M: i32, C: i32): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
     const l = rowLogSumExp(x + o, C);
@@ -85,7 +85,7 @@ export function softmax_forward(y: usize, x: usize, M: i32, C: i32): void {
 }
 
 // dx = y * (dy - Σ_j dy[j] y[j]) per row, y the softmax output
-export function softmax_backward(dx: usize, dy: usize, y: usize, M: i32, C: i32): void {
+export function softmaxBackward(dx: usize, dy: usize, y: usize, M: i32, C: i32): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
     let s: f32 = 0;
@@ -101,7 +101,7 @@ export function softmax_backward(dx: usize, dy: usize, y: usize, M: i32, C: i32)
 }
 
 // NLL on log-probabilities: losses[i] = -x[i][label_i] (losses may be 0). Returns the sum.
-export function nll_forward(x: usize, labels: usize, M: i32, C: i32, losses: usize): f64 {
+export function nllForward(x: usize, labels: usize, M: i32, C: i32, losses: usize): f64 {
   let total: f64 = 0;
   for (let i = 0; i < M; i++) {
     const label = load<i32>(labels + (<usize>i << 2));
@@ -113,7 +113,7 @@ export function nll_forward(x: usize, labels: usize, M: i32, C: i32, losses: usi
 }
 
 // dx = 0 except dx[i][label_i] = -scale * (scales ? scales[i] : 1)
-export function nll_backward(dx: usize, labels: usize, M: i32, C: i32, scale: f32, scales: usize): void {
+export function nllBackward(dx: usize, labels: usize, M: i32, C: i32, scale: f32, scales: usize): void {
   memory.fill(dx, 0, <usize>M * <usize>C << 2);
   for (let i = 0; i < M; i++) {
     const label = load<i32>(labels + (<usize>i << 2));
@@ -122,7 +122,7 @@ export function nll_backward(dx: usize, labels: usize, M: i32, C: i32, scale: f3
 }
 
 // Σ (a - b)², n elements; each squared difference is also written to out when out != 0
-export function mse_forward(a: usize, b: usize, n: i32, out: usize): f64 {
+export function mseForward(a: usize, b: usize, n: i32, out: usize): f64 {
   let total: f64 = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
@@ -135,7 +135,7 @@ export function mse_forward(a: usize, b: usize, n: i32, out: usize): f64 {
 }
 
 // dx = (a - b) * scale * (scales ? scales[i] : 1); scale = 2·gradOut/n for 'mean'
-export function mse_backward(dx: usize, a: usize, b: usize, n: i32, scale: f32, scales: usize): void {
+export function mseBackward(dx: usize, a: usize, b: usize, n: i32, scale: f32, scales: usize): void {
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(dx + o, (load<f32>(a + o) - load<f32>(b + o)) * rowScale(scale, scales, i));

@@ -8,7 +8,7 @@ import { sumF64 } from "./sums";
 }
 
 // dst[c] = (accumulate ? dst[c] : 0) + Σ_{n,s} x[n][c][s]  (bias gradients), in float64
-export function channel_sum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumulate: bool): void {
+export function channelSum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumulate: bool): void {
   for (let c = 0; c < C; c++) {
     let s: f64 = 0;
     for (let n = 0; n < N; n++) s += sumF64(at(x, n, c, C, S), S);
@@ -18,7 +18,7 @@ export function channel_sum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumu
 }
 
 // mean[c] and biased var[c] over N·S values per channel (two passes, float64)
-export function bn_stats(mean: usize, variance: usize, x: usize, N: i32, C: i32, S: i32): void {
+export function bnStats(mean: usize, variance: usize, x: usize, N: i32, C: i32, S: i32): void {
   const count = <f64>N * <f64>S;
   for (let c = 0; c < C; c++) {
     let s: f64 = 0;
@@ -49,7 +49,7 @@ export function bn_stats(mean: usize, variance: usize, x: usize, N: i32, C: i32,
 }
 
 // y = (x - mean[c]) · invstd[c] · w[c] + b[c]; weight/bias 0 = affine off
-export function bn_forward(y: usize, x: usize, mean: usize, invstd: usize, weight: usize, bias: usize,
+export function bnForward(y: usize, x: usize, mean: usize, invstd: usize, weight: usize, bias: usize,
                            N: i32, C: i32, S: i32): void {
   for (let c = 0; c < C; c++) {
     const m = load<f32>(mean + (<usize>c << 2));
@@ -74,7 +74,7 @@ export function bn_forward(y: usize, x: usize, mean: usize, invstd: usize, weigh
 
 // The channel sums batch-norm gradients need: sums[c] = Σ dy, sums[C + c] = Σ dy·x̂ with
 // x̂ = (x - mean)·invstd, over n and s, in float64. dweight = Σ dy·x̂ and dbias = Σ dy.
-export function bn_backward_sums(sums: usize, dy: usize, x: usize, mean: usize, invstd: usize,
+export function bnBackwardSums(sums: usize, dy: usize, x: usize, mean: usize, invstd: usize,
                                  N: i32, C: i32, S: i32): void {
   for (let c = 0; c < C; c++) {
     const m = load<f32>(mean + (<usize>c << 2));
@@ -111,8 +111,8 @@ export function bn_backward_sums(sums: usize, dy: usize, x: usize, mean: usize, 
 
 // dx of batch norm. With batch statistics (training) the mean and variance depend on x:
 //   dx = invstd · (ĝ - w·Σdy/M - x̂·w·Σ(dy·x̂)/M), ĝ = dy·w, M = N·S;
-// with fixed (running) statistics dx = dy·w·invstd. sums from bn_backward_sums.
-export function bn_backward_dx(dx: usize, dy: usize, x: usize, mean: usize, invstd: usize, weight: usize,
+// with fixed (running) statistics dx = dy·w·invstd. sums from bnBackwardSums.
+export function bnBackwardDx(dx: usize, dy: usize, x: usize, mean: usize, invstd: usize, weight: usize,
                                sums: usize, N: i32, C: i32, S: i32, batchStats: bool): void {
   const M = <f64>N * <f64>S;
   for (let c = 0; c < C; c++) {
@@ -180,7 +180,7 @@ export function dropout(y: usize, mask: usize, x: usize, n: i32, threshold: u32,
 }
 
 // y[n][c][s] = v[c]: a per-channel constant (the conv bias the gemm then accumulates onto)
-export function channel_fill(y: usize, v: usize, N: i32, C: i32, S: i32): void {
+export function channelFill(y: usize, v: usize, N: i32, C: i32, S: i32): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const val = f32x4.splat(load<f32>(v + (<usize>c << 2)));

@@ -8,7 +8,7 @@ export function sum(x: usize, n: i32): f64 {
 }
 
 // dst (N) = (accumulate ? dst : 0) + Σ_i x[i][j] over the rows of x (M,N): the bias gradient.
-export function col_sum(dst: usize, x: usize, M: i32, N: i32, accumulate: bool): void {
+export function colSum(dst: usize, x: usize, M: i32, N: i32, accumulate: bool): void {
   const rowB = <usize>N << 2;
   let j = 0;
   for (; j + 4 <= N; j += 4) {
@@ -34,7 +34,7 @@ export function col_sum(dst: usize, x: usize, M: i32, N: i32, accumulate: bool):
 }
 
 // dst[i] (int32) = index of the first maximum of row i of x (M,N); NaN counts as the maximum.
-export function argmax_rows(dst: usize, x: usize, M: i32, N: i32): void {
+export function argmaxRows(dst: usize, x: usize, M: i32, N: i32): void {
   for (let i = 0; i < M; i++) {
     const row = x + (<usize>i * <usize>N << 2);
     let best = load<f32>(row);
@@ -72,7 +72,7 @@ export function sumsq(x: usize, n: i32): f64 {
 
 // Number of non-finite elements (NaN, +Inf, -Inf) among x[i], i < n: the anomaly mode's scan.
 // v - v is 0 for every finite v and NaN otherwise, so one self-comparison finds both.
-export function nonfinite_count(x: usize, n: i32): i32 {
+export function nonfiniteCount(x: usize, n: i32): i32 {
   let acc = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {

@@ -2,7 +2,7 @@
 // pages that prefer streaming compilation (or serve kernels.wasm themselves) over the copy
 // embedded in the JavaScript. Everything else works without calling this.
 import { useWasmModule } from "./backend/index.js";
-import { builtin } from "./data/files.js";
+import { builtin } from "./platform.js";
 import { ValueError } from "./errors.js";
 
 export type WasmSource = string | URL | Response | PromiseLike<Response> | WebAssembly.Module | BufferSource;

@@ -3,7 +3,7 @@
 // hand in a compiled WebAssembly.Module with useWasmModule() before that.
 import { KERNELS_MT_WASM_BASE64, KERNELS_WASM_BASE64 } from "./kernels.generated.js";
 import type { Backend, BackendName, MemoryOptions } from "./backend.js";
-import { createJsBackend } from "./js.js";
+import { createJsBackend } from "./js/index.js";
 import { createWasmBackend } from "./wasm.js";
 import { threadsSupported } from "./threads.js";
 import { ValueError } from "../errors.js";

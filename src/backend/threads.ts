@@ -15,7 +15,7 @@
 // handing a job to a spinning worker costs a few µs, so then gemms from HOT_SPLIT_MIN_FLOPS on
 // are split too. A worker that has not started yet (workers start asynchronously;
 // in browsers only once the page yields) simply gets no slice.
-import { builtin } from "../data/files.js";
+import { builtin } from "../platform.js";
 import type { GemmForm } from "./backend.js";
 import type { Heap } from "./heap.js";
 
@@ -35,7 +35,7 @@ const WORKER_MAIN = `
 function start(module, memory, ctl, spinMs) {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const w = new Int32Array(memory.buffer, ctl, ${WORDS});
-  const run = [k.gemm_nn, k.gemm_nt, k.gemm_tn];
+  const run = [k.gemmNn, k.gemmNt, k.gemmTn];
   Atomics.store(w, ${SPINNING}, 1);
   Atomics.store(w, ${READY}, 1);
   for (;;) {
@@ -52,7 +52,7 @@ function start(module, memory, ctl, spinMs) {
     const op = w[${OP}];
     if (op === ${OP_QUIT}) return;
     const a = w.subarray(${ARGS}, ${ARGS + 12});
-    if (op === ${OPS.dot}) k.gemm_nt_dot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    if (op === ${OPS.dot}) k.gemmNtDot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
     Atomics.store(w, ${SPINNING}, 1); // before DONE: the main thread may post a small job right away
     Atomics.store(w, ${STATE}, ${DONE});

@@ -3,7 +3,7 @@
 // then the elements. Only unsigned bytes (TT = 0x08) are used by MNIST and supported here.
 import { FormatError, ValueError } from "../errors.js";
 import { describe } from "../check.js";
-import { gunzipSync } from "./files.js";
+import { gunzipSync } from "../platform.js";
 
 export interface IdxArray {
   dims: number[];

@@ -12,7 +12,7 @@ import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";
 import { idxDeclaredSize, parseIdx } from "./idx.js";
 import { asBytes, checkBool, checkOptions, describe } from "../check.js";
-import { fs, gunzip, gunzipSync, packageDir, path } from "./files.js";
+import { fs, gunzip, gunzipSync, packageDir, path } from "../platform.js";
 import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
 
 export interface MNISTOptions {

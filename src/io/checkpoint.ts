@@ -18,7 +18,7 @@ import type { Tensor } from "../tensor.js";
 import { type DataLoaderState, isGeneratorState } from "../data/loader.js";
 import { asBytes, checkGenerator, describe } from "../check.js";
 import { decodeSafetensors, encodeSafetensors, setOwn, type LoadedTensor } from "./safetensors.js";
-import { readBytes, writeBytesAtomic } from "./files.js";
+import { readBytes, writeBytesAtomic } from "../platform.js";
 
 /** Anything with a JSON-serialisable state: LR schedulers, DataLoaders, your own objects. */
 export interface Stateful<S = unknown> {

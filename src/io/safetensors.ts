@@ -17,7 +17,7 @@ import { FormatError, ValueError, shapeStr } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { asBytes, describe } from "../check.js";
 import type { StateValue } from "../nn/module.js";
-import { readBytes, writeBytesAtomic } from "./files.js";
+import { readBytes, writeBytesAtomic } from "../platform.js";
 
 /** A tensor read from a file: shape, elements converted to float32, and the file's dtype. */
 export interface LoadedTensor {

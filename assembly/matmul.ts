@@ -1,10 +1,10 @@
 // Single-precision GEMM, row-major, in the three forms backprop needs:
-//   gemm_nn: C (M,N) = A (M,K) · B (K,N)
-//   gemm_nt: C (M,N) = A (M,K) · B (N,K)ᵀ      linear forward   x · Wᵀ
-//   gemm_tn: C (M,N) = A (K,M)ᵀ · B (K,N)      weight gradient  dyᵀ · x
+//   gemmNn: C (M,N) = A (M,K) · B (K,N)
+//   gemmNt: C (M,N) = A (M,K) · B (N,K)ᵀ      linear forward   x · Wᵀ
+//   gemmTn: C (M,N) = A (K,M)ᵀ · B (K,N)      weight gradient  dyᵀ · x
 // In every form C = (accumulate ? C : 0) + bias + A·B, with bias a length-N row (0 = none).
 // Pointers are byte offsets into linear memory; lda/ldb/ldc are row strides in elements.
-// `scratch` is gemm_scratch_bytes(M) bytes of caller-owned memory (one per thread): kernels keep
+// `scratch` is gemmScratchBytes(M) bytes of caller-owned memory (one per thread): kernels keep
 // no state.
 //
 // Blocking: K is cut into equal slices of at most KC; for each slice and each 8-wide column
@@ -25,29 +25,34 @@ const PANEL_BYTES: usize = <usize>(KC * NR * 4);
 const TILE_BYTES: usize = <usize>(MR * NR * 4);
 const INIT_BYTES: usize = <usize>(NR * 4);
 
-export function gemm_scratch_bytes(M: i32): i32 {
+// Bytes of scratch one gemm call with M rows needs: a packed B panel, a tile buffer, an
+// accumulator start row and M (rounded up to 4) rows of packed A for one K slice.
+export function gemmScratchBytes(M: i32): i32 {
   return <i32>(PANEL_BYTES + TILE_BYTES + INIT_BYTES + <usize>((M + MR - 1) & ~(MR - 1)) * <usize>KC * 4);
 }
 
-export function gemm_nn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+// C (M,N) = (accumulate ? C : 0) + bias + A (M,K) · B (K,N)
+export function gemmNn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
   gemm(false, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
 }
 
-export function gemm_nt(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+// C (M,N) = (accumulate ? C : 0) + bias + A (M,K) · B (N,K)ᵀ   (linear forward x · Wᵀ)
+export function gemmNt(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
   gemm(false, true, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
 }
 
-export function gemm_tn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+// C (M,N) = (accumulate ? C : 0) + bias + A (K,M)ᵀ · B (K,N)   (weight gradient dyᵀ · x)
+export function gemmTn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
   gemm(true, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
 }
 
 // C (M,N) = A (M,K) · B (N,K)ᵀ as row-by-row dot products: for small M, where transposing B
-// into panels would cost as much as the product itself. Sums in a different order than gemm_nt,
+// into panels would cost as much as the product itself. Sums in a different order than gemmNt,
 // so callers pick one path from the full problem's M, never per row block.
-export function gemm_nt_dot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
+export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
                             c: usize, ldc: i32, bias: usize, accumulate: bool): void {
   const k4 = K & ~3;
   for (let i = 0; i < M; i++) {

@@ -1,0 +1,86 @@
+// The plain-JS twin of assembly/norm.ts: batch norm, per-channel sums and dropout. Each kernel's contract (shapes, modes)
+// is documented once, on the AssemblyScript export.
+import type { Kernels } from "../backend.js";
+import type { JsMemory } from "./memory.js";
+
+/** Batch norm, per-channel sums and dropout as plain loops. */
+export function normKernels({ f32 }: JsMemory) {
+  return {
+    channelFill(y, v, N, C, S) {
+      const f = f32();
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+        const o = (y >> 2) + (n * C + c) * S;
+        f.fill(f[(v >> 2) + c], o, o + S);
+      }
+    },
+    channelSum(dst, x, N, C, S, accumulate) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        let s = accumulate ? f[(dst >> 2) + c] : 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
+        f[(dst >> 2) + c] = s;
+      }
+    },
+    bnStats(mean, variance, x, N, C, S) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
+        const m = s / (N * S);
+        let q = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) q += (f[(x >> 2) + (n * C + c) * S + k] - m) ** 2;
+        f[(mean >> 2) + c] = m;
+        f[(variance >> 2) + c] = q / (N * S);
+      }
+    },
+    bnForward(y, x, mean, invstd, weight, bias, N, C, S) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
+        const w = weight ? f[(weight >> 2) + c] : 1, b = bias ? f[(bias >> 2) + c] : 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          f[(y >> 2) + o] = (f[(x >> 2) + o] - m) * r * w + b;
+        }
+      }
+    },
+    bnBackwardSums(sums, dy, x, mean, invstd, N, C, S) {
+      const f = f32();
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
+        let sumDy = 0, sumDyXhat = 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          sumDy += f[(dy >> 2) + o];
+          sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
+        }
+        f[(sums >> 2) + c] = sumDy;
+        f[(sums >> 2) + C + c] = sumDyXhat;
+      }
+    },
+    bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats) {
+      const f = f32(), M = N * S;
+      for (let c = 0; c < C; c++) {
+        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c], w = weight ? f[(weight >> 2) + c] : 1;
+        const a = (w * f[(sums >> 2) + c]) / M, b = (w * f[(sums >> 2) + C + c]) / M;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
+          const o = (n * C + c) * S + k;
+          const gh = f[(dy >> 2) + o] * w;
+          f[(dx >> 2) + o] = batchStats ? r * (gh - a - (f[(x >> 2) + o] - m) * r * b) : gh * r;
+        }
+      }
+    },
+    dropout(y, mask, x, n, threshold, scale, seed) {
+      const f = f32();
+      for (let i = 0; i < n; i++) {
+        let h = (Math.imul(i, 0x9e3779b1) + seed) >>> 0;
+        h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+        h = (h ^ (h >>> 16)) >>> 0;
+        const m = h >= threshold >>> 0 ? scale : 0;
+        f[(mask >> 2) + i] = m;
+        f[(y >> 2) + i] = f[(x >> 2) + i] * m;
+      }
+    },
+  } satisfies Pick<Kernels, "channelFill" | "channelSum" | "bnStats" | "bnForward" | "bnBackwardSums" | "bnBackwardDx" | "dropout">;
+}
