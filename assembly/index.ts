@@ -9,6 +9,10 @@ export * from "./adam";
 export * from "./conv";
 export * from "./norm";
 export * from "./augment";
+export * from "./layout";
+export * from "./softmax";
+export * from "./math";
+export * from "./indexing";
 
 // First byte the kernels do not use: the allocator starts above it.
 export function heapBase(): usize {

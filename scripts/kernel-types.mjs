@@ -5,7 +5,7 @@
 // against this file by tsc, so a kernel and its declared signature cannot drift apart.
 //
 // usage: node scripts/kernel-types.mjs [bindings.d.ts] [out.ts]
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
@@ -52,7 +52,25 @@ for (const k of kernels) {
   out.push("   */");
   out.push(`  ${k.name}${k.params}: ${k.ret};`);
 }
-out.push("}", "", "/** Every kernel export's name, to check a loaded module against. */");
+out.push("}", "");
+// Op codes the kernels switch on, declared once as AssemblyScript enums with explicit values.
+for (const file of readdirSync("assembly").filter((f) => f.endsWith(".ts")).sort()) {
+  const text = readFileSync(`assembly/${file}`, "utf8");
+  for (const m of text.matchAll(/((?:^\/\/[^\n]*\n)*)export enum (\w+) \{([^}]*)\}/gm)) {
+    const [, comment, name, body] = m;
+    const members = body.split(",").map((x) => x.trim()).filter(Boolean).map((x) => {
+      const mm = /^(\w+)\s*=\s*(-?\d+)$/.exec(x);
+      if (mm === null) throw new Error(`kernel-types: assembly/${file}: enum ${name} member '${x}' needs an explicit value`);
+      return `${mm[1]}: ${mm[2]}`;
+    });
+    out.push("/**");
+    for (const l of comment.trim().split("\n").filter(Boolean)) out.push(` * ${l.replace(/^\/\/ ?/, "")}`.trimEnd());
+    out.push(` * (assembly/${file})`, " */");
+    out.push(`export const ${name} = { ${members.join(", ")} } as const;`);
+    out.push(`export type ${name} = (typeof ${name})[keyof typeof ${name}];`, "");
+  }
+}
+out.push("/** Every kernel export's name, to check a loaded module against. */");
 out.push(`export const KERNEL_NAMES = [${kernels.map((k) => JSON.stringify(k.name)).join(", ")}] as const;`, "");
 writeFileSync(outPath, out.join("\n"));
 console.log(`${outPath}: ${kernels.length} kernels`);

@@ -6,7 +6,7 @@
 import type { Backend } from "./backend/backend.js";
 import { AnomalyError, ShapeError, ValueError, shapeStr } from "./errors.js";
 import { allocTemp, endStep, isGradEnabled, outputScope, releaseTemp } from "./lifetime.js";
-import { Tensor, emptyTensor, sameBackend, type Shape } from "./tensor.js";
+import { Tensor, emptyTensor, sameBackend, type DType, type Shape } from "./tensor.js";
 
 export interface GradNode {
   readonly op: string;
@@ -144,7 +144,7 @@ export function isRecording(inputs: readonly Tensor[]): boolean {
  * Allocates an op's output with the right lifetime (see lifetime.ts): in the step scope when
  * recorded or derived from step tensors, in the noGrad scope inside noGrad, else persistent.
  */
-export function opOutput(backend: Backend, shape: Shape, inputs: readonly Tensor[], dtype: "float32" | "int32" = "float32"): Tensor {
+export function opOutput(backend: Backend, shape: Shape, inputs: readonly Tensor[], dtype: DType = "float32"): Tensor {
   return emptyTensor(backend, shape, dtype, outputScope(backend, isRecording(inputs), inputs));
 }
 

@@ -70,3 +70,14 @@ export function asBytes(v: unknown): Uint8Array | null {
   if (tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]") return new Uint8Array(v as ArrayBuffer);
   return null;
 }
+
+/**
+ * Throws a ValueError when a public function or method got more positional arguments than it
+ * takes (JavaScript ignores extras silently; a misplaced option or a PyTorch-style keyword
+ * argument would otherwise vanish). Pass the function's `arguments`.
+ */
+export function checkArgCount(owner: string, args: { length: number }, max: number): void {
+  if (args.length > max) {
+    throw new ValueError(`${owner}: expected at most ${max} argument${max === 1 ? "" : "s"}, got ${args.length} (pass options as one object where the function takes them)`);
+  }
+}

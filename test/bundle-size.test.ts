@@ -4,8 +4,12 @@ import { describe, expect, it } from "vitest";
 import { assertDistFresh } from "./runtimes/harness.js";
 import { format, measure } from "../scripts/bundle-size.js";
 
-/** Budget for examples/browser-min, minified + gzipped, kernels included. */
-const BUDGET_GZIP_BYTES = 64 * 1024;
+/**
+ * Budget for examples/browser-min, minified + gzipped, kernels included (both builds, embedded as
+ * base64). The general-tensor kernels (broadcasting, strided copies, math, reductions) took the
+ * wasm from 18 to 72 KB.
+ */
+const BUDGET_GZIP_BYTES = 128 * 1024;
 
 describe("bundle size", () => {
   it(`examples/browser-min is under ${BUDGET_GZIP_BYTES / 1024} KB gzipped with the wasm, and smaller than TF.js core + wasm`, async () => {

@@ -39,6 +39,12 @@ export interface Backend extends Kernels {
   getNumThreads(): number;
   /** Counters of the thread pool since it started (null without a pool). */
   threadStats(): import("./threads.js").ThreadStats | null;
+  /**
+   * Copies a strided kernel's int32 meta block (shapes, strides, scratch; see
+   * assembly/strided.ts) into this backend's meta buffer and returns its pointer. The block is
+   * valid until the next call.
+   */
+  writeMeta(values: Int32Array): number;
   /** Views over the whole memory, rebuilt after the memory grows. */
   f32(): Float32Array;
   i32(): Int32Array;
@@ -97,4 +103,18 @@ export function createMemory(options: MemoryOptions = {}, shared = false): { mem
   const maximum = Math.max(1, Math.floor(max / 65536));
   const memory = new WebAssembly.Memory({ initial: Math.min(32, maximum), maximum, shared });
   return { memory, max: maximum * 65536 };
+}
+
+/** Bytes of the meta buffer: 8 dims × (4 operands + 2) + 4 offsets int32s, with room to spare. */
+const META_BYTES = 1024;
+
+/** The writeMeta of a backend: one buffer, allocated on first use and reused by every call. */
+export function metaWriter(heap: Heap, views: MemoryViews): (values: Int32Array) => number {
+  let ptr = 0;
+  return (values) => {
+    if (values.length * 4 > META_BYTES) throw new ValueError(`writeMeta: ${values.length} int32s do not fit the ${META_BYTES}-byte meta buffer`);
+    if (ptr === 0) ptr = heap.alloc(META_BYTES);
+    views.i32().set(values, ptr >> 2);
+    return ptr;
+  };
 }

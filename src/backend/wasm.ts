@@ -3,7 +3,7 @@
 // the same names as the Kernels methods), so a kernel call costs one JS→wasm transition; only
 // gemm gets a wrapper, which picks the path and owns the packing scratch.
 import { instantiateSync } from "@assemblyscript/loader";
-import { type Backend, type GemmForm, type Kernels, MemoryViews, type MemoryOptions, createMemory } from "./backend.js";
+import { type Backend, type GemmForm, type Kernels, MemoryViews, type MemoryOptions, createMemory, metaWriter } from "./backend.js";
 import { KERNEL_NAMES, type KernelExports } from "./kernel-exports.generated.js";
 import { Heap } from "./heap.js";
 import { ValueError } from "../errors.js";
@@ -72,6 +72,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     f32: () => views.f32(),
     i32: () => views.i32(),
     u8: () => views.u8(),
+    writeMeta: metaWriter(heap, views),
     setNumThreads,
     getNumThreads: () => pool?.threads ?? 1,
     threadStats: () => (pool === null ? null : { ...pool.stats }),

@@ -36,9 +36,9 @@ export class TensorDataset extends Dataset<Tensor[]> {
       if (t.ndim === 0 || t.shape[0] !== n) {
         throw new ShapeError(`TensorDataset: size mismatch between tensors: ${tensors.map((x) => shapeStr(x.shape)).join(" vs ")} (first dimensions must be equal)`);
       }
-      t.keep();
     }
-    this.tensors = tensors;
+    // Rows are handed out as views of dense memory: a strided tensor is copied once here.
+    this.tensors = tensors.map((t) => (t.isContiguous() ? t : t.contiguous()).keep());
   }
 
   get length(): number {

@@ -18,8 +18,10 @@ import { checkBool, checkOptions, describe } from "../check.js";
 /** A tensor that is a module parameter: persistent, requiresGrad by default. */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
-    data.keep();
-    super(data.storage, data.shape, data.dtype, data.offset);
+    // Kernels update parameters in place: a view (say, a transposed tensor) is copied first.
+    const dense = data.isContiguous() ? data : data.detach().contiguous();
+    dense.keep();
+    super(dense.storage, dense.shape, dense.dtype, dense.offset);
     this.requiresGrad = requiresGrad;
   }
 

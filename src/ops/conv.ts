@@ -3,6 +3,7 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { checkBool, checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
+import { dense } from "./layout.js";
 
 export type Pair = number | [number, number];
 
@@ -64,6 +65,9 @@ const GROUP_BYTES = 512 * 1024;
  * thread count, so results do not either. cols are rebuilt in backward rather than kept.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  x = dense(x);
+  weight = dense(weight);
+  bias = dense(bias);
   const be = bias ? sameBackend("conv2d", x, weight, bias) : sameBackend("conv2d", x, weight);
   const [N, C, H, W] = check4d("conv2d", x);
   requireFloat("conv2d", "weight", weight);
@@ -176,6 +180,7 @@ function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOp
 
 /** Max over kh×kw windows (stride defaults to the kernel size), as F.max_pool2d; `ceilMode`. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
+  x = dense(x);
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("maxPool2d", x, kernelSize, options, ["stride", "padding", "ceilMode"]);
   const be = x.backend;
   const P = N * C;
@@ -189,6 +194,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = 
 
 /** Mean over kh×kw windows, padding counted as zeros (count_include_pad), as F.avg_pool2d. */
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptions, "ceilMode"> = {}): Tensor {
+  x = dense(x);
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("avgPool2d", x, kernelSize, options);
   const be = x.backend;
   const P = N * C;

@@ -1,8 +1,25 @@
-// Differentiable operations; each file keeps an op's forward, backward and checks together.
-export { reshape, flatten, clone, fillInPlace, copyInPlace } from "./shape.js";
-export { linear, matmul } from "./matmul.js";
-export { add, sub, mul, div, relu } from "./elementwise.js";
-export { sum, mean, argmax } from "./reduce.js";
-export { crossEntropy, nllLoss, mseLoss, softmax, logSoftmax, type Reduction } from "./loss.js";
+// Differentiable operations; each file keeps an op's forward, backward and checks together, and
+// has the same name as its kernel file in assembly/ and src/backend/js/.
+export {
+  reshape, view, flatten, unflatten, clone, contiguous, transpose, permute, movedim, unsqueeze, squeeze,
+  expand, narrow, select, slice, split, chunk, cat, stack, repeat, tril, triu, to, fillInPlace, copyInPlace,
+} from "./layout.js";
+export { normDim } from "../layout.js";
+export { index, indexSelect, gather, scatterAdd, type IndexItem } from "./indexing.js";
+export { linear, matmul, bmm } from "./matmul.js";
+export {
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalXor,
+  logicalNot, where, maskedFill,
+} from "./elementwise.js";
+export {
+  neg, abs, exp, expm1, log, log1p, sqrt, rsqrt, sin, cos, tanh, sigmoid, logSigmoid, silu, square, reciprocal,
+  sign, floor, ceil, round, trunc, gelu, softplus, leakyRelu, elu, clamp, relu, type GeluOptions,
+} from "./math.js";
+export {
+  sum, mean, prod, amax, amin, maxDim, minDim, argmax, argmin, variance, std, logsumexp, norm, cumsum,
+  type NormOrder, type VarOptions,
+} from "./reduce.js";
+export { softmax, logSoftmax } from "./softmax.js";
+export { crossEntropy, nllLoss, mseLoss, type Reduction } from "./loss.js";
 export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
 export { batchNorm, dropout, type BatchNormOptions } from "./norm.js";

@@ -4,6 +4,7 @@ import { DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
+import { dense } from "./layout.js";
 
 export type Reduction = "mean" | "sum" | "none";
 
@@ -53,6 +54,8 @@ function gradScale(g: Tensor, N: number, reduction: Reduction): [number, number]
  * Forward keeps each row's log-sum-exp; backward is (softmax - onehot) · dy / N.
  */
 export function crossEntropy(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  input = dense(input);
+  target = dense(target);
   checkReduction("crossEntropy", reduction);
   const be = sameBackend("crossEntropy", input, target);
   const [N, C] = checkClassTargets("crossEntropy", input, target);
@@ -68,6 +71,8 @@ export function crossEntropy(input: Tensor, target: Tensor, reduction: Reduction
 
 /** Negative log-likelihood of log-probabilities (N, C) at int32 class indices (N). */
 export function nllLoss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  input = dense(input);
+  target = dense(target);
   checkReduction("nllLoss", reduction);
   const be = sameBackend("nllLoss", input, target);
   const [N, C] = checkClassTargets("nllLoss", input, target);
@@ -82,6 +87,8 @@ export function nllLoss(input: Tensor, target: Tensor, reduction: Reduction = "m
 
 /** Mean squared error between input and target of the same shape; dx = 2(x - t) · dy / n. */
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  input = dense(input);
+  target = dense(target);
   checkReduction("mseLoss", reduction);
   const be = sameBackend("mseLoss", input, target);
   requireFloat("mseLoss", "input", input);
@@ -98,38 +105,5 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "m
     const [s, scales] = gradScale(g, n, reduction);
     ctx.assign(input, (dx) => be.mseBackward(dx, input.ptr, target.ptr, n, 2 * s, scales));
     ctx.assign(target, (dt) => be.mseBackward(dt, input.ptr, target.ptr, n, -2 * s, scales));
-  });
-}
-
-function lastDimRows(op: string, x: Tensor, dim: number): [number, number] {
-  requireFloat(op, "input", x);
-  if (!Number.isInteger(dim)) throw new ValueError(`${op}: dim must be an integer, got ${describe(dim)}`);
-  const nd = x.ndim;
-  if (nd === 0 || (dim < 0 ? dim + nd : dim) !== nd - 1) {
-    throw new ShapeError(`${op}: dim ${dim} is not supported for shape ${shapeStr(x.shape)} (only the last dimension)`);
-  }
-  const C = x.shape[nd - 1];
-  return [C === 0 ? 0 : x.size / C, C];
-}
-
-/** softmax along the last dimension; dx = y (dy - Σ dy·y). */
-export function softmax(x: Tensor, dim = -1): Tensor {
-  const [M, C] = lastDimRows("softmax", x, dim);
-  const be = x.backend;
-  const out = opOutput(be, x.shape, [x]);
-  be.softmaxForward(out.ptr, x.ptr, M, C);
-  return record(out, "softmax", [x], (g, ctx) => {
-    ctx.assign(x, (dx) => be.softmaxBackward(dx, g.ptr, out.ptr, M, C));
-  });
-}
-
-/** log-softmax along the last dimension; dx = dy - exp(y) Σ dy. */
-export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const [M, C] = lastDimRows("logSoftmax", x, dim);
-  const be = x.backend;
-  const out = opOutput(be, x.shape, [x]);
-  be.logSoftmaxForward(out.ptr, x.ptr, M, C);
-  return record(out, "logSoftmax", [x], (g, ctx) => {
-    ctx.assign(x, (dx) => be.logSoftmaxBackward(dx, g.ptr, out.ptr, M, C));
   });
 }

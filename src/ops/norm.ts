@@ -3,6 +3,7 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { checkBool, checkFiniteNumber, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
+import { dense } from "./layout.js";
 import { type Generator, defaultGenerator } from "../random.js";
 
 export interface BatchNormOptions {
@@ -22,6 +23,9 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
                           bias: Tensor | null = null, options: BatchNormOptions = {}): Tensor {
+  x = dense(x);
+  weight = dense(weight);
+  bias = dense(bias);
   checkOptions("batchNorm", options, ["training", "momentum", "eps", "numBatchesTracked"]);
   const { training = false, momentum = 0.1, eps = 1e-5, numBatchesTracked = null } = options;
   requireFloat("batchNorm", "input", x);
@@ -113,6 +117,7 @@ function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tens
  * generator, so manualSeed(n) fixes it in every runtime. Outside training it returns x.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  x = dense(x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${describe(p)}`);
   requireFloat("dropout", "input", x);
   checkBool("dropout", "training", training);

@@ -2,9 +2,51 @@
 // is documented once, on the AssemblyScript export.
 import type { Kernels } from "../backend.js";
 import type { JsMemory } from "./memory.js";
+import { BinaryOp } from "../kernel-exports.generated.js";
+import { forEachElement } from "./strided.js";
+
+/** One float32 op, rounded to float32 as the wasm instruction rounds it. */
+function floatOp(op: number, x: number, y: number): number {
+  switch (op) {
+    case BinaryOp.Add: return x + y;
+    case BinaryOp.Sub: return x - y;
+    case BinaryOp.Mul: return x * y;
+    case BinaryOp.Div: return x / y;
+    case BinaryOp.Maximum: return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y);
+    case BinaryOp.Minimum: return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y);
+    case BinaryOp.Pow: return x ** y;
+    default: throw new Error(`binaryStrided: op ${op} is not a float32 arithmetic op`);
+  }
+}
+
+function compareOp(op: number, x: number, y: number): boolean {
+  switch (op) {
+    case BinaryOp.Eq: return x === y;
+    case BinaryOp.Ne: return x !== y;
+    case BinaryOp.Lt: return x < y;
+    case BinaryOp.Le: return x <= y;
+    case BinaryOp.Gt: return x > y;
+    default: return x >= y;
+  }
+}
+
+/** One int32 op with int32 wrapping. */
+function intOp(op: number, x: number, y: number): number {
+  switch (op) {
+    case BinaryOp.Add: return (x + y) | 0;
+    case BinaryOp.Sub: return (x - y) | 0;
+    case BinaryOp.Mul: return Math.imul(x, y);
+    case BinaryOp.Maximum: return Math.max(x, y);
+    case BinaryOp.Minimum: return Math.min(x, y);
+    case BinaryOp.And: return x & y;
+    case BinaryOp.Or: return x | y;
+    case BinaryOp.Xor: return x ^ y;
+    default: return compareOp(op, x, y) ? 1 : 0;
+  }
+}
 
 /** Elementwise arithmetic, fills and copies as plain loops. */
-export function elementwiseKernels({ f32, u8 }: JsMemory) {
+export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
   return {
     fill(dst, n, value) {
       f32().fill(value, dst >> 2, (dst >> 2) + n);
@@ -56,5 +98,18 @@ export function elementwiseKernels({ f32, u8 }: JsMemory) {
       const f = f32(), DX = dx >> 2, DY = dy >> 2, Y = y >> 2;
       for (let i = 0; i < n; i++) f[DX + i] = f[Y + i] > 0 ? f[DY + i] : 0;
     },
-  } satisfies Pick<Kernels, "fill" | "copy" | "add" | "sub" | "mul" | "affine" | "axpy" | "rowwise" | "relu" | "reluBackward">;
+    binaryStrided(op, dst, a, b, meta, nd, isInt) {
+      const F = f32(), I = i32(), D = dst >> 2, A = a >> 2, B = b >> 2;
+      const compare = op >= BinaryOp.Eq && op <= BinaryOp.Ge;
+      forEachElement(I, meta, nd, 3, ([d, x, y]) => {
+        if (isInt) I[D + d] = intOp(op, I[A + x], I[B + y]);
+        else if (compare) I[D + d] = compareOp(op, F[A + x], F[B + y]) ? 1 : 0;
+        else F[D + d] = floatOp(op, F[A + x], F[B + y]);
+      });
+    },
+    whereStrided(dst, cond, a, b, meta, nd) {
+      const I = i32(), D = dst >> 2, C = cond >> 2, A = a >> 2, B = b >> 2;
+      forEachElement(I, meta, nd, 4, ([d, c, x, y]) => (I[D + d] = I[C + c] !== 0 ? I[A + x] : I[B + y]));
+    },
+  } satisfies Pick<Kernels, "fill" | "copy" | "add" | "sub" | "mul" | "affine" | "axpy" | "rowwise" | "relu" | "reluBackward" | "binaryStrided" | "whereStrided">;
 }

@@ -4,18 +4,22 @@
 // favours obviously-right code (float64 accumulators, cache-friendly loop order) over tricks.
 // One file per kernel file of assembly/, with the same name; the type Kernels (generated from
 // assembly/) makes a missing or mistyped twin a compile error.
-import { type Backend, type Kernels, MemoryViews, type MemoryOptions, createMemory } from "../backend.js";
+import { type Backend, type Kernels, MemoryViews, type MemoryOptions, createMemory, metaWriter } from "../backend.js";
 import { Heap } from "../heap.js";
 import type { JsMemory } from "./memory.js";
 import { adamKernels } from "./adam.js";
 import { augmentKernels } from "./augment.js";
 import { convKernels } from "./conv.js";
 import { elementwiseKernels } from "./elementwise.js";
+import { indexingKernels } from "./indexing.js";
+import { layoutKernels } from "./layout.js";
 import { lossKernels } from "./loss.js";
+import { mathKernels } from "./math.js";
 import { matmulKernels } from "./matmul.js";
 import { normKernels } from "./norm.js";
 import { reduceKernels } from "./reduce.js";
 import { sgdKernels } from "./sgd.js";
+import { softmaxKernels } from "./softmax.js";
 
 /**
  * Names of kernels whose twin takes a different number of parameters than the kernel (tsc
@@ -47,16 +51,22 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
     ...augmentKernels(mem),
     ...sgdKernels(mem),
     ...adamKernels(mem),
+    ...layoutKernels(mem),
+    ...softmaxKernels(mem),
+    ...mathKernels(mem),
+    ...indexingKernels(mem),
   };
   const kernels: Kernels = checkArity(twins);
+  const heap = new Heap(memory, 1024, max);
   return {
     ...kernels,
     name: "js",
-    heap: new Heap(memory, 1024, max),
+    heap,
     memory,
     f32: mem.f32,
     i32: mem.i32,
     u8: mem.u8,
+    writeMeta: metaWriter(heap, views),
     // Plain loops stay on one thread: the reference backend is the single-threaded baseline.
     setNumThreads: () => 1,
     getNumThreads: () => 1,

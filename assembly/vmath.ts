@@ -1,0 +1,227 @@
+// Internal: float32 exp, log, tanh and erf, four lanes at a time (f32x4) and one at a time (f32)
+// with exactly the same operations in the same order, so a kernel's SIMD body and scalar tail
+// agree bit for bit — and so does src/backend/js/vmath.ts, which repeats every step with
+// Math.fround. No fused multiply-add anywhere: every product and sum is rounded, as everywhere
+// in the kernels. Accuracy is a few float32 ulps (tested against float64 references).
+//
+// exp and log follow Cephes' expf/logf (range reduction by ln 2 split in two constants, then a
+// polynomial); tanh is Cephes' tanhf (an odd polynomial below 0.625, 1 - 2/(e^2x + 1) above);
+// erf is Eigen's float rational approximation on [-4, 4].
+
+// ---- exp ---------------------------------------------------------------------------------------
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_P0: f32 = 1.9875691500e-4;
+const EXP_P1: f32 = 1.3981999507e-3;
+const EXP_P2: f32 = 8.3334519073e-3;
+const EXP_P3: f32 = 4.1665795894e-2;
+const EXP_P4: f32 = 1.6666665459e-1;
+const EXP_P5: f32 = 5.0000001201e-1;
+const EXP_LO: f32 = -104;
+const EXP_HI: f32 = 89;
+
+// e^x for four lanes; NaN stays NaN, overflow gives +inf, underflow 0 (denormals kept).
+@inline export function vexp(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.add(f32x4.mul(f32x4.splat(EXP_P0), r), f32x4.splat(EXP_P1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(EXP_P2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(EXP_P3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(EXP_P4));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(EXP_P5));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
+  // y · 2^n as y · 2^(n>>1) · 2^(n - (n>>1)): both factors are normal numbers for n in [-151, 129].
+  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const n1 = i32x4.shr_s(n, 1), n2 = i32x4.sub(n, n1);
+  const bias = i32x4.splat(127);
+  const s1 = i32x4.shl(i32x4.add(n1, bias), 23), s2 = i32x4.shl(i32x4.add(n2, bias), 23);
+  return f32x4.mul(f32x4.mul(y, s1), s2);
+}
+
+@inline export function sexp(x: f32): f32 {
+  x = min<f32>(max<f32>(x, EXP_LO), EXP_HI);
+  const fx = nearest<f32>(x * LOG2E);
+  let r = x - fx * LN2_HI;
+  r = r - fx * LN2_LO;
+  const z = r * r;
+  let y = EXP_P0 * r + EXP_P1;
+  y = y * r + EXP_P2;
+  y = y * r + EXP_P3;
+  y = y * r + EXP_P4;
+  y = y * r + EXP_P5;
+  y = y * z + r + 1;
+  const n = <i32>fx;
+  const n1 = n >> 1, n2 = n - n1;
+  return y * reinterpret<f32>((n1 + 127) << 23) * reinterpret<f32>((n2 + 127) << 23);
+}
+
+// ---- log ---------------------------------------------------------------------------------------
+const SQRTHF: f32 = 0.707106781186547524;
+const LOG_P0: f32 = 7.0376836292e-2;
+const LOG_P1: f32 = -1.1514610310e-1;
+const LOG_P2: f32 = 1.1676998740e-1;
+const LOG_P3: f32 = -1.2420140846e-1;
+const LOG_P4: f32 = 1.4249322787e-1;
+const LOG_P5: f32 = -1.6668057665e-1;
+const LOG_P6: f32 = 2.0000714765e-1;
+const LOG_P7: f32 = -2.4999993993e-1;
+const LOG_P8: f32 = 3.3333331174e-1;
+const TWO23: f32 = 8388608; // 2^23: scales denormals up to normal numbers
+const MIN_NORMAL: f32 = 1.17549435e-38;
+
+// ln x for four lanes; ln 0 = -inf, ln x<0 = NaN, ln inf = inf, NaN stays NaN.
+@inline export function vlog(x: v128): v128 {
+  const tiny = f32x4.lt(x, f32x4.splat(MIN_NORMAL));
+  const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(TWO23)), x, tiny);
+  let e = i32x4.sub(i32x4.shr_u(xs, 23), i32x4.splat(126));
+  e = i32x4.sub(e, v128.and(tiny, i32x4.splat(23)));
+  let m = v128.or(v128.and(xs, i32x4.splat(0x807fffff)), i32x4.splat(0x3f000000));
+  const low = f32x4.lt(m, f32x4.splat(SQRTHF));
+  e = i32x4.add(e, low); // a true lane is -1
+  m = f32x4.sub(f32x4.add(m, v128.and(m, low)), f32x4.splat(1));
+  const z = f32x4.mul(m, m);
+  let y = f32x4.add(f32x4.mul(f32x4.splat(LOG_P0), m), f32x4.splat(LOG_P1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P2));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P3));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P4));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P5));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P6));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P7));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(LOG_P8));
+  y = f32x4.mul(f32x4.mul(y, m), z);
+  const fe = f32x4.convert_i32x4_s(e);
+  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(LN2_LO)));
+  y = f32x4.add(y, f32x4.mul(z, f32x4.splat(-0.5)));
+  let r = f32x4.add(f32x4.add(m, y), f32x4.mul(fe, f32x4.splat(LN2_HI)));
+  // Special cases last: x = 0 → -inf, x < 0 or NaN → NaN, x = inf → inf.
+  r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.eq(x, f32x4.splat(0)));
+  r = v128.bitselect(f32x4.splat(NaN), r, v128.not(f32x4.ge(x, f32x4.splat(0))));
+  return v128.bitselect(x, r, f32x4.eq(x, f32x4.splat(Infinity)));
+}
+
+@inline export function slog(x: f32): f32 {
+  const tiny = x < MIN_NORMAL;
+  const xs = tiny ? x * TWO23 : x;
+  const bits = reinterpret<i32>(xs);
+  let e = (<i32>(<u32>bits >> 23)) - 126 - (tiny ? 23 : 0);
+  let m = reinterpret<f32>((bits & 0x807fffff) | 0x3f000000);
+  if (m < SQRTHF) {
+    e -= 1;
+    m = m + m - 1;
+  } else {
+    m = m - 1;
+  }
+  const z = m * m;
+  let y = LOG_P0 * m + LOG_P1;
+  y = y * m + LOG_P2;
+  y = y * m + LOG_P3;
+  y = y * m + LOG_P4;
+  y = y * m + LOG_P5;
+  y = y * m + LOG_P6;
+  y = y * m + LOG_P7;
+  y = y * m + LOG_P8;
+  y = y * m * z;
+  const fe = <f32>e;
+  y = y + fe * LN2_LO;
+  y = y + z * -0.5;
+  const r = m + y + fe * LN2_HI;
+  if (x == 0) return -Infinity;
+  if (!(x >= 0)) return NaN;
+  return x == Infinity ? x : r;
+}
+
+// ---- tanh --------------------------------------------------------------------------------------
+const TANH_SMALL: f32 = 0.625;
+const TANH_P0: f32 = -5.70498872745e-3;
+const TANH_P1: f32 = 2.06390887954e-2;
+const TANH_P2: f32 = -5.37397155531e-2;
+const TANH_P3: f32 = 1.33314422036e-1;
+const TANH_P4: f32 = -3.33332819422e-1;
+
+@inline export function vtanh(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.add(f32x4.mul(f32x4.splat(TANH_P0), z), f32x4.splat(TANH_P1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(TANH_P2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(TANH_P3));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(TANH_P4));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = vexp(f32x4.add(a, a));
+  let big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  big = v128.or(v128.and(big, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000))); // sign of x
+  return v128.bitselect(small, big, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+}
+
+@inline export function stanh(x: f32): f32 {
+  const a = abs<f32>(x);
+  const z = x * x;
+  let p = TANH_P0 * z + TANH_P1;
+  p = p * z + TANH_P2;
+  p = p * z + TANH_P3;
+  p = p * z + TANH_P4;
+  if (a < TANH_SMALL) return p * z * x + x;
+  const e = sexp(a + a);
+  return copysign<f32>(<f32>1 - <f32>2 / (e + 1), x);
+}
+
+// ---- sigmoid -----------------------------------------------------------------------------------
+
+@inline export function vsigmoid(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
+}
+
+@inline export function ssigmoid(x: f32): f32 {
+  return <f32>1 / (<f32>1 + sexp(-x));
+}
+
+// ---- erf ---------------------------------------------------------------------------------------
+const ERF_A0: f32 = -2.72614225801306e-10;
+const ERF_A1: f32 = 2.77068142495902e-08;
+const ERF_A2: f32 = -2.10102402082508e-06;
+const ERF_A3: f32 = -5.69250639462346e-05;
+const ERF_A4: f32 = -7.34990630326855e-04;
+const ERF_A5: f32 = -2.95459980854025e-03;
+const ERF_A6: f32 = -1.60960333262415e-02;
+const ERF_B0: f32 = -1.45660718464996e-05;
+const ERF_B1: f32 = -2.13374055278905e-04;
+const ERF_B2: f32 = -1.68282697438203e-03;
+const ERF_B3: f32 = -7.37332916720468e-03;
+const ERF_B4: f32 = -1.42647390514189e-02;
+
+@inline export function verf(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-4)), f32x4.splat(4));
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.add(f32x4.mul(x2, f32x4.splat(ERF_A0)), f32x4.splat(ERF_A1));
+  p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A2));
+  p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A3));
+  p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A4));
+  p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A5));
+  p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A6));
+  p = f32x4.mul(p, x);
+  let q = f32x4.add(f32x4.mul(x2, f32x4.splat(ERF_B0)), f32x4.splat(ERF_B1));
+  q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(ERF_B2));
+  q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(ERF_B3));
+  q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(ERF_B4));
+  return f32x4.div(p, q);
+}
+
+@inline export function serf(x: f32): f32 {
+  x = min<f32>(max<f32>(x, -4), 4);
+  const x2 = x * x;
+  let p = x2 * ERF_A0 + ERF_A1;
+  p = x2 * p + ERF_A2;
+  p = x2 * p + ERF_A3;
+  p = x2 * p + ERF_A4;
+  p = x2 * p + ERF_A5;
+  p = x2 * p + ERF_A6;
+  p = p * x;
+  let q = x2 * ERF_B0 + ERF_B1;
+  q = x2 * q + ERF_B2;
+  q = x2 * q + ERF_B3;
+  q = x2 * q + ERF_B4;
+  return p / q;
+}
