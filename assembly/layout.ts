@@ -75,6 +75,7 @@ export function triangle(dst: usize, src: usize, B: i32, R: i32, C: i32, k: i32,
       let lo = upper ? i + k : 0;
       let hi = upper ? C : i + k + 1;
       if (lo < 0) lo = 0;
+      if (lo > C) lo = C;
       if (hi > C) hi = C;
       if (hi < lo) hi = lo;
       for (let j = 0; j < lo; j++) store<u32>(dst + row + (<usize>j << 2), 0);

@@ -170,12 +170,18 @@ const TANH_P4: f32 = -3.33332819422e-1;
 
 // ---- sigmoid -----------------------------------------------------------------------------------
 
+// σ(x) = 1/(1 + e^-|x|) for x ≥ 0 and e^-|x|/(1 + e^-|x|) below, so tiny results stay exact
+// (σ(-100) is a denormal, as in PyTorch, not 0).
 @inline export function vsigmoid(x: v128): v128 {
-  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
+  const e = vexp(f32x4.neg(f32x4.abs(x)));
+  const d = f32x4.add(f32x4.splat(1), e);
+  return v128.bitselect(f32x4.div(f32x4.splat(1), d), f32x4.div(e, d), f32x4.ge(x, f32x4.splat(0)));
 }
 
 @inline export function ssigmoid(x: f32): f32 {
-  return <f32>1 / (<f32>1 + sexp(-x));
+  const e = sexp(-abs<f32>(x));
+  const d = <f32>1 + e;
+  return x >= 0 ? <f32>1 / d : e / d;
 }
 
 // ---- erf ---------------------------------------------------------------------------------------

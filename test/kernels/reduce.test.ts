@@ -88,3 +88,132 @@ describe("reductions", () => {
     }
   });
 });
+
+// ---- reductions along one dim of (outer, R, inner) ------------------------------------------------
+
+import { ReduceOp } from "../../src/backend/kernel-exports.generated.js";
+
+/** float64 reference of reduceDim's ops. */
+function reduceRef(op: number, v: number[]): number {
+  if (v.some(Number.isNaN) && op !== ReduceOp.Sum && op !== ReduceOp.Prod && op !== ReduceOp.SumAbs && op !== ReduceOp.SumSq) return NaN;
+  switch (op) {
+    case ReduceOp.Sum: return v.reduce((a, b) => a + b, 0);
+    case ReduceOp.Prod: return v.reduce((a, b) => a * b, 1);
+    case ReduceOp.Max: return v.reduce((a, b) => Math.max(a, b), -Infinity);
+    case ReduceOp.Min: return v.reduce((a, b) => Math.min(a, b), Infinity);
+    case ReduceOp.SumAbs: return v.reduce((a, b) => a + Math.abs(b), 0);
+    case ReduceOp.MaxAbs: return v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+    default: return v.reduce((a, b) => a + b * b, 0);
+  }
+}
+
+const SHAPES: [number, number, number][] = [[1, 1, 1], [1, 7, 1], [3, 1001, 1], [2, 5, 3], [2, 9, 4], [3, 4, 9], [1, 0, 5], [0, 3, 2], [4, 3, 1001]];
+
+describe("reductions along a dim", () => {
+  it("reduceDim: every op, every (outer, R, inner) path, accumulate, against float64", () => {
+    const g = new Generator(41);
+    for (const be of BACKENDS) {
+      for (const op of [ReduceOp.Sum, ReduceOp.Prod, ReduceOp.Max, ReduceOp.Min, ReduceOp.SumAbs, ReduceOp.MaxAbs, ReduceOp.SumSq]) {
+        for (const [outer, R, inner] of SHAPES) {
+          const n = outer * R * inner;
+          const x = Float32Array.from({ length: n }, () => (op === ReduceOp.Prod ? g.uniform(0.5, 1.5) * (g.random() < 0.5 ? -1 : 1) : g.normal()));
+          if (n > 3 && op !== ReduceOp.Prod) x[1] = NaN;
+          const xb = alloc(be, n, x), d = alloc(be, outer * inner, null, { pre: 17 });
+          be.reduceDim(op, d.ptr, xb.ptr, outer, R, inner, false);
+          const got = read(d);
+          for (let o = 0; o < outer; o++) {
+            for (let j = 0; j < inner; j++) {
+              const col = Array.from({ length: R }, (_, r) => x[(o * R + r) * inner + j]);
+              const ref = reduceRef(op, col);
+              const mag = col.reduce((a, b) => a + Math.abs(op === ReduceOp.SumSq ? b * b : b), 0);
+              const ok = Number.isNaN(ref) ? Number.isNaN(got[o * inner + j]) : !Number.isFinite(ref) ? got[o * inner + j] === ref : Math.abs(got[o * inner + j] - ref) <= 2 ** -23 * Math.max(Math.abs(ref), op === ReduceOp.Prod ? 0 : mag * 1e-6) + 1e-30;
+              expect(ok, `reduceDim op ${op} ${be.name} (${outer}, ${R}, ${inner}) [${o}, ${j}]: ${got[o * inner + j]} vs ${ref}`).toBe(true);
+            }
+          }
+          if (op === ReduceOp.Sum && n > 0) {
+            // accumulate adds onto what is there
+            const before = read(d);
+            be.reduceDim(op, d.ptr, xb.ptr, outer, R, inner, true);
+            const after = read(d);
+            for (let i = 0; i < after.length; i++) if (!Number.isNaN(before[i])) expect(after[i]).toBeCloseTo(2 * before[i], 4);
+          }
+          expectGuards(`reduceDim ${be.name}`, d);
+          freeAll(xb, d);
+        }
+      }
+    }
+  });
+
+  it("argReduceDim: first extreme on ties, first NaN wins, values optional", () => {
+    for (const be of BACKENDS) {
+      for (const isMin of [false, true]) {
+        // (2, 4, 3): ties in column 0, a NaN in column 1 of the second slab, -inf/+inf in column 2
+        const x = [1, 5, -Infinity, 3, 2, Infinity, 3, 5, 0, 1, 5, 0,
+          2, 1, 4, 2, NaN, 4, 0, NaN, 9, 2, 1, -4];
+        const xb = alloc(be, x.length, x), v = alloc(be, 6), idx = alloc(be, 6, null, { int: true });
+        be.argReduceDim(v.ptr, idx.ptr, xb.ptr, 2, 4, 3, isMin);
+        const ref = isMin ? [[0, 1, 0], [2, 1, 3]] : [[1, 0, 1], [0, 1, 2]];
+        expect(Array.from(readI32(idx)), `${be.name} isMin=${isMin}`).toEqual(ref.flat());
+        const vals = read(v);
+        ref.flat().forEach((r, k) => {
+          const o = Math.floor(k / 3), j = k % 3;
+          expect(Object.is(vals[k], Math.fround(x[(o * 4 + r) * 3 + j])) || (Number.isNaN(vals[k]) && Number.isNaN(x[(o * 4 + r) * 3 + j]))).toBe(true);
+        });
+        be.argReduceDim(0, idx.ptr, xb.ptr, 1, 24, 1, isMin);
+        expect(readI32(idx)[0]).toBe(16); // the first NaN, flat
+        freeAll(xb, v, idx);
+      }
+    }
+  });
+
+  it("varDim, cumsumDim, scatterDim and prodBackward against float64", () => {
+    const g = new Generator(42);
+    for (const be of BACKENDS) {
+      for (const [outer, R, inner] of [[1, 5, 1], [2, 7, 3], [3, 2, 5], [1, 1, 4]]) {
+        const n = outer * R * inner;
+        const x = Float32Array.from({ length: n }, () => g.normal());
+        x[0] = 0; // prodBackward must not divide by zero
+        const xb = alloc(be, n, x), o = alloc(be, outer * inner), m = alloc(be, outer * inner), y = alloc(be, n), gb = alloc(be, outer * inner, Float32Array.from({ length: outer * inner }, () => g.normal()));
+        const idx = alloc(be, outer * inner, Int32Array.from({ length: outer * inner }, () => g.randint(R)), { int: true });
+        for (const correction of [0, 1]) {
+          be.varDim(o.ptr, m.ptr, xb.ptr, outer, R, inner, correction);
+          const got = read(o), gotMean = read(m);
+          for (let a = 0; a < outer; a++) for (let j = 0; j < inner; j++) {
+            const col = Array.from({ length: R }, (_, r) => x[(a * R + r) * inner + j]);
+            const mean = col.reduce((s, v) => s + v, 0) / R;
+            const v = col.reduce((s, c) => s + (c - mean) ** 2, 0) / (R - correction);
+            if (R - correction > 0) expect(got[a * inner + j]).toBeCloseTo(v, 5);
+            else expect(Number.isNaN(got[a * inner + j]) || !Number.isFinite(got[a * inner + j])).toBe(true);
+            expect(gotMean[a * inner + j]).toBeCloseTo(mean, 6);
+          }
+        }
+        for (const reverse of [false, true]) {
+          be.cumsumDim(y.ptr, xb.ptr, outer, R, inner, reverse);
+          const got = read(y);
+          for (let a = 0; a < outer; a++) for (let j = 0; j < inner; j++) {
+            let s = 0;
+            for (let k = 0; k < R; k++) {
+              const r = reverse ? R - 1 - k : k;
+              s += x[(a * R + r) * inner + j];
+              expect(got[(a * R + r) * inner + j]).toBeCloseTo(s, 5);
+            }
+          }
+        }
+        be.scatterDim(y.ptr, gb.ptr, idx.ptr, outer, R, inner, false);
+        const sc = read(y), G = read(gb), I = readI32(idx);
+        for (let a = 0; a < outer; a++) for (let r = 0; r < R; r++) for (let j = 0; j < inner; j++) {
+          expect(sc[(a * R + r) * inner + j]).toBe(I[a * inner + j] === r ? G[a * inner + j] : 0);
+        }
+        be.prodBackward(y.ptr, gb.ptr, xb.ptr, outer, R, inner);
+        const pb = read(y);
+        for (let a = 0; a < outer; a++) for (let r = 0; r < R; r++) for (let j = 0; j < inner; j++) {
+          let p = 1;
+          for (let k = 0; k < R; k++) if (k !== r) p *= x[(a * R + k) * inner + j];
+          expect(pb[(a * R + r) * inner + j]).toBeCloseTo(p * G[a * inner + j], 5);
+        }
+        expectGuards(`reduce helpers ${be.name}`, o, m, y);
+        freeAll(xb, o, m, y, gb, idx);
+      }
+    }
+  });
+});

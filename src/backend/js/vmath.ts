@@ -98,7 +98,9 @@ export function stanh(x: number): number {
 }
 
 export function ssigmoid(x: number): number {
-  return f(1 / f(1 + sexp(-x)));
+  const e = sexp(-Math.abs(x));
+  const d = f(1 + e);
+  return x >= 0 ? f(1 / d) : f(e / d);
 }
 
 const ERF_A = [-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
