@@ -297,9 +297,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   requireTensor("narrow", x);
   const d = normDim("narrow", dim, x.ndim);
   const n = x.shape[d];
-  if (!Number.isInteger(start) || start < -n || start > n) throw new ShapeError(`narrow: start ${describe(start)} is out of range for dim ${d} of size ${n}`);
+  if (!Number.isInteger(start) || start < -n || start > n) throw new ShapeError(`narrow: start ${typeof start === "number" ? start : describe(start)} is out of range for dim ${d} of size ${n}`);
   const s = start < 0 ? start + n : start;
-  if (!Number.isInteger(length) || length < 0 || s + length > n) throw new ShapeError(`narrow: start ${s} + length ${describe(length)} exceeds dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
+  if (!Number.isInteger(length) || length < 0 || s + length > n) throw new ShapeError(`narrow: start ${s} + length ${typeof length === "number" ? length : describe(length)} exceeds dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
   return sliceView("narrow", x, d, s, length, 1);
 }
 
@@ -310,7 +310,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim("select", dim, x.ndim);
   const n = x.shape[d];
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new ShapeError(`select: index ${describe(index)} is out of range for dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
+    throw new ShapeError(`select: index ${typeof index === "number" ? index : describe(index)} is out of range for dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
   }
   const i = index < 0 ? index + n : index;
   return makeView("select", x, x.shape.filter((_, k) => k !== d), (st) => ({ strides: st.filter((_, k) => k !== d), offset: i * st[d] }));
