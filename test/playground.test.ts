@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { io } from "wasmgrad";
 import { type Playground, startPlayground } from "../examples/browser/server.js";
-import { repoRoot, requireChromium } from "./runtimes/harness.js";
+import { repoRoot, chromiumLaunchOptions } from "./runtimes/harness.js";
 import { mnistTest } from "./cli-fixtures.js";
 
 interface PlaygroundState {
@@ -67,13 +67,13 @@ describe("browser playground", () => {
   }
 
   beforeAll(async () => {
-    const executablePath = requireChromium();
+    const { executablePath, args, source } = await chromiumLaunchOptions();
+    console.log(`chromium from ${source}`);
     const { chromium } = await import("playwright-core");
     playground = await startPlayground({ port: 0 });
     browser = await chromium.launch({
       executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"],
+      args,
     });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
     page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));

@@ -15,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, extname, join } from "node:path";
 import * as wasmgrad from "../src/index.js";
 import { type DeterminismResult, runDeterminism } from "./runtimes/determinism.js";
-import { type PackedProject, bin, bundle, lastJsonLine, packAndInstall, repoRoot, requireBinary, requireChromium, run } from "./runtimes/harness.js";
+import { type PackedProject, bin, bundle, lastJsonLine, packAndInstall, repoRoot, requireBinary, chromiumLaunchOptions, run } from "./runtimes/harness.js";
 
 const entries = join(repoRoot, "test/runtimes/entries");
 let app: PackedProject;
@@ -158,7 +158,8 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
   });
 
   it("chromium: page main thread, a module Web Worker, kernels loaded by URL, examples/browser-min (esbuild bundles from localhost)", async () => {
-    const executablePath = requireChromium();
+    const { executablePath, args, source } = await chromiumLaunchOptions();
+    console.log(`chromium from ${source}`);
     const { chromium } = await import("playwright-core");
     const www = join(app.dir, "www");
     mkdirSync(www, { recursive: true });
@@ -186,8 +187,7 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
     const port = (server.address() as AddressInfo).port;
     const browser = await chromium.launch({
       executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"],
+      args,
     });
     try {
       const page = await browser.newPage();

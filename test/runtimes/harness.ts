@@ -42,15 +42,41 @@ export function requireBinary(name: string, hint: string): string {
   return path;
 }
 
-/** Debian's chromium, or CHROMIUM_PATH. */
-export function requireChromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    throw new Error(`Chromium not found (looked at ${candidates.join(", ")}): install it with ` +
-      "`apt-get install -y chromium` (.ci/run does) or set CHROMIUM_PATH");
+/** Where system browsers live (Linux packages and macOS app bundles); CHROMIUM_PATH goes first. */
+const SYSTEM_CHROMIUMS = [
+  "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable",
+  "/snap/bin/chromium", "/Applications/Chromium.app/Contents/MacOS/Chromium",
+  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+];
+
+/** Flags for a headless run on a machine with a closed network (no background connections). */
+const HEADLESS_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/**
+ * How to launch Chromium for the browser tests: a system Chromium/Chrome when one is found
+ * (CHROMIUM_PATH, then the usual Linux and macOS paths), else the headless Chromium that the
+ * @sparticuz/chromium devDependency ships inside its npm tarball (Linux x64), unpacked into the
+ * temp directory on first use. Never skips: with no browser at all the error says how to get one.
+ */
+export async function chromiumLaunchOptions(): Promise<{ executablePath: string; args: string[]; source: string }> {
+  const env = process.env.CHROMIUM_PATH;
+  if (env) {
+    if (!existsSync(env)) throw new Error(`CHROMIUM_PATH=${env} does not exist: point it at a Chromium or Chrome binary, or unset it`);
+    return { executablePath: env, args: HEADLESS_FLAGS, source: "CHROMIUM_PATH" };
   }
-  return found;
+  const system = SYSTEM_CHROMIUMS.find((p) => existsSync(p));
+  if (system) return { executablePath: system, args: HEADLESS_FLAGS, source: system };
+  let packaged: string;
+  try {
+    const { default: chromium } = await import("@sparticuz/chromium");
+    packaged = await chromium.executablePath();
+  } catch (e) {
+    throw new Error(`no Chromium found (looked at ${SYSTEM_CHROMIUMS.join(", ")}) and @sparticuz/chromium could not provide one ` +
+      `(${(e as Error).message}; it ships Linux x64 only): install Chromium or Chrome, or set CHROMIUM_PATH to one`);
+  }
+  // The packaged build is made for serverless Linux: no zygote, software GL.
+  return { executablePath: packaged, args: [...HEADLESS_FLAGS, "--no-zygote", "--use-gl=angle", "--use-angle=swiftshader"], source: "@sparticuz/chromium" };
 }
 
 /**

@@ -1,24 +1,30 @@
 #!/usr/bin/env python3
 """An independent safetensors reader/writer and MLP forward pass in plain numpy (no torch, no
-safetensors package), the reference for test/io-safetensors.test.ts.
+safetensors package), the reference for test/io-safetensors.test.ts. Run by `npm run
+test:reference` with Debian's /usr/bin/python3; its outputs are committed under
+test/reference/golden/safetensors/, so `npm test` needs no Python.
 
-  python3 test/io-numpy-reference.py write DIR
-      DIR/pt.safetensors      the seed MLP (784-128-64-10, PyTorch Sequential keys) in F32, laid out
-                              as safetensors.torch.save_file does (__metadata__ {"format": "pt"},
-                              tensors sorted by dtype then name, header padded with spaces)
-      DIR/mixed.safetensors   the same weights stored as F64, F16, BF16 and F32
-      DIR/reference.json      inputs and the float64 logits of both files
+  safetensors_numpy.py write
+      pt.safetensors      an MLP (64-32-16-10, PyTorch Sequential keys) in F32, laid out as
+                          safetensors.torch.save_file does (__metadata__ {"format": "pt"}, tensors
+                          sorted by dtype then name, header padded with spaces)
+      mixed.safetensors   the same weights stored as F64, F16, BF16 and F32
+      reference.json      sizes, inputs and the float64 logits of both files, with `meta`
 
-  python3 test/io-numpy-reference.py read FILE INPUTS.json
-      parses FILE strictly, runs the MLP on the inputs, prints {keys, shapes, dtypes, metadata, logits}
+  safetensors_numpy.py read
+      parses ours.safetensors (written by our writer, test/reference/write-ours.ts) strictly, runs the
+      MLP on the inputs and writes ours.json {keys, shapes, dtypes, metadata, logits, meta}
 """
 import json
+import os
 import struct
 import sys
 
 import numpy as np
 
-SIZES = [(784, 128), (128, 64), (64, 10)]
+SIZES = [(64, 32), (32, 16), (16, 10)]
+SEED = 20240607
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "safetensors")
 KEYS = ["0", "2", "4"]  # nn.Sequential(Linear, ReLU, Linear, ReLU, Linear)
 NP_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
 
@@ -97,14 +103,19 @@ def forward(weights, x):
     return h
 
 
+def meta():
+    import platform
+    return {"script": "test/reference/safetensors_numpy.py", "python": platform.python_version(), "numpy": np.__version__, "seed": SEED}
+
+
 def cmd_write(out_dir):
-    rng = np.random.default_rng(20240607)
+    rng = np.random.default_rng(SEED)
     weights = {}
     for k, (fan_in, fan_out) in zip(KEYS, SIZES):
         bound = 1 / np.sqrt(fan_in)  # PyTorch's default Linear init range
         weights[f"{k}.weight"] = rng.uniform(-bound, bound, (fan_out, fan_in))
         weights[f"{k}.bias"] = rng.uniform(-bound, bound, fan_out)
-    inputs = rng.uniform(-1, 1, (6, 784)).astype(np.float32)
+    inputs = rng.uniform(-1, 1, (6, SIZES[0][0])).astype(np.float32)
 
     f32 = {}
     seen_f32 = {}
@@ -124,6 +135,8 @@ def cmd_write(out_dir):
     write_safetensors(f"{out_dir}/mixed.safetensors", mixed, {"format": "pt", "note": "mixed dtypes"})
 
     ref = {
+        "meta": meta(),
+        "sizes": [SIZES[0][0]] + [o for _, o in SIZES],
         "inputs": inputs.astype(np.float64).tolist(),
         "logits_pt": forward(seen_f32, inputs).tolist(),
         "logits_mixed": forward(seen_mixed, inputs).tolist(),
@@ -131,26 +144,31 @@ def cmd_write(out_dir):
     }
     with open(f"{out_dir}/reference.json", "w") as f:
         json.dump(ref, f)
+        f.write("\n")
 
 
-def cmd_read(path, inputs_path):
+def cmd_read(path, inputs_path, out_path):
     tensors, metadata = read_safetensors(path)
     with open(inputs_path) as f:
         inputs = np.asarray(json.load(f)["inputs"], dtype=np.float32)
     weights = {k: a.astype(np.float32) for k, (_, a) in tensors.items()}
-    print(json.dumps({
+    with open(out_path, "w") as f:
+        json.dump({
+        "meta": meta(),
         "keys": list(tensors),
         "shapes": {k: list(a.shape) for k, (_, a) in tensors.items()},
         "dtypes": {k: d for k, (d, _) in tensors.items()},
         "metadata": metadata,
         "logits": forward(weights, inputs).tolist(),
-    }))
+        }, f)
+        f.write("\n")
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "write":
-        cmd_write(sys.argv[2])
-    elif sys.argv[1] == "read":
-        cmd_read(sys.argv[2], sys.argv[3])
+    os.makedirs(OUT, exist_ok=True)
+    if len(sys.argv) == 2 and sys.argv[1] == "write":
+        cmd_write(OUT)
+    elif len(sys.argv) == 2 and sys.argv[1] == "read":
+        cmd_read(os.path.join(OUT, "ours.safetensors"), os.path.join(OUT, "reference.json"), os.path.join(OUT, "ours.json"))
     else:
-        sys.exit(f"unknown command {sys.argv[1]}")
+        sys.exit("usage: safetensors_numpy.py write|read")
