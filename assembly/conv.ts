@@ -286,3 +286,39 @@ export function avgPool2dBackward(dx: usize, dy: usize, P: i32, H: i32, W: i32, 
     }
   }
 }
+
+// Adaptive average pooling of P planes x (H, W) → y (OH, OW): output (i, j) averages rows
+// [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉) and columns [⌊j·W/OW⌋, ⌈(j+1)·W/OW⌉), as PyTorch's windows
+export function adaptiveAvgPool2d(y: usize, x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>p * <usize>H * <usize>W << 2);
+    for (let i = 0; i < OH; i++) {
+      const y0 = <i32>(<i64>i * H / OH), y1 = <i32>((<i64>(i + 1) * H + OH - 1) / OH);
+      for (let j = 0; j < OW; j++) {
+        const x0 = <i32>(<i64>j * W / OW), x1 = <i32>((<i64>(j + 1) * W + OW - 1) / OW);
+        let s: f32 = 0;
+        for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) s += load<f32>(plane + (<usize>(r * W + c) << 2));
+        store<f32>(y + ((<usize>(p * OH + i) * <usize>OW + <usize>j) << 2), s / <f32>((y1 - y0) * (x1 - x0)));
+      }
+    }
+  }
+}
+
+// dx (P, H, W) (+)= each dy (P, OH, OW) spread evenly over its adaptive window
+export function adaptiveAvgPool2dBackward(dx: usize, dy: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, accumulate: bool): void {
+  if (!accumulate) memory.fill(dx, 0, <usize>P * <usize>H * <usize>W << 2);
+  for (let p = 0; p < P; p++) {
+    const plane = dx + (<usize>p * <usize>H * <usize>W << 2);
+    for (let i = 0; i < OH; i++) {
+      const y0 = <i32>(<i64>i * H / OH), y1 = <i32>((<i64>(i + 1) * H + OH - 1) / OH);
+      for (let j = 0; j < OW; j++) {
+        const x0 = <i32>(<i64>j * W / OW), x1 = <i32>((<i64>(j + 1) * W + OW - 1) / OW);
+        const g = load<f32>(dy + ((<usize>(p * OH + i) * <usize>OW + <usize>j) << 2)) / <f32>((y1 - y0) * (x1 - x0));
+        for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) {
+          const at = plane + (<usize>(r * W + c) << 2);
+          store<f32>(at, load<f32>(at) + g);
+        }
+      }
+    }
+  }
+}

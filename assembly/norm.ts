@@ -191,3 +191,133 @@ export function channelFill(y: usize, v: usize, N: i32, C: i32, S: i32): void {
     }
   }
 }
+
+// ---- layer norm and RMS norm over rows of x (M, N) ----------------------------------------------
+
+// y (M, N) = (x - mean) · rstd · w + b per row, with the row's mean and rstd = 1/sqrt(var + eps)
+// (biased variance; both in float64, two passes) also written to mean (M) and rstd (M) for the
+// backward; w and b (N) may be 0 (no affine)
+export function layerNorm(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, M: i32, N: i32, eps: f32): void {
+  for (let i = 0; i < M; i++) {
+    const row = <usize>i * <usize>N << 2;
+    const m = sumF64(x + row, N) / <f64>N;
+    let q: f64 = 0;
+    for (let j = 0; j < N; j++) {
+      const d = <f64>load<f32>(x + row + (<usize>j << 2)) - m;
+      q += d * d;
+    }
+    const mf = <f32>m;
+    const r = <f32>(1 / Math.sqrt(q / <f64>N + <f64>eps));
+    store<f32>(mean + (<usize>i << 2), mf);
+    store<f32>(rstd + (<usize>i << 2), r);
+    const vm = f32x4.splat(mf), vr = f32x4.splat(r);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const o = <usize>j << 2;
+      let v = f32x4.mul(f32x4.sub(v128.load(x + row + o), vm), vr);
+      if (w != 0) v = f32x4.mul(v, v128.load(w + o));
+      if (b != 0) v = f32x4.add(v, v128.load(b + o));
+      v128.store(y + row + o, v);
+    }
+    for (; j < N; j++) {
+      const o = <usize>j << 2;
+      let v = (load<f32>(x + row + o) - mf) * r;
+      if (w != 0) v = v * load<f32>(w + o);
+      if (b != 0) v = v + load<f32>(b + o);
+      store<f32>(y + row + o, v);
+    }
+  }
+}
+
+// The layer-norm backward in one pass over the rows: with x̂ = (x - mean)·rstd and g = dy·w,
+// dx (M, N) = rstd · (g - mean(g) - x̂ · mean(g·x̂)) (dx may be 0), and the parameter gradients
+// dw (N) (+)= Σ_rows dy·x̂, db (N) (+)= Σ_rows dy (either may be 0; accW/accB add to what is there)
+export function layerNormBackward(dx: usize, dw: usize, db: usize, dy: usize, x: usize, mean: usize, rstd: usize, w: usize,
+                                  M: i32, N: i32, accW: bool, accB: bool): void {
+  if (dw != 0 && !accW) memory.fill(dw, 0, <usize>N << 2);
+  if (db != 0 && !accB) memory.fill(db, 0, <usize>N << 2);
+  for (let i = 0; i < M; i++) {
+    const row = <usize>i * <usize>N << 2;
+    const m = load<f32>(mean + (<usize>i << 2)), r = load<f32>(rstd + (<usize>i << 2));
+    let sg: f64 = 0, sgx: f64 = 0;
+    for (let j = 0; j < N; j++) {
+      const o = <usize>j << 2;
+      const g0 = load<f32>(dy + row + o);
+      const xh = (load<f32>(x + row + o) - m) * r;
+      const g = w != 0 ? g0 * load<f32>(w + o) : g0;
+      sg += <f64>g;
+      sgx += <f64>(g * xh);
+      if (dw != 0) store<f32>(dw + o, load<f32>(dw + o) + g0 * xh);
+      if (db != 0) store<f32>(db + o, load<f32>(db + o) + g0);
+    }
+    if (dx == 0) continue;
+    const a = <f32>(sg / <f64>N), c = <f32>(sgx / <f64>N);
+    for (let j = 0; j < N; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(x + row + o) - m) * r;
+      const g = w != 0 ? load<f32>(dy + row + o) * load<f32>(w + o) : load<f32>(dy + row + o);
+      store<f32>(dx + row + o, r * (g - a - xh * c));
+    }
+  }
+}
+
+// y (M, N) = x · rstd · w per row with rstd = 1/sqrt(mean(x²) + eps) (float64), written to
+// rstd (M); w (N) may be 0
+export function rmsNorm(y: usize, rstd: usize, x: usize, w: usize, M: i32, N: i32, eps: f32): void {
+  for (let i = 0; i < M; i++) {
+    const row = <usize>i * <usize>N << 2;
+    const r = <f32>(1 / Math.sqrt(sumSquaresF64(x + row, N) / <f64>N + <f64>eps));
+    store<f32>(rstd + (<usize>i << 2), r);
+    const vr = f32x4.splat(r);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const o = <usize>j << 2;
+      let v = f32x4.mul(v128.load(x + row + o), vr);
+      if (w != 0) v = f32x4.mul(v, v128.load(w + o));
+      v128.store(y + row + o, v);
+    }
+    for (; j < N; j++) {
+      const o = <usize>j << 2;
+      let v = load<f32>(x + row + o) * r;
+      if (w != 0) v = v * load<f32>(w + o);
+      store<f32>(y + row + o, v);
+    }
+  }
+}
+
+// The RMS-norm backward: with x̂ = x·rstd and g = dy·w, dx (M, N) = rstd · (g - x̂ · mean(g·x̂))
+// (dx may be 0) and dw (N) (+)= Σ_rows dy·x̂ (dw may be 0)
+export function rmsNormBackward(dx: usize, dw: usize, dy: usize, x: usize, rstd: usize, w: usize, M: i32, N: i32, accW: bool): void {
+  if (dw != 0 && !accW) memory.fill(dw, 0, <usize>N << 2);
+  for (let i = 0; i < M; i++) {
+    const row = <usize>i * <usize>N << 2;
+    const r = load<f32>(rstd + (<usize>i << 2));
+    let sgx: f64 = 0;
+    for (let j = 0; j < N; j++) {
+      const o = <usize>j << 2;
+      const g0 = load<f32>(dy + row + o);
+      const xh = load<f32>(x + row + o) * r;
+      const g = w != 0 ? g0 * load<f32>(w + o) : g0;
+      sgx += <f64>(g * xh);
+      if (dw != 0) store<f32>(dw + o, load<f32>(dw + o) + g0 * xh);
+    }
+    if (dx == 0) continue;
+    const c = <f32>(sgx / <f64>N);
+    for (let j = 0; j < N; j++) {
+      const o = <usize>j << 2;
+      const xh = load<f32>(x + row + o) * r;
+      const g = w != 0 ? load<f32>(dy + row + o) * load<f32>(w + o) : load<f32>(dy + row + o);
+      store<f32>(dx + row + o, r * (g - xh * c));
+    }
+  }
+}
+
+// Σ x² of n floats in float64.
+@inline function sumSquaresF64(p: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let k = 0; k < n; k++) {
+    const v = <f64>load<f32>(p + (<usize>k << 2));
+    s += v * v;
+  }
+  return s;
+}

@@ -1,10 +1,10 @@
-// Regularisation layers: Dropout and BatchNorm1d/2d.
+// Normalisation and regularisation layers: Dropout, BatchNorm1d/2d, LayerNorm, RMSNorm.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { MAX_DIM, Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
-import { checkBool, checkOptions } from "../check.js";
+import { checkArgCount, checkBool, checkFiniteNumber, checkOptions } from "../check.js";
 import { checkBatchNormOptions } from "../ops/norm.js";
 
 /** nn.Dropout(p): active in train() mode, the identity in eval(). Seeded by manualSeed. */
@@ -98,5 +98,67 @@ export class BatchNorm1d extends BatchNorm {
 export class BatchNorm2d extends BatchNorm {
   protected checkInput(x: Tensor): void {
     if (x.ndim !== 4) throw new ShapeError(`BatchNorm2d: expected 4D input (N, C, H, W), got ${shapeStr(x.shape)}`);
+  }
+}
+
+/** A normalized shape given as one size or a list of trailing sizes. */
+function normalizedShapeOf(owner: string, s: number | readonly number[]): number[] {
+  const list = typeof s === "number" ? [s] : s;
+  if (!Array.isArray(list) || list.length === 0 || list.some((d) => !Number.isInteger(d) || d < 1 || d > MAX_DIM)) {
+    throw new ValueError(`${owner}: normalizedShape must be a positive integer or a non-empty array of them, got ${JSON.stringify(s)}`);
+  }
+  return [...list];
+}
+
+/** nn.LayerNorm(normalizedShape, { eps = 1e-5, elementwiseAffine = true, bias = true }). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  weight: Parameter | null;
+  bias: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], options: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
+    super();
+    checkArgCount("LayerNorm", arguments, 2);
+    checkOptions("LayerNorm", options, ["eps", "elementwiseAffine", "bias"]);
+    this.normalizedShape = normalizedShapeOf("LayerNorm", normalizedShape);
+    this.eps = options.eps ?? 1e-5;
+    checkFiniteNumber("LayerNorm", "eps", this.eps, 0);
+    const affine = options.elementwiseAffine ?? true, bias = options.bias ?? true;
+    checkBool("LayerNorm", "elementwiseAffine", affine);
+    checkBool("LayerNorm", "bias", bias);
+    this.weight = affine ? new Parameter(filled(this.normalizedShape, 1)) : null;
+    this.bias = affine && bias ? new Parameter(filled(this.normalizedShape, 0)) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+  override extraRepr(): string {
+    return `(${this.normalizedShape.join(", ")},), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}
+
+/** nn.RMSNorm(normalizedShape, { eps = null (float32 epsilon), elementwiseAffine = true }). */
+export class RMSNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number | null;
+  weight: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], options: { eps?: number | null; elementwiseAffine?: boolean } = {}) {
+    super();
+    checkArgCount("RMSNorm", arguments, 2);
+    checkOptions("RMSNorm", options, ["eps", "elementwiseAffine"]);
+    this.normalizedShape = normalizedShapeOf("RMSNorm", normalizedShape);
+    this.eps = options.eps ?? null;
+    if (this.eps !== null) checkFiniteNumber("RMSNorm", "eps", this.eps, 0);
+    const affine = options.elementwiseAffine ?? true;
+    checkBool("RMSNorm", "elementwiseAffine", affine);
+    this.weight = affine ? new Parameter(filled(this.normalizedShape, 1)) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
+  override extraRepr(): string {
+    return `(${this.normalizedShape.join(", ")},), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
   }
 }

@@ -3,7 +3,7 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { checkBool, checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
-import { dense } from "./layout.js";
+import { cat, dense, narrow, squeeze, unsqueeze } from "./layout.js";
 
 export type Pair = number | [number, number];
 
@@ -11,6 +11,8 @@ export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
+  /** Channel groups (PyTorch's groups): weight (O, C/groups, kh, kw); groups = C is depthwise. */
+  groups?: number;
   /** Images per gemm (default: as many as fit 512 KB of columns). Changes speed and rounding, not math. */
   imagesPerGemm?: number;
 }
@@ -65,6 +67,9 @@ const GROUP_BYTES = 512 * 1024;
  * thread count, so results do not either. cols are rebuilt in backward rather than kept.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  checkOptions("conv2d", options, ["stride", "padding", "dilation", "groups", "imagesPerGemm"]);
+  const groups = options.groups ?? 1;
+  if (groups !== 1) return groupedConv2d(x, weight, bias ?? null, options, groups);
   x = dense(x);
   weight = dense(weight);
   bias = dense(bias);
@@ -72,7 +77,6 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const [N, C, H, W] = check4d("conv2d", x);
   requireFloat("conv2d", "weight", weight);
   if (bias) requireFloat("conv2d", "bias", bias);
-  checkOptions("conv2d", options, ["stride", "padding", "dilation", "imagesPerGemm"]);
   if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be (out_channels, in_channels, kh, kw), got ${shapeStr(weight.shape)}`);
   const [O, Cw, kh, kw] = weight.shape;
   if (kh < 1 || kw < 1) throw new ShapeError(`conv2d: weight ${shapeStr(weight.shape)} has an empty kernel (kh and kw must be at least 1)`);
@@ -146,6 +150,28 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   });
 }
 
+/**
+ * A grouped convolution: input channels and filters split into `groups` equal parts, each part
+ * convolved on its own (one conv2d per group on channel views) and the outputs concatenated.
+ */
+function groupedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, groups: number): Tensor {
+  checkInt("conv2d", "groups", groups, 1);
+  const [, C] = check4d("conv2d", x);
+  requireFloat("conv2d", "weight", weight);
+  if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be (out_channels, in_channels / groups, kh, kw), got ${shapeStr(weight.shape)}`);
+  const O = weight.shape[0];
+  if (C % groups !== 0 || O % groups !== 0) throw new ShapeError(`conv2d: groups ${groups} must divide both the input channels (${C}) and the output channels (${O})`);
+  const Cg = C / groups, Og = O / groups;
+  if (weight.shape[1] !== Cg) throw new ShapeError(`conv2d: input ${shapeStr(x.shape)} with groups ${groups} expects weight of shape [${O}, ${Cg}, kh, kw], got ${shapeStr(weight.shape)}`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
+  const { groups: _g, ...rest } = options;
+  const parts: Tensor[] = [];
+  for (let g = 0; g < groups; g++) {
+    parts.push(conv2d(narrow(x, 1, g * Cg, Cg), narrow(weight, 0, g * Og, Og), bias ? narrow(bias, 0, g * Og, Og) : null, rest));
+  }
+  return cat(parts, 1);
+}
+
 export interface Pool2dOptions {
   stride?: Pair;
   padding?: Pair;
@@ -203,4 +229,38 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptio
   return record(out, "avgPool2d", [x], (g, ctx) => {
     ctx.accumulate(x, (dx, acc) => be.avgPool2dBackward(dx, g.ptr, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW, acc));
   });
+}
+
+/** F.adaptive_avg_pool2d: averages over windows that tile (H, W) into outputSize (PyTorch's window bounds). */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  x = dense(x);
+  const [N, C, H, W] = check4d("adaptiveAvgPool2d", x);
+  const [OH, OW] = pair("adaptiveAvgPool2d outputSize", outputSize, 1);
+  const be = x.backend;
+  const P = N * C;
+  const out = opOutput(be, [N, C, OH, OW], [x]);
+  if (out.size > 0 && H * W > 0) be.adaptiveAvgPool2d(out.ptr, x.ptr, P, H, W, OH, OW);
+  else if (out.size > 0) be.fill(out.ptr, out.size, NaN);
+  return record(out, "adaptiveAvgPool2d", [x], (g, ctx) => {
+    ctx.accumulate(x, (dx, acc) => {
+      if (x.size > 0) be.adaptiveAvgPool2dBackward(dx, g.ptr, P, H, W, OH, OW, acc);
+    });
+  });
+}
+
+/** F.conv1d: x (N, C, L) with weight (O, C/groups, k), computed as a 2-D convolution of height 1. */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { stride?: number; padding?: number; dilation?: number; groups?: number } = {}): Tensor {
+  checkOptions("conv1d", options, ["stride", "padding", "dilation", "groups"]);
+  requireFloat("conv1d", "input", x);
+  requireFloat("conv1d", "weight", weight);
+  if (x.ndim !== 3) throw new ShapeError(`conv1d: expected input (N, C, L), got ${shapeStr(x.shape)}`);
+  if (weight.ndim !== 3) throw new ShapeError(`conv1d: weight must be (out_channels, in_channels / groups, k), got ${shapeStr(weight.shape)}`);
+  for (const name of ["stride", "padding", "dilation", "groups"] as const) {
+    const v = options[name];
+    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v))) throw new ValueError(`conv1d: ${name} must be an integer, got ${describe(v)}`);
+  }
+  const y = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias ?? null, {
+    stride: [1, options.stride ?? 1], padding: [0, options.padding ?? 0], dilation: [1, options.dilation ?? 1], groups: options.groups ?? 1,
+  });
+  return squeeze(y, 2);
 }

@@ -5,7 +5,7 @@ export {
   expand, narrow, select, slice, split, chunk, cat, stack, repeat, tril, triu, to, fillInPlace, copyInPlace,
 } from "./layout.js";
 export { normDim } from "../layout.js";
-export { index, indexSelect, gather, scatterAdd, type IndexItem } from "./indexing.js";
+export { index, indexSelect, gather, scatterAdd, embedding, type IndexItem } from "./indexing.js";
 export { linear, matmul, bmm } from "./matmul.js";
 export {
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalXor,
@@ -21,5 +21,5 @@ export {
 } from "./reduce.js";
 export { softmax, logSoftmax } from "./softmax.js";
 export { crossEntropy, nllLoss, mseLoss, type Reduction } from "./loss.js";
-export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
-export { batchNorm, dropout, type BatchNormOptions } from "./norm.js";
+export { conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
+export { batchNorm, dropout, layerNorm, rmsNorm, type BatchNormOptions } from "./norm.js";

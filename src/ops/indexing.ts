@@ -5,6 +5,7 @@ import { DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { describe } from "../check.js";
 import { Tensor, numel, sameBackend, tensor } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
+import { allocTemp, releaseTemp } from "../lifetime.js";
 import { broadcastShapes, contiguousStrides, normDim, stridedMeta } from "../layout.js";
 import { contiguous, permute, requireTensor, reshape, select, slice, to, unsqueeze } from "./layout.js";
 import { add, lt, mul, where } from "./elementwise.js";
@@ -245,3 +246,39 @@ function advancedIndex(v: Tensor, advanced: { dim: number; index: Tensor }[]): T
   return permute(front, order);
 }
 
+
+/**
+ * F.embedding: rows of weight (numEmbeddings, dim) picked by int32 indices of any shape, giving
+ * (*indices.shape, dim). The row at paddingIdx (if given) gets no gradient, as in PyTorch.
+ */
+export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
+  requireIndex("embedding", input);
+  requireTensor("embedding", weight);
+  const be = sameBackend("embedding", input, weight);
+  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-D (numEmbeddings, embeddingDim), got ${shapeStr(weight.shape)}`);
+  const [V, D] = weight.shape;
+  let pad: number | null = null;
+  if (paddingIdx !== null && paddingIdx !== undefined) {
+    if (!Number.isInteger(paddingIdx) || paddingIdx < -V || paddingIdx >= V) throw new ValueError(`embedding: paddingIdx must be an integer within ±${V} (numEmbeddings), got ${describe(paddingIdx)}`);
+    pad = paddingIdx < 0 ? paddingIdx + V : paddingIdx;
+  }
+  const idx = contiguous(input);
+  checkRange("embedding", idx, V, 0);
+  const w = contiguous(weight);
+  const out = opOutput(be, [...input.shape, D], [w]);
+  if (out.size > 0) be.indexSelect(out.ptr, w.ptr, idx.ptr, 1, V, D, idx.size);
+  return record(out, "embedding", [w], (g, ctx) => {
+    ctx.accumulate(w, (dw, acc) => {
+      if (!acc) be.fill(dw, w.size, 0);
+      // The padding row keeps what it had: saved, then restored after the scatter-add.
+      const saved = pad === null ? null : allocTemp(be, D * 4);
+      try {
+        if (saved) be.copy(saved.ptr, dw + pad! * D * 4, D * 4);
+        if (out.size > 0) be.indexAdd(dw, g.ptr, idx.ptr, 1, V, D, idx.size);
+        if (saved) be.copy(dw + pad! * D * 4, saved.ptr, D * 4);
+      } finally {
+        if (saved) releaseTemp(saved);
+      }
+    });
+  });
+}

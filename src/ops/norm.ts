@@ -1,8 +1,8 @@
-// Batch normalisation and dropout.
+// Normalisation and dropout: batch norm, layer norm, RMS norm, dropout.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { checkBool, checkFiniteNumber, checkOptions, describe } from "../check.js";
-import { opOutput, record } from "../autograd.js";
+import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { dense } from "./layout.js";
 import { type Generator, defaultGenerator } from "../random.js";
 
@@ -133,4 +133,86 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
     be.dropout(out.ptr, mask.ptr, x.ptr, n, Math.floor(p * 2 ** 32) >>> 0, Math.fround(1 / (1 - p)), generator.nextU32());
   }
   return record(out, "dropout", [x], (g, ctx) => ctx.assign(x, (dx) => be.mul(dx, g.ptr, mask.ptr, n)));
+}
+
+// ---- layer norm, RMS norm ------------------------------------------------------------------------
+
+/** The element count of the trailing normalized dims, checked against the input's shape. */
+function normalizedSize(op: string, x: Tensor, normalizedShape: readonly number[]): number {
+  if (!Array.isArray(normalizedShape) || normalizedShape.length === 0 || normalizedShape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new ValueError(`${op}: normalizedShape must be a non-empty array of positive integers, got ${describe(normalizedShape)}`);
+  }
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new ShapeError(`${op}: expected input with shape [*, ${normalizedShape.join(", ")}], got ${shapeStr(x.shape)}`);
+  }
+  return normalizedShape.reduce((a, b) => a * b, 1);
+}
+
+function checkParam(op: string, name: string, t: Tensor | null | undefined, N: number, normalizedShape: readonly number[]): void {
+  if (t === null || t === undefined) return;
+  requireFloat(op, name, t);
+  if (t.size !== N || t.ndim !== normalizedShape.length || t.shape.some((d, i) => d !== normalizedShape[i])) {
+    throw new ShapeError(`${op}: ${name} must have shape ${shapeStr(normalizedShape)}, got ${shapeStr(t.shape)}`);
+  }
+}
+
+/** The gradient buffer of t (0 when t is absent or needs none) handed to `use` with its accumulate flag. */
+function gradSlot(ctx: BackwardContext, t: Tensor | null, use: (ptr: number, acc: boolean) => void): void {
+  if (t === null || !t.requiresGrad) use(0, false);
+  else ctx.accumulate(t, use);
+}
+
+/**
+ * F.layer_norm: normalizes the trailing dims `normalizedShape` of x to zero mean and unit
+ * (biased) variance, then scales by weight and shifts by bias (each optional, of that shape).
+ * One fused kernel forward, one backward (dx, dweight and dbias in the same pass).
+ */
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  requireFloat("layerNorm", "input", x);
+  const N = normalizedSize("layerNorm", x, normalizedShape);
+  checkParam("layerNorm", "weight", weight, N, normalizedShape);
+  checkParam("layerNorm", "bias", bias, N, normalizedShape);
+  if (typeof eps !== "number" || !(eps >= 0) || !Number.isFinite(eps)) throw new ValueError(`layerNorm: eps must be a finite number ≥ 0, got ${describe(eps)}`);
+  const xs = dense(x), w = weight ? dense(weight) : null, b = bias ? dense(bias) : null;
+  const be = sameBackend("layerNorm", ...[xs, w, b].filter((t): t is Tensor => t !== null));
+  const M = N === 0 ? 0 : xs.size / N;
+  const inputs = [xs, ...(w ? [w] : []), ...(b ? [b] : [])];
+  const out = opOutput(be, xs.shape, inputs);
+  const mean = opOutput(be, [M], inputs), rstd = opOutput(be, [M], inputs);
+  be.layerNorm(out.ptr, mean.ptr, rstd.ptr, xs.ptr, w ? w.ptr : 0, b ? b.ptr : 0, M, N, eps);
+  return record(out, "layerNorm", inputs, (g, ctx) => {
+    gradSlot(ctx, w, (dw, accW) => gradSlot(ctx, b, (db, accB) => {
+      const run = (dx: number) => be.layerNormBackward(dx, dw, db, g.ptr, xs.ptr, mean.ptr, rstd.ptr, w ? w.ptr : 0, M, N, accW, accB);
+      if (xs.requiresGrad) ctx.assign(xs, run);
+      else run(0);
+    }));
+  });
+}
+
+/**
+ * RMS normalization over the trailing dims: x / sqrt(mean(x²) + eps) · weight (torch.nn.RMSNorm;
+ * eps null means float32's machine epsilon, as PyTorch's default). Fused forward and backward.
+ */
+export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, eps: number | null = null): Tensor {
+  requireFloat("rmsNorm", "input", x);
+  const N = normalizedSize("rmsNorm", x, normalizedShape);
+  checkParam("rmsNorm", "weight", weight, N, normalizedShape);
+  const e = eps ?? 2 ** -23;
+  if (typeof e !== "number" || !(e >= 0) || !Number.isFinite(e)) throw new ValueError(`rmsNorm: eps must be a finite number ≥ 0 or null, got ${describe(eps)}`);
+  const xs = dense(x), w = weight ? dense(weight) : null;
+  const be = w ? sameBackend("rmsNorm", xs, w) : xs.backend;
+  const M = N === 0 ? 0 : xs.size / N;
+  const inputs = [xs, ...(w ? [w] : [])];
+  const out = opOutput(be, xs.shape, inputs);
+  const rstd = opOutput(be, [M], inputs);
+  be.rmsNorm(out.ptr, rstd.ptr, xs.ptr, w ? w.ptr : 0, M, N, e);
+  return record(out, "rmsNorm", inputs, (g, ctx) => {
+    gradSlot(ctx, w, (dw, accW) => {
+      const run = (dx: number) => be.rmsNormBackward(dx, dw, g.ptr, xs.ptr, rstd.ptr, w ? w.ptr : 0, M, N, accW);
+      if (xs.requiresGrad) ctx.assign(xs, run);
+      else run(0);
+    });
+  });
 }

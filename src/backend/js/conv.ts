@@ -109,5 +109,33 @@ export function convKernels({ f32, i32 }: JsMemory) {
         }
       }
     },
-  } satisfies Pick<Kernels, "im2col" | "col2im" | "swap01" | "maxPool2d" | "maxPool2dBackward" | "avgPool2d" | "avgPool2dBackward">;
+    adaptiveAvgPool2d(y, x, P, H, W, OH, OW) {
+      const F = f32();
+      for (let p = 0; p < P; p++) {
+        for (let i = 0; i < OH; i++) {
+          const y0 = Math.floor((i * H) / OH), y1 = Math.ceil(((i + 1) * H) / OH);
+          for (let j = 0; j < OW; j++) {
+            const x0 = Math.floor((j * W) / OW), x1 = Math.ceil(((j + 1) * W) / OW);
+            let s = 0;
+            for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) s += F[(x >> 2) + (p * H + r) * W + c];
+            F[(y >> 2) + (p * OH + i) * OW + j] = s / ((y1 - y0) * (x1 - x0));
+          }
+        }
+      }
+    },
+    adaptiveAvgPool2dBackward(dx, dy, P, H, W, OH, OW, accumulate) {
+      const F = f32(), D = dx >> 2;
+      if (!accumulate) F.fill(0, D, D + P * H * W);
+      for (let p = 0; p < P; p++) {
+        for (let i = 0; i < OH; i++) {
+          const y0 = Math.floor((i * H) / OH), y1 = Math.ceil(((i + 1) * H) / OH);
+          for (let j = 0; j < OW; j++) {
+            const x0 = Math.floor((j * W) / OW), x1 = Math.ceil(((j + 1) * W) / OW);
+            const g = F[(dy >> 2) + (p * OH + i) * OW + j] / ((y1 - y0) * (x1 - x0));
+            for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) F[D + (p * H + r) * W + c] += g;
+          }
+        }
+      }
+    },
+  } satisfies Pick<Kernels, "im2col" | "col2im" | "swap01" | "maxPool2d" | "maxPool2dBackward" | "avgPool2d" | "avgPool2dBackward" | "adaptiveAvgPool2d" | "adaptiveAvgPool2dBackward">;
 }

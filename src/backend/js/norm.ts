@@ -82,5 +82,81 @@ export function normKernels({ f32 }: JsMemory) {
         f[(y >> 2) + i] = f[(x >> 2) + i] * m;
       }
     },
-  } satisfies Pick<Kernels, "channelFill" | "channelSum" | "bnStats" | "bnForward" | "bnBackwardSums" | "bnBackwardDx" | "dropout">;
+    layerNorm(y, mean, rstd, x, w, b, M, N, eps) {
+      const F = f32();
+      for (let i = 0; i < M; i++) {
+        const row = (x >> 2) + i * N;
+        let s = 0;
+        for (let j = 0; j < N; j++) s += F[row + j];
+        const m = s / N;
+        let q = 0;
+        for (let j = 0; j < N; j++) q += (F[row + j] - m) ** 2;
+        const mf = Math.fround(m), r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
+        F[(mean >> 2) + i] = mf;
+        F[(rstd >> 2) + i] = r;
+        for (let j = 0; j < N; j++) {
+          let v = (F[row + j] - mf) * r;
+          if (w) v *= F[(w >> 2) + j];
+          if (b) v += F[(b >> 2) + j];
+          F[(y >> 2) + i * N + j] = v;
+        }
+      }
+    },
+    layerNormBackward(dx, dw, db, dy, x, mean, rstd, w, M, N, accW, accB) {
+      const F = f32();
+      const gw = new Float64Array(N), gb = new Float64Array(N);
+      for (let i = 0; i < M; i++) {
+        const m = F[(mean >> 2) + i], r = F[(rstd >> 2) + i];
+        let sg = 0, sgx = 0;
+        for (let j = 0; j < N; j++) {
+          const g0 = F[(dy >> 2) + i * N + j], xh = (F[(x >> 2) + i * N + j] - m) * r;
+          const g = w ? g0 * F[(w >> 2) + j] : g0;
+          sg += g;
+          sgx += g * xh;
+          gw[j] += g0 * xh;
+          gb[j] += g0;
+        }
+        if (!dx) continue;
+        for (let j = 0; j < N; j++) {
+          const xh = (F[(x >> 2) + i * N + j] - m) * r;
+          const g = w ? F[(dy >> 2) + i * N + j] * F[(w >> 2) + j] : F[(dy >> 2) + i * N + j];
+          F[(dx >> 2) + i * N + j] = r * (g - sg / N - xh * (sgx / N));
+        }
+      }
+      for (let j = 0; j < N; j++) {
+        if (dw) F[(dw >> 2) + j] = (accW ? F[(dw >> 2) + j] : 0) + gw[j];
+        if (db) F[(db >> 2) + j] = (accB ? F[(db >> 2) + j] : 0) + gb[j];
+      }
+    },
+    rmsNorm(y, rstd, x, w, M, N, eps) {
+      const F = f32();
+      for (let i = 0; i < M; i++) {
+        let q = 0;
+        for (let j = 0; j < N; j++) q += F[(x >> 2) + i * N + j] ** 2;
+        const r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
+        F[(rstd >> 2) + i] = r;
+        for (let j = 0; j < N; j++) F[(y >> 2) + i * N + j] = F[(x >> 2) + i * N + j] * r * (w ? F[(w >> 2) + j] : 1);
+      }
+    },
+    rmsNormBackward(dx, dw, dy, x, rstd, w, M, N, accW) {
+      const F = f32();
+      const gw = new Float64Array(N);
+      for (let i = 0; i < M; i++) {
+        const r = F[(rstd >> 2) + i];
+        let sgx = 0;
+        for (let j = 0; j < N; j++) {
+          const g0 = F[(dy >> 2) + i * N + j], xh = F[(x >> 2) + i * N + j] * r;
+          sgx += (w ? g0 * F[(w >> 2) + j] : g0) * xh;
+          gw[j] += g0 * xh;
+        }
+        if (!dx) continue;
+        for (let j = 0; j < N; j++) {
+          const xh = F[(x >> 2) + i * N + j] * r;
+          const g = w ? F[(dy >> 2) + i * N + j] * F[(w >> 2) + j] : F[(dy >> 2) + i * N + j];
+          F[(dx >> 2) + i * N + j] = r * (g - xh * (sgx / N));
+        }
+      }
+      if (dw) for (let j = 0; j < N; j++) F[(dw >> 2) + j] = (accW ? F[(dw >> 2) + j] : 0) + gw[j];
+    },
+  } satisfies Pick<Kernels, "channelFill" | "channelSum" | "bnStats" | "bnForward" | "bnBackwardSums" | "bnBackwardDx" | "dropout" | "layerNorm" | "layerNormBackward" | "rmsNorm" | "rmsNormBackward">;
 }

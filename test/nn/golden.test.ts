@@ -1,0 +1,97 @@
+// nn modules against real PyTorch 1.13 (test/reference/nn_modules.py): each torch state dict is
+// loaded unchanged (same keys, shapes) into our module, and the outputs and the gradients of the
+// inputs and of every parameter must match to float32 tolerance, on both backends.
+import { describe, expect, it } from "vitest";
+import { type Backend, createBackend } from "../../src/backend/index.js";
+import { Tensor, nn, setBackend } from "../../src/index.js";
+import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
+
+interface Case {
+  state: Record<string, GoldenTensor>;
+  inputs: GoldenTensor[];
+  outputs: GoldenTensor[];
+  R: GoldenTensor[];
+  inputGrads: (GoldenTensor | null)[];
+  paramGrads: Record<string, GoldenTensor>;
+}
+const golden = loadGolden<{ cases: Record<string, Case> }>("nn_modules");
+
+/** Our module for each case and how to call it (outputs as a list, like the generator's). */
+const CASES: Record<string, { make: () => nn.Module; call?: (m: nn.Module, xs: Tensor[]) => Tensor[] }> = {
+  embedding_padding: { make: () => new nn.Embedding(10, 4, { paddingIdx: 2 }) },
+  layer_norm_2d_affine: { make: () => new nn.LayerNorm([4, 5]) },
+  layer_norm_no_affine: { make: () => new nn.LayerNorm(6, { elementwiseAffine: false }) },
+  rms_norm: { make: () => new nn.RMSNorm([7]) },
+  rms_norm_eps: { make: () => new nn.RMSNorm([3, 4], { eps: 1e-3 }) },
+  gelu_tanh_module: { make: () => new nn.GELU({ approximate: "tanh" }) },
+  leaky_relu_module: { make: () => new nn.LeakyReLU(0.2) },
+  conv1d_grouped: { make: () => new nn.Conv1d(4, 6, 3, { stride: 2, padding: 1, groups: 2 }) },
+  conv2d_grouped: { make: () => new nn.Conv2d(4, 8, 3, { padding: 1, groups: 2 }) },
+  conv2d_depthwise: { make: () => new nn.Conv2d(4, 4, 3, { stride: 2, groups: 4, bias: false }) },
+  adaptive_avg_pool2d: { make: () => new nn.AdaptiveAvgPool2d([3, 4]) },
+  gru_2layers: {
+    make: () => new nn.GRU(5, 6, { numLayers: 2 }),
+    call: (m, [x, h]) => {
+      const [out, hn] = (m as nn.GRU)(x, h);
+      return [out, hn];
+    },
+  },
+  lstm_2layers_batch_first: {
+    make: () => new nn.LSTM(5, 6, { numLayers: 2, batchFirst: true }),
+    call: (m, [x, h, c]) => {
+      const [out, [hn, cn]] = (m as nn.LSTM)(x, [h, c]);
+      return [out, hn, cn];
+    },
+  },
+  lstm_unbatched_no_bias: {
+    make: () => new nn.LSTM(3, 4, { bias: false }),
+    call: (m, [x, h, c]) => {
+      const [out, [hn, cn]] = (m as nn.LSTM)(x, [h, c]);
+      return [out, hn, cn];
+    },
+  },
+};
+
+function close(label: string, got: ArrayLike<number>, ref: GoldenTensor, rtol: number, atol: number): void {
+  expect(got.length, `${label}: length`).toBe(ref.data.length);
+  const scale = Math.max(1, ...ref.data.map((v) => Math.abs(Number(v))));
+  for (let i = 0; i < got.length; i++) {
+    const r = Number(ref.data[i]);
+    if (!(Math.abs(got[i] - r) <= rtol * Math.abs(r) + atol * scale)) expect.fail(`${label}[${i}]: got ${got[i]}, PyTorch ${r}`);
+  }
+}
+
+describe.each(["wasm", "js"] as const)("nn modules vs PyTorch 1.13 [%s]", (name) => {
+  const be: Backend = createBackend(name);
+  it("covers every golden case", () => {
+    expect(Object.keys(CASES).sort()).toEqual(Object.keys(golden.cases).sort());
+  });
+  for (const [caseName, c] of Object.entries(golden.cases)) {
+    it(caseName, () => {
+      setBackend(be);
+      const spec = CASES[caseName];
+      const m = spec.make();
+      // The torch state dict loads as is: same keys and shapes.
+      const ours = m.stateDict();
+      expect(Object.keys(ours), `${caseName}: state-dict keys`).toEqual(Object.keys(c.state));
+      const loaded = Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, toTensor(v, be)]));
+      m.loadStateDict(loaded);
+      const xs = c.inputs.map((t) => toTensor(t, be, t.dtype === "float32"));
+      const outs = spec.call ? spec.call(m, xs) : [m(...xs) as Tensor];
+      expect(outs.length).toBe(c.outputs.length);
+      outs.forEach((o, k) => {
+        expect([...o.shape], `${caseName} output ${k} shape`).toEqual(c.outputs[k].shape);
+        close(`${caseName} output ${k}`, o.toArray(), c.outputs[k], 1e-5, 1e-6);
+      });
+      let loss = outs[0].mul(toTensor(c.R[0], be)).sum();
+      for (let k = 1; k < outs.length; k++) loss = loss.add(outs[k].mul(toTensor(c.R[k], be)).sum());
+      loss.backward();
+      c.inputGrads.forEach((g, k) => {
+        if (g !== null) close(`${caseName} input ${k} grad`, xs[k].grad!.toArray(), g, 1e-4, 1e-5);
+      });
+      const params = Object.fromEntries(m.namedParameters());
+      expect(Object.keys(c.paramGrads).sort()).toEqual(Object.keys(params).filter((k) => params[k].grad !== null).sort());
+      for (const [k, g] of Object.entries(c.paramGrads)) close(`${caseName} ${k} grad`, params[k].grad!.toArray(), g, 1e-4, 1e-5);
+    });
+  }
+});
