@@ -16,14 +16,15 @@
 }
 
 // Fused softmax + cross-entropy forward: losses[i] = lse_i - x[i][label_i] (losses may be 0),
-// lse[i] kept for the backward. Returns Σ_i losses[i].
+// lse[i] kept for the backward; a row whose label is ignoreIndex has loss 0. Returns Σ_i losses[i].
 export function softmaxXentForward(x: usize, labels: usize, M: i32, C: i32,
-                                     losses: usize, lse: usize): f64 {
+                                     losses: usize, lse: usize, ignoreIndex: i32): f64 {
   let total: f64 = 0;
   for (let i = 0; i < M; i++) {
     const row = x + (<usize>i * <usize>C << 2);
     const l = rowLogSumExp(row, C);
-    const loss = l - load<f32>(row + (<usize>load<i32>(labels + (<usize>i << 2)) << 2));
+    const label = load<i32>(labels + (<usize>i << 2));
+    const loss: f32 = label == ignoreIndex ? 0 : l - load<f32>(row + (<usize>label << 2));
     store<f32>(lse + (<usize>i << 2), l);
     if (losses) store<f32>(losses + (<usize>i << 2), loss);
     total += <f64>loss;
@@ -31,14 +32,19 @@ export function softmaxXentForward(x: usize, labels: usize, M: i32, C: i32,
   return total;
 }
 
-// dx[i][j] = (softmax(x)[i][j] - [j == label_i]) * scale * (scales ? scales[i] : 1).
-// scale is gradOut/M for 'mean', gradOut for 'sum'; scales carries per-row grads for 'none'.
+// dx[i][j] = (softmax(x)[i][j] - [j == label_i]) * scale * (scales ? scales[i] : 1), and 0 in
+// rows whose label is ignoreIndex. scale is gradOut/(rows counted) for 'mean', gradOut for
+// 'sum'; scales carries per-row grads for 'none'.
 export function softmaxXentBackward(dx: usize, x: usize, labels: usize, lse: usize, M: i32,
-                                      C: i32, scale: f32, scales: usize): void {
+                                      C: i32, scale: f32, scales: usize, ignoreIndex: i32): void {
   for (let i = 0; i < M; i++) {
     const o = <usize>i * <usize>C << 2;
     const l = load<f32>(lse + (<usize>i << 2));
     const label = load<i32>(labels + (<usize>i << 2));
+    if (label == ignoreIndex) {
+      memory.fill(dx + o, 0, <usize>C << 2);
+      continue;
+    }
     const s = rowScale(scale, scales, i);
     for (let j = 0; j < C; j++) {
       const p = Mathf.exp(load<f32>(x + o + (<usize>j << 2)) - l);
@@ -100,23 +106,25 @@ export function softmaxBackward(dx: usize, dy: usize, y: usize, M: i32, C: i32):
   }
 }
 
-// NLL on log-probabilities: losses[i] = -x[i][label_i] (losses may be 0). Returns the sum.
-export function nllForward(x: usize, labels: usize, M: i32, C: i32, losses: usize): f64 {
+// NLL on log-probabilities: losses[i] = -x[i][label_i] (losses may be 0), 0 where the label is
+// ignoreIndex. Returns the sum.
+export function nllForward(x: usize, labels: usize, M: i32, C: i32, losses: usize, ignoreIndex: i32): f64 {
   let total: f64 = 0;
   for (let i = 0; i < M; i++) {
     const label = load<i32>(labels + (<usize>i << 2));
-    const loss = -load<f32>(x + ((<usize>i * <usize>C + <usize>label) << 2));
+    const loss: f32 = label == ignoreIndex ? 0 : -load<f32>(x + ((<usize>i * <usize>C + <usize>label) << 2));
     if (losses) store<f32>(losses + (<usize>i << 2), loss);
     total += <f64>loss;
   }
   return total;
 }
 
-// dx = 0 except dx[i][label_i] = -scale * (scales ? scales[i] : 1)
-export function nllBackward(dx: usize, labels: usize, M: i32, C: i32, scale: f32, scales: usize): void {
+// dx = 0 except dx[i][label_i] = -scale * (scales ? scales[i] : 1) for labels ≠ ignoreIndex
+export function nllBackward(dx: usize, labels: usize, M: i32, C: i32, scale: f32, scales: usize, ignoreIndex: i32): void {
   memory.fill(dx, 0, <usize>M * <usize>C << 2);
   for (let i = 0; i < M; i++) {
     const label = load<i32>(labels + (<usize>i << 2));
+    if (label == ignoreIndex) continue;
     store<f32>(dx + ((<usize>i * <usize>C + <usize>label) << 2), -rowScale(scale, scales, i));
   }
 }

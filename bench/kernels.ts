@@ -185,12 +185,12 @@ const kernelCases: KernelCase[] = [
   } },
   { name: "softmaxXentForward", size: "100×10", bytes: 4 * (1000 + 3 * 100), setup: (be) => {
     const x = buf(be, 1000), l = labels(be, 100, 10), losses = buf(be, 100), lse = buf(be, 100);
-    return () => { be.softmaxXentForward(x, l, 100, 10, losses, lse); };
+    return () => { be.softmaxXentForward(x, l, 100, 10, losses, lse, -100); };
   } },
   { name: "softmaxXentBackward", size: "100×10", bytes: 4 * (2000 + 2 * 100), setup: (be) => {
     const x = buf(be, 1000), l = labels(be, 100, 10), lse = buf(be, 100), dx = buf(be, 1000);
-    be.softmaxXentForward(x, l, 100, 10, 0, lse);
-    return () => be.softmaxXentBackward(dx, x, l, lse, 100, 10, 0.01, 0);
+    be.softmaxXentForward(x, l, 100, 10, 0, lse, -100);
+    return () => be.softmaxXentBackward(dx, x, l, lse, 100, 10, 0.01, 0, -100);
   } },
   { name: "sgdStep (momentum 0.9)", size: `${NP}`, bytes: 20 * NP, setup: (be) => {
     const p = buf(be, NP), g = buf(be, NP), b = buf(be, NP);

@@ -1,6 +1,6 @@
 export { Module, Parameter, zeroGradOf, type StateDict, type StateValue, type LoadResult } from "./module.js";
 export { Linear, ReLU, Identity, Flatten, Softmax, LogSoftmax, Sequential } from "./layers.js";
-export { CrossEntropyLoss, NLLLoss, MSELoss } from "./loss.js";
+export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from "./loss.js";
 export { Conv2d, Conv1d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type Conv2dLayerOptions, type Conv1dLayerOptions } from "./conv.js";
 export { Dropout, BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, type BatchNormLayerOptions } from "./norm.js";
 export { GELU, SiLU, Sigmoid, Tanh, LeakyReLU, ELU, Softplus } from "./activation.js";

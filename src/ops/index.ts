@@ -20,6 +20,10 @@ export {
   type NormOrder, type VarOptions,
 } from "./reduce.js";
 export { softmax, logSoftmax } from "./softmax.js";
-export { crossEntropy, nllLoss, mseLoss, type Reduction } from "./loss.js";
+export {
+  crossEntropy, nllLoss, mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv,
+  type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCEOptions, type BCEWithLogitsOptions, type KLDivOptions,
+  type ReductionOptions,
+} from "./loss.js";
 export { conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
 export { batchNorm, dropout, layerNorm, rmsNorm, type BatchNormOptions } from "./norm.js";

@@ -43,7 +43,7 @@ describe("softmax cross-entropy (fused)", () => {
       const x = alloc(be, M * C, X), lab = alloc(be, M, L, { int: true });
       const losses = alloc(be, M, null, { pre: 17 }), l = alloc(be, M, null, { pre: 18 });
       for (const withLosses of [true, false]) {
-        const t = be.softmaxXentForward(x.ptr, lab.ptr, M, C, withLosses ? losses.ptr : 0, l.ptr);
+        const t = be.softmaxXentForward(x.ptr, lab.ptr, M, C, withLosses ? losses.ptr : 0, l.ptr, -100);
         const tag2 = `${tag} ${be.name} ${M}x${C}`;
         expect(Number.isFinite(t), `${tag2}: total finite`).toBe(true);
         expect(Math.abs(t - total), `${tag2}: total ${t} vs ${total}`).toBeLessThanOrEqual(err.reduce((a, b) => a + b, 0));
@@ -54,7 +54,7 @@ describe("softmax cross-entropy (fused)", () => {
       // backward: (softmax - onehot) · scale · scales[i]
       for (const [scale, useScales] of [[1, false], [0.25, false], [-1.5, true]] as const) {
         const dx = alloc(be, M * C, null, { pre: 19 }), sc = alloc(be, M, scales);
-        be.softmaxXentBackward(dx.ptr, x.ptr, lab.ptr, l.ptr, M, C, scale, useScales ? sc.ptr : 0);
+        be.softmaxXentBackward(dx.ptr, x.ptr, lab.ptr, l.ptr, M, C, scale, useScales ? sc.ptr : 0, -100);
         const got = read(dx);
         const ref = new Float64Array(M * C), tol = new Float64Array(M * C);
         for (let i = 0; i < M; i++) {
@@ -181,14 +181,14 @@ describe("log-softmax, softmax, nll, mse", () => {
       const total = losses.reduce((a, b) => a + b, 0);
       for (const be of BACKENDS) {
         const x = alloc(be, M * C, X), lab = alloc(be, M, L, { int: true }), out = alloc(be, M, null, { pre: 17 });
-        const t = be.nllForward(x.ptr, lab.ptr, M, C, out.ptr);
+        const t = be.nllForward(x.ptr, lab.ptr, M, C, out.ptr, -100);
         expect(Math.abs(t - total), `nll total ${be.name}`).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(total)));
         expectBitwise(`nll losses ${be.name} ${M}x${C}`, read(out), losses);
         expectGuards(`nll ${be.name}`, out);
-        expect(be.nllForward(x.ptr, lab.ptr, M, C, 0)).toBe(t);
+        expect(be.nllForward(x.ptr, lab.ptr, M, C, 0, -100)).toBe(t);
         for (const [scale, useScales] of [[0.5, false], [-3, true]] as const) {
           const dx = alloc(be, M * C, randArray(g, M * C), { pre: 18 }), sc = alloc(be, M, scales);
-          be.nllBackward(dx.ptr, lab.ptr, M, C, scale, useScales ? sc.ptr : 0);
+          be.nllBackward(dx.ptr, lab.ptr, M, C, scale, useScales ? sc.ptr : 0, -100);
           const ref = new Float64Array(M * C);
           for (let i = 0; i < M; i++) ref[i * C + L[i]] = -scale * (useScales ? scales[i] : 1);
           expectClose(`nllBackward ${be.name} ${M}x${C}`, read(dx), ref, (k) => 2 * U * Math.abs(ref[k]));

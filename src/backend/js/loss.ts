@@ -17,23 +17,28 @@ const rowScale = (f: Float32Array, scale: number, scales: number, i: number) =>
 /** Losses and (log-)softmax over rows as plain loops. */
 export function lossKernels({ f32, i32 }: JsMemory) {
   return {
-    softmaxXentForward(x, labels, M, C, losses, lse) {
+    softmaxXentForward(x, labels, M, C, losses, lse, ignoreIndex) {
       const f = f32(), I = i32(), X = x >> 2;
       let total = 0;
       for (let i = 0; i < M; i++) {
         const l = logSumExp(f, X + i * C, C);
-        const loss = l - f[X + i * C + I[(labels >> 2) + i]];
+        const label = I[(labels >> 2) + i];
+        const loss = label === ignoreIndex ? 0 : l - f[X + i * C + label];
         f[(lse >> 2) + i] = l;
         if (losses) f[(losses >> 2) + i] = loss;
         total += loss;
       }
       return total;
     },
-    softmaxXentBackward(dx, x, labels, lse, M, C, scale, scales) {
+    softmaxXentBackward(dx, x, labels, lse, M, C, scale, scales, ignoreIndex) {
       const f = f32(), I = i32(), X = x >> 2, DX = dx >> 2;
       for (let i = 0; i < M; i++) {
         const l = f[(lse >> 2) + i];
         const label = I[(labels >> 2) + i];
+        if (label === ignoreIndex) {
+          f.fill(0, DX + i * C, DX + (i + 1) * C);
+          continue;
+        }
         const s = rowScale(f, scale, scales, i);
         for (let j = 0; j < C; j++) {
           const p = Math.exp(f[X + i * C + j] - l);
@@ -75,20 +80,24 @@ export function lossKernels({ f32, i32 }: JsMemory) {
         }
       }
     },
-    nllForward(x, labels, M, C, losses) {
+    nllForward(x, labels, M, C, losses, ignoreIndex) {
       const f = f32(), I = i32();
       let total = 0;
       for (let i = 0; i < M; i++) {
-        const loss = -f[(x >> 2) + i * C + I[(labels >> 2) + i]];
+        const label = I[(labels >> 2) + i];
+        const loss = label === ignoreIndex ? 0 : -f[(x >> 2) + i * C + label];
         if (losses) f[(losses >> 2) + i] = loss;
         total += loss;
       }
       return total;
     },
-    nllBackward(dx, labels, M, C, scale, scales) {
+    nllBackward(dx, labels, M, C, scale, scales, ignoreIndex) {
       const f = f32(), I = i32(), DX = dx >> 2;
       f.fill(0, DX, DX + M * C);
-      for (let i = 0; i < M; i++) f[DX + i * C + I[(labels >> 2) + i]] = -rowScale(f, scale, scales, i);
+      for (let i = 0; i < M; i++) {
+        const label = I[(labels >> 2) + i];
+        if (label !== ignoreIndex) f[DX + i * C + label] = -rowScale(f, scale, scales, i);
+      }
     },
     mseForward(a, b, n, out) {
       const f = f32(), A = a >> 2, B = b >> 2;
