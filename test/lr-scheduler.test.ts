@@ -289,9 +289,9 @@ describe("ReduceLROnPlateau", () => {
   it("a NaN metric is a bad epoch; invalid options throw", () => {
     expect(run([1, NaN, NaN], { patience: 1 })).toEqual([1, 1, 0.1]);
     const opt = sgd([1]);
-    expect(() => new ReduceLROnPlateau(opt, { factor: 1 })).toThrow(/factor should be < 1.0/);
-    expect(() => new ReduceLROnPlateau(opt, { mode: "up" as "min" })).toThrow(/mode up is unknown/);
-    expect(() => new ReduceLROnPlateau(opt, { thresholdMode: "x" as "rel" })).toThrow(/threshold mode x is unknown/);
+    expect(() => new ReduceLROnPlateau(opt, { factor: 1 })).toThrow(/invalid factor 1 \(expected 0 ≤ factor < 1\)/);
+    expect(() => new ReduceLROnPlateau(opt, { mode: "up" as "min" })).toThrow(/mode must be one of 'min', 'max', got "up"/);
+    expect(() => new ReduceLROnPlateau(opt, { thresholdMode: "x" as "rel" })).toThrow(/thresholdMode must be one of 'rel', 'abs', got "x"/);
     expect(() => new ReduceLROnPlateau(opt, { minLr: [0, 0] })).toThrow(ValueError);
   });
 });

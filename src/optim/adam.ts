@@ -1,42 +1,30 @@
 // torch.optim.Adam and AdamW: bias-corrected moments, eps after the square root, optional
 // AMSGrad; Adam adds L2 weight decay to the gradient, AdamW decays the weights (decoupled).
-import { ValueError } from "../errors.js";
-import { checkBool, checkOptions, describe } from "../check.js";
+import { checkArgCount } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput } from "./optimizer.js";
+import { type HyperValues, betas, bool, nonNegative } from "./hyper.js";
 
-export interface AdamOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  amsgrad: boolean;
-  maximize: boolean;
-}
+/** Adam's hyperparameters and defaults (torch.optim.Adam); AdamW differs only in weightDecay (0.01). */
+const ADAM = {
+  lr: nonNegative(1e-3), betas: betas([0.9, 0.999]), eps: nonNegative(1e-8), weightDecay: nonNegative(0),
+  amsgrad: bool(false), maximize: bool(false),
+};
+const ADAMW = { ...ADAM, weightDecay: nonNegative(1e-2) };
 
+/** Adam's and AdamW's options. */
+export type AdamOptions = HyperValues<typeof ADAM>;
+
+/** torch.optim.Adam (one fused kernel per parameter; see assembly/adam.ts). */
 export class Adam extends Optimizer<AdamOptions> {
-  protected readonly decoupled: boolean = false;
-
-  get typeName(): string {
-    return this.decoupled ? "AdamW" : "Adam";
+  /** AdamW: weight decay applied to the weights, not added to the gradient. */
+  protected get decoupled(): boolean {
+    return this.typeName === "AdamW";
   }
 
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    checkOptions(new.target === AdamW ? "AdamW" : "Adam", options, ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"]);
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
-  }
-
-  protected validate(o: AdamOptions): void {
-    const name = this.constructor.name;
-    checkNonNegative(name, "learning rate", o.lr);
-    checkNonNegative(name, "eps", o.eps);
-    checkNonNegative(name, "weightDecay", o.weightDecay);
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) throw new ValueError(`${name}: betas must be a pair [beta1, beta2], got ${describe(o.betas)}`);
-    for (const [i, b] of o.betas.entries()) {
-      if (typeof b !== "number" || !(b >= 0 && b < 1)) throw new ValueError(`${name}: invalid beta parameter at index ${i}: ${String(b)} (expected 0 ≤ beta < 1)`);
-    }
-    checkBool(name, "amsgrad", o.amsgrad);
-    checkBool(name, "maximize", o.maximize);
+    super(params, options, new.target === AdamW ? ADAMW : ADAM, new.target === AdamW ? "AdamW" : "Adam");
+    checkArgCount(this.typeName, arguments, 2);
   }
 
   protected override stateNames(o: AdamOptions): string[] {
@@ -57,9 +45,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
 /** Adam with decoupled weight decay (default 0.01), torch.optim.AdamW. */
 export class AdamW extends Adam {
-  protected override readonly decoupled: boolean = true;
-
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, { weightDecay: 1e-2, ...options });
+    super(params, options);
   }
 }

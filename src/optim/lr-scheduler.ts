@@ -29,7 +29,7 @@
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
-import { checkBool, checkOptions } from "../check.js";
+import { type HyperSpec, type HyperValues, bool, finite, inRange, nonNegative, nonNegativeInt, nullable, oneOf, perGroupNumbers, positiveInt, resolveHyper, sortedInts } from "./hyper.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOptimizer = Optimizer<any>;
@@ -126,6 +126,9 @@ export interface LRSchedulerState extends SchedulerState {
  */
 export abstract class LRScheduler {
   readonly optimizer: AnyOptimizer;
+  /** The class's hyperparameters (saved in the state dict, checked on load). */
+  private readonly hyper: HyperSpec;
+  private readonly kindName: string;
   /** Epochs (or batches) stepped so far; 0 right after construction. */
   lastEpoch = -1;
   /** Each group's initialLr when the scheduler was made. */
@@ -134,28 +137,43 @@ export abstract class LRScheduler {
   protected isInitial = false;
   protected lastLr: number[] = [];
 
-  constructor(optimizer: AnyOptimizer) {
-    checkOptimizer(this.kind(), optimizer);
+  /**
+   * `kind` is the stable name stored as the state's type (class names do not survive
+   * minification); `hyper` declares the hyperparameters, resolved here from `options` onto this.
+   */
+  constructor(optimizer: AnyOptimizer, kind: string, hyper: HyperSpec = {}, options: unknown = {}) {
+    checkOptimizer(kind, optimizer);
+    this.kindName = kind;
+    this.hyper = hyper;
+    Object.assign(this, resolveHyper(kind, hyper, options));
     this.optimizer = optimizer;
     for (const o of groupsOf(optimizer)) if (o.initialLr === undefined) o.initialLr = o.lr;
     this.baseLrs = groupsOf(optimizer).map((o) => o.initialLr!);
   }
 
-  /**
-   * The name stored as the state's `type` and used in messages. The built-in schedulers spell it
-   * out, so minifiers renaming classes do not change what a checkpoint holds.
-   */
+  /** The name stored as the state's `type` and used in messages. */
   protected kind(): string {
-    return this.constructor.name;
+    return this.kindName;
   }
 
   /** The lrs for `this.lastEpoch` (torch's get_lr, the chainable form where torch has one). */
   protected abstract getLr(): number[];
 
   /** Hyperparameters stored in (and restored from) the state dict, besides the common fields. */
-  protected abstract hyperparameters(): Record<string, unknown>;
-  /** Checks and applies hyperparameters from a state dict; must not change anything on failure. */
-  protected abstract loadHyperparameters(state: Record<string, unknown>): () => void;
+  protected hyperparameters(): Record<string, unknown> {
+    return Object.fromEntries(Object.keys(this.hyper).map((k) => [k, (this as unknown as Record<string, unknown>)[k]]));
+  }
+  /** Checks hyperparameters from a state dict (all of them, before anything changes) and returns their application. */
+  protected loadHyperparameters(state: Record<string, unknown>): () => void {
+    const picked = Object.fromEntries(Object.keys(this.hyper).filter((k) => Object.hasOwn(state, k)).map((k) => [k, state[k]]));
+    const values = resolveHyper(`${this.kind()}.loadStateDict`, this.hyper, picked);
+    return () => {
+      Object.assign(this, values);
+      this.derive();
+    };
+  }
+  /** Recomputes state derived from the hyperparameters after a load (none by default). */
+  protected derive(): void {}
 
   /** The constructor's step: lastEpoch -1 → 0, lrs set to their starting values. */
   protected initialStep(): void {
@@ -216,29 +234,18 @@ export abstract class LRScheduler {
 
 // ---- StepLR, MultiStepLR, ExponentialLR -------------------------------------------------------
 
-export interface StepLROptions {
-  /** Period of the decay, in epochs (steps). */
-  stepSize: number;
-  /** Multiplicative factor of the decay (default 0.1). */
-  gamma?: number;
-}
+/** StepLR's hyperparameters: stepSize (required), gamma (0.1). */
+const STEP = { stepSize: positiveInt(), gamma: finite(0.1) };
+/** Options of StepLR: stepSize, the decay period in epochs (steps); gamma, the factor (default 0.1). */
+export type StepLROptions = Partial<HyperValues<typeof STEP>> & { stepSize: number };
 
 /** Multiplies each group's lr by gamma every stepSize epochs: lr = initialLr · gamma^⌊epoch/stepSize⌋. */
 export class StepLR extends LRScheduler {
-  protected override kind(): string {
-    return "StepLR";
-  }
-  stepSize: number;
-  gamma: number;
+  declare stepSize: number;
+  declare gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: StepLROptions) {
-    checkOptions("StepLR", options, ["stepSize", "gamma"]);
-    super(optimizer);
-    const { stepSize, gamma = 0.1 } = options ?? ({} as StepLROptions);
-    checkPositiveInt("StepLR", "stepSize", stepSize);
-    checkFinite("StepLR", "gamma", gamma);
-    this.stepSize = stepSize;
-    this.gamma = gamma;
+    super(optimizer, "StepLR", STEP, options);
     this.initialStep();
   }
 
@@ -247,44 +254,20 @@ export class StepLR extends LRScheduler {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return groups.map((o) => o.lr);
     return groups.map((o) => o.lr * this.gamma);
   }
-
-  protected hyperparameters() {
-    return { stepSize: this.stepSize, gamma: this.gamma };
-  }
-  protected loadHyperparameters(s: Record<string, unknown>) {
-    const stepSize = s.stepSize as number, gamma = s.gamma as number;
-    checkPositiveInt("StepLR.loadStateDict", "stepSize", stepSize);
-    checkFinite("StepLR.loadStateDict", "gamma", gamma);
-    return () => {
-      this.stepSize = stepSize;
-      this.gamma = gamma;
-    };
-  }
 }
 
-export interface MultiStepLROptions {
-  /** Epoch indices at which to decay (a milestone listed k times decays by gamma^k). */
-  milestones: readonly number[];
-  /** Multiplicative factor of the decay (default 0.1). */
-  gamma?: number;
-}
+/** MultiStepLR's hyperparameters: milestones (required, sorted), gamma (0.1). */
+const MULTI_STEP = { milestones: sortedInts(), gamma: finite(0.1) };
+/** Options of MultiStepLR: epoch indices at which to decay (a milestone listed k times decays by gamma^k), and gamma. */
+export type MultiStepLROptions = { milestones: readonly number[]; gamma?: number };
 
 /** Multiplies each group's lr by gamma when the epoch reaches a milestone. */
 export class MultiStepLR extends LRScheduler {
-  protected override kind(): string {
-    return "MultiStepLR";
-  }
-  milestones: number[];
-  gamma: number;
+  declare milestones: number[];
+  declare gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
-    checkOptions("MultiStepLR", options, ["milestones", "gamma"]);
-    super(optimizer);
-    const { milestones, gamma = 0.1 } = options ?? ({} as MultiStepLROptions);
-    checkMilestones("MultiStepLR", milestones);
-    checkFinite("MultiStepLR", "gamma", gamma);
-    this.milestones = [...milestones].sort((a, b) => a - b);
-    this.gamma = gamma;
+    super(optimizer, "MultiStepLR", MULTI_STEP, options);
     this.initialStep();
   }
 
@@ -295,45 +278,19 @@ export class MultiStepLR extends LRScheduler {
     if (count === 0) return groups.map((o) => o.lr);
     return groups.map((o) => o.lr * this.gamma ** count);
   }
-
-  protected hyperparameters() {
-    return { milestones: [...this.milestones], gamma: this.gamma };
-  }
-  protected loadHyperparameters(s: Record<string, unknown>) {
-    const milestones = s.milestones as number[], gamma = s.gamma as number;
-    checkMilestones("MultiStepLR.loadStateDict", milestones);
-    checkFinite("MultiStepLR.loadStateDict", "gamma", gamma);
-    return () => {
-      this.milestones = [...milestones].sort((a, b) => a - b);
-      this.gamma = gamma;
-    };
-  }
 }
 
-function checkMilestones(owner: string, milestones: unknown): void {
-  if (!Array.isArray(milestones) || milestones.some((m) => !Number.isSafeInteger(m))) {
-    throw new ValueError(`${owner}: milestones must be a list of integer epochs, got ${JSON.stringify(milestones)}`);
-  }
-}
-
-export interface ExponentialLROptions {
-  /** Multiplicative factor applied every epoch. */
-  gamma: number;
-}
+/** ExponentialLR's hyperparameter: gamma (required), the factor applied every epoch. */
+const EXPONENTIAL = { gamma: finite() };
+/** Options of ExponentialLR. */
+export type ExponentialLROptions = { gamma: number };
 
 /** Multiplies each group's lr by gamma every epoch: lr = initialLr · gamma^epoch. */
 export class ExponentialLR extends LRScheduler {
-  protected override kind(): string {
-    return "ExponentialLR";
-  }
-  gamma: number;
+  declare gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
-    checkOptions("ExponentialLR", options, ["gamma"]);
-    super(optimizer);
-    const { gamma } = options ?? ({} as ExponentialLROptions);
-    checkFinite("ExponentialLR", "gamma", gamma);
-    this.gamma = gamma;
+    super(optimizer, "ExponentialLR", EXPONENTIAL, options);
     this.initialStep();
   }
 
@@ -342,27 +299,12 @@ export class ExponentialLR extends LRScheduler {
     if (this.isInitial) return groups.map((o) => o.lr);
     return groups.map((o) => o.lr * this.gamma);
   }
-
-  protected hyperparameters() {
-    return { gamma: this.gamma };
-  }
-  protected loadHyperparameters(s: Record<string, unknown>) {
-    const gamma = s.gamma as number;
-    checkFinite("ExponentialLR.loadStateDict", "gamma", gamma);
-    return () => {
-      this.gamma = gamma;
-    };
-  }
 }
 
-// ---- CosineAnnealingLR ----------------------------------------------------------------------
-
-export interface CosineAnnealingLROptions {
-  /** Half period: the lr reaches etaMin after TMax epochs (and climbs back after that). */
-  TMax: number;
-  /** Minimum lr (default 0). */
-  etaMin?: number;
-}
+/** CosineAnnealingLR's hyperparameters: TMax (required), the half period in epochs; etaMin (0), the minimum lr. */
+const COSINE = { TMax: positiveInt(), etaMin: finite(0) };
+/** Options of CosineAnnealingLR. */
+export type CosineAnnealingLROptions = { TMax: number; etaMin?: number };
 
 /**
  * Cosine annealing from each group's initial lr down to etaMin over TMax epochs, computed with
@@ -372,20 +314,11 @@ export interface CosineAnnealingLROptions {
  * Like torch (no restarts) the lr climbs back up after TMax epochs, with period 2·TMax.
  */
 export class CosineAnnealingLR extends LRScheduler {
-  protected override kind(): string {
-    return "CosineAnnealingLR";
-  }
-  TMax: number;
-  etaMin: number;
+  declare TMax: number;
+  declare etaMin: number;
 
   constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
-    checkOptions("CosineAnnealingLR", options, ["TMax", "etaMin"]);
-    super(optimizer);
-    const { TMax, etaMin = 0 } = options ?? ({} as CosineAnnealingLROptions);
-    checkPositiveInt("CosineAnnealingLR", "TMax", TMax);
-    checkFinite("CosineAnnealingLR", "etaMin", etaMin);
-    this.TMax = TMax;
-    this.etaMin = etaMin;
+    super(optimizer, "CosineAnnealingLR", COSINE, options);
     this.initialStep();
   }
 
@@ -397,19 +330,6 @@ export class CosineAnnealingLR extends LRScheduler {
       return groups.map((o, i) => o.lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T)) / 2);
     }
     return groups.map((o) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (o.lr - etaMin) + etaMin);
-  }
-
-  protected hyperparameters() {
-    return { TMax: this.TMax, etaMin: this.etaMin };
-  }
-  protected loadHyperparameters(s: Record<string, unknown>) {
-    const TMax = s.TMax as number, etaMin = s.etaMin as number;
-    checkPositiveInt("CosineAnnealingLR.loadStateDict", "TMax", TMax);
-    checkFinite("CosineAnnealingLR.loadStateDict", "etaMin", etaMin);
-    return () => {
-      this.TMax = TMax;
-      this.etaMin = etaMin;
-    };
   }
 }
 
@@ -460,50 +380,31 @@ export interface OneCycleLROptions {
  * throws, as in torch.
  */
 export class OneCycleLR extends LRScheduler {
-  protected override kind(): string {
-    return "OneCycleLR";
-  }
-  totalSteps: number;
-  pctStart: number;
-  annealStrategy: "cos" | "linear";
-  cycleMomentum: boolean;
-  threePhase: boolean;
+  declare totalSteps: number;
+  declare pctStart: number;
+  declare annealStrategy: "cos" | "linear";
+  declare cycleMomentum: boolean;
+  declare threePhase: boolean;
   /** Cycles betas[0] (Adam, AdamW) rather than momentum (SGD). */
-  useBeta1: boolean;
+  declare useBeta1: boolean;
   protected phases: Phase[];
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
     checkOptimizer("OneCycleLR", optimizer);
-    checkOptions("OneCycleLR", options, ["maxLr", "totalSteps", "epochs", "stepsPerEpoch", "pctStart", "annealStrategy", "cycleMomentum",
-      "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase"]);
-    const o = options ?? ({} as OneCycleLROptions);
-    const {
-      pctStart = 0.3, annealStrategy = "cos", cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95,
-      divFactor = 25, finalDivFactor = 1e4, threePhase = false,
-    } = o;
+    const o = resolveHyper("OneCycleLR", ONE_CYCLE_OPTIONS, options);
+    const { pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase } = o;
     let totalSteps: number;
-    if (o.totalSteps !== undefined) {
-      checkPositiveInt("OneCycleLR", "totalSteps", o.totalSteps);
+    if (o.totalSteps !== null) {
       totalSteps = o.totalSteps;
-    } else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined) {
-      checkPositiveInt("OneCycleLR", "epochs", o.epochs);
-      checkPositiveInt("OneCycleLR", "stepsPerEpoch", o.stepsPerEpoch);
+    } else if (o.epochs !== null && o.stepsPerEpoch !== null) {
       totalSteps = o.epochs * o.stepsPerEpoch;
     } else {
       throw new ValueError("OneCycleLR: you must define either totalSteps OR (epochs AND stepsPerEpoch)");
     }
-    if (!(pctStart >= 0 && pctStart <= 1)) throw new ValueError(`OneCycleLR: expected pctStart between 0 and 1, got ${pctStart}`);
-    if (annealStrategy !== "cos" && annealStrategy !== "linear") {
-      throw new ValueError(`OneCycleLR: annealStrategy must be one of 'cos' or 'linear', got ${String(annealStrategy)}`);
-    }
     // torch accepts 0 and negative factors and then computes infinite or negative learning rates.
-    checkFinite("OneCycleLR", "divFactor", divFactor);
-    checkFinite("OneCycleLR", "finalDivFactor", finalDivFactor);
     if (!(divFactor > 0) || !(finalDivFactor > 0)) {
       throw new ValueError(`OneCycleLR: divFactor and finalDivFactor must be > 0, got ${divFactor} and ${finalDivFactor}`);
     }
-    checkBool("OneCycleLR", "cycleMomentum", cycleMomentum);
-    checkBool("OneCycleLR", "threePhase", threePhase);
     const maxLrs = perGroup("OneCycleLR", "maxLr", optimizer, o.maxLr);
     for (const lr of maxLrs) checkFinite("OneCycleLR", "maxLr", lr, 0);
     let maxMomentums: number[] = [], baseMomentums: number[] = [];
@@ -531,13 +432,7 @@ export class OneCycleLR extends LRScheduler {
         g.baseMomentum = baseMomentums[i];
       }
     });
-    super(optimizer);
-    this.totalSteps = totalSteps;
-    this.pctStart = pctStart;
-    this.annealStrategy = annealStrategy;
-    this.cycleMomentum = cycleMomentum;
-    this.threePhase = threePhase;
-    this.useBeta1 = useBeta1;
+    super(optimizer, "OneCycleLR", ONE_CYCLE_STATE, { totalSteps, pctStart, annealStrategy, cycleMomentum, threePhase, useBeta1 });
     this.phases = phases;
     this.initialStep();
   }
@@ -587,31 +482,24 @@ export class OneCycleLR extends LRScheduler {
     super.step();
   }
 
-  protected hyperparameters() {
-    return {
-      totalSteps: this.totalSteps, pctStart: this.pctStart, annealStrategy: this.annealStrategy,
-      cycleMomentum: this.cycleMomentum, threePhase: this.threePhase, useBeta1: this.useBeta1,
-    };
-  }
-  protected loadHyperparameters(s: Record<string, unknown>) {
-    const owner = "OneCycleLR.loadStateDict";
-    const totalSteps = s.totalSteps as number, pctStart = s.pctStart as number;
-    const annealStrategy = s.annealStrategy as "cos" | "linear";
-    checkPositiveInt(owner, "totalSteps", totalSteps);
-    if (!(pctStart >= 0 && pctStart <= 1)) throw new ValueError(`${owner}: invalid pctStart ${pctStart}`);
-    if (annealStrategy !== "cos" && annealStrategy !== "linear") throw new ValueError(`${owner}: invalid annealStrategy ${String(annealStrategy)}`);
-    const phases = oneCyclePhases(totalSteps, pctStart, s.threePhase === true);
-    return () => {
-      this.totalSteps = totalSteps;
-      this.pctStart = pctStart;
-      this.annealStrategy = annealStrategy;
-      this.cycleMomentum = s.cycleMomentum === true;
-      this.threePhase = s.threePhase === true;
-      this.useBeta1 = s.useBeta1 === true;
-      this.phases = phases;
-    };
+  protected override derive(): void {
+    this.phases = oneCyclePhases(this.totalSteps, this.pctStart, this.threePhase);
   }
 }
+
+/** OneCycleLR's options and defaults (torch's keyword arguments, camelCased). */
+const ONE_CYCLE_OPTIONS = {
+  maxLr: perGroupNumbers(), totalSteps: nullable(positiveInt()), epochs: nullable(positiveInt()), stepsPerEpoch: nullable(positiveInt()),
+  pctStart: inRange(0, 1, 0.3), annealStrategy: oneOf(["cos", "linear"] as const, "cos"), cycleMomentum: bool(true),
+  baseMomentum: perGroupNumbers(0.85), maxMomentum: perGroupNumbers(0.95), divFactor: finite(25), finalDivFactor: finite(1e4),
+  threePhase: bool(false),
+};
+
+/** The hyperparameters OneCycleLR keeps (maxLr, momenta and the like live in the parameter groups). */
+const ONE_CYCLE_STATE = {
+  totalSteps: positiveInt(), pctStart: inRange(0, 1), annealStrategy: oneOf(["cos", "linear"] as const),
+  cycleMomentum: bool(), threePhase: bool(), useBeta1: bool(),
+};
 
 /** torch's _schedule_phases (end steps are floats: pctStart·totalSteps − 1, ...). */
 function oneCyclePhases(totalSteps: number, pctStart: number, threePhase: boolean): Phase[] {
@@ -660,13 +548,13 @@ export interface ReduceLROnPlateauOptions {
  */
 export class ReduceLROnPlateau {
   readonly optimizer: AnyOptimizer;
-  mode: "min" | "max";
-  factor: number;
-  patience: number;
-  threshold: number;
-  thresholdMode: "rel" | "abs";
-  cooldown: number;
-  eps: number;
+  declare mode: "min" | "max";
+  declare factor: number;
+  declare patience: number;
+  declare threshold: number;
+  declare thresholdMode: "rel" | "abs";
+  declare cooldown: number;
+  declare eps: number;
   minLrs: number[];
   /** Best metric so far (±Infinity before the first step). */
   best: number;
@@ -677,29 +565,13 @@ export class ReduceLROnPlateau {
   private defaultMinLr: number | null;
 
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
-    checkOptions("ReduceLROnPlateau", options, ["mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"]);
     checkOptimizer("ReduceLROnPlateau", optimizer);
-    const {
-      mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = "rel", cooldown = 0, minLr = 0, eps = 1e-8,
-    } = options;
-    if (!(factor < 1.0)) throw new ValueError(`ReduceLROnPlateau: factor should be < 1.0, got ${factor}`);
-    checkFinite("ReduceLROnPlateau", "factor", factor, 0);
-    if (!Number.isSafeInteger(patience) || patience < 0) throw new ValueError(`ReduceLROnPlateau: invalid patience ${patience} (expected an integer ≥ 0)`);
-    if (!Number.isSafeInteger(cooldown) || cooldown < 0) throw new ValueError(`ReduceLROnPlateau: invalid cooldown ${cooldown} (expected an integer ≥ 0)`);
-    checkFinite("ReduceLROnPlateau", "threshold", threshold);
-    checkFinite("ReduceLROnPlateau", "eps", eps, 0);
-    checkModes("ReduceLROnPlateau", mode, thresholdMode);
+    Object.assign(this, resolveHyper("ReduceLROnPlateau", PLATEAU, options, ["minLr"]));
+    const minLr = options?.minLr ?? 0;
     this.minLrs = perGroup("ReduceLROnPlateau", "minLr", optimizer, minLr);
     for (const m of this.minLrs) checkFinite("ReduceLROnPlateau", "minLr", m, 0);
     this.defaultMinLr = typeof minLr === "number" ? minLr : null;
     this.optimizer = optimizer;
-    this.mode = mode;
-    this.factor = factor;
-    this.patience = patience;
-    this.threshold = threshold;
-    this.thresholdMode = thresholdMode;
-    this.cooldown = cooldown;
-    this.eps = eps;
     this.lastLr = groupsOf(optimizer).map((o) => o.lr);
     this.best = this.modeWorse;
   }
@@ -761,18 +633,13 @@ export class ReduceLROnPlateau {
     return [...this.lastLr];
   }
 
+  /** Plain JSON: the hyperparameters, counters, best metric and per-group minimum lrs. */
   stateDict(): SchedulerState {
     return {
       type: "ReduceLROnPlateau",
       lastEpoch: this.lastEpoch,
       lastLr: [...this.lastLr],
-      mode: this.mode,
-      factor: this.factor,
-      patience: this.patience,
-      threshold: this.threshold,
-      thresholdMode: this.thresholdMode,
-      cooldown: this.cooldown,
-      eps: this.eps,
+      ...Object.fromEntries(Object.keys(PLATEAU).map((k) => [k, (this as unknown as Record<string, unknown>)[k]])),
       minLrs: [...this.minLrs],
       defaultMinLr: this.defaultMinLr,
       best: encodeNumber(this.best),
@@ -786,11 +653,10 @@ export class ReduceLROnPlateau {
     if (state === null || typeof state !== "object") throw new ValueError(`${owner}: expected an object, got ${String(state)}`);
     if (state.type !== undefined && state.type !== "ReduceLROnPlateau") throw new ValueError(`${owner}: the state is of a ${String(state.type)}`);
     const s = state as Record<string, unknown>;
-    const mode = s.mode as "min" | "max", thresholdMode = s.thresholdMode as "rel" | "abs";
-    checkModes(owner, mode, thresholdMode);
-    const ints = ["lastEpoch", "patience", "cooldown", "numBadEpochs", "cooldownCounter"] as const;
-    for (const k of ints) if (!Number.isSafeInteger(s[k]) || (s[k] as number) < 0) throw new ValueError(`${owner}: invalid ${k} ${String(s[k])}`);
-    for (const k of ["factor", "threshold", "eps"] as const) checkFinite(owner, k, s[k] as number);
+    const hyper = resolveHyper(owner, PLATEAU, Object.fromEntries(Object.keys(PLATEAU).map((k) => [k, s[k]])));
+    for (const k of ["lastEpoch", "numBadEpochs", "cooldownCounter"] as const) {
+      if (!Number.isSafeInteger(s[k]) || (s[k] as number) < 0) throw new ValueError(`${owner}: invalid ${k} ${String(s[k])}`);
+    }
     const minLrs = s.minLrs as number[];
     if (!Array.isArray(minLrs) || minLrs.some((x) => typeof x !== "number")) throw new ValueError(`${owner}: invalid minLrs ${JSON.stringify(minLrs)}`);
     const lastLr = s.lastLr as number[];
@@ -798,16 +664,10 @@ export class ReduceLROnPlateau {
     const best = decodeNumber(s.best, `${owner}: best`);
     const defaultMinLr = s.defaultMinLr;
     if (defaultMinLr !== null && typeof defaultMinLr !== "number") throw new ValueError(`${owner}: invalid defaultMinLr ${String(defaultMinLr)}`);
-    this.mode = mode;
-    this.thresholdMode = thresholdMode;
+    Object.assign(this, hyper);
     this.lastEpoch = s.lastEpoch as number;
-    this.patience = s.patience as number;
-    this.cooldown = s.cooldown as number;
     this.numBadEpochs = s.numBadEpochs as number;
     this.cooldownCounter = s.cooldownCounter as number;
-    this.factor = s.factor as number;
-    this.threshold = s.threshold as number;
-    this.eps = s.eps as number;
     this.minLrs = [...minLrs];
     this.defaultMinLr = defaultMinLr;
     this.lastLr = [...lastLr];
@@ -815,10 +675,11 @@ export class ReduceLROnPlateau {
   }
 }
 
-function checkModes(owner: string, mode: unknown, thresholdMode: unknown): void {
-  if (mode !== "min" && mode !== "max") throw new ValueError(`${owner}: mode ${String(mode)} is unknown (expected 'min' or 'max')`);
-  if (thresholdMode !== "rel" && thresholdMode !== "abs") throw new ValueError(`${owner}: threshold mode ${String(thresholdMode)} is unknown (expected 'rel' or 'abs')`);
-}
+/** ReduceLROnPlateau's hyperparameters (minLr, per group, is handled on its own). */
+const PLATEAU = {
+  mode: oneOf(["min", "max"] as const, "min"), factor: inRange(0, 1, 0.1, true), patience: nonNegativeInt(10),
+  threshold: finite(1e-4), thresholdMode: oneOf(["rel", "abs"] as const, "rel"), cooldown: nonNegativeInt(0), eps: nonNegative(1e-8),
+};
 
 /** Any of the schedulers above. */
 export type Scheduler = LRScheduler | ReduceLROnPlateau;

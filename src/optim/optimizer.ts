@@ -4,6 +4,7 @@ import { AnomalyError, BackendMismatchError, DTypeError, ShapeError, ValueError,
 import { Tensor, emptyTensor } from "../tensor.js";
 import { isAnomalyEnabled } from "../autograd.js";
 import { describe } from "../check.js";
+import { type HyperSpec, resolveHyper } from "./hyper.js";
 import { zeroGradOf, type StateValue } from "../nn/module.js";
 
 export interface ParamGroup<O> {
@@ -38,25 +39,37 @@ export interface OptimizerStateInput<O = Record<string, unknown>> {
   paramGroups: (Partial<O> & { params: number[] })[];
 }
 
+/**
+ * The base of the optimizers: parameter groups, per-parameter state, step() with its checks, and
+ * stateDict()/loadStateDict(). A subclass declares its hyperparameters once, as `hyper` (see
+ * hyper.ts), and implements update() (one fused kernel per parameter).
+ */
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: ParamGroup<O>[] = [];
   readonly state = new Map<Tensor, ParamState>();
+  /** The options every group starts from (torch's defaults). */
+  readonly defaults: O;
 
-  constructor(params: ParamsInput<O>, readonly defaults: O) {
-    const name = this.constructor.name;
+  /**
+   * `typeName` is the algorithm's stable name for messages and checkpoints ("SGD", "AdamW", ...):
+   * class names do not survive minification.
+   */
+  constructor(params: ParamsInput<O>, options: unknown, private readonly hyper: HyperSpec, readonly typeName: string) {
+    const name = typeName;
+    this.defaults = this.validate(resolveHyper(name, hyper, options) as unknown as O);
     if (params instanceof Tensor) throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got a single Tensor; pass [tensor]`);
     if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function") {
       throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got ${describe(params)}`);
     }
-    if (defaults === null || typeof defaults !== "object") throw new ValueError(`${name}: options must be an object, got ${describe(defaults)}`);
     const list = Array.from(params as Iterable<Tensor | ParamGroupInput<O>>);
     if (list.length === 0) throw new ValueError(`${name}: got an empty parameter list`);
     if (list[0] instanceof Tensor) this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<O>);
     else for (const g of list as ParamGroupInput<O>[]) this.addParamGroup(g);
   }
 
+  /** Adds a group of parameters with its own option overrides (torch's add_param_group). */
   addParamGroup(group: ParamGroupInput<O>): void {
-    const name = this.constructor.name;
+    const name = this.typeName;
     const params = group?.params;
     if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function" || params instanceof Tensor) {
       throw new ValueError(`${name}: a parameter group must be {params: [tensors], ...options}, got ${describe(group)}`);
@@ -71,8 +84,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         throw new ValueError(`${name}: some parameters appear in more than one parameter group`);
       }
     }
-    const options = { ...this.defaults, ...overrides } as O;
-    this.validate(options);
+    const options = this.validate({ ...this.defaults, ...overrides } as O);
     this.paramGroups.push({ params: list, options });
   }
 
@@ -132,7 +144,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       void g.ptr;
       return;
     }
-    const name = this.constructor.name;
+    const name = this.typeName;
     const which = `parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)})`;
     if (!(g instanceof Tensor)) throw new ValueError(`${name}.step: the gradient of ${which} is ${describe(g)}, not a Tensor`);
     if (g.dtype !== "float32") throw new DTypeError(`${name}.step: the gradient of ${which} is ${g.dtype}, expected float32`);
@@ -176,7 +188,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    * (lr, momentum, ...) replace the current ones. Everything is checked before anything changes.
    */
   loadStateDict(sd: OptimizerStateInput<O>): void {
-    const name = this.constructor.name;
+    const name = this.typeName;
     if (sd === null || typeof sd !== "object" || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== "object" || Array.isArray(sd.state)) {
       throw new ValueError(`${name}.loadStateDict: expected {state, paramGroups}`);
     }
@@ -200,8 +212,8 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const [k, v] of Object.entries(rest)) {
         if (SCHEDULER_KEYS.includes(k)) {
           if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${name}.loadStateDict: parameter group ${i}: invalid ${k} ${describe(v)} (expected a finite number ≥ 0)`);
-        } else if (!Object.hasOwn(this.defaults, k) && !Object.hasOwn(own.options, k)) {
-          throw new ValueError(`${name}.loadStateDict: parameter group ${i} has an unknown option '${k}' (this optimizer has ${Object.keys(this.defaults).join(", ")})`);
+        } else if (!Object.hasOwn(this.hyper, k)) {
+          throw new ValueError(`${name}.loadStateDict: parameter group ${i} has an unknown option '${k}' (this optimizer has ${Object.keys(this.hyper).join(", ")})`);
         }
       }
       let o: O;
@@ -210,8 +222,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       } catch (e) {
         throw new ValueError(`${name}.loadStateDict: the options of parameter group ${i} cannot be copied (${(e as Error).message})`);
       }
-      this.validate(o);
-      options.push(o);
+      options.push(this.validate(o));
     });
     const loaded = new Map<Tensor, { step: number; buffers: [string, StateValue][] }>();
     for (const [key, st] of Object.entries(sd.state)) {
@@ -269,11 +280,20 @@ export abstract class Optimizer<O extends { lr: number }> {
     return b;
   }
 
-  /** Stable name of the algorithm ("SGD", "Adam", ...) for checkpoints: class names do not
-   *  survive minification. */
-  abstract get typeName(): string;
+  /**
+   * Checks a group's options against the class's hyperparameters (unknown keys, ranges) and the
+   * cross-field rules of crossCheck(); returns them (scheduler-owned keys pass through).
+   */
+  protected validate(options: O): O {
+    const { params: _p, ...rest } = options as O & { params?: unknown };
+    const checked = resolveHyper(this.typeName, this.hyper, rest, SCHEDULER_KEYS);
+    const out = { ...rest, ...checked } as O;
+    this.crossCheck(out);
+    return out;
+  }
 
-  protected abstract validate(options: O): void;
+  /** Rules between hyperparameters (e.g. SGD's Nesterov needs momentum); none by default. */
+  protected crossCheck(_options: O): void {}
   /** Names of the per-parameter buffers update() uses with these options (made before any update). */
   protected stateNames(_options: O): string[] {
     return [];

@@ -1,35 +1,27 @@
 // torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize.
 import { ValueError } from "../errors.js";
-import { checkBool, checkOptions } from "../check.js";
+import { checkArgCount } from "../check.js";
 import type { Tensor } from "../tensor.js";
-import { Optimizer, type ParamState, type ParamsInput, checkNonNegative } from "./optimizer.js";
+import { Optimizer, type ParamState, type ParamsInput } from "./optimizer.js";
+import { type HyperValues, bool, finite, nonNegative } from "./hyper.js";
 
-export interface SGDOptions {
-  lr: number;
-  momentum: number;
-  dampening: number;
-  weightDecay: number;
-  nesterov: boolean;
-  maximize: boolean;
-}
+/** SGD's hyperparameters and their defaults (torch.optim.SGD, camelCased). */
+const HYPER = {
+  lr: nonNegative(1e-3), momentum: nonNegative(0), dampening: finite(0), weightDecay: nonNegative(0),
+  nesterov: bool(false), maximize: bool(false),
+};
 
+/** SGD's options. */
+export type SGDOptions = HyperValues<typeof HYPER>;
+
+/** torch.optim.SGD (one fused kernel per parameter; see assembly/sgd.ts). */
 export class SGD extends Optimizer<SGDOptions> {
-  get typeName(): string {
-    return "SGD";
-  }
-
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
-    checkOptions("SGD", options, ["lr", "momentum", "dampening", "weightDecay", "nesterov", "maximize"]);
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
+    super(params, options, HYPER, "SGD");
+    checkArgCount("SGD", arguments, 2);
   }
 
-  protected validate(o: SGDOptions): void {
-    checkNonNegative("SGD", "learning rate", o.lr);
-    checkNonNegative("SGD", "momentum", o.momentum);
-    checkNonNegative("SGD", "weightDecay", o.weightDecay);
-    if (typeof o.dampening !== "number" || !Number.isFinite(o.dampening)) throw new ValueError(`SGD: invalid dampening ${String(o.dampening)} (expected a finite number)`);
-    checkBool("SGD", "nesterov", o.nesterov);
-    checkBool("SGD", "maximize", o.maximize);
+  protected override crossCheck(o: SGDOptions): void {
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
     }
