@@ -54,7 +54,7 @@ interface CheckpointJson {
   epoch: number;
   step: number;
   rng: ReturnType<Generator["getState"]>;
-  optimizer: { type: string; paramGroups: OptimizerStateInput["paramGroups"]; steps: Record<string, number> } | null;
+  optimizer: { type: string; paramGroups: OptimizerStateInput["paramGroups"]; steps: Record<string, number>; scalars?: Record<string, Record<string, number>> } | null;
   scheduler: unknown;
   loader: DataLoaderState | null;
   extra: unknown;
@@ -76,11 +76,13 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
   if (state.optimizer !== undefined) {
     const sd = state.optimizer.stateDict();
     const steps: Record<string, number> = {};
+    const scalars: Record<string, Record<string, number>> = {};
     for (const [index, st] of Object.entries(sd.state)) {
       steps[index] = st.step;
       for (const [b, t] of Object.entries(st.buffers)) tensors[`optimizer.${index}.${b}`] = t;
+      if (st.scalars !== undefined) scalars[index] = st.scalars;
     }
-    optimizer = { type: state.optimizer.typeName, paramGroups: sd.paramGroups, steps };
+    optimizer = { type: state.optimizer.typeName, paramGroups: sd.paramGroups, steps, ...(Object.keys(scalars).length > 0 ? { scalars } : {}) };
   }
   const json: CheckpointJson = {
     epoch: state.epoch ?? 0,
@@ -158,6 +160,10 @@ function parseCheckpointJson(text: string, name: string): CheckpointJson {
     if (!isObject(steps)) bad(`optimizer.steps must be an object of parameter index → step count, got ${describe(steps)}`);
     for (const [k, v] of Object.entries(steps as Record<string, unknown>)) {
       if (!/^(0|[1-9]\d{0,8})$/.test(k) || !Number.isSafeInteger(v) || (v as number) < 0) bad(`optimizer.steps has an invalid entry ${JSON.stringify(k)}: ${describe(v)}`);
+    }
+    const scalars = (o as Record<string, unknown>).scalars;
+    if (scalars !== undefined && (!isObject(scalars) || Object.values(scalars as Record<string, unknown>).some((v) => !isObject(v)))) {
+      bad(`optimizer.scalars must be an object of parameter index → {name: number}, got ${describe(scalars)}`);
     }
   }
   if (j.loader !== null && j.loader !== undefined && !isObject(j.loader)) bad(`has an invalid loader entry (expected an object or null, got ${describe(j.loader)})`);
@@ -241,7 +247,10 @@ export function loadCheckpoint(source: string | Uint8Array | ArrayBuffer, into: 
         for (const [b, t] of Object.entries(st.buffers)) (st.buffers as Record<string, StateValue>)[b] = copyValue(t);
       }
       const state: OptimizerStateInput["state"] = {};
-      for (const [index, step] of Object.entries(json.optimizer.steps)) state[index] = { step, buffers: buffers.get(index) ?? {} };
+      const scalars = json.optimizer.scalars ?? {};
+      for (const [index, step] of Object.entries(json.optimizer.steps)) {
+        state[index] = { step, buffers: buffers.get(index) ?? {}, ...(Object.hasOwn(scalars, index) ? { scalars: scalars[index] } : {}) };
+      }
       opt.loadStateDict({ state, paramGroups: json.optimizer.paramGroups });
       undo.push(() => opt.loadStateDict(before as OptimizerStateInput));
     }

@@ -17,10 +17,11 @@ export type ParamGroupInput<O> = { params: Iterable<Tensor> } & Partial<O>;
 
 export type ParamsInput<O> = Iterable<Tensor> | ParamGroupInput<O>[];
 
-/** Per-parameter optimizer state: named tensors plus the step count. */
+/** Per-parameter optimizer state: named tensors, per-parameter numbers (NAdam's mu_product) and the step count. */
 export interface ParamState {
   step: number;
   buffers: Record<string, Tensor>;
+  scalars: Record<string, number>;
 }
 
 /**
@@ -29,13 +30,13 @@ export interface ParamState {
  * parameters as indices. Buffers are detached views of the optimizer's memory.
  */
 export interface OptimizerStateDict<O = Record<string, unknown>> {
-  state: Record<number, { step: number; buffers: Record<string, Tensor> }>;
+  state: Record<number, { step: number; buffers: Record<string, Tensor>; scalars?: Record<string, number> }>;
   paramGroups: (O & { params: number[] })[];
 }
 
 /** What loadStateDict accepts: buffers may be tensors or plain {shape, data} (read from a file). */
 export interface OptimizerStateInput<O = Record<string, unknown>> {
-  state: Record<number | string, { step: number; buffers: Record<string, StateValue> }>;
+  state: Record<number | string, { step: number; buffers: Record<string, StateValue>; scalars?: Record<string, number> }>;
   paramGroups: (Partial<O> & { params: number[] })[];
 }
 
@@ -119,8 +120,8 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const p of group.params) {
         if (p.grad === null || !p.requiresGrad) continue;
         let st = this.state.get(p);
-        if (st === undefined) this.state.set(p, (st = { step: 0, buffers: {} }));
-        for (let k = 0; k < names.length; k++) this.buffer(p, st, names[k]);
+        if (st === undefined) this.state.set(p, (st = { step: 0, buffers: {}, scalars: {} }));
+        for (let k = 0; k < names.length; k++) this.buffer(p, st, names[k], this.initialValue(names[k], group.options));
       }
     }
     const anomaly = isAnomalyEnabled();
@@ -173,7 +174,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (st !== undefined) {
           const buffers: Record<string, Tensor> = {};
           for (const [name, b] of Object.entries(st.buffers)) buffers[name] = b.detach();
-          state[index] = { step: st.step, buffers };
+          state[index] = Object.keys(st.scalars).length > 0 ? { step: st.step, buffers, scalars: { ...st.scalars } } : { step: st.step, buffers };
         }
         params.push(index++);
       }
@@ -224,15 +225,35 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       options.push(this.validate(o));
     });
-    const loaded = new Map<Tensor, { step: number; buffers: [string, StateValue][] }>();
-    for (const [key, st] of Object.entries(sd.state)) {
+    const loaded = new Map<Tensor, { step: number; buffers: [string, StateValue][]; scalars: Record<string, number> }>();
+    const groupOf = new Map<Tensor, number>();
+    this.paramGroups.forEach((g, i) => g.params.forEach((p) => groupOf.set(p, i)));
+    for (const key of Object.keys(sd.state)) {
+      const st = sd.state[key];
       const p = byIndex.get(Number(key));
       if (p === undefined || String(Number(key)) !== key) throw new ValueError(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
       if (!Number.isSafeInteger(st?.step) || st.step < 0) throw new ValueError(`${name}.loadStateDict: parameter ${key}: invalid step ${st?.step}`);
       if (st.buffers !== undefined && (st.buffers === null || typeof st.buffers !== "object")) {
         throw new ValueError(`${name}.loadStateDict: parameter ${key}: buffers must be an object of tensors, got ${describe(st.buffers)}`);
       }
-      const buffers = Object.entries(st.buffers ?? {});
+      // Only the buffers and numbers this optimizer keeps with these options, looked up as own
+      // properties (a key like "__proto__" or "constructor" is a name like any other, and unknown).
+      const opts = options[groupOf.get(p)!];
+      const known = this.stateNames(opts), knownScalars = this.scalarNames(opts);
+      const buffers = Object.keys(st.buffers ?? {}).map((b) => [b, (st.buffers as Record<string, StateValue>)[b]] as [string, StateValue]);
+      for (const [b] of buffers) {
+        if (!known.includes(b)) throw new ValueError(`${name}.loadStateDict: parameter ${key} has an unknown state buffer '${b}' (this optimizer keeps ${known.length > 0 ? known.join(", ") : "none"} with these options)`);
+      }
+      const scalars: Record<string, number> = {};
+      if (st.scalars !== undefined) {
+        if (st.scalars === null || typeof st.scalars !== "object") throw new ValueError(`${name}.loadStateDict: parameter ${key}: scalars must be an object of numbers, got ${describe(st.scalars)}`);
+        for (const k of Object.keys(st.scalars)) {
+          const v = (st.scalars as Record<string, unknown>)[k];
+          if (!knownScalars.includes(k)) throw new ValueError(`${name}.loadStateDict: parameter ${key} has an unknown state value '${k}'`);
+          if (typeof v !== "number" || !Number.isFinite(v)) throw new ValueError(`${name}.loadStateDict: parameter ${key}: ${k} must be a finite number, got ${describe(v)}`);
+          Object.defineProperty(scalars, k, { value: v, enumerable: true, writable: true, configurable: true });
+        }
+      }
       for (const [b, v] of buffers) {
         const shape = v?.shape;
         const length = (v?.data as ArrayLike<number> | undefined)?.length;
@@ -241,7 +262,7 @@ export abstract class Optimizer<O extends { lr: number }> {
             `${Array.isArray(shape) && typeof length === "number" ? ` (${length} values)` : ""}, the parameter ${shapeStr(p.shape)}`);
         }
       }
-      loaded.set(p, { step: st.step, buffers });
+      loaded.set(p, { step: st.step, buffers, scalars });
     }
     this.paramGroups.forEach((g, i) => (g.options = options[i]));
     // Buffers are copied into existing ones where possible; state the dict lacks is dropped.
@@ -252,10 +273,11 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       if (keep === undefined) this.state.delete(p);
     }
-    for (const [p, { step, buffers }] of loaded) {
+    for (const [p, { step, buffers, scalars }] of loaded) {
       let st = this.state.get(p);
-      if (st === undefined) this.state.set(p, (st = { step, buffers: {} }));
+      if (st === undefined) this.state.set(p, (st = { step, buffers: {}, scalars: {} }));
       st.step = step;
+      st.scalars = scalars;
       const next: Record<string, Tensor> = {};
       for (const [b, v] of buffers) {
         const t = st.buffers[b] ?? emptyTensor(p.backend, p.shape, "float32", null);
@@ -270,14 +292,19 @@ export abstract class Optimizer<O extends { lr: number }> {
     }
   }
 
-  /** A persistent state buffer shaped like p, created (zero-filled) on first use. */
-  protected buffer(p: Tensor, st: ParamState, name: string): Tensor {
+  /** A persistent state buffer shaped like p, created (filled with `init`) on first use. */
+  protected buffer(p: Tensor, st: ParamState, name: string, init = 0): Tensor {
     let b = st.buffers[name];
     if (b === undefined) {
       b = st.buffers[name] = emptyTensor(p.backend, p.shape, "float32", null);
-      b.fill_(0);
+      b.fill_(init);
     }
     return b;
+  }
+
+  /** The value a new state buffer starts with (0 but for Adagrad's initial accumulator). */
+  protected initialValue(_name: string, _options: O): number {
+    return 0;
   }
 
   /**
@@ -296,6 +323,10 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected crossCheck(_options: O): void {}
   /** Names of the per-parameter buffers update() uses with these options (made before any update). */
   protected stateNames(_options: O): string[] {
+    return [];
+  }
+  /** Names of the per-parameter numbers update() keeps (saved with the state). */
+  protected scalarNames(_options: O): string[] {
     return [];
   }
   protected abstract update(p: Tensor, grad: Tensor, st: ParamState, options: O): void;

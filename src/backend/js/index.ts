@@ -19,6 +19,12 @@ import { matmulKernels } from "./matmul.js";
 import { normKernels } from "./norm.js";
 import { reduceKernels } from "./reduce.js";
 import { sgdKernels } from "./sgd.js";
+import { rmspropKernels } from "./rmsprop.js";
+import { adagradKernels } from "./adagrad.js";
+import { adadeltaKernels } from "./adadelta.js";
+import { adamaxKernels } from "./adamax.js";
+import { nadamKernels } from "./nadam.js";
+import { radamKernels } from "./radam.js";
 import { softmaxKernels } from "./softmax.js";
 
 /**
@@ -51,6 +57,12 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
     ...augmentKernels(mem),
     ...sgdKernels(mem),
     ...adamKernels(mem),
+    ...rmspropKernels(mem),
+    ...adagradKernels(mem),
+    ...adadeltaKernels(mem),
+    ...adamaxKernels(mem),
+    ...nadamKernels(mem),
+    ...radamKernels(mem),
     ...layoutKernels(mem),
     ...softmaxKernels(mem),
     ...mathKernels(mem),
