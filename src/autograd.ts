@@ -5,7 +5,7 @@
 // gradients are temporaries freed as soon as their node has run.
 import type { Backend } from "./backend/backend.js";
 import { AnomalyError, ShapeError, ValueError, shapeStr } from "./errors.js";
-import { allocTemp, endStep, isGradEnabled, outputScope, releaseTemp } from "./lifetime.js";
+import { type Scope, allocStorage, allocTemp, currentScope, endStep, isGradEnabled, outputScope, releaseTemp } from "./lifetime.js";
 import { Tensor, emptyTensor, sameBackend, type DType, type Shape } from "./tensor.js";
 
 export interface GradNode {
@@ -164,6 +164,17 @@ export class BackwardContext {
   /** Pending gradients of non-leaf tensors, keyed by tensor. */
   readonly pending = new Map<Tensor, Tensor>();
 
+  /**
+   * autograd.grad's mode: gradients of leaves go into `capture` (for the leaves it lists) instead
+   * of their .grad, which stays untouched. null: backward()'s mode, leaves accumulate into .grad.
+   */
+  constructor(readonly capture: Map<Tensor, Tensor | null> | null = null, private readonly resultScope: Scope | null = null) {}
+
+  /** A captured gradient's tensor, in the scope autograd.grad was called from. */
+  result(t: Tensor): Tensor {
+    return new Tensor(allocStorage(t.backend, t.size * 4, this.resultScope), t.shape, "float32");
+  }
+
   needsGrad(t: Tensor): boolean {
     return t.requiresGrad;
   }
@@ -174,6 +185,18 @@ export class BackwardContext {
    */
   accumulate(t: Tensor, write: (dst: number, accumulate: boolean) => void): void {
     if (!t.requiresGrad) return;
+    if (t.node === null && this.capture !== null) {
+      if (!this.capture.has(t)) return;
+      const got = this.capture.get(t);
+      if (got === null || got === undefined) {
+        const g = this.result(t);
+        write(g.ptr, false);
+        this.capture.set(t, g);
+      } else {
+        write(got.ptr, true);
+      }
+      return;
+    }
     if (t.node === null) {
       // Leaf: .grad is persistent and accumulates across backward() calls.
       if (t.grad === null) {
@@ -197,7 +220,8 @@ export class BackwardContext {
   /** For kernels that overwrite: computes into a fresh buffer and adds it if t has a gradient. */
   assign(t: Tensor, write: (dst: number) => void): void {
     if (!t.requiresGrad) return;
-    const target = t.node === null ? t.grad : this.pending.get(t);
+    if (t.node === null && this.capture !== null && !this.capture.has(t)) return;
+    const target = t.node === null ? (this.capture !== null ? this.capture.get(t) : t.grad) : this.pending.get(t);
     if (target === null || target === undefined) {
       this.accumulate(t, (dst) => write(dst));
       return;
@@ -239,12 +263,21 @@ function tempTensor(backend: Backend, shape: Shape): Tensor {
   return new Tensor(allocTemp(backend, n * 4), shape, "float32");
 }
 
-/** Non-leaf tensors reachable from root, in topological order (inputs before outputs). */
-function topoOrder(root: Tensor): Tensor[] {
+/** Non-leaf tensors reachable from the roots, in topological order (inputs before outputs). */
+function topoOrder(roots: readonly Tensor[]): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
-  const stack: [Tensor, number][] = [[root, 0]];
-  seen.add(root);
+  const stack: [Tensor, number][] = [];
+  for (const root of roots) {
+    if (root.node === null || seen.has(root)) continue;
+    seen.add(root);
+    stack.push([root, 0]);
+    drain(stack, seen, order);
+  }
+  return order;
+}
+
+function drain(stack: [Tensor, number][], seen: Set<Tensor>, order: Tensor[]): void {
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     const [t, i] = top;
@@ -261,44 +294,68 @@ function topoOrder(root: Tensor): Tensor[] {
       order.push(t);
     }
   }
-  return order;
 }
 
+/** loss.backward(): gradients of one root accumulated into the leaves' .grad. */
 export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
-  if (!root.requiresGrad) {
-    throw new ValueError("backward(): this tensor does not require grad and has no grad_fn (no input of the computation has requiresGrad = true, or it ran inside noGrad)");
-  }
-  if (gradient === undefined && root.size !== 1) {
-    throw new ShapeError(`backward(): a gradient can be implied only for one-element outputs, this one has shape ${shapeStr(root.shape)}; pass backward(gradient)`);
-  }
-  if (gradient !== undefined && gradient.size !== root.size) {
-    throw new ShapeError(`backward(gradient): gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`);
-  }
-  const backend = gradient === undefined ? root.backend : sameBackend("backward", root, gradient);
-  const ctx = new BackwardContext();
-  if (root.node === null) {
-    // A leaf that requires grad: its gradient is the seed itself.
-    ctx.accumulate(root, (dst, acc) => seed(backend, dst, acc, root.size, gradient));
-    if (!retainGraph) endStep(backend);
-    return;
-  }
-  if (root.node.freed) {
-    throw new ValueError("backward(): trying to backward through the graph a second time; pass { retainGraph: true } to the first backward() to allow it");
-  }
-  if (anomalyMode && gradient !== undefined) {
-    const bad = nonfinite(gradient);
-    if (bad > 0) throw new AnomalyError(`backward(gradient): the gradient passed in (shape ${shapeStr(gradient.shape)}) holds ${bad} non-finite values, first ${firstNonfinite(gradient)}`);
-  }
-  const order = topoOrder(root);
-  const seedGrad = tempTensor(backend, root.shape);
-  seed(backend, seedGrad.ptr, false, root.size, gradient);
-  ctx.pending.set(root, seedGrad);
+  backwardPass("backward", [root], [gradient], retainGraph, null);
+}
+
+/**
+ * autograd.grad's engine: the gradients of Σ roots·gradients w.r.t. each of `inputs` (leaves or
+ * intermediate tensors), without touching any leaf's .grad; null for an input no root depends on.
+ */
+export function gradientsOf(roots: readonly Tensor[], gradients: readonly (Tensor | undefined)[], inputs: readonly Tensor[], retainGraph: boolean): (Tensor | null)[] {
+  const capture = new Map<Tensor, Tensor | null>();
+  for (const t of inputs) capture.set(t, null);
+  backwardPass("grad", roots, gradients, retainGraph, capture);
+  return inputs.map((t) => capture.get(t) ?? null);
+}
+
+function backwardPass(op: string, roots: readonly Tensor[], gradients: readonly (Tensor | undefined)[], retainGraph: boolean,
+                      capture: Map<Tensor, Tensor | null> | null): void {
+  roots.forEach((root, k) => {
+    const gradient = gradients[k];
+    const what = roots.length > 1 ? `${op}(): output ${k}` : `${op}()`;
+    const withGradient = op === "backward" && roots.length === 1 ? "backward(gradient)" : what;
+    if (!root.requiresGrad) {
+      throw new ValueError(`${what}: this tensor does not require grad and has no grad_fn (no input of the computation has requiresGrad = true, or it ran inside noGrad)`);
+    }
+    if (gradient === undefined && root.size !== 1) {
+      throw new ShapeError(`${what}: a gradient can be implied only for one-element outputs, this one has shape ${shapeStr(root.shape)}; pass ${op === "backward" ? "backward(gradient)" : "gradOutputs"}`);
+    }
+    if (gradient !== undefined && (gradient.size !== root.size || gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i]))) {
+      throw new ShapeError(`${withGradient}: gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`);
+    }
+    if (root.node !== null && root.node.freed) {
+      throw new ValueError(`${what}: trying to backward through the graph a second time; pass { retainGraph: true } to the first backward() to allow it`);
+    }
+    if (anomalyMode && gradient !== undefined) {
+      const bad = nonfinite(gradient);
+      if (bad > 0) throw new AnomalyError(`${withGradient}: the gradient passed in (shape ${shapeStr(gradient.shape)}) holds ${bad} non-finite values, first ${firstNonfinite(gradient)}`);
+    }
+  });
+  const backend = sameBackend(op, ...roots, ...gradients.filter((g): g is Tensor => g !== undefined));
+  // Gradients autograd.grad returns live where it was called: the innermost noGrad scope, or
+  // the current training step (released with it, after the next backward()).
+  const ctx = new BackwardContext(capture, currentScope(backend));
+  const order = topoOrder(roots);
   try {
+    roots.forEach((root, k) => {
+      const gradient = gradients[k] === undefined ? undefined : denseGradient(gradients[k]!);
+      // A leaf root gets the seed itself; a non-leaf root starts its pending gradient.
+      ctx.accumulate(root, (dst, acc) => seed(backend, dst, acc, root.size, gradient));
+    });
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = ctx.pending.get(t);
       if (g === undefined) continue;
       ctx.pending.delete(t);
+      if (capture !== null && capture.has(t)) {
+        const kept = ctx.result(t);
+        backend.copy(kept.ptr, g.ptr, t.size * 4);
+        capture.set(t, kept);
+      }
       // Anomaly mode: leaf gradients that were already non-finite (from an earlier backward) are
       // not blamed on this node.
       let leafBefore: Map<Tensor, number> | null = null;
@@ -319,6 +376,12 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
   }
   // A retained graph keeps its step open: its saved tensors must survive the next backward().
   if (!retainGraph) endStep(backend);
+}
+
+/** A gradient given by the caller, as dense memory (a strided view is copied). */
+function denseGradient(g: Tensor): Tensor {
+  if (g.isContiguous()) return g;
+  return g.contiguous();
 }
 
 function seed(backend: Backend, dst: number, accumulate: boolean, n: number, gradient: Tensor | undefined): void {

@@ -263,6 +263,18 @@ function storagesOf(result: unknown, out: Storage[]): void {
  */
 export function noGrad<T>(fn: () => T): T {
   if (typeof fn !== "function") throw new ValueError(`noGrad(fn): expected a function, got ${typeof fn}`);
+  return runWithoutGrad(fn, null);
+}
+
+/**
+ * noGrad for an autograd.Function's forward: at top level the returned tensors join `backend`'s
+ * current training step (like any recorded op's output) instead of becoming persistent.
+ */
+export function noGradIntoStep<T>(fn: () => T, backend: Backend): T {
+  return runWithoutGrad(fn, backend);
+}
+
+function runWithoutGrad<T>(fn: () => T, stepOf: Backend | null): T {
   const scope = new Scope("noGrad");
   noGradScopes.push(scope);
   noGradDepth++;
@@ -278,6 +290,7 @@ export function noGrad<T>(fn: () => T): T {
     for (const s of keep) {
       if (s.scope !== scope) continue;
       if (parent !== null) parent.add(s);
+      else if (stepOf !== null) stepsOf(stepOf.heap).current.add(s);
       else s.persist();
     }
   } finally {
