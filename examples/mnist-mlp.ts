@@ -14,47 +14,29 @@ import {
   AnomalyError, DataLoader, type Tensor, autograd, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, transforms,
 } from "wasmgrad";
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: "string", default: "5" },
-    lr: { type: "string", default: "0.001" },
-    momentum: { type: "string", default: "0.9" },
-    optimizer: { type: "string", default: "sgd" },
-    batch: { type: "string", default: "100" },
-    seed: { type: "string", default: "0" },
-    backend: { type: "string", default: "wasm" },
-    limit: { type: "string" },
-    checkpoint: { type: "string" },
-    "checkpoint-every": { type: "string" },
-    resume: { type: "boolean", default: false },
-    "detect-anomaly": { type: "boolean", default: false },
-  },
+const args = parseFlags("npm run mnist --", "The PyTorch MNIST tutorial's MLP (784-128-64-10, SGD momentum 0.9, batch 100), ported line by line.", {
+  epochs: { type: "int", default: 5, min: 1, help: "training epochs" },
+  lr: { type: "number", default: 0.001, min: 0, help: "learning rate" },
+  momentum: { type: "number", default: 0.9, min: 0, help: "SGD momentum" },
+  optimizer: { type: "string", default: "sgd", choices: ["sgd", "adam"], help: "optimizer" },
+  batch: { type: "int", default: 100, min: 1, help: "batch size" },
+  seed: { type: "int", default: 0, min: 0, help: "random seed" },
+  backend: { type: "string", default: "wasm", choices: ["wasm", "js"], help: "kernel backend" },
+  limit: { type: "int", min: 1, help: "use only the first N training images" },
+  checkpoint: { type: "string", help: "save a checkpoint here after every epoch" },
+  "checkpoint-every": { type: "int", min: 1, help: "also save every N steps" },
+  resume: { type: "boolean", help: "continue from --checkpoint if it exists" },
+  "detect-anomaly": { type: "boolean", help: "stop at the first op that makes NaN/Inf, naming it" },
 });
-const num = (name: keyof typeof args) => {
-  const v = Number(args[name]);
-  if (!Number.isFinite(v)) {
-    console.error(`--${name}: expected a number, got '${args[name]}'`);
-    process.exit(2);
-  }
-  return v;
-};
-if (args.backend !== "wasm" && args.backend !== "js") {
-  console.error(`--backend: expected wasm or js, got '${args.backend}'`);
-  process.exit(2);
-}
-if (args.optimizer !== "sgd" && args.optimizer !== "adam") {
-  console.error(`--optimizer: expected sgd or adam, got '${args.optimizer}'`);
-  process.exit(2);
-}
 if ((args.resume || args["checkpoint-every"] !== undefined) && args.checkpoint === undefined) {
-  console.error("--resume and --checkpoint-every need --checkpoint <path>");
+  console.error("npm run mnist: --resume and --checkpoint-every need --checkpoint <path>");
   process.exit(2);
 }
 const firstIndices = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 setBackend(args.backend);
-manualSeed(num("seed"));
+manualSeed(args.seed);
 // Anomaly mode checks every op's output and gradient for NaN/Inf (slower; off by default).
 if (args["detect-anomaly"]) autograd.setDetectAnomaly(true);
 
@@ -64,8 +46,8 @@ const transform = new transforms.Compose([new transforms.ToTensor(), new transfo
 const fullTrainset = new datasets.MNIST({ train: true, transform });
 const testset = new datasets.MNIST({ train: false, transform });
 const trainset: data.Dataset<[Tensor, number]> =
-  args.limit === undefined ? fullTrainset : new data.Subset(fullTrainset, firstIndices(Math.min(num("limit"), fullTrainset.length)));
-const batchSize = num("batch");
+  args.limit === undefined ? fullTrainset : new data.Subset(fullTrainset, firstIndices(Math.min(args.limit, fullTrainset.length)));
+const batchSize = args.batch;
 const trainloader = new DataLoader(trainset, { batchSize, shuffle: true });
 const testloader = new DataLoader(testset, { batchSize: 1000 });
 
@@ -77,13 +59,13 @@ const model = new nn.Sequential(
 const criterion = new nn.CrossEntropyLoss();
 const optimizer =
   args.optimizer === "adam"
-    ? new optim.Adam(model.parameters(), { lr: num("lr") })
-    : new optim.SGD(model.parameters(), { lr: num("lr"), momentum: num("momentum") });
+    ? new optim.Adam(model.parameters(), { lr: args.lr })
+    : new optim.SGD(model.parameters(), { lr: args.lr, momentum: args.momentum });
 
 console.log(`MNIST MLP: ${trainset.length} training images, ${args.optimizer} lr=${args.lr}` +
   `${args.optimizer === "sgd" ? ` momentum=${args.momentum}` : ""}, batch ${batchSize}, backend ${args.backend}`);
-const epochs = num("epochs");
-const checkpointEvery = args["checkpoint-every"] === undefined ? 0 : num("checkpoint-every");
+const epochs = args.epochs;
+const checkpointEvery = args["checkpoint-every"] === undefined ? 0 : args["checkpoint-every"];
 let trainSeconds = 0;
 let startEpoch = 0;
 let step = 0;

@@ -2,6 +2,7 @@
 // plus typed readers for numbers and choices. Every problem becomes a CliError, which main.ts
 // prints as one line with a non-zero exit code.
 import { parseArgs } from "node:util";
+import { didYouMean, joinNegativeValues } from "./flags.js";
 
 /** An error for the user: printed as `wasmgrad: <message>`, exit code `code`, no stack trace. */
 export class CliError extends Error {
@@ -25,7 +26,8 @@ export interface Parsed {
 /** parseArgs with strict checking; unknown flags and missing values become one-line CliErrors. */
 export function parseFlags(command: string, args: string[], options: OptionSpec): Parsed {
   try {
-    const r = parseArgs({ args, options, strict: true, allowPositionals: true });
+    const joined = joinNegativeValues(args, (f) => options[f] !== undefined && options[f].type === "string");
+    const r = parseArgs({ args: joined, options, strict: true, allowPositionals: true });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
     const err = e as { code?: string; message: string };
@@ -33,7 +35,7 @@ export function parseFlags(command: string, args: string[], options: OptionSpec)
     const help = `(see wasmgrad ${command} --help)`;
     switch (err.code) {
       case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-        throw new CliError(`${command}: unknown flag ${flag.split(/\s/)[0]} ${help}`, USAGE);
+        throw new CliError(`${command}: unknown flag ${flag.split(/\s/)[0]}${didYouMean(flag.split(/\s/)[0], Object.keys(options))} ${help}`, USAGE);
       case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
         const name = /--([\w-]+)/.exec(err.message)?.[1];
         const spec = name === undefined ? undefined : options[name];
