@@ -1,6 +1,11 @@
 // wasmgrad: a PyTorch-like API over a WebAssembly SIMD core.
 //   import { nn, optim, data, manualSeed, noGrad } from "wasmgrad";
-export { Tensor, tensor, zeros, ones, full, rand, randn, arange, type DType, type Shape, type FactoryOptions } from "./tensor.js";
+export {
+  Tensor, ValuesIndices, tensor, zeros, ones, full, rand, randn, randint, arange, linspace, eye, zerosLike, onesLike, fullLike,
+  randnLike, type DType, type Shape, type FactoryOptions, type NestedArray,
+} from "./tensor.js";
+// The torch.* functions PyTorch programs call most (every op is also in `ops` and on Tensor).
+export { cat, stack, split, chunk, where, matmul, bmm, tril, triu, maximum, minimum } from "./ops/index.js";
 export { noGrad, isGradEnabled } from "./lifetime.js";
 export * as autograd from "./autograd-api.js";
 export { manualSeed, Generator, defaultGenerator } from "./random.js";

@@ -17,7 +17,7 @@
 import type { Backend } from "./backend/backend.js";
 import { getBackend } from "./backend/index.js";
 import { BackendMismatchError, DTypeError, ReleasedTensorError, ShapeError, ValueError, shapeStr } from "./errors.js";
-import { Storage, allocStorage, factoryScope, type Scope } from "./lifetime.js";
+import { Storage, allocStorage, factoryScope, noGrad, type Scope } from "./lifetime.js";
 import type { GradNode } from "./autograd.js";
 import { runBackward } from "./autograd.js";
 import { defaultGenerator, type Generator } from "./random.js";
@@ -656,6 +656,37 @@ export class Tensor {
   zero_(): this {
     checkArgCount("zero_", arguments, 0);
     ops.fillInPlace(this, 0);
+    return this;
+  }
+  /** In-place this += other (not recorded: use under noGrad as in torch), returns this. */
+  add_(other: Tensor | number): this {
+    checkArgCount("add_", arguments, 1);
+    return this.updateInPlace(() => ops.add(this, other));
+  }
+  /** In-place this -= other (not recorded), returns this: `noGrad(() => w.sub_(w.grad!.mul(lr)))`. */
+  sub_(other: Tensor | number): this {
+    checkArgCount("sub_", arguments, 1);
+    return this.updateInPlace(() => ops.sub(this, other));
+  }
+  /** In-place this *= other (not recorded), returns this. */
+  mul_(other: Tensor | number): this {
+    checkArgCount("mul_", arguments, 1);
+    return this.updateInPlace(() => ops.mul(this, other));
+  }
+  /** In-place this /= other (not recorded), returns this. */
+  div_(other: Tensor | number): this {
+    checkArgCount("div_", arguments, 1);
+    return this.updateInPlace(() => ops.div(this, other));
+  }
+  /** Computes a result of this tensor's shape without recording it and writes it into this. */
+  private updateInPlace(compute: () => Tensor): this {
+    noGrad(() => {
+      const r = compute();
+      if (r.shape.length !== this.shape.length || r.shape.some((d, i) => d !== this.shape[i])) {
+        throw new ShapeError(`in-place op: the result's shape ${shapeStr(r.shape)} differs from the tensor's ${shapeStr(this.shape)} (an in-place op cannot broadcast its target)`);
+      }
+      ops.copyInPlace(this, r);
+    });
     return this;
   }
   /** In-place copy from a tensor of a broadcastable shape (not recorded), returns this. */

@@ -3,7 +3,7 @@
 // reports whether the regenerated files differ from the committed ones (deterministic
 // generators must reproduce identical bytes).
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const HERE = import.meta.dirname;
@@ -30,6 +30,13 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+/** Every test file that reads a golden file (through test/helpers/golden.ts or by path). */
+function goldenTests(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".test.ts") && /loadGolden|reference\/golden|"reference"/.test(readFileSync(join(dir, f), "utf8")))
+    .map((f) => join("test", f)).sort();
+}
+
 function run(cmd: string, argv: string[], cwd = ROOT): void {
   console.log(`$ ${cmd} ${argv.join(" ")}`);
   const r = spawnSync(cmd, argv, { cwd, stdio: "inherit" });
@@ -52,6 +59,6 @@ if (!args.includes("--no-generate")) {
   run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", "test/reference/write-ours.ts"]);
   run(PYTHON, ["safetensors_numpy.py", "read"], HERE);
 }
-run(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "test/ops/golden.test.ts", "test/io-safetensors.test.ts", "test/reference.test.ts"]);
+run(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...goldenTests(join(ROOT, "test"))]);
 const diff = spawnSync("git", ["diff", "--stat", "--", "test/reference/golden"], { cwd: ROOT, encoding: "utf8" });
 console.log(diff.stdout.trim() === "" ? "test:reference: the regenerated golden files equal the committed ones" : `test:reference: regenerated golden files differ from the committed ones:\n${diff.stdout}`);
