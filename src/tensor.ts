@@ -318,6 +318,16 @@ export class Tensor {
     checkArgCount("expandAs", arguments, 1);
     return ops.expand(this, [...requireTensor("expandAs", other).shape]);
   }
+  /** Moves dim `source` to position `destination` (a view). */
+  movedim(source: number, destination: number): Tensor {
+    checkArgCount("movedim", arguments, 2);
+    return ops.movedim(this, source, destination);
+  }
+  /** view(other.shape). */
+  viewAs(other: Tensor): Tensor {
+    checkArgCount("viewAs", arguments, 1);
+    return ops.view(this, [...requireTensor("viewAs", other).shape]);
+  }
   /** Elements start..start+length-1 along dim (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
     checkArgCount("narrow", arguments, 3);
@@ -509,6 +519,41 @@ export class Tensor {
     checkArgCount("exp", arguments, 0);
     return ops.exp(this);
   }
+  /** exp(x) - 1, accurate near 0. */
+  expm1(): Tensor {
+    checkArgCount("expm1", arguments, 0);
+    return ops.expm1(this);
+  }
+  /** 1 / x. */
+  reciprocal(): Tensor {
+    checkArgCount("reciprocal", arguments, 0);
+    return ops.reciprocal(this);
+  }
+  /** -1, 0 or 1 (gradient 0). */
+  sign(): Tensor {
+    checkArgCount("sign", arguments, 0);
+    return ops.sign(this);
+  }
+  /** Rounds down (gradient 0). */
+  floor(): Tensor {
+    checkArgCount("floor", arguments, 0);
+    return ops.floor(this);
+  }
+  /** Rounds up (gradient 0). */
+  ceil(): Tensor {
+    checkArgCount("ceil", arguments, 0);
+    return ops.ceil(this);
+  }
+  /** Rounds half to even, as torch.round (gradient 0). */
+  round(): Tensor {
+    checkArgCount("round", arguments, 0);
+    return ops.round(this);
+  }
+  /** Rounds toward zero (gradient 0). */
+  trunc(): Tensor {
+    checkArgCount("trunc", arguments, 0);
+    return ops.trunc(this);
+  }
   /** Natural logarithm. */
   log(): Tensor {
     checkArgCount("log", arguments, 0);
@@ -570,6 +615,16 @@ export class Tensor {
   sum(dim?: number | readonly number[] | null, keepdim = false): Tensor {
     checkArgCount("sum", arguments, 2);
     return ops.sum(this, dim, keepdim);
+  }
+  /** Largest value over all elements, or over dim(s) (values only, gradient shared between ties). */
+  amax(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    checkArgCount("amax", arguments, 2);
+    return ops.amax(this, dim, keepdim);
+  }
+  /** Smallest value over all elements, or over dim(s) (values only, gradient shared between ties). */
+  amin(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    checkArgCount("amin", arguments, 2);
+    return ops.amin(this, dim, keepdim);
   }
   /** Mean over all elements, or over dim(s). */
   mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {

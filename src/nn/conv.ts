@@ -30,9 +30,11 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
+  /** `options` may also be the stride, as torch's positional `Conv2d(in, out, kernel_size, stride)`. */
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions | Pair = {}) {
     super();
     checkArgCount("Conv2d", arguments, 4);
+    if (typeof options === "number" || Array.isArray(options)) options = { stride: options as Pair };
     for (const [name, v] of [["inChannels", inChannels], ["outChannels", outChannels]] as const) {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Conv2d: ${name} must be a positive integer, got ${v}`);
     }
@@ -99,12 +101,14 @@ export class Conv1d extends Module {
   readonly dilation: number;
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dLayerOptions = {}) {
+  /** `options` may also be the stride, as torch's positional `Conv1d(in, out, kernel_size, stride)`. */
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dLayerOptions | number = {}) {
     super();
     checkArgCount("Conv1d", arguments, 4);
     for (const [name, v] of [["inChannels", inChannels], ["outChannels", outChannels], ["kernelSize", kernelSize]] as const) {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Conv1d: ${name} must be a positive integer, got ${v}`);
     }
+    if (typeof options === "number") options = { stride: options };
     checkOptions("Conv1d", options, ["stride", "padding", "dilation", "groups", "bias"]);
     this.stride = options.stride ?? 1;
     this.dilation = options.dilation ?? 1;
