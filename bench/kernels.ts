@@ -12,7 +12,8 @@ import { tensor } from "../src/tensor.js";
 import { conv2d } from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
 import { compileAs } from "./asc.js";
-import { lcg, resultsDir } from "./common.js";
+import { type Timing, lcg, resultsDir, time as sampleTime } from "./common.js";
+import { runTorchBench, tensorOpCases } from "./tensor-ops.js";
 
 const WASM_BUDGET_MS = 800; // sampling time per case; the js backend is slow, so it gets
 const JS_BUDGET_MS = 1500; // fewer (but at least MIN_SAMPLES) samples within its budget
@@ -21,28 +22,8 @@ const MAX_SAMPLES = 40;
 
 // ---- timing ------------------------------------------------------------------------------------
 
-interface Timing { best: number; median: number; samples: number } // seconds per call
-
-/** Warms up, batches calls so one sample lasts ≥ 2 ms, then samples until the budget is spent. */
-function time(fn: () => void, budgetMs: number): Timing {
-  fn();
-  let inner = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    if (performance.now() - t0 >= 2 || inner >= 1 << 20) break;
-    inner *= 2;
-  }
-  const per: number[] = [];
-  const start = performance.now();
-  while (per.length < MIN_SAMPLES || (per.length < MAX_SAMPLES && performance.now() - start < budgetMs)) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    per.push((performance.now() - t0) / inner / 1e3);
-  }
-  per.sort((a, b) => a - b);
-  return { best: per[0], median: per[per.length >> 1], samples: per.length };
-}
+/** Best and median seconds per call (bench/common.ts's sampler with this file's limits). */
+const time = (fn: () => void, budgetMs: number): Timing => sampleTime(fn, budgetMs, { minSamples: MIN_SAMPLES, maxSamples: MAX_SAMPLES });
 
 // ---- table printer -----------------------------------------------------------------------------
 
@@ -249,10 +230,33 @@ printTable(
   convResults.map((r) => [r.name, f1(r.wasm.fwdGflops), f1(r.wasm.trainGflops), f2(r.js.fwdGflops), f2(r.js.trainGflops), f1(r.ratio) + "×"]),
 );
 
+// ---- tensor ops of transformer-sized data: wasm, js and PyTorch 1.13 on one thread ---------------
+
+const torchTimes = runTorchBench(WASM_BUDGET_MS);
+const opResults = tensorOpCases.map((c) => {
+  const run = (be: Backend, budget: number) => {
+    const fn = c.setup(be);
+    const t = time(() => noGrad(fn), budget);
+    return { bestUs: t.best * 1e6, medianUs: t.median * 1e6, rate: c.work / t.best / 1e9 };
+  };
+  const w = run(wasm, WASM_BUDGET_MS), j = run(js, JS_BUDGET_MS);
+  const tt = "error" in torchTimes ? null : torchTimes.ops[c.name];
+  const torch = tt ? { bestUs: tt.best * 1e6, medianUs: tt.median * 1e6, rate: c.work / tt.best / 1e9 } : null;
+  return { name: c.name, shape: c.shape, unit: c.unit, work: c.work, wasm: w, js: j, torch, wasmVsTorch: torch ? torch.bestUs / w.bestUs : null };
+});
+console.log(`\ntensor ops (noGrad, through the Tensor API), best ${"error" in torchTimes ? `(torch: ${torchTimes.error})` : `vs PyTorch ${torchTimes.version}, 1 thread`}; ` +
+  "rate = GFLOP/s for bmm, GB/s of compulsory traffic otherwise; torch/wasm > 1 means wasm is faster");
+printTable(
+  ["op", "shape", "unit", "wasm", "wasm µs", "js", "torch", "torch µs", "torch/wasm"],
+  opResults.map((r) => [r.name.replace(/ \[.*/, ""), r.shape, r.unit, f1(r.wasm.rate), f2(r.wasm.bestUs), f2(r.js.rate),
+    r.torch ? f1(r.torch.rate) : "-", r.torch ? f2(r.torch.bestUs) : "-", r.wasmVsTorch ? f2(r.wasmVsTorch) + "×" : "-"]),
+);
+
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
 const outArg = process.argv.indexOf("--out");
 const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
-  mlpStep, kernels: kernelResults, conv: convResults }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
+  mlpStep, kernels: kernelResults, conv: convResults, tensorOps: opResults,
+  torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version } }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
