@@ -192,7 +192,7 @@ function markdown(head: string[], rows: string[][], sections: Set<number>): stri
   const esc = (s: string) => s.replace(/\|/g, "\\|");
   const lines = [`| ${head.map(esc).join(" | ")} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? "---" : "---:")).join("|")}|`];
   rows.forEach((r, i) => lines.push(sections.has(i) ? `| **${esc(r[0])}** |${" |".repeat(r.length - 1)}` : `| ${r.map(esc).join(" | ")} |`));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 const { head, rows, sections } = summaryTable(e2e, kernels);

@@ -80,7 +80,7 @@ export function fmt(x: number | null | undefined, digits = 3): string {
 
 export function fmtRatio(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "–";
-  return (x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)) + "×";
+  return `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)}×`;
 }
 
 // ---- machine -----------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ export function loadMnistRaw(train: boolean): { x: Float32Array; labels: Int32Ar
 
 export function writeJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(value, (_, v) => (typeof v === "number" && !Number.isInteger(v) ? +v.toPrecision(4) : v), 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(value, (_, v) => (typeof v === "number" && !Number.isInteger(v) ? +v.toPrecision(4) : v), 2)}\n`);
 }
 
 /** A timestamp usable in file names: 2026-11-29T05-13-32. */

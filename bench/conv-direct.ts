@@ -39,7 +39,11 @@ const results = cases.map((c) => {
   let at = k.memory.buffer.byteLength;
   const need = at + bytes.reduce((s, b) => s + b + 64, 0);
   k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
-  const [px, pw, py, pxp] = bytes.map((b) => ((at = Math.ceil(at / 64) * 64), (at += b), at - b));
+  const [px, pw, py, pxp] = bytes.map((b) => {
+    const p = Math.ceil(at / 64) * 64; // 64-byte aligned, one after the other
+    at = p + b;
+    return p;
+  });
   new Float32Array(k.memory.buffer, px, xs.length).set(xs);
   new Float32Array(k.memory.buffer, pw, ws.length).set(ws);
   const direct = () => k.conv3x3(py, px, pw, N, C, H, H, O, pxp);

@@ -142,7 +142,7 @@ async function wasmgradTrainer(o: Options, backend: "wasm" | "js"): Promise<Trai
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
   const test = loadMnistRaw(false);
   return {
-    detail: detail + ", the seed example's loop (DataLoader, zeroGrad/forward/loss/backward/step/item)",
+    detail: `${detail}, the seed example's loop (DataLoader, zeroGrad/forward/loss/backward/step/item)`,
     stepsPerEpoch: trainloader.length,
     trainSteps(steps) {
       model.train();

@@ -134,7 +134,7 @@ console.log("gemm, GFLOP/s best / median (ratio = js best time / wasm best time)
 printTable(
   ["case", "form", "M", "N", "K", "wasm best", "wasm med", "% peak", "js best", "js med", "wasm/js"],
   gemmResults.map((r) => [r.label, r.form, r.M, r.N, r.K, f1(r.wasm.bestGflops), f1(r.wasm.medianGflops),
-    f1(r.pctPeak), f2(r.js.bestGflops), f2(r.js.medianGflops), f1(r.ratio) + "×"]),
+    f1(r.pctPeak), f2(r.js.bestGflops), f2(r.js.medianGflops), `${f1(r.ratio)}×`]),
 );
 
 // One training step's gemms (fwd ×3, dW ×3, dx for fc2 and fc3), from the best times.
@@ -192,7 +192,7 @@ console.log("other kernels, µs per call (best / median) and GB/s of compulsory 
 printTable(
   ["kernel", "size", "wasm µs", "wasm med", "wasm GB/s", "js µs", "js med", "js GB/s", "wasm/js"],
   kernelResults.map((r) => [r.name, r.size, f2(r.wasm.bestUs), f2(r.wasm.medianUs), f1(r.wasm.bestGBs),
-    f2(r.js.bestUs), f2(r.js.medianUs), f1(r.js.bestGBs), f1(r.ratio) + "×"]),
+    f2(r.js.bestUs), f2(r.js.medianUs), f1(r.js.bestGBs), `${f1(r.ratio)}×`]),
 );
 
 // ---- conv2d: models.MnistCNN's layers at batch 64 (im2col + gemm), wasm vs js -----------------
@@ -227,7 +227,7 @@ const convResults = convCases.map((c) => {
 console.log("\nconv2d (im2col + gemm), GFLOP/s best: forward, and forward + backward (dW, and dx where the input needs it)");
 printTable(
   ["layer (batch 64)", "wasm fwd", "wasm fwd+bwd", "js fwd", "js fwd+bwd", "wasm/js"],
-  convResults.map((r) => [r.name, f1(r.wasm.fwdGflops), f1(r.wasm.trainGflops), f2(r.js.fwdGflops), f2(r.js.trainGflops), f1(r.ratio) + "×"]),
+  convResults.map((r) => [r.name, f1(r.wasm.fwdGflops), f1(r.wasm.trainGflops), f2(r.js.fwdGflops), f2(r.js.trainGflops), `${f1(r.ratio)}×`]),
 );
 
 // ---- tensor ops of transformer-sized data: wasm, js and PyTorch 1.13 on one thread ---------------
@@ -249,14 +249,14 @@ console.log(`\ntensor ops (noGrad, through the Tensor API), best ${"error" in to
 printTable(
   ["op", "shape", "unit", "wasm", "wasm µs", "js", "torch", "torch µs", "torch/wasm"],
   opResults.map((r) => [r.name.replace(/ \[.*/, ""), r.shape, r.unit, f1(r.wasm.rate), f2(r.wasm.bestUs), f2(r.js.rate),
-    r.torch ? f1(r.torch.rate) : "-", r.torch ? f2(r.torch.bestUs) : "-", r.wasmVsTorch ? f2(r.wasmVsTorch) + "×" : "-"]),
+    r.torch ? f1(r.torch.rate) : "-", r.torch ? f2(r.torch.bestUs) : "-", r.wasmVsTorch ? `${f2(r.wasmVsTorch)}×` : "-"]),
 );
 
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
 const outArg = process.argv.indexOf("--out");
 const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
-fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
+fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
   mlpStep, kernels: kernelResults, conv: convResults, tensorOps: opResults,
-  torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version } }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2) + "\n");
+  torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version } }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2)}\n`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

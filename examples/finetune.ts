@@ -93,7 +93,7 @@ function randomShift(images: Tensor, max: number): void {
   }
 }
 
-function fit(model: MLP, optimizer: optim.Optimizer<{ lr: number }>, set: data.TensorDataset, epochs: number,
+function trainFor(model: MLP, optimizer: optim.Optimizer<{ lr: number }>, set: data.TensorDataset, epochs: number,
              batchSize: number, shift = 0): number {
   const loader = new data.DataLoader(set, { batchSize, shuffle: true });
   const criterion = new nn.CrossEntropyLoss();
@@ -122,7 +122,7 @@ const pct = (a: number) => `${(100 * a).toFixed(2)}%`;
 
 // ---- 1. pretrain on digits 0–4, save as safetensors ----
 const pretrained = new MLP();
-const pretrainSeconds = fit(pretrained, new optim.Adam(pretrained.parameters(), { lr: 1e-3 }), pretrainSet, num("pretrain-epochs"), 100, 2);
+const pretrainSeconds = trainFor(pretrained, new optim.Adam(pretrained.parameters(), { lr: 1e-3 }), pretrainSet, num("pretrain-epochs"), 100, 2);
 io.saveSafetensors(pretrained.stateDict(), args.weights, { metadata: { format: "pt" } });
 console.log(`Pretrained on digits 0-4 (${pretrainSet.length} images, ${args["pretrain-epochs"]} epochs, ${pretrainSeconds.toFixed(2)} s): ` +
   `test accuracy on 0-4 ${pct(accuracy(pretrained, test0to4))}; saved ${args.weights}`);
@@ -136,16 +136,16 @@ finetuned.fc3 = new nn.Linear(64, 5);
 finetuned.fc1.requiresGrad_(false);
 finetuned.fc2.requiresGrad_(false);
 const head = finetuned.parameters().filter((p) => p.requiresGrad);
-const headSeconds = fit(finetuned, new optim.Adam(head, { lr: 1e-2 }), fewShot, headEpochs, 50);
+const headSeconds = trainFor(finetuned, new optim.Adam(head, { lr: 1e-2 }), fewShot, headEpochs, 50);
 const frozenAcc = accuracy(finetuned, test5to9);
 finetuned.requiresGrad_(true);
-const finetuneSeconds = headSeconds + fit(finetuned, new optim.Adam(finetuned.parameters(), { lr: 1e-3 }), fewShot, epochs, 50);
+const finetuneSeconds = headSeconds + trainFor(finetuned, new optim.Adam(finetuned.parameters(), { lr: 1e-3 }), fewShot, epochs, 50);
 const finetunedAcc = accuracy(finetuned, test5to9);
 
 // ---- 3. the same architecture from scratch on the same 500 images, as many epochs ----
 const scratch = new MLP();
 scratch.fc3 = new nn.Linear(64, 5);
-const scratchSeconds = fit(scratch, new optim.Adam(scratch.parameters(), { lr: 1e-3 }), fewShot, headEpochs + epochs, 50);
+const scratchSeconds = trainFor(scratch, new optim.Adam(scratch.parameters(), { lr: 1e-3 }), fewShot, headEpochs + epochs, 50);
 const scratchAcc = accuracy(scratch, test5to9);
 
 const count = (ps: Tensor[]) => ps.reduce((n, p) => n + p.size, 0);

@@ -46,6 +46,8 @@ export class FunctionCtx {
  * output and returns one gradient (or null) per argument of apply(). Several outputs: return an
  * array from forward; backward then receives all their gradients at once.
  */
+// biome-ignore lint/suspicious/noShadowRestrictedNames: torch's name (autograd.Function), only ever used qualified
+// biome-ignore lint/complexity/noStaticOnlyClass: users subclass it and override the static forward/backward, as in torch
 export class Function {
   /** The computation: any tensors and other values in, a tensor or an array of tensors out. */
   static forward(_ctx: FunctionCtx, ..._args: unknown[]): Tensor | Tensor[] {

@@ -327,7 +327,7 @@ function backwardPass(op: string, roots: readonly Tensor[], gradients: readonly 
     if (gradient !== undefined && (gradient.size !== root.size || gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i]))) {
       throw new ShapeError(`${withGradient}: gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`);
     }
-    if (root.node !== null && root.node.freed) {
+    if (root.node?.freed) {
       throw new ValueError(`${what}: trying to backward through the graph a second time; pass { retainGraph: true } to the first backward() to allow it`);
     }
     if (anomalyMode && gradient !== undefined) {
@@ -351,7 +351,7 @@ function backwardPass(op: string, roots: readonly Tensor[], gradients: readonly 
       const g = ctx.pending.get(t);
       if (g === undefined) continue;
       ctx.pending.delete(t);
-      if (capture !== null && capture.has(t)) {
+      if (capture?.has(t)) {
         const kept = ctx.result(t);
         backend.copy(kept.ptr, g.ptr, t.size * 4);
         capture.set(t, kept);

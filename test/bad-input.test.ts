@@ -5,7 +5,7 @@
 // counted, and must leave the count at zero; afterwards the library still trains.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BackendMismatchError, DTypeError, DataLoader, Generator, OutOfMemoryError, ShapeError, Tensor, ValueError, WasmgradError,
+  BackendMismatchError, DTypeError, DataLoader, Generator, OutOfMemoryError, ShapeError, type Tensor, ValueError, WasmgradError,
   arange, autograd, createBackend, data, datasets, full, getBackend, io, manualSeed, nn, noGrad, ops, optim, setBackend, setNumThreads, tensor,
   transforms, zeros,
 } from "../src/index.js";

@@ -112,7 +112,9 @@ describe("command-line helpers", () => {
     t = 2000;
     bar.update(300, { loss: 0.51234, samplesPerSec: 15000 });
     expect(written).toHaveLength(1);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress bar's escape sequences are the point
     expect(written[0]).toMatch(/^\rEpoch 1\/5 █+░+ {2}50% {2}300\/600 {2}15,000 samples\/s {2}loss 0\.5123 {2}ETA 2\.0s\x1b\[K$/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: as above
     expect(written[0].replace(/\x1b\[K|\r/g, "").length).toBeLessThanOrEqual(99);
     bar.update(301, {}); // throttled
     expect(written).toHaveLength(1);
@@ -138,7 +140,7 @@ describe("command-line helpers", () => {
       }
       throw new Error("no error");
     };
-    expect(err(() => parseFlags("train", ["--epoch", "3"], spec))).toBe("train: unknown flag --epoch (see wasmgrad train --help)");
+    expect(err(() => parseFlags("train", ["--epoch", "3"], spec))).toBe("train: unknown flag --epoch (did you mean --epochs?) (see wasmgrad train --help)");
     expect(err(() => parseFlags("train", ["--epochs"], spec))).toBe("train: --epochs needs a value (see wasmgrad train --help)");
     expect(err(() => parseFlags("train", ["--resume=1"], spec))).toBe("train: --resume takes no value (see wasmgrad train --help)");
     const f = new Flags("train", parseFlags("train", ["--epochs", "2.5"], spec).values);

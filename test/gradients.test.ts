@@ -4,11 +4,10 @@
 // values are checked against the same references.
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/backend/index.js";
-import { Tensor, tensor } from "../src/tensor.js";
-import { BACKENDS, type Case, type Reduction, type Vec, checkCase, mismatch, numel } from "./helpers/gradcheck.js";
+import { tensor } from "../src/tensor.js";
+import { BACKENDS, type Case, type Reduction, type Vec, checkCase, } from "./helpers/gradcheck.js";
 import * as ops from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
-import { Generator } from "../src/random.js";
 import { ShapeError, ValueError } from "../src/errors.js";
 
 // ---- float64 references ----------------------------------------------------------------------

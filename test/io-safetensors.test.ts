@@ -152,12 +152,12 @@ describe("safetensors bytes", () => {
     const data = new Uint8Array(f16.length * 2 + 2 + bf16.length * 2 + f64.length * 8 + 3 * 8 + 4 + 3);
     const v = new DataView(data.buffer);
     let o = 0;
-    f16.forEach((h) => (v.setUint16(o, h, true), (o += 2)));
+    for (const h of f16) { v.setUint16(o, h, true); o += 2; }
     v.setUint16(o, 0x7e00, true); // F16 NaN, a tensor of its own
     o += 2;
-    bf16.forEach((h) => (v.setUint16(o, h, true), (o += 2)));
-    f64.forEach((x) => (v.setFloat64(o, x, true), (o += 8)));
-    [-3n, 2n ** 40n, 7n].forEach((x) => (v.setBigInt64(o, x, true), (o += 8)));
+    for (const h of bf16) { v.setUint16(o, h, true); o += 2; }
+    for (const x of f64) { v.setFloat64(o, x, true); o += 8; }
+    for (const x of [-3n, 2n ** 40n, 7n]) { v.setBigInt64(o, x, true); o += 8; }
     v.setInt16(o, -300, true);
     v.setUint8(o + 2, 200);
     v.setInt8(o + 3, -5);

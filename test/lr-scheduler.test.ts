@@ -15,12 +15,10 @@ function sgd(lrs: number[] = [0.1], extra: Partial<optim.SGDOptions> = {}) {
 function adam(lrs: number[] = [0.1]) {
   return new optim.Adam(lrs.map((lr) => ({ params: [tensor([0, 0], { requiresGrad: true })], lr })));
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const lrsOf = (opt: optim.Optimizer<any>) => opt.paramGroups.map((g) => g.options.lr as number);
+const lrsOf = (opt: optim.lrScheduler.AnyOptimizer) => opt.paramGroups.map((g) => g.options.lr as number);
 
 /** lr of group `g` after construction and after each of n steps: n + 1 values. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function sequence(opt: optim.Optimizer<any>, s: { step(): void }, n: number, g = 0): number[] {
+function sequence(opt: optim.lrScheduler.AnyOptimizer, s: { step(): void }, n: number, g = 0): number[] {
   const out = [lrsOf(opt)[g]];
   for (let i = 0; i < n; i++) {
     s.step();

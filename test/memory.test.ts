@@ -4,7 +4,7 @@
 // carries on.
 import { describe, expect, it } from "vitest";
 import { createBackend, type Backend } from "../src/backend/index.js";
-import { Tensor, tensor, zeros } from "../src/tensor.js";
+import { type Tensor, tensor, zeros } from "../src/tensor.js";
 import * as ops from "../src/ops/index.js";
 import { noGrad, stepScopeSizes } from "../src/lifetime.js";
 import { Generator } from "../src/random.js";

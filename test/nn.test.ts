@@ -1,6 +1,6 @@
 // nn.Module behaviour: registration and keys, callable form, state dicts, modes, freezing.
 import { beforeEach, describe, expect, it } from "vitest";
-import { ShapeError, Tensor, ValueError, manualSeed, nn, noGrad, randn, setBackend, tensor } from "../src/index.js";
+import { ShapeError, type Tensor, ValueError, manualSeed, nn, noGrad, randn, setBackend, tensor } from "../src/index.js";
 
 class Net extends nn.Module {
   fc1 = new nn.Linear(6, 5);

@@ -66,7 +66,7 @@ export class Heap {
     let block = size;
     if (list !== undefined && list.length > 0) {
       ptr = list.pop()!;
-    } else if (this.grow(this.top + size) || (this.trimTop(), this.grow(this.top + size))) {
+    } else if (this.grow(this.top + size) || this.trimTopAndGrow(size)) {
       ptr = this.top;
       this.top = ptr + size;
     } else {
@@ -141,6 +141,12 @@ export class Heap {
   }
 
   /** Lowers the top past the free blocks that end at it (on the way to running out only). */
+  /** Gives the free blocks at the top back (lowering top), then tries to grow for `size` bytes again. */
+  private trimTopAndGrow(size: number): boolean {
+    this.trimTop();
+    return this.grow(this.top + size);
+  }
+
   private trimTop(): void {
     const byEnd = new Map<number, [number, number[]]>();
     for (const [size, list] of this.freeLists) for (const p of list) byEnd.set(p + size, [p, list]);

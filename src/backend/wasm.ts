@@ -79,7 +79,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
-      if (pool !== null && pool.gemm(g, runGemm)) return;
+      if (pool?.gemm(g, runGemm)) return;
       runGemm(g);
     },
   };

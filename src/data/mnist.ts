@@ -6,7 +6,7 @@
 // are then row copies, plus one warp per batch for random geometric transforms (RandomAffine,
 // RandomCrop) — see planBatches.
 import { FormatError, ValueError } from "../errors.js";
-import { Tensor, emptyTensor } from "../tensor.js";
+import { type Tensor, emptyTensor } from "../tensor.js";
 import { currentScope, factoryScope } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";

@@ -28,7 +28,7 @@ export interface Stateful<S = unknown> {
 
 export interface CheckpointState {
   model: Module;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: any optimizer, whatever its options type
   optimizer?: Optimizer<any>;
   /** An LR scheduler (or anything Stateful whose state is JSON). */
   scheduler?: Stateful;

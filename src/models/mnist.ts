@@ -1,5 +1,5 @@
 // Ready-made MNIST models, shared by the examples, the CLI and the browser playground.
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import * as nn from "../nn/index.js";
 
 /** The seed MLP of the PyTorch tutorial: 784→128→ReLU→64→ReLU→10 (input (N, 784) or (N, 1, 28, 28)). */

@@ -1,6 +1,6 @@
 // Activation modules (torch.nn.GELU, SiLU, ...): each wraps its functional form.
 import { ValueError } from "../errors.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { Module } from "./module.js";
 import { checkArgCount, checkFiniteNumber, checkOptions, describe } from "../check.js";

@@ -1,6 +1,6 @@
 // Convolution and pooling layers over NCHW images.
 import { ValueError } from "../errors.js";
-import { MAX_DIM, Tensor } from "../tensor.js";
+import { MAX_DIM, type Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { type Pair, pair, poolParams } from "../ops/conv.js";
 import { Module, Parameter } from "./module.js";

@@ -1,6 +1,6 @@
 // nn.Embedding: a lookup table of vectors (N(0, 1) init; the padding row zeroed and frozen).
 import { ValueError } from "../errors.js";
-import { MAX_DIM, Tensor } from "../tensor.js";
+import { MAX_DIM, type Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
 import { normal_ } from "./init.js";

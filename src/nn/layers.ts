@@ -1,6 +1,6 @@
 // Layers: Linear, activations, containers and shape helpers.
 import { ShapeError, ValueError } from "../errors.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
 import { kaimingUniform_, uniform_ } from "./init.js";

@@ -1,6 +1,6 @@
 // Loss modules (torch.nn.*Loss): options as in PyTorch (camelCased), default reduction 'mean';
 // class/element weights are buffers named as in PyTorch (weight, pos_weight).
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import type { Reduction } from "../ops/index.js";
 import { checkReduction } from "../ops/loss.js";

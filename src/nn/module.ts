@@ -40,14 +40,18 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: forward() of each subclass declares its own parameters
 type AnyArgs = any[];
 
+// Modules are callable (model(x) runs forward), as in torch: the constructor returns a function
+// object with the subclass's prototype, and this interface gives it the call signature.
 export interface Module {
   /** Calling a module runs its forward(). */
+  // biome-ignore lint/style/useShorthandFunctionType: merged with the class below
   (...args: AnyArgs): ReturnType<this["forward"]>;
 }
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the call signature is provided by the constructor
 export abstract class Module {
   /** Training mode (dropout active, batch norm updating statistics); see train()/eval(). */
   declare training: boolean;
@@ -66,6 +70,7 @@ export abstract class Module {
     // Base-class fields must live on the returned object, not on the discarded `this`.
     Object.defineProperty(callable, "training", { value: true, writable: true, enumerable: false });
     Object.defineProperty(callable, "bufferNames", { value: new Map<string, boolean>(), enumerable: false });
+    // biome-ignore lint/correctness/noConstructorReturn: a callable module is a function object
     return callable as unknown as this;
   }
 

@@ -57,7 +57,7 @@ export function getTotalNorm(tensors: Tensor | Iterable<Tensor>, normType: NormT
       for (let i = 0; i < d.length; i++) {
         const a = Math.abs(d[i]);
         if (a > total) total = a;
-        else if (a !== a) nan = true;
+        else if (Number.isNaN(a)) nan = true;
       }
     }
     if (nan) total = NaN;

@@ -1,6 +1,6 @@
 // 2-D convolution (im2col + gemm, per image) and pooling over NCHW tensors.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
-import { Tensor, requireFloat, sameBackend } from "../tensor.js";
+import { type Tensor, requireFloat, sameBackend } from "../tensor.js";
 import { checkBool, checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 import { cat, dense, narrow, squeeze, unsqueeze } from "./layout.js";

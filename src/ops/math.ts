@@ -3,7 +3,7 @@
 // inputs are copied first.
 import { ValueError } from "../errors.js";
 import { checkFiniteNumber, describe } from "../check.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { UnaryOp } from "../backend/kernel-exports.generated.js";
 import { contiguous, requireTensor, to } from "./layout.js";

@@ -2,7 +2,7 @@
 // rules (1-D, 2-D, batched with broadcast batch dims) and bmm. A transposed operand (a .mT or
 // .transpose view) is read in place through the gemm's nt/tn forms instead of being copied.
 import { ShapeError, shapeStr } from "../errors.js";
-import { Tensor, numel, requireFloat, sameBackend } from "../tensor.js";
+import { type Tensor, numel, requireFloat, sameBackend } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import type { Backend, GemmForm } from "../backend/backend.js";
 import { broadcastShapes, contiguousStrides } from "../layout.js";

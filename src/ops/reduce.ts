@@ -4,7 +4,7 @@
 // a copy with the reduced dims moved last. Sums accumulate in float64.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { checkBool, describe } from "../check.js";
-import { Tensor, ValuesIndices, numel, requireFloat } from "../tensor.js";
+import { type Tensor, ValuesIndices, numel, requireFloat } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { BinaryOp, ReduceOp, UnaryOp } from "../backend/kernel-exports.generated.js";
 import type { Backend } from "../backend/backend.js";
@@ -94,7 +94,7 @@ function dimsOf(op: string, x: Tensor, dim: number | readonly number[] | null | 
   return normDims(op, dim as number | readonly number[], x.ndim);
 }
 
-function plan(op: string, x: Tensor, dims: number[], keepdim: boolean): Plan {
+function plan(x: Tensor, dims: number[], keepdim: boolean): Plan {
   const keptShape = x.shape.map((n, i) => (dims.includes(i) ? 1 : n));
   const outShape = keepdim ? keptShape : x.shape.filter((_, i) => !dims.includes(i));
   const sorted = [...dims].sort((a, b) => a - b);
@@ -157,7 +157,7 @@ function sumLike(op: string, x: Tensor, dim: number | readonly number[] | null |
   const src0 = requireFloatInput(op, x);
   checkBool(op, "keepdim", keepdim);
   const dims = dimsOf(op, src0, dim);
-  const p = plan(op, src0, dims, keepdim);
+  const p = plan(src0, dims, keepdim);
   const be = src0.backend;
   const scale = average ? (p.R === 0 ? NaN : 1 / p.R) : 1;
   const out = opOutput(be, p.outShape, [p.src]);
@@ -174,7 +174,7 @@ export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
   checkBool("prod", "keepdim", keepdim);
   if (dim !== undefined && dim !== null && typeof dim !== "number") throw new ValueError(`prod: dim must be an integer or null, got ${describe(dim)}`);
   const dims = dimsOf("prod", src0, dim);
-  const p = plan("prod", src0, dims, keepdim);
+  const p = plan(src0, dims, keepdim);
   const be = src0.backend;
   const out = opOutput(be, p.outShape, [p.src]);
   be.reduceDim(ReduceOp.Prod, out.ptr, p.src.ptr, p.outer, p.R, p.inner, false);
@@ -200,7 +200,7 @@ export function amin(x: Tensor, dim?: number | readonly number[] | null, keepdim
 function extremum(op: string, x: Tensor, dim: number | readonly number[] | null | undefined, keepdim: boolean, isMin: boolean): Tensor {
   const src0 = requireFloatInput(op, x);
   const dims = dimsOf(op, src0, dim);
-  const p = plan(op, src0, dims, keepdim);
+  const p = plan(src0, dims, keepdim);
   if (p.R === 0) throw new ShapeError(`${op}: cannot take the ${isMin ? "minimum" : "maximum"} of an empty dimension (input ${shapeStr(x.shape)})`);
   const be = src0.backend;
   const out = opOutput(be, p.outShape, [p.src]);
@@ -248,7 +248,7 @@ function extremeDim(op: string, x: Tensor, dim: number, keepdim: boolean, isMin:
   const src0 = requireFloatInput(op, x);
   checkBool(op, "keepdim", keepdim);
   const d = normDim(op, dim, src0.ndim);
-  const p = plan(op, src0, src0.ndim === 0 ? [] : [d], keepdim);
+  const p = plan(src0, src0.ndim === 0 ? [] : [d], keepdim);
   if (p.R === 0) throw new ShapeError(`${op}: dim ${dim} of shape ${shapeStr(x.shape)} is empty`);
   const be = src0.backend;
   const values = opOutput(be, p.outShape, [p.src]);
@@ -281,7 +281,7 @@ function argExtreme(op: string, x: Tensor, dim: number | null | undefined, keepd
     return out;
   }
   const d = normDim(op, dim, src0.ndim);
-  const p = plan(op, src0, src0.ndim === 0 ? [] : [d], keepdim);
+  const p = plan(src0, src0.ndim === 0 ? [] : [d], keepdim);
   if (p.R === 0) throw new ShapeError(`${op}: dim ${dim} of shape ${shapeStr(x.shape)} is empty`);
   const out = opOutput(be, p.outShape, [], "int32");
   be.argReduceDim(0, out.ptr, p.src.ptr, p.outer, p.R, p.inner, isMin);
@@ -322,7 +322,7 @@ function varLike(op: string, x: Tensor, dim: number | readonly number[] | null |
   const src0 = x;
   const { correction, keepdim } = varOptions(op, options);
   const dims = dimsOf(op, src0, dim);
-  const p = plan(op, src0, dims, keepdim);
+  const p = plan(src0, dims, keepdim);
   const be = src0.backend;
   const out = opOutput(be, p.outShape, [p.src]);
   const meanT = opOutput(be, p.keptShape, [p.src]);
@@ -362,7 +362,7 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   checkBool("logsumexp", "keepdim", keepdim);
   if (dim === undefined || dim === null) throw new ValueError("logsumexp: dim is required (an integer or an array of them)");
   const dims = dimsOf("logsumexp", src0, dim);
-  const p = plan("logsumexp", src0, dims, keepdim);
+  const p = plan(src0, dims, keepdim);
   const be = src0.backend;
   const out = opOutput(be, p.outShape, [p.src]);
   be.logsumexpDim(out.ptr, p.src.ptr, p.outer, p.R, p.inner);
@@ -396,7 +396,7 @@ export function norm(x: Tensor, p: NormOrder = 2, dim?: number | readonly number
     return (sum(src0.abs().pow(p), dim, keepdim) as Tensor).pow(1 / p);
   }
   const dims = dimsOf("norm", src0, dim);
-  const pl = plan("norm", src0, dims, keepdim);
+  const pl = plan(src0, dims, keepdim);
   const be = src0.backend;
   const out = opOutput(be, pl.outShape, [pl.src]);
   be.reduceDim(p === 1 ? ReduceOp.SumAbs : p === 2 ? ReduceOp.SumSq : ReduceOp.MaxAbs, out.ptr, pl.src.ptr, pl.outer, pl.R, pl.inner, false);

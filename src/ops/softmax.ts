@@ -1,6 +1,6 @@
 // softmax and log-softmax along any dim: one softmaxDim kernel call on x viewed as
 // (outer, R, inner) (the last dim runs the row kernels), and one softmaxDimBackward call.
-import { Tensor, numel } from "../tensor.js";
+import { type Tensor, numel } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { normDim } from "../layout.js";
 import { contiguous, requireTensor, to } from "./layout.js";

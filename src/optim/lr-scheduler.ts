@@ -31,7 +31,7 @@ import { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
 import { type HyperSpec, type HyperValues, bool, finite, inRange, nonNegative, nonNegativeInt, nullable, oneOf, perGroupNumbers, positiveInt, resolveHyper, sortedInts } from "./hyper.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any optimizer, whatever its options type
 export type AnyOptimizer = Optimizer<any>;
 
 /** The parameter-group options a scheduler reads and writes (besides the optimizer's own). */
@@ -90,10 +90,6 @@ function checkFinite(owner: string, name: string, value: number, min = -Infinity
   if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
     throw new ValueError(`${owner}: invalid ${name} ${value} (expected a finite number${min > -Infinity ? ` ≥ ${min}` : ""})`);
   }
-}
-
-function checkPositiveInt(owner: string, name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ValueError(`${owner}: invalid ${name} ${value} (expected a positive integer)`);
 }
 
 function metricValue(owner: string, metric: number | Tensor): number {

@@ -2,7 +2,7 @@
 // real PyTorch for the tutorial's LegendrePolynomial3, against float64 finite differences, and the
 // errors a wrong backward gets.
 import { describe, expect, it } from "vitest";
-import { ShapeError, Tensor, ValueError, autograd, ops, randn, tensor } from "../../src/index.js";
+import { ShapeError, type Tensor, ValueError, autograd, ops, randn, tensor } from "../../src/index.js";
 import { stepScopeSizes } from "../../src/lifetime.js";
 import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
 import { createBackend } from "../../src/backend/index.js";

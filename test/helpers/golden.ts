@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../../src/backend/index.js";
-import { Tensor, tensor } from "../../src/tensor.js";
+import { type Tensor, tensor } from "../../src/tensor.js";
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "../reference/golden");
 

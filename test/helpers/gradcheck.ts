@@ -3,7 +3,7 @@
 // projection: backward(R) must give ∂(Σ R·out)/∂input. Forward values are checked too.
 import { expect } from "vitest";
 import { createBackend, type Backend } from "../../src/backend/index.js";
-import { Tensor, tensor } from "../../src/tensor.js";
+import { type Tensor, tensor } from "../../src/tensor.js";
 import { Generator } from "../../src/random.js";
 
 export const BACKENDS: readonly Backend[] = [createBackend("wasm"), createBackend("js")];

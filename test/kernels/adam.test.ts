@@ -14,7 +14,6 @@ import { Generator } from "../../src/random.js";
 
 const BACKENDS: readonly Backend[] = [createBackend("wasm"), createBackend("js")];
 const LENGTHS = [1, 7, 1001];
-const STEPS = 5;
 const RTOL = 1e-5;
 
 function randArray(g: Generator, n: number, scale: number): Float32Array {

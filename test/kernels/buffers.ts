@@ -3,7 +3,7 @@
 // fails), seeded data and comparisons against float64 references.
 import { expect } from "vitest";
 import { createBackend, type Backend } from "../../src/backend/index.js";
-import { Generator } from "../../src/random.js";
+import type { Generator } from "../../src/random.js";
 
 export const wasm = createBackend("wasm");
 export const js = createBackend("js");

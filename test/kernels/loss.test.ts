@@ -1,9 +1,8 @@
 // Losses and (log-)softmax (assembly/loss.ts): wasm SIMD and the plain-JS reference, on seeded random data over odd and aligned
 // sizes, against float64 references (or bit-exactly, where the result is one IEEE operation).
 import { describe, expect, it } from "vitest";
-import type { Backend, GemmForm } from "../../src/backend/index.js";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, LENGTHS, ODD, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, mismatch, randArray, randLabels, read, readI32 } from "./buffers.js";
+import { BACKENDS, LENGTHS, U, alloc, expectBitwise, expectClose, expectGuards, freeAll, randArray, randLabels, read, } from "./buffers.js";
 
 // ---- losses and (log-)softmax ------------------------------------------------------------------
 

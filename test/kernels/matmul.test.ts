@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend, GemmForm } from "../../src/backend/index.js";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, wasm, LENGTHS, ODD, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, mismatch, randArray, randLabels, read, readI32 } from "./buffers.js";
+import { BACKENDS, wasm, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, randArray, read, } from "./buffers.js";
 
 // ---- gemm ------------------------------------------------------------------------------------
 

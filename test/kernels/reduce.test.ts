@@ -1,9 +1,8 @@
 // Reductions (assembly/reduce.ts): wasm SIMD and the plain-JS reference, on seeded random data over odd and aligned
 // sizes, against float64 references (or bit-exactly, where the result is one IEEE operation).
 import { describe, expect, it } from "vitest";
-import type { Backend, GemmForm } from "../../src/backend/index.js";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, LENGTHS, ODD, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, mismatch, randArray, randLabels, read, readI32 } from "./buffers.js";
+import { BACKENDS, LENGTHS, ODD, U, alloc, expectClose, expectGuards, freeAll, randArray, read, readI32 } from "./buffers.js";
 
 // ---- reductions -------------------------------------------------------------------------------
 

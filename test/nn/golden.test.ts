@@ -3,7 +3,7 @@
 // inputs and of every parameter must match to float32 tolerance, on both backends.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
-import { Tensor, nn, setBackend } from "../../src/index.js";
+import { type Tensor, nn, setBackend } from "../../src/index.js";
 import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
 
 interface Case {

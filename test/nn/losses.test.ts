@@ -2,7 +2,7 @@
 // or per element) and the input's gradient, on both backends; plus the errors for bad targets.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
-import { DTypeError, ShapeError, Tensor, ValueError, nn, ops, tensor } from "../../src/index.js";
+import { DTypeError, ShapeError, type Tensor, ValueError, nn, ops, tensor } from "../../src/index.js";
 import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
 
 interface Case {

@@ -3,7 +3,7 @@
 // the wasm and the js backend, to float32 tolerance.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
-import { Tensor, arange, ops } from "../../src/index.js";
+import { type Tensor, arange, ops } from "../../src/index.js";
 import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
 
 interface Case {

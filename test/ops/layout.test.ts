@@ -3,7 +3,7 @@
 // backends), up to 8 dims, and dtypes (int32, bool) through arithmetic, comparisons and casts.
 import { describe, expect, it } from "vitest";
 import { createBackend } from "../../src/backend/index.js";
-import { DTypeError, ShapeError, Tensor, ValueError, arange, ops, randn, tensor, zeros } from "../../src/index.js";
+import { DTypeError, ShapeError, type Tensor, ValueError, arange, ops, randn, tensor, zeros } from "../../src/index.js";
 import { Generator } from "../../src/random.js";
 
 const BACKENDS = [createBackend("wasm"), createBackend("js")];

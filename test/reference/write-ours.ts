@@ -15,7 +15,7 @@ export function oursModel(): nn.Sequential {
     new nn.Linear(sizes[0], sizes[1]), new nn.ReLU(), new nn.Linear(sizes[1], sizes[2]), new nn.ReLU(), new nn.Linear(sizes[2], sizes[3]));
 }
 
-if (process.argv[1] && process.argv[1].endsWith("write-ours.ts")) {
+if (process.argv[1]?.endsWith("write-ours.ts")) {
   const path = join(GOLDEN_SAFETENSORS, "ours.safetensors");
   io.saveSafetensors(oursModel().stateDict(), path, { metadata: { format: "pt" } });
   console.log(`${path}: written`);

@@ -8,8 +8,8 @@ import { UnaryOp } from "../kernel-exports.generated.js";
 import { fmax, fmin, nearest, serf, sexp, sexpm1, slog, slog1p, ssigmoid, stanh } from "./vmath.js";
 
 const f = Math.fround;
-const SQRT1_2 = f(0.70710678118654752), SQRT_2_PI = f(0.79788456080286536), GELU_C = f(0.044715);
-const INV_SQRT_2PI = f(0.39894228040143268);
+const SQRT1_2 = f(Math.SQRT1_2), SQRT_2_PI = f(Math.sqrt(2 / Math.PI)), GELU_C = f(0.044715);
+const INV_SQRT_2PI = f(1 / Math.sqrt(2 * Math.PI));
 
 function powScalar(x: number, p: number): number {
   if (p === 2) return f(x * x);

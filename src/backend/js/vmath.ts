@@ -38,7 +38,7 @@ export function truncSat(x: number): number {
   return Math.max(-2147483648, Math.min(2147483647, Math.trunc(x)));
 }
 
-const LOG2E = f(1.44269504088896341), LN2_HI = f(0.693359375), LN2_LO = f(-2.12194440e-4);
+const LOG2E = f(Math.LOG2E), LN2_HI = f(0.693359375), LN2_LO = f(-2.12194440e-4);
 const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f);
 
 export function sexp(x: number): number {
@@ -55,7 +55,7 @@ export function sexp(x: number): number {
   return f(f(y * fromBits((n1 + 127) << 23)) * fromBits((n2 + 127) << 23));
 }
 
-const SQRTHF = f(0.707106781186547524), TWO23 = 8388608, MIN_NORMAL = f(1.17549435e-38);
+const SQRTHF = f(Math.SQRT1_2), TWO23 = 8388608, MIN_NORMAL = f(1.17549435e-38);
 const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
   -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1].map(f);
 
