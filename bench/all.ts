@@ -31,7 +31,12 @@ console.log(`machine: ${machineLine(machine)}\n`);
 
 // ---- kernels -----------------------------------------------------------------------------------
 
-interface KernelSide { bestGflops: number; medianGflops: number; bestUs: number; medianUs: number }
+interface KernelSide {
+  bestGflops: number;
+  medianGflops: number;
+  bestUs: number;
+  medianUs: number;
+}
 interface KernelsJson {
   peak: { gflops: number; chains: number };
   gemm: { label: string; form: string; M: number; N: number; K: number; wasm: KernelSide; js: KernelSide; ratio: number; pctPeak: number }[];
@@ -52,7 +57,9 @@ if (!values["no-kernels"]) {
 
 console.log("\n== end to end (bench/e2e.ts; each configuration in its own process) ==");
 const e2e = await runE2E({
-  quick, only: values.only?.split(","), epochs: values.epochs ? Number(values.epochs) : undefined,
+  quick,
+  only: values.only?.split(","),
+  epochs: values.epochs ? Number(values.epochs) : undefined,
   rounds: values.rounds ? Number(values.rounds) : undefined,
 });
 printE2E(e2e);
@@ -80,8 +87,13 @@ const breakdown = (JSON.parse(fs.readFileSync(breakdownOut, "utf8")) as { parts:
 // ---- the summary table -------------------------------------------------------------------------
 
 interface OverheadJson {
-  results: { name: string; backend: string; stepUs: { best: number; median: number }; kernelsUs: { best: number; median: number };
-    overheadUs: { best: number; median: number } }[];
+  results: {
+    name: string;
+    backend: string;
+    stepUs: { best: number; median: number };
+    kernelsUs: { best: number; median: number };
+    overheadUs: { best: number; median: number };
+  }[];
 }
 
 /** Rows are metrics; columns are the implementations (wasmgrad wasm first), then a note. */
@@ -103,42 +115,73 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
   const epochsNote = quick ? "--quick: 100 steps, not an epoch" : "over the timed epochs (row above)";
 
   section(`end to end: seed MLP, MNIST, batch 100${quick ? " (--quick)" : ""}`);
-  row(quick ? "timed runs of 100 steps" : "timed epochs", { ...per((r) => String(r.epochs.length)), numpy: numpy ? String(numpy.epochs.length) : "" },
-    `in ≤ ${e.rounds} processes per column, run round-robin; each after ${runs[0]?.warmupSteps ?? 0} warm-up steps`);
+  row(
+    quick ? "timed runs of 100 steps" : "timed epochs",
+    { ...per((r) => String(r.epochs.length)), numpy: numpy ? String(numpy.epochs.length) : "" },
+    `in ≤ ${e.rounds} processes per column, run round-robin; each after ${runs[0]?.warmupSteps ?? 0} warm-up steps`,
+  );
   row("train samples/s, best", { ...per((r) => fmt(r.train.bestSamplesPerSec)), numpy: numpy ? fmt(numpy.bestSamplesPerSec) : "" }, epochsNote);
   row("train samples/s, median", { ...per((r) => fmt(r.train.medianSamplesPerSec)), numpy: numpy ? fmt(numpy.medianSamplesPerSec) : "" });
   if (!quick) row("s/epoch, best", { ...per((r) => fmt(r.train.bestEpochSeconds)), numpy: numpy ? fmt(numpy.bestSeconds) : "" });
   if (base) {
     const b = base.train.bestSamplesPerSec;
-    row("wasmgrad wasm ÷ this (train)", { ...per((r) => fmtRatio(b / r.train.bestSamplesPerSec)), numpy: numpy ? fmtRatio(b / numpy.bestSamplesPerSec) : "" },
-      "best vs best");
+    row(
+      "wasmgrad wasm ÷ this (train)",
+      { ...per((r) => fmtRatio(b / r.train.bestSamplesPerSec)), numpy: numpy ? fmtRatio(b / numpy.bestSamplesPerSec) : "" },
+      "best vs best",
+    );
   }
-  row("infer samples/s, batch 1", per((r) => fmt(r.inference.b1.samplesPerSec)), "forward + copy logits out, best");
-  row("infer samples/s, batch 1000", per((r) => fmt(r.inference.b1000.samplesPerSec)));
-  row("RSS after setup, MiB", per((r) => fmt(r.rss.afterSetupMiB)), "data + model loaded");
-  row("peak RSS, MiB", per((r) => fmt(r.rss.peakMiB)), "process maxRSS");
+  row(
+    "infer samples/s, batch 1",
+    per((r) => fmt(r.inference.b1.samplesPerSec)),
+    "forward + copy logits out, best",
+  );
+  row(
+    "infer samples/s, batch 1000",
+    per((r) => fmt(r.inference.b1000.samplesPerSec)),
+  );
+  row(
+    "RSS after setup, MiB",
+    per((r) => fmt(r.rss.afterSetupMiB)),
+    "data + model loaded",
+  );
+  row(
+    "peak RSS, MiB",
+    per((r) => fmt(r.rss.peakMiB)),
+    "process maxRSS",
+  );
 
   if (k) {
     const wj = (w: string, j: string) => ({ "wasmgrad-wasm": w, "wasmgrad-js": j });
     section("kernels, one thread (bench/kernels.ts)");
     row("SIMD mul+add peak, GFLOP/s", { "wasmgrad-wasm": fmt(k.peak.gflops) }, "register-only wasm loop (bench/peak.as.ts)");
     const step = k.mlpStep;
-    row("MLP step gemms, GFLOP/s", wj(fmt(step.flop / step.wasmUs / 1e3), fmt(step.flop / step.jsUs / 1e3)),
-      `8 gemms of a batch-100 step: wasm ${fmtRatio(step.jsUs / step.wasmUs)} js`);
+    row(
+      "MLP step gemms, GFLOP/s",
+      wj(fmt(step.flop / step.wasmUs / 1e3), fmt(step.flop / step.jsUs / 1e3)),
+      `8 gemms of a batch-100 step: wasm ${fmtRatio(step.jsUs / step.wasmUs)} js`,
+    );
     for (const g of k.gemm.filter((x) => x.label === "100×784×128" || x.label === "512³")) {
       // TF.js columns: its matMul in the same shape and form, timed in its e2e process.
-      const tf = g.label === "100×784×128"
-        ? Object.fromEntries(runs.filter((r) => r.matmul).map((r) => [r.id, fmt(r.matmul![g.form as "nn" | "nt" | "tn"].bestGflops)]))
-        : {};
-      row(`gemm ${g.label} ${g.form}, GFLOP/s`, { ...tf, ...wj(fmt(g.wasm.bestGflops), fmt(g.js.bestGflops)) },
-        `wasm ${fmtRatio(g.ratio)} js, ${g.pctPeak.toFixed(0)}% of peak${Object.keys(tf).length ? "; TF.js: its matMul" : ""}`);
+      const tf =
+        g.label === "100×784×128"
+          ? Object.fromEntries(runs.filter((r) => r.matmul).map((r) => [r.id, fmt(r.matmul![g.form as "nn" | "nt" | "tn"].bestGflops)]))
+          : {};
+      row(
+        `gemm ${g.label} ${g.form}, GFLOP/s`,
+        { ...tf, ...wj(fmt(g.wasm.bestGflops), fmt(g.js.bestGflops)) },
+        `wasm ${fmtRatio(g.ratio)} js, ${g.pctPeak.toFixed(0)}% of peak${Object.keys(tf).length ? "; TF.js: its matMul" : ""}`,
+      );
     }
     for (const x of k.kernels) {
       row(`${x.name} ${x.size}, µs`, wj(fmt(x.wasm.bestUs), fmt(x.js.bestUs)), `wasm ${fmtRatio(x.ratio)} js, ${fmt(x.wasm.bestGBs)} GB/s`);
     }
     for (const c of k.conv ?? []) {
-      row(`${c.name}, GFLOP/s fwd / fwd+bwd`, wj(`${fmt(c.wasm.fwdGflops)} / ${fmt(c.wasm.trainGflops)}`, `${fmt(c.js.fwdGflops)} / ${fmt(c.js.trainGflops)}`),
-        `batch 64, im2col + gemm; training step wasm ${fmtRatio(c.ratio)} js`);
+      row(
+        `${c.name}, GFLOP/s fwd / fwd+bwd`,
+        wj(`${fmt(c.wasm.fwdGflops)} / ${fmt(c.wasm.trainGflops)}`, `${fmt(c.js.fwdGflops)} / ${fmt(c.js.trainGflops)}`),
+        `batch 64, im2col + gemm; training step wasm ${fmtRatio(c.ratio)} js`,
+      );
     }
   }
 
@@ -146,8 +189,11 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
   for (const batch of [100, 1000]) {
     const one = threads.results.find((x) => x.batch === batch && x.threads === 1)!;
     const two = threads.results.find((x) => x.batch === batch && x.threads === 2)!;
-    row(`train samples/s, batch ${batch}, 1 → 2 threads`, { "wasmgrad-wasm": `${fmt(one.samplesPerSecBest)} → ${fmt(two.samplesPerSecBest)}` },
-      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}× (best of rounds); weights ${threads.sameWeights ? "bitwise equal" : "DIFFER"}`);
+    row(
+      `train samples/s, batch ${batch}, 1 → 2 threads`,
+      { "wasmgrad-wasm": `${fmt(one.samplesPerSecBest)} → ${fmt(two.samplesPerSecBest)}` },
+      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}× (best of rounds); weights ${threads.sameWeights ? "bitwise equal" : "DIFFER"}`,
+    );
   }
 
   section("CNN training: models.MnistCNN, Adam, batch 64, MNIST (bench/cnn.ts)");
@@ -156,10 +202,17 @@ function summaryTable(e: E2EResults, k: KernelsJson | null): { head: string[]; r
     return r === undefined ? "" : r.samplesPerSec === null ? "cannot train" : fmt(r.samplesPerSec);
   };
   const tfWasmError = cnn.find((x) => x.id === "tfjs-wasm")?.error;
-  row("CNN train samples/s", {
-    "wasmgrad-wasm": cnnCell("wasmgrad-wasm"), "wasmgrad-wasm-2t": cnnCell("wasmgrad-wasm-2t"), "wasmgrad-js": cnnCell("wasmgrad-js"),
-    "tfjs-wasm": cnnCell("tfjs-wasm"), "tfjs-cpu": cnnCell("tfjs-cpu"),
-  }, tfWasmError ? `TF.js wasm: ${tfWasmError.split("\n")[0].slice(0, 70)}` : "best window");
+  row(
+    "CNN train samples/s",
+    {
+      "wasmgrad-wasm": cnnCell("wasmgrad-wasm"),
+      "wasmgrad-wasm-2t": cnnCell("wasmgrad-wasm-2t"),
+      "wasmgrad-js": cnnCell("wasmgrad-js"),
+      "tfjs-wasm": cnnCell("tfjs-wasm"),
+      "tfjs-cpu": cnnCell("tfjs-cpu"),
+    },
+    tfWasmError ? `TF.js wasm: ${tfWasmError.split("\n")[0].slice(0, 70)}` : "best window",
+  );
 
   section("where one epoch of the seed MLP goes, wasm, batch 100 (bench/breakdown.ts)");
   const share = (label: string, sec: number, note: string) =>
@@ -199,10 +252,16 @@ const { head, rows, sections } = summaryTable(e2e, kernels);
 console.log(`\n== summary (${new Date().toISOString().slice(0, 10)}) ==`);
 console.log(`machine: ${machineLine(machine)}`);
 printTable(head, rows, sections);
-const numpyNote = e2e.numpy === null ? "numpy: not found (python3 + numpy needed)" : "error" in e2e.numpy ? `numpy: failed (${e2e.numpy.error})`
-  : `numpy ${e2e.numpy.numpy}, OPENBLAS_NUM_THREADS=1, epochs timed after loading`;
-console.log(`${numpyNote}; ${e2e.runs.find((r) => r.impl.startsWith("tfjs"))?.detail.match(/TF\.js [\d.]+/)?.[0] ?? "TF.js: not run"}; ` +
-  `one thread unless a label says otherwise; the machine is shared, so figures move by 10–30% between runs.`);
+const numpyNote =
+  e2e.numpy === null
+    ? "numpy: not found (python3 + numpy needed)"
+    : "error" in e2e.numpy
+      ? `numpy: failed (${e2e.numpy.error})`
+      : `numpy ${e2e.numpy.numpy}, OPENBLAS_NUM_THREADS=1, epochs timed after loading`;
+console.log(
+  `${numpyNote}; ${e2e.runs.find((r) => r.impl.startsWith("tfjs"))?.detail.match(/TF\.js [\d.]+/)?.[0] ?? "TF.js: not run"}; ` +
+    `one thread unless a label says otherwise; the machine is shared, so figures move by 10–30% between runs.`,
+);
 for (const s of e2e.skipped) console.log(`(${s.label}: skipped, ${s.reason})`);
 
 const file = resultsFile("bench", quick);

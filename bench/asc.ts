@@ -10,8 +10,19 @@ export async function compileAs(source: string, wasmName: string): Promise<WebAs
   fs.mkdirSync(resultsDir, { recursive: true });
   // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
   const { error, stderr } = await asc.main([
-    source, "--baseDir", benchDir, "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
-    "--enable", "simd", "-o", `results/${wasmName}`,
+    source,
+    "--baseDir",
+    benchDir,
+    "-O3",
+    "--noAssert",
+    "--runtime",
+    "stub",
+    "--use",
+    "abort=",
+    "--enable",
+    "simd",
+    "-o",
+    `results/${wasmName}`,
   ]);
   if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
   const { instance } = await WebAssembly.instantiate(fs.readFileSync(path.join(resultsDir, wasmName)), {});

@@ -17,15 +17,20 @@
 // - the remainder (loop − data − steps × step) is the loop's own cost: batch hand-over, the
 //   DataLoader's releases, loss.item(), timer noise.
 import { parseArgs } from "node:util";
-import {
-  DataLoader, type Tensor, createBackend, datasets, manualSeed, models, nn, optim, setBackend, tensor, transforms,
-} from "../src/index.js";
+import { DataLoader, type Tensor, createBackend, datasets, manualSeed, models, nn, optim, setBackend, tensor, transforms } from "../src/index.js";
 import { machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
 import { type Call, recordingBackend, replayer } from "./record.js";
 import path from "node:path";
 
 /** Seconds per epoch of the main parts (what `npm run bench` puts in its summary). */
-export interface BreakdownParts { epoch: number; data: number; gemm: number; otherKernels: number; overhead: number; rest: number }
+export interface BreakdownParts {
+  epoch: number;
+  data: number;
+  gemm: number;
+  otherKernels: number;
+  overhead: number;
+  rest: number;
+}
 
 interface Setup {
   label: string;
@@ -57,14 +62,17 @@ const SETUPS: Record<string, Setup> = {
     optimizer: (params) => new optim.AdamW(params, { lr: 0.004, weightDecay: 1e-4 }),
     transform: new transforms.Compose([
       new transforms.RandomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1] }),
-      new transforms.ToTensor(), new transforms.Normalize([0.1307], [0.3081]),
+      new transforms.ToTensor(),
+      new transforms.Normalize([0.1307], [0.3081]),
     ]),
   },
 };
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "mlp" }, steps: { type: "string" }, runs: { type: "string", default: "3" },
+    model: { type: "string", default: "mlp" },
+    steps: { type: "string" },
+    runs: { type: "string", default: "3" },
     out: { type: "string" },
   },
 });
@@ -113,24 +121,36 @@ const dataSteps = (n: number): number => {
   return (performance.now() - t0) / 1e3;
 };
 trainSteps(Math.min(steps, 100)); // warm-up: JIT, heap, kernels
-const loopS: number[] = [], dataS: number[] = [];
+const loopS: number[] = [],
+  dataS: number[] = [];
 for (let r = 0; r < runs; r++) {
   loopS.push(trainSteps(steps));
   dataS.push(dataSteps(steps));
 }
-const loopSec = Math.min(...loopS), dataSec = Math.min(...dataS);
+const loopSec = Math.min(...loopS),
+  dataSec = Math.min(...dataS);
 console.log(`  ${steps} steps: ${loopS.map((s) => s.toFixed(3)).join(" / ")} s, data pipeline alone ${dataS.map((s) => s.toFixed(3)).join(" / ")} s`);
 
 // ---- 2. one step's kernel calls, recorded on a second instance, grouped and replayed ----
 const replayBe = createBackend("wasm", { shared: false });
 const log: Call<null>[] = [];
 let recording = false;
-setBackend(recordingBackend(replayBe, log, () => null, () => recording));
+setBackend(
+  recordingBackend(
+    replayBe,
+    log,
+    () => null,
+    () => recording,
+  ),
+);
 /** A training step on a fixed batch, on the current backend. */
 function fixedTrainer(): () => void {
   const fixedModel = setup.model();
   const fixedOpt = setup.optimizer(fixedModel.parameters());
-  const x = tensor(Float32Array.from({ length: BATCH * 784 }, (_, i) => Math.sin(i) * 0.9), { shape: [BATCH, 784] });
+  const x = tensor(
+    Float32Array.from({ length: BATCH * 784 }, (_, i) => Math.sin(i) * 0.9),
+    { shape: [BATCH, 784] },
+  );
   const y = tensor(Int32Array.from({ length: BATCH }, (_, i) => (i * 7) % 10));
   return () => {
     fixedOpt.zeroGrad();
@@ -176,8 +196,7 @@ const dataStep = dataSec / steps;
 const overheadStep = stepSec - kernelsSec;
 const restStep = loopStep - dataStep - stepSec;
 const rows: { part: string; calls: string; stepUs: number; epochSec: number }[] = [];
-const add = (part: string, calls: string, secPerStep: number) =>
-  rows.push({ part, calls, stepUs: secPerStep * 1e6, epochSec: secPerStep * stepsPerEpoch });
+const add = (part: string, calls: string, secPerStep: number) => rows.push({ part, calls, stepUs: secPerStep * 1e6, epochSec: secPerStep * stepsPerEpoch });
 add("data pipeline (shuffle, gather, transforms)", "", dataStep);
 for (const g of groupSec) add(`  ${g.name}`, String(g.calls), g.sec);
 add("kernels, all replayed together", String(log.length), kernelsSec);
@@ -186,9 +205,11 @@ add("rest of the loop (loop − data − steps)", "", restStep);
 const pct = (stepUs: number) => `${((100 * stepUs) / 1e6 / loopStep).toFixed(1)}%`;
 const m = machineInfo();
 console.log(`\nwhere the time of a training step goes: ${setup.label}, wasm, 1 thread; ${machineLine(m)}`);
-console.log(`loop ${(loopStep * 1e6).toFixed(0)} µs/step = ${Math.round(BATCH / loopStep).toLocaleString("en-US")} samples/s ` +
-  `(best of ${runs} runs of ${steps} steps; an epoch is ${stepsPerEpoch} steps, ${(loopStep * stepsPerEpoch).toFixed(2)} s); ` +
-  `one step on a fixed batch ${(stepSec * 1e6).toFixed(0)} µs, of which gemm ${(gemmSec * 1e6).toFixed(0)} µs (${((100 * gemmSec) / stepSec).toFixed(1)}%)`);
+console.log(
+  `loop ${(loopStep * 1e6).toFixed(0)} µs/step = ${Math.round(BATCH / loopStep).toLocaleString("en-US")} samples/s ` +
+    `(best of ${runs} runs of ${steps} steps; an epoch is ${stepsPerEpoch} steps, ${(loopStep * stepsPerEpoch).toFixed(2)} s); ` +
+    `one step on a fixed batch ${(stepSec * 1e6).toFixed(0)} µs, of which gemm ${(gemmSec * 1e6).toFixed(0)} µs (${((100 * gemmSec) / stepSec).toFixed(1)}%)`,
+);
 printTable(
   ["part", "calls/step", "µs/step", "s/epoch", "% of the loop"],
   rows.map((r) => [r.part, r.calls, r.stepUs.toFixed(1), r.epochSec.toFixed(3), pct(r.stepUs)]),
@@ -196,9 +217,26 @@ printTable(
 if (!Number.isFinite(sink)) console.warn("  loss is not finite");
 const epoch = (secPerStep: number) => secPerStep * stepsPerEpoch;
 const parts: BreakdownParts = {
-  epoch: epoch(loopStep), data: epoch(dataStep), gemm: epoch(gemmSec), otherKernels: epoch(kernelsSec - gemmSec),
-  overhead: epoch(overheadStep), rest: epoch(restStep),
+  epoch: epoch(loopStep),
+  data: epoch(dataStep),
+  gemm: epoch(gemmSec),
+  otherKernels: epoch(kernelsSec - gemmSec),
+  overhead: epoch(overheadStep),
+  rest: epoch(restStep),
 };
 const out = values.out ?? path.join(resultsDir, `breakdown${values.model === "mlp" ? "" : `-${values.model}`}-${stamp().slice(0, 10)}.json`);
-writeJson(out, { machine: m, model: values.model, batch: BATCH, steps, stepsPerEpoch, loopS, dataS, stepUs: stepSec * 1e6, kernelsUs: kernelsSec * 1e6, groups: groupSec, rows, parts });
+writeJson(out, {
+  machine: m,
+  model: values.model,
+  batch: BATCH,
+  steps,
+  stepsPerEpoch,
+  loopS,
+  dataS,
+  stepUs: stepSec * 1e6,
+  kernelsUs: kernelsSec * 1e6,
+  groups: groupSec,
+  rows,
+  parts,
+});
 console.log(`results: ${path.relative(process.cwd(), out)}`);

@@ -78,15 +78,25 @@ async function runOne(impl: string, threads: number, steps: number): Promise<num
     tf.layers.maxPooling2d({ poolSize: 2 }),
   ];
   const model = tf.sequential({
-    layers: [...block(32, [28, 28, 1]), ...block(64), tf.layers.dropout({ rate: 0.25 }), tf.layers.flatten(),
-      tf.layers.dense({ units: 128, activation: "relu" }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 10 })],
+    layers: [
+      ...block(32, [28, 28, 1]),
+      ...block(64),
+      tf.layers.dropout({ rate: 0.25 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 128, activation: "relu" }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: 10 }),
+    ],
   });
   const optimizer = tf.train.adam(1e-3);
   return timeSteps((i) => {
     const { xs, ys } = batchAt(i);
     const xb = tf.tensor4d(xs, [BATCH, 28, 28, 1]);
     const yb = tf.oneHot(tf.tensor1d(ys, "int32"), 10);
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as import("@tensorflow/tfjs").Tensor) as import("@tensorflow/tfjs").Scalar, true);
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as import("@tensorflow/tfjs").Tensor) as import("@tensorflow/tfjs").Scalar,
+      true,
+    );
     loss!.dataSync();
     tf.dispose([xb, yb, loss!]);
   }, steps);
@@ -113,15 +123,27 @@ export async function runCnnBench(stepsScale = 1): Promise<CnnResult[]> {
 
 export function printCnn(results: CnnResult[]): void {
   console.log(`\nCNN training (models.MnistCNN, Adam, batch ${BATCH}, real MNIST): samples/s, best / median of step windows`);
-  printTable(["", "samples/s best", "median", "steps", "note"], results.map((r) => [
-    r.label, r.samplesPerSec === null ? "—" : fmt(r.samplesPerSec), r.medianSamplesPerSec === null ? "—" : fmt(r.medianSamplesPerSec),
-    String(r.steps), r.error ? `cannot train: ${r.error.split("\n")[0].slice(0, 90)}` : "",
-  ]));
+  printTable(
+    ["", "samples/s best", "median", "steps", "note"],
+    results.map((r) => [
+      r.label,
+      r.samplesPerSec === null ? "—" : fmt(r.samplesPerSec),
+      r.medianSamplesPerSec === null ? "—" : fmt(r.medianSamplesPerSec),
+      String(r.steps),
+      r.error ? `cannot train: ${r.error.split("\n")[0].slice(0, 90)}` : "",
+    ]),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { impl: { type: "string" }, threads: { type: "string", default: "1" }, steps: { type: "string" }, out: { type: "string" }, scale: { type: "string", default: "1" } },
+    options: {
+      impl: { type: "string" },
+      threads: { type: "string", default: "1" },
+      steps: { type: "string" },
+      out: { type: "string" },
+      scale: { type: "string", default: "1" },
+    },
   });
   if (values.impl) {
     try {

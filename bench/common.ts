@@ -65,7 +65,11 @@ export function printTable(head: string[], rows: (string | number)[][], sections
   const cells = [head, ...rows].map((r) => r.map(String));
   const sized = cells.filter((_, i) => !sections.has(i - 1));
   const width = head.map((_, i) => Math.max(...sized.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c = "", i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c = "", i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i])))
+      .join("  ")
+      .trimEnd();
   console.log(line(cells[0]));
   console.log(width.map((w) => "-".repeat(w)).join("  "));
   cells.slice(1).forEach((r, i) => console.log(sections.has(i) ? `${r[0]}` : line(r)));

@@ -50,7 +50,10 @@ const results = cases.map((c) => {
 
   const x = tensor(xs, { shape: [N, C, H, H], backend: wasm });
   const w = tensor(ws, { shape: [O, C, 3, 3], backend: wasm });
-  const viaGemm = () => noGrad(() => { conv2d(x, w, null, { padding: 1 }); });
+  const viaGemm = () =>
+    noGrad(() => {
+      conv2d(x, w, null, { padding: 1 });
+    });
 
   // same output (to float32 rounding: the two sum the taps in different orders)
   direct();
@@ -61,23 +64,39 @@ const results = cases.map((c) => {
   if (!(worst < 1e-5)) throw new Error(`${c.name}: the direct kernel disagrees with conv2d (relative error ${worst})`);
 
   // alternate the two so a busy moment hits both
-  const d: number[] = [], g: number[] = [];
+  const d: number[] = [],
+    g: number[] = [];
   for (let r = 0; r < 4; r++) {
     d.push(time(direct, 300).best);
     g.push(time(viaGemm, 300).best);
   }
-  const bestD = Math.min(...d), bestG = Math.min(...g);
+  const bestD = Math.min(...d),
+    bestG = Math.min(...g);
   x.dispose();
   w.dispose();
-  return { ...c, flop, directUs: bestD * 1e6, im2colGemmUs: bestG * 1e6, directGflops: flop / bestD / 1e9, im2colGemmGflops: flop / bestG / 1e9, maxRelError: worst };
+  return {
+    ...c,
+    flop,
+    directUs: bestD * 1e6,
+    im2colGemmUs: bestG * 1e6,
+    directGflops: flop / bestD / 1e9,
+    im2colGemmGflops: flop / bestG / 1e9,
+    maxRelError: worst,
+  };
 });
 
 console.log(machineLine(machineInfo()));
 console.log("\nconv2d forward, batch 64: direct SIMD kernel vs im2col + gemm (wasmgrad's conv2d), best of 4 rounds");
 printTable(
   ["layer", "direct µs", "direct GFLOP/s", "im2col+gemm µs", "im2col+gemm GFLOP/s", "faster"],
-  results.map((r) => [r.name, r.directUs.toFixed(0), r.directGflops.toFixed(1), r.im2colGemmUs.toFixed(0), r.im2colGemmGflops.toFixed(1),
-    r.directUs < r.im2colGemmUs ? `direct ${(r.im2colGemmUs / r.directUs).toFixed(2)}×` : `im2col ${(r.directUs / r.im2colGemmUs).toFixed(2)}×`]),
+  results.map((r) => [
+    r.name,
+    r.directUs.toFixed(0),
+    r.directGflops.toFixed(1),
+    r.im2colGemmUs.toFixed(0),
+    r.im2colGemmGflops.toFixed(1),
+    r.directUs < r.im2colGemmUs ? `direct ${(r.im2colGemmUs / r.directUs).toFixed(2)}×` : `im2col ${(r.directUs / r.im2colGemmUs).toFixed(2)}×`,
+  ]),
 );
 const out = values.out ?? path.join(resultsDir, `conv-direct-${stamp().slice(0, 10)}.json`);
 writeJson(out, { machine: machineInfo(), results });

@@ -133,11 +133,7 @@ async function wasmgradTrainer(o: Options, backend: "wasm" | "js"): Promise<Trai
   const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
   const trainset = new datasets.MNIST({ train: true, transform });
   const trainloader = new DataLoader(trainset, { batchSize: o.batch, shuffle: true });
-  const model = new nn.Sequential(
-    new nn.Linear(784, 128), new nn.ReLU(),
-    new nn.Linear(128, 64), new nn.ReLU(),
-    new nn.Linear(64, 10),
-  );
+  const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
   const criterion = new nn.CrossEntropyLoss();
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
   const test = loadMnistRaw(false);
@@ -146,7 +142,8 @@ async function wasmgradTrainer(o: Options, backend: "wasm" | "js"): Promise<Trai
     stepsPerEpoch: trainloader.length,
     trainSteps(steps) {
       model.train();
-      let runningLoss = 0, n = 0;
+      let runningLoss = 0,
+        n = 0;
       for (const [images, labels] of trainloader) {
         const x = images.view(images.shape[0], -1);
         optimizer.zeroGrad();
@@ -198,7 +195,9 @@ async function tfjsTrainer(o: Options, backend: "wasm" | "cpu"): Promise<Trainer
   let seed = o.seed;
   const dense = (units: number, inputs: number, activation: "relu" | "linear") =>
     tf.layers.dense({
-      units, activation, inputShape: [inputs],
+      units,
+      activation,
+      inputShape: [inputs],
       kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: "fanIn", distribution: "uniform", seed: seed++ }),
       biasInitializer: tf.initializers.randomUniform({ minval: -1 / Math.sqrt(inputs), maxval: 1 / Math.sqrt(inputs), seed: seed++ }),
     });
@@ -237,7 +236,8 @@ async function tfjsTrainer(o: Options, backend: "wasm" | "cpu"): Promise<Trainer
       const [x, y] = subset(steps);
       const n = x.shape[0];
       const order = tf.util.createShuffledIndices(n);
-      let running = 0, done = 0;
+      let running = 0,
+        done = 0;
       for (let b = 0; b < steps && b * o.batch < n; b++) {
         const idx = tf.tensor1d(Int32Array.from(order.subarray(b * o.batch, Math.min(n, (b + 1) * o.batch))), "int32");
         const [xb, yb] = tf.tidy(() => [tf.gather(x, idx), tf.gather(y, idx)]);
@@ -280,10 +280,13 @@ async function tfjsTrainer(o: Options, backend: "wasm" | "cpu"): Promise<Trainer
 
 async function runConfig(o: Options): Promise<RunResult> {
   const trainer =
-    o.impl === "wasmgrad-wasm" ? await wasmgradTrainer(o, "wasm")
-    : o.impl === "wasmgrad-js" ? await wasmgradTrainer(o, "js")
-    : o.impl === "tfjs-wasm" ? await tfjsTrainer(o, "wasm")
-    : await tfjsTrainer(o, "cpu");
+    o.impl === "wasmgrad-wasm"
+      ? await wasmgradTrainer(o, "wasm")
+      : o.impl === "wasmgrad-js"
+        ? await wasmgradTrainer(o, "js")
+        : o.impl === "tfjs-wasm"
+          ? await tfjsTrainer(o, "wasm")
+          : await tfjsTrainer(o, "cpu");
   const afterSetupMiB = rssMiB();
   const log = (s: string) => console.log(`  [${o.id}] ${s}`);
   log(trainer.detail);
@@ -297,8 +300,10 @@ async function runConfig(o: Options): Promise<RunResult> {
     const seconds = (performance.now() - t0) / 1e3;
     const samples = Math.min(steps * o.batch, 60_000);
     epochs.push({ steps, samples, seconds, samplesPerSec: samples / seconds, meanLoss });
-    log(`${steps === trainer.stepsPerEpoch ? "epoch" : `${steps} steps`} ${e + 1}/${o.epochs}: ${seconds.toFixed(2)} s, ` +
-      `${Math.round(samples / seconds)} samples/s, mean loss ${meanLoss.toFixed(4)}`);
+    log(
+      `${steps === trainer.stepsPerEpoch ? "epoch" : `${steps} steps`} ${e + 1}/${o.epochs}: ${seconds.toFixed(2)} s, ` +
+        `${Math.round(samples / seconds)} samples/s, mean loss ${meanLoss.toFixed(4)}`,
+    );
   }
   const rates = epochs.map((e) => e.samplesPerSec);
 
@@ -306,7 +311,11 @@ async function runConfig(o: Options): Promise<RunResult> {
   for (const n of BATCH_INFER) {
     const t: Timing = time(trainer.inference(n), n === 1 ? 600 : 1200, { minSamples: 5, maxSamples: 60, minSampleMs: 5 });
     inference[n === 1 ? "b1" : "b1000"] = {
-      samplesPerSec: n / t.best, medianSamplesPerSec: n / t.median, bestUs: t.best * 1e6, medianUs: t.median * 1e6, samples: t.samples,
+      samplesPerSec: n / t.best,
+      medianSamplesPerSec: n / t.median,
+      bestUs: t.best * 1e6,
+      medianUs: t.median * 1e6,
+      samples: t.samples,
     };
     log(`inference batch ${n}: ${Math.round(n / t.best)} samples/s (median ${Math.round(n / t.median)}), ${(t.best * 1e6).toFixed(1)} µs/batch`);
   }

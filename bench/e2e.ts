@@ -39,7 +39,11 @@ export const E2E_CONFIGS: E2EConfig[] = [
   { id: "wasmgrad-wasm", label: "wasmgrad wasm", impl: "wasmgrad-wasm", epochs: 5 },
   // The worker pool: runs as soon as the package exports setNumThreads(n).
   {
-    id: "wasmgrad-wasm-2t", label: "wasmgrad wasm 2 threads", impl: "wasmgrad-wasm", threads: 2, epochs: 5,
+    id: "wasmgrad-wasm-2t",
+    label: "wasmgrad wasm 2 threads",
+    impl: "wasmgrad-wasm",
+    threads: 2,
+    epochs: 5,
     when: (env) => (env.hasThreads ? null : "wasmgrad has no setNumThreads() yet"),
   },
   { id: "wasmgrad-js", label: "wasmgrad js", impl: "wasmgrad-js", epochs: 1 },
@@ -93,11 +97,12 @@ function tmpFile(name: string): string {
 /** Runs a TypeScript bench script in a fresh Node process (tsx, the package's `source` condition). */
 export function runTs(script: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=wasmgrad-source", "--import", "tsx", path.join("bench", script), ...args],
-      { cwd: repoDir, stdio: "inherit" });
+    const child = spawn(process.execPath, ["--conditions=wasmgrad-source", "--import", "tsx", path.join("bench", script), ...args], {
+      cwd: repoDir,
+      stdio: "inherit",
+    });
     child.on("error", reject);
-    child.on("exit", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${script} ${args.join(" ")} exited with ${signal ?? code}`)));
+    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${script} ${args.join(" ")} exited with ${signal ?? code}`))));
   });
 }
 
@@ -112,8 +117,7 @@ async function readJsonFrom<T>(script: string, args: string[], name: string): Pr
 }
 
 function runNumpy(quick: boolean, epochs: number): NumpyResult | { error: string } | null {
-  const args = [path.join(repoDir, "bench", "numpy_mlp.py"), "--json", "--epochs", String(epochs),
-    ...(quick ? ["--steps", String(QUICK_STEPS)] : [])];
+  const args = [path.join(repoDir, "bench", "numpy_mlp.py"), "--json", "--epochs", String(epochs), ...(quick ? ["--steps", String(QUICK_STEPS)] : [])];
   // One BLAS thread, like every other row (the machine has 2 cores; threads would also fight
   // other processes).
   const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
@@ -134,8 +138,11 @@ function mergeRuns(parts: RunResult[]): RunResult & { processes: number } {
   for (const k of ["b1", "b1000"] as const) {
     const xs = parts.map((p) => p.inference[k]);
     inference[k] = {
-      samplesPerSec: Math.max(...xs.map((x) => x.samplesPerSec)), medianSamplesPerSec: median(xs.map((x) => x.medianSamplesPerSec)),
-      bestUs: Math.min(...xs.map((x) => x.bestUs)), medianUs: median(xs.map((x) => x.medianUs)), samples: xs.reduce((a, x) => a + x.samples, 0),
+      samplesPerSec: Math.max(...xs.map((x) => x.samplesPerSec)),
+      medianSamplesPerSec: median(xs.map((x) => x.medianSamplesPerSec)),
+      bestUs: Math.min(...xs.map((x) => x.bestUs)),
+      medianUs: median(xs.map((x) => x.medianUs)),
+      samples: xs.reduce((a, x) => a + x.samples, 0),
     };
   }
   const mm = parts.map((p) => p.matmul).filter((m) => m !== null);
@@ -143,8 +150,11 @@ function mergeRuns(parts: RunResult[]): RunResult & { processes: number } {
   if (mm.length > 0) {
     matmul = {} as NonNullable<RunResult["matmul"]>;
     for (const f of ["nn", "nt", "tn"] as const) {
-      matmul[f] = { bestGflops: Math.max(...mm.map((m) => m[f].bestGflops)), medianGflops: median(mm.map((m) => m[f].medianGflops)),
-        bestUs: Math.min(...mm.map((m) => m[f].bestUs)) };
+      matmul[f] = {
+        bestGflops: Math.max(...mm.map((m) => m[f].bestGflops)),
+        medianGflops: median(mm.map((m) => m[f].medianGflops)),
+        bestUs: Math.min(...mm.map((m) => m[f].bestUs)),
+      };
     }
   }
   return {
@@ -153,8 +163,10 @@ function mergeRuns(parts: RunResult[]): RunResult & { processes: number } {
     processes: parts.length,
     epochs,
     train: {
-      bestSamplesPerSec: Math.max(...rates), medianSamplesPerSec: median(rates),
-      bestEpochSeconds: Math.min(...epochs.map((e) => e.seconds)), fullEpoch: parts.every((p) => p.train.fullEpoch),
+      bestSamplesPerSec: Math.max(...rates),
+      medianSamplesPerSec: median(rates),
+      bestEpochSeconds: Math.min(...epochs.map((e) => e.seconds)),
+      fullEpoch: parts.every((p) => p.train.fullEpoch),
     },
     inference,
     rss: { afterSetupMiB: median(parts.map((p) => p.rss.afterSetupMiB)), peakMiB: Math.max(...parts.map((p) => p.rss.peakMiB)) },
@@ -165,8 +177,14 @@ function mergeNumpy(parts: NumpyResult[]): NumpyResult {
   const epochs = parts.flatMap((p) => p.epochs);
   const secs = epochs.map((e) => e.seconds);
   const samples = epochs[0].samplesPerSec * epochs[0].seconds;
-  return { ...parts[0], epochs, bestSeconds: Math.min(...secs), medianSeconds: median(secs),
-    bestSamplesPerSec: samples / Math.min(...secs), medianSamplesPerSec: samples / median(secs) };
+  return {
+    ...parts[0],
+    epochs,
+    bestSeconds: Math.min(...secs),
+    medianSeconds: median(secs),
+    bestSamplesPerSec: samples / Math.min(...secs),
+    medianSamplesPerSec: samples / median(secs),
+  };
 }
 
 async function detectEnv(): Promise<Env> {
@@ -195,7 +213,7 @@ export async function runE2E(opts: E2EOptions = {}): Promise<E2EResults> {
   const left = new Map(plan.map((c) => [c.id, opts.epochs ?? (quick ? Math.min(c.epochs, 2) : c.epochs)]));
   const parts = new Map<string, RunResult[]>(plan.map((c) => [c.id, []]));
   const numpyParts: NumpyResult[] = [];
-  let numpyLeft = opts.numpy ?? true ? (quick ? 2 : 3) : 0;
+  let numpyLeft = (opts.numpy ?? true) ? (quick ? 2 : 3) : 0;
   let numpyMissing: E2EResults["numpy"] = null;
   for (let r = 0; r < rounds; r++) {
     if (rounds > 1) console.log(`  -- round ${r + 1}/${rounds}`);
@@ -237,21 +255,53 @@ export function printE2E(r: E2EResults): void {
   const base = r.runs.find((x) => x.id === "wasmgrad-wasm");
   const baseRate = base?.train.bestSamplesPerSec;
   const what = r.quick ? `${QUICK_STEPS} steps` : "one epoch";
-  console.log(`\nend to end: seed MLP on MNIST, batch 100, training samples/s over ${what} (best / median of the timed epochs, ` +
-    `spread over ${r.rounds} round${r.rounds > 1 ? "s" : ""} of processes), ` +
-    `inference samples/s at batch 1 and 1000 (best), RSS after setup (data + model) and peak RSS of the process`);
+  console.log(
+    `\nend to end: seed MLP on MNIST, batch 100, training samples/s over ${what} (best / median of the timed epochs, ` +
+      `spread over ${r.rounds} round${r.rounds > 1 ? "s" : ""} of processes), ` +
+      `inference samples/s at batch 1 and 1000 (best), RSS after setup (data + model) and peak RSS of the process`,
+  );
   const rows = r.runs.map((x) => [
-    x.label, `${x.epochs.length} in ${x.processes}`, fmt(x.train.bestSamplesPerSec), fmt(x.train.medianSamplesPerSec),
+    x.label,
+    `${x.epochs.length} in ${x.processes}`,
+    fmt(x.train.bestSamplesPerSec),
+    fmt(x.train.medianSamplesPerSec),
     x.train.fullEpoch ? fmt(x.train.bestEpochSeconds) : "–",
     baseRate ? fmtRatio(baseRate / x.train.bestSamplesPerSec) : "–",
-    fmt(x.inference.b1.samplesPerSec), fmt(x.inference.b1000.samplesPerSec), fmt(x.rss.afterSetupMiB), fmt(x.rss.peakMiB),
+    fmt(x.inference.b1.samplesPerSec),
+    fmt(x.inference.b1000.samplesPerSec),
+    fmt(x.rss.afterSetupMiB),
+    fmt(x.rss.peakMiB),
   ]);
   if (r.numpy && !("error" in r.numpy)) {
     const n = r.numpy;
-    rows.push(["numpy (native, 1 thread)", `${n.epochs.length}`, fmt(n.bestSamplesPerSec), fmt(n.medianSamplesPerSec),
-      n.fullEpoch ? fmt(n.bestSeconds) : "–", baseRate ? fmtRatio(baseRate / n.bestSamplesPerSec) : "–", "", "", "", ""]);
+    rows.push([
+      "numpy (native, 1 thread)",
+      `${n.epochs.length}`,
+      fmt(n.bestSamplesPerSec),
+      fmt(n.medianSamplesPerSec),
+      n.fullEpoch ? fmt(n.bestSeconds) : "–",
+      baseRate ? fmtRatio(baseRate / n.bestSamplesPerSec) : "–",
+      "",
+      "",
+      "",
+      "",
+    ]);
   }
-  printTable(["implementation", "epochs in procs", "train/s best", "train/s med", "s/epoch", "wasm ÷ this", "infer b1/s", "infer b1000/s", "RSS setup MiB", "peak RSS MiB"], rows);
+  printTable(
+    [
+      "implementation",
+      "epochs in procs",
+      "train/s best",
+      "train/s med",
+      "s/epoch",
+      "wasm ÷ this",
+      "infer b1/s",
+      "infer b1000/s",
+      "RSS setup MiB",
+      "peak RSS MiB",
+    ],
+    rows,
+  );
   for (const s of r.skipped) console.log(`(${s.label}: skipped, ${s.reason})`);
 }
 
@@ -274,8 +324,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   });
   console.log(`machine: ${machineLine(machineInfo())}`);
   const r = await runE2E({
-    quick: values.quick, only: values.only?.split(","), epochs: values.epochs ? Number(values.epochs) : undefined,
-    numpy: !values["no-numpy"], overhead: !values["no-overhead"], rounds: values.rounds ? Number(values.rounds) : undefined,
+    quick: values.quick,
+    only: values.only?.split(","),
+    epochs: values.epochs ? Number(values.epochs) : undefined,
+    numpy: !values["no-numpy"],
+    overhead: !values["no-overhead"],
+    rounds: values.rounds ? Number(values.rounds) : undefined,
   });
   printE2E(r);
   const file = resultsFile("e2e", r.quick);

@@ -68,12 +68,22 @@ async function simdPeak(): Promise<{ gflops: number; chains: number; byChains: R
 
 // ---- gemm --------------------------------------------------------------------------------------
 
-interface GemmCase { label: string; form: GemmForm; M: number; N: number; K: number }
+interface GemmCase {
+  label: string;
+  form: GemmForm;
+  M: number;
+  N: number;
+  K: number;
+}
 
 // Seed MLP, y = x·Wᵀ with x (B,IN), W (OUT,IN): forward nt (B,OUT,IN); dW = dyᵀ·x tn (OUT,IN,B);
 // dx = dy·W nn (B,IN,OUT) — fc1's dx is never computed in training (the input needs no grad).
 const B = 100;
-const layers = [["fc1", 784, 128], ["fc2", 128, 64], ["fc3", 64, 10]] as const;
+const layers = [
+  ["fc1", 784, 128],
+  ["fc2", 128, 64],
+  ["fc3", 64, 10],
+] as const;
 const cases: GemmCase[] = [
   ...layers.map(([l, IN, OUT]): GemmCase => ({ label: `${l} fwd x·Wᵀ`, form: "nt", M: B, N: OUT, K: IN })),
   ...layers.map(([l, IN, OUT]): GemmCase => ({ label: `${l} dW=dyᵀ·x`, form: "tn", M: OUT, N: IN, K: B })),
@@ -85,7 +95,9 @@ const cases: GemmCase[] = [
 /** Times C = op(A)·op(B) on one backend; returns the timing and C. */
 function timeGemm(be: Backend, c: GemmCase, A: Float32Array, Bm: Float32Array, budgetMs: number) {
   const { form, M, N, K } = c;
-  const pa = buf(be, A.length, A), pb = buf(be, Bm.length, Bm), pc = buf(be, M * N);
+  const pa = buf(be, A.length, A),
+    pb = buf(be, Bm.length, Bm),
+    pc = buf(be, M * N);
   const lda = form === "tn" ? M : K; // A is (K,M) for tn, else (M,K)
   const ldb = form === "nt" ? K : N; // B is (N,K) for nt, else (K,N)
   const t = time(() => be.gemm(form, M, N, K, pa, lda, pb, ldb, pc, N, 0, false), budgetMs);
@@ -95,8 +107,12 @@ function timeGemm(be: Backend, c: GemmCase, A: Float32Array, Bm: Float32Array, b
 }
 
 function maxRelDiff(x: Float32Array, ref: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < x.length; i++) { d = Math.max(d, Math.abs(x[i] - ref[i])); m = Math.max(m, Math.abs(ref[i])); }
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
   return d / (m || 1);
 }
 
@@ -105,15 +121,22 @@ function maxRelDiff(x: Float32Array, ref: Float32Array): number {
 const wasm = createBackend("wasm");
 const js = createBackend("js");
 const machine = {
-  cpu: os.cpus()[0]?.model.trim() ?? "unknown", cores: os.cpus().length, node: process.version,
-  v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`, loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+  cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+  cores: os.cpus().length,
+  node: process.version,
+  v8: process.versions.v8,
+  platform: `${os.platform()} ${os.arch()}`,
+  loadavg: os.loadavg().map((x) => +x.toFixed(2)),
 };
-console.log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node} (V8 ${machine.v8}), ` +
-  `${machine.platform}, load ${machine.loadavg.join(" ")}`);
+console.log(
+  `machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node} (V8 ${machine.v8}), ` + `${machine.platform}, load ${machine.loadavg.join(" ")}`,
+);
 
 const peak = await simdPeak();
-console.log(`128-bit SIMD mul+add peak (register-only, ${peak.chains} chains): ${f1(peak.gflops)} GFLOP/s ` +
-  `(chains 8/10/12: ${[8, 10, 12].map((c) => f1(peak.byChains[c])).join(" / ")})\n`);
+console.log(
+  `128-bit SIMD mul+add peak (register-only, ${peak.chains} chains): ${f1(peak.gflops)} GFLOP/s ` +
+    `(chains 8/10/12: ${[8, 10, 12].map((c) => f1(peak.byChains[c])).join(" / ")})\n`,
+);
 
 const gflops = (c: GemmCase, s: number) => (2 * c.M * c.N * c.K) / s / 1e9;
 const gemmResults = cases.map((c) => {
@@ -123,8 +146,13 @@ const gemmResults = cases.map((c) => {
   const j = timeGemm(js, c, A, Bm, JS_BUDGET_MS);
   const err = maxRelDiff(w.C, j.C);
   if (!(err < 1e-4)) throw new Error(`${c.label} ${c.form}: wasm and js differ (max rel ${err})`);
-  const side = (t: Timing) => ({ bestGflops: gflops(c, t.best), medianGflops: gflops(c, t.median),
-                                  bestUs: t.best * 1e6, medianUs: t.median * 1e6, samples: t.samples });
+  const side = (t: Timing) => ({
+    bestGflops: gflops(c, t.best),
+    medianGflops: gflops(c, t.median),
+    bestUs: t.best * 1e6,
+    medianUs: t.median * 1e6,
+    samples: t.samples,
+  });
   const r = { ...c, wasm: side(w.t), js: side(j.t), ratio: j.t.best / w.t.best, pctPeak: 0, maxRelDiff: err };
   r.pctPeak = (100 * r.wasm.bestGflops) / peak.gflops;
   return r;
@@ -133,8 +161,19 @@ const gemmResults = cases.map((c) => {
 console.log("gemm, GFLOP/s best / median (ratio = js best time / wasm best time)");
 printTable(
   ["case", "form", "M", "N", "K", "wasm best", "wasm med", "% peak", "js best", "js med", "wasm/js"],
-  gemmResults.map((r) => [r.label, r.form, r.M, r.N, r.K, f1(r.wasm.bestGflops), f1(r.wasm.medianGflops),
-    f1(r.pctPeak), f2(r.js.bestGflops), f2(r.js.medianGflops), `${f1(r.ratio)}×`]),
+  gemmResults.map((r) => [
+    r.label,
+    r.form,
+    r.M,
+    r.N,
+    r.K,
+    f1(r.wasm.bestGflops),
+    f1(r.wasm.medianGflops),
+    f1(r.pctPeak),
+    f2(r.js.bestGflops),
+    f2(r.js.medianGflops),
+    `${f1(r.ratio)}×`,
+  ]),
 );
 
 // One training step's gemms (fwd ×3, dW ×3, dx for fc2 and fc3), from the best times.
@@ -142,13 +181,20 @@ const step = gemmResults.slice(0, 9).filter((r) => !r.label.includes("unused"));
 const stepFlop = step.reduce((s, r) => s + 2 * r.M * r.N * r.K, 0);
 const stepUs = (side: "wasm" | "js") => step.reduce((s, r) => s + r[side].bestUs, 0);
 const mlpStep = { flop: stepFlop, wasmUs: stepUs("wasm"), jsUs: stepUs("js") };
-console.log(`\nseed MLP step gemms (${(stepFlop / 1e6).toFixed(1)} MFLOP): wasm ${f1(mlpStep.wasmUs)} µs ` +
-  `(${f1(stepFlop / mlpStep.wasmUs / 1e3)} GFLOP/s), js ${f1(mlpStep.jsUs)} µs ` +
-  `(${f2(stepFlop / mlpStep.jsUs / 1e3)} GFLOP/s), ${f1(mlpStep.jsUs / mlpStep.wasmUs)}×\n`);
+console.log(
+  `\nseed MLP step gemms (${(stepFlop / 1e6).toFixed(1)} MFLOP): wasm ${f1(mlpStep.wasmUs)} µs ` +
+    `(${f1(stepFlop / mlpStep.wasmUs / 1e3)} GFLOP/s), js ${f1(mlpStep.jsUs)} µs ` +
+    `(${f2(stepFlop / mlpStep.jsUs / 1e3)} GFLOP/s), ${f1(mlpStep.jsUs / mlpStep.wasmUs)}×\n`,
+);
 
 // ---- other kernels: µs per call and GB/s of compulsory traffic ---------------------------------
 
-interface KernelCase { name: string; size: string; bytes: number; setup: (be: Backend) => () => void }
+interface KernelCase {
+  name: string;
+  size: string;
+  bytes: number;
+  setup: (be: Backend) => () => void;
+}
 const NP = 109_386; // seed MLP parameter count
 const labels = (be: Backend, M: number, C: number) => {
   const p = be.heap.alloc(M * 4);
@@ -156,48 +202,111 @@ const labels = (be: Backend, M: number, C: number) => {
   return p;
 };
 const kernelCases: KernelCase[] = [
-  { name: "relu", size: "100×128", bytes: 8 * 12_800, setup: (be) => {
-    const x = buf(be, 12_800), y = buf(be, 12_800);
-    return () => be.relu(y, x, 12_800);
-  } },
-  { name: "reluBackward", size: "100×128", bytes: 12 * 12_800, setup: (be) => {
-    const dy = buf(be, 12_800), y = buf(be, 12_800), dx = buf(be, 12_800);
-    return () => be.reluBackward(dx, dy, y, 12_800);
-  } },
-  { name: "softmaxXentForward", size: "100×10", bytes: 4 * (1000 + 3 * 100), setup: (be) => {
-    const x = buf(be, 1000), l = labels(be, 100, 10), losses = buf(be, 100), lse = buf(be, 100);
-    return () => { be.softmaxXentForward(x, l, 100, 10, losses, lse, -100); };
-  } },
-  { name: "softmaxXentBackward", size: "100×10", bytes: 4 * (2000 + 2 * 100), setup: (be) => {
-    const x = buf(be, 1000), l = labels(be, 100, 10), lse = buf(be, 100), dx = buf(be, 1000);
-    be.softmaxXentForward(x, l, 100, 10, 0, lse, -100);
-    return () => be.softmaxXentBackward(dx, x, l, lse, 100, 10, 0.01, 0, -100);
-  } },
-  { name: "sgdStep (momentum 0.9)", size: `${NP}`, bytes: 20 * NP, setup: (be) => {
-    const p = buf(be, NP), g = buf(be, NP), b = buf(be, NP);
-    return () => be.sgdStep(p, g, b, NP, 1e-3, 0.9, 1, 0, false, false, false);
-  } },
-  { name: "adamStep", size: `${NP}`, bytes: 28 * NP, setup: (be) => {
-    const p = buf(be, NP), g = buf(be, NP), m = buf(be, NP), v = buf(be, NP);
-    be.affine(v, v, 0.5, 0.5, NP); // v ≥ 0
-    return () => be.adamStep(p, g, m, v, 0, NP, 0.1, 0.999, 0.001, 1e-8, 0, 1, false, false, false, 1e-3, 0.03);
-  } },
+  {
+    name: "relu",
+    size: "100×128",
+    bytes: 8 * 12_800,
+    setup: (be) => {
+      const x = buf(be, 12_800),
+        y = buf(be, 12_800);
+      return () => be.relu(y, x, 12_800);
+    },
+  },
+  {
+    name: "reluBackward",
+    size: "100×128",
+    bytes: 12 * 12_800,
+    setup: (be) => {
+      const dy = buf(be, 12_800),
+        y = buf(be, 12_800),
+        dx = buf(be, 12_800);
+      return () => be.reluBackward(dx, dy, y, 12_800);
+    },
+  },
+  {
+    name: "softmaxXentForward",
+    size: "100×10",
+    bytes: 4 * (1000 + 3 * 100),
+    setup: (be) => {
+      const x = buf(be, 1000),
+        l = labels(be, 100, 10),
+        losses = buf(be, 100),
+        lse = buf(be, 100);
+      return () => {
+        be.softmaxXentForward(x, l, 100, 10, losses, lse, -100);
+      };
+    },
+  },
+  {
+    name: "softmaxXentBackward",
+    size: "100×10",
+    bytes: 4 * (2000 + 2 * 100),
+    setup: (be) => {
+      const x = buf(be, 1000),
+        l = labels(be, 100, 10),
+        lse = buf(be, 100),
+        dx = buf(be, 1000);
+      be.softmaxXentForward(x, l, 100, 10, 0, lse, -100);
+      return () => be.softmaxXentBackward(dx, x, l, lse, 100, 10, 0.01, 0, -100);
+    },
+  },
+  {
+    name: "sgdStep (momentum 0.9)",
+    size: `${NP}`,
+    bytes: 20 * NP,
+    setup: (be) => {
+      const p = buf(be, NP),
+        g = buf(be, NP),
+        b = buf(be, NP);
+      return () => be.sgdStep(p, g, b, NP, 1e-3, 0.9, 1, 0, false, false, false);
+    },
+  },
+  {
+    name: "adamStep",
+    size: `${NP}`,
+    bytes: 28 * NP,
+    setup: (be) => {
+      const p = buf(be, NP),
+        g = buf(be, NP),
+        m = buf(be, NP),
+        v = buf(be, NP);
+      be.affine(v, v, 0.5, 0.5, NP); // v ≥ 0
+      return () => be.adamStep(p, g, m, v, 0, NP, 0.1, 0.999, 0.001, 1e-8, 0, 1, false, false, false, 1e-3, 0.03);
+    },
+  },
 ];
 const kernelResults = kernelCases.map((k) => {
-  const w = time(k.setup(wasm), WASM_BUDGET_MS / 2), j = time(k.setup(js), JS_BUDGET_MS / 2);
+  const w = time(k.setup(wasm), WASM_BUDGET_MS / 2),
+    j = time(k.setup(js), JS_BUDGET_MS / 2);
   const side = (t: Timing) => ({ bestUs: t.best * 1e6, medianUs: t.median * 1e6, bestGBs: k.bytes / t.best / 1e9, samples: t.samples });
   return { name: k.name, size: k.size, bytes: k.bytes, wasm: side(w), js: side(j), ratio: j.best / w.best };
 });
 console.log("other kernels, µs per call (best / median) and GB/s of compulsory traffic (best)");
 printTable(
   ["kernel", "size", "wasm µs", "wasm med", "wasm GB/s", "js µs", "js med", "js GB/s", "wasm/js"],
-  kernelResults.map((r) => [r.name, r.size, f2(r.wasm.bestUs), f2(r.wasm.medianUs), f1(r.wasm.bestGBs),
-    f2(r.js.bestUs), f2(r.js.medianUs), f1(r.js.bestGBs), `${f1(r.ratio)}×`]),
+  kernelResults.map((r) => [
+    r.name,
+    r.size,
+    f2(r.wasm.bestUs),
+    f2(r.wasm.medianUs),
+    f1(r.wasm.bestGBs),
+    f2(r.js.bestUs),
+    f2(r.js.medianUs),
+    f1(r.js.bestGBs),
+    `${f1(r.ratio)}×`,
+  ]),
 );
 
 // ---- conv2d: models.MnistCNN's layers at batch 64 (im2col + gemm), wasm vs js -----------------
 
-interface ConvCase { name: string; N: number; C: number; H: number; O: number; inputGrad: boolean }
+interface ConvCase {
+  name: string;
+  N: number;
+  C: number;
+  H: number;
+  O: number;
+  inputGrad: boolean;
+}
 const convCases: ConvCase[] = [
   { name: "conv1 1→32 3×3 pad 1, 28×28", N: 64, C: 1, H: 28, O: 32, inputGrad: false }, // the input needs no grad
   { name: "conv2 32→64 3×3 pad 1, 14×14", N: 64, C: 32, H: 14, O: 64, inputGrad: true },
@@ -211,17 +320,27 @@ const convResults = convCases.map((c) => {
     const x = tensor(xs, { shape: [c.N, c.C, c.H, c.H], backend: be, requiresGrad: c.inputGrad });
     const w = tensor(ws, { shape: [c.O, c.C, 3, 3], backend: be, requiresGrad: true });
     const g = tensor(gs, { shape: [c.N, c.O, c.H, c.H], backend: be });
-    const fwd = time(() => noGrad(() => { conv2d(x, w, null, { padding: 1 }); }), budget);
+    const fwd = time(
+      () =>
+        noGrad(() => {
+          conv2d(x, w, null, { padding: 1 });
+        }),
+      budget,
+    );
     const both = time(() => {
       conv2d(x, w, null, { padding: 1 }).backward(g);
       w.grad?.dispose();
       w.grad = null;
-      if (x.grad) { x.grad.dispose(); x.grad = null; }
+      if (x.grad) {
+        x.grad.dispose();
+        x.grad = null;
+      }
     }, budget);
     for (const t of [x, w, g]) t.dispose();
     return { fwdGflops: flop / fwd.best / 1e9, trainGflops: (flop * (c.inputGrad ? 3 : 2)) / both.best / 1e9, fwdUs: fwd.best * 1e6, trainUs: both.best * 1e6 };
   };
-  const w = run(wasm, WASM_BUDGET_MS), j = run(js, JS_BUDGET_MS);
+  const w = run(wasm, WASM_BUDGET_MS),
+    j = run(js, JS_BUDGET_MS);
   return { ...c, flop, wasm: w, js: j, ratio: j.trainUs / w.trainUs };
 });
 console.log("\nconv2d (im2col + gemm), GFLOP/s best: forward, and forward + backward (dW, and dx where the input needs it)");
@@ -239,24 +358,51 @@ const opResults = tensorOpCases.map((c) => {
     const t = time(() => noGrad(fn), budget);
     return { bestUs: t.best * 1e6, medianUs: t.median * 1e6, rate: c.work / t.best / 1e9 };
   };
-  const w = run(wasm, WASM_BUDGET_MS), j = run(js, JS_BUDGET_MS);
+  const w = run(wasm, WASM_BUDGET_MS),
+    j = run(js, JS_BUDGET_MS);
   const tt = "error" in torchTimes ? null : torchTimes.ops[c.name];
   const torch = tt ? { bestUs: tt.best * 1e6, medianUs: tt.median * 1e6, rate: c.work / tt.best / 1e9 } : null;
   return { name: c.name, shape: c.shape, unit: c.unit, work: c.work, wasm: w, js: j, torch, wasmVsTorch: torch ? torch.bestUs / w.bestUs : null };
 });
-console.log(`\ntensor ops (noGrad, through the Tensor API), best ${"error" in torchTimes ? `(torch: ${torchTimes.error})` : `vs PyTorch ${torchTimes.version}, 1 thread`}; ` +
-  "rate = GFLOP/s for bmm, GB/s of compulsory traffic otherwise; torch/wasm > 1 means wasm is faster");
+console.log(
+  `\ntensor ops (noGrad, through the Tensor API), best ${"error" in torchTimes ? `(torch: ${torchTimes.error})` : `vs PyTorch ${torchTimes.version}, 1 thread`}; ` +
+    "rate = GFLOP/s for bmm, GB/s of compulsory traffic otherwise; torch/wasm > 1 means wasm is faster",
+);
 printTable(
   ["op", "shape", "unit", "wasm", "wasm µs", "js", "torch", "torch µs", "torch/wasm"],
-  opResults.map((r) => [r.name.replace(/ \[.*/, ""), r.shape, r.unit, f1(r.wasm.rate), f2(r.wasm.bestUs), f2(r.js.rate),
-    r.torch ? f1(r.torch.rate) : "-", r.torch ? f2(r.torch.bestUs) : "-", r.wasmVsTorch ? `${f2(r.wasmVsTorch)}×` : "-"]),
+  opResults.map((r) => [
+    r.name.replace(/ \[.*/, ""),
+    r.shape,
+    r.unit,
+    f1(r.wasm.rate),
+    f2(r.wasm.bestUs),
+    f2(r.js.rate),
+    r.torch ? f1(r.torch.rate) : "-",
+    r.torch ? f2(r.torch.bestUs) : "-",
+    r.wasmVsTorch ? `${f2(r.wasmVsTorch)}×` : "-",
+  ]),
 );
 
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
 const outArg = process.argv.indexOf("--out");
 const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
-fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, peak, gemm: gemmResults,
-  mlpStep, kernels: kernelResults, conv: convResults, tensorOps: opResults,
-  torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version } }, (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v), 2)}\n`);
+fs.writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine,
+      peak,
+      gemm: gemmResults,
+      mlpStep,
+      kernels: kernelResults,
+      conv: convResults,
+      tensorOps: opResults,
+      torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version },
+    },
+    (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v),
+    2,
+  )}\n`,
+);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

@@ -12,9 +12,7 @@
 // Recording keeps the baseline honest when ops or kernels change. Steps and replays are timed
 // alternately (the machine is shared); best and median are reported.
 import { parseArgs } from "node:util";
-import {
-  type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor,
-} from "../src/index.js";
+import { type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor } from "../src/index.js";
 import { lcg, machineInfo, median, printTable, summarize, writeJson } from "./common.js";
 import { type Call as RecordedCall, recordingBackend, replayer } from "./record.js";
 
@@ -60,7 +58,8 @@ function makeTrainer(c: Case) {
   const model = buildModel(c.layers);
   const criterion = new nn.CrossEntropyLoss();
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
-  const IN = c.layers[0], C = c.layers[c.layers.length - 1];
+  const IN = c.layers[0],
+    C = c.layers[c.layers.length - 1];
   const x = tensor(Float32Array.from({ length: c.batch * IN }, rnd), { shape: [c.batch, IN] });
   const y = tensor(Int32Array.from({ length: c.batch }, (_, i) => (i * 7) % C));
   let sink = 0;
@@ -74,12 +73,18 @@ function makeTrainer(c: Case) {
   };
   // The same step with a hook before each phase (for recording and the per-phase timing).
   const phased = (at: (p: Phase) => void) => {
-    at("zeroGrad"); optimizer.zeroGrad();
-    at("forward"); const out = model(x) as Tensor;
-    at("loss"); const loss = criterion(out, y) as Tensor;
-    at("backward"); loss.backward();
-    at("step"); optimizer.step();
-    at("item"); sink += loss.item();
+    at("zeroGrad");
+    optimizer.zeroGrad();
+    at("forward");
+    const out = model(x) as Tensor;
+    at("loss");
+    const loss = criterion(out, y) as Tensor;
+    at("backward");
+    loss.backward();
+    at("step");
+    optimizer.step();
+    at("item");
+    sink += loss.item();
   };
   return { step, phased, sink: () => sink };
 }
@@ -115,8 +120,16 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
   // 1. Record one steady-state step on a second backend instance.
   const replayBe = createBackend(c.backend);
   const log: Call[] = [];
-  let phase: Phase = "zeroGrad", recording = false;
-  setBackend(recordingBackend(replayBe, log, () => phase, () => recording));
+  let phase: Phase = "zeroGrad",
+    recording = false;
+  setBackend(
+    recordingBackend(
+      replayBe,
+      log,
+      () => phase,
+      () => recording,
+    ),
+  );
   const recT = makeTrainer(c);
   for (let i = 0; i < 3; i++) recT.step();
   recording = true;
@@ -137,16 +150,21 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
 
   // Paired samples: a few ms of steps, then a few ms of replays, alternating, so both see the
   // same background load; the median overhead is the median of the paired differences.
-  const innerStep = innerFor(t.step, 2), innerReplay = innerFor(replay, 2);
-  const stepS: number[] = [], replayS: number[] = [], diffs: number[] = [];
+  const innerStep = innerFor(t.step, 2),
+    innerReplay = innerFor(replay, 2);
+  const stepS: number[] = [],
+    replayS: number[] = [],
+    diffs: number[] = [];
   const end = performance.now() + rounds * roundMs;
   while (performance.now() < end || diffs.length < 10) {
-    const a = sampleOnce(t.step, innerStep), b = sampleOnce(replay, innerReplay);
+    const a = sampleOnce(t.step, innerStep),
+      b = sampleOnce(replay, innerReplay);
     stepS.push(a);
     replayS.push(b);
     diffs.push(a - b);
   }
-  const st = summarize(stepS), ks = summarize(replayS);
+  const st = summarize(stepS),
+    ks = summarize(replayS);
 
   // 3. Per phase (wasm, where kernels are cheap enough for the split to mean something):
   //    instrumented steps (median of per-sample means) against each phase's replay.
@@ -154,7 +172,8 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
   const phaseStep = {} as Record<Phase, number[]>;
   for (const p of PHASES) phaseStep[p] = [];
   const acc = {} as Record<Phase, number>;
-  let last = 0, cur: Phase = "zeroGrad";
+  let last = 0,
+    cur: Phase = "zeroGrad";
   const mark = (p: Phase) => {
     const now = performance.now();
     acc[cur] += now - last;
@@ -179,12 +198,18 @@ function runCase(c: Case, rounds: number, roundMs: number): OverheadResult {
   for (const p of PHASES) {
     if (!withPhases) break;
     const idx = all.filter((i) => log[i].tag === p);
-    const kUs = idx.length === 0 ? 0 : summarize((() => {
-      const f = replayOf(idx), s: number[] = [];
-      const inner = innerFor(f, 1);
-      for (let r = 0; r < rounds; r++) sampleRound(f, inner, roundMs / 6, s);
-      return s;
-    })()).median * 1e6;
+    const kUs =
+      idx.length === 0
+        ? 0
+        : summarize(
+            (() => {
+              const f = replayOf(idx),
+                s: number[] = [];
+              const inner = innerFor(f, 1);
+              for (let r = 0; r < rounds; r++) sampleRound(f, inner, roundMs / 6, s);
+              return s;
+            })(),
+          ).median * 1e6;
     const sUs = median(phaseStep[p]);
     phases[p] = { stepUs: sUs, kernelsUs: kUs, overheadUs: sUs - kUs };
   }
@@ -213,8 +238,14 @@ function printOverhead(results: OverheadResult[]): void {
   const f = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
   printTable(
     ["case", "backend", "calls", "step µs best/med", "kernels µs best/med", "overhead µs best/med"],
-    results.map((r) => [r.name, r.backend, r.kernelCalls, `${f(r.stepUs.best)} / ${f(r.stepUs.median)}`,
-      `${f(r.kernelsUs.best)} / ${f(r.kernelsUs.median)}`, `${f(r.overheadUs.best)} / ${f(r.overheadUs.median)}`]),
+    results.map((r) => [
+      r.name,
+      r.backend,
+      r.kernelCalls,
+      `${f(r.stepUs.best)} / ${f(r.stepUs.median)}`,
+      `${f(r.kernelsUs.best)} / ${f(r.kernelsUs.median)}`,
+      `${f(r.overheadUs.best)} / ${f(r.overheadUs.median)}`,
+    ]),
   );
   // Per phase, the isolated replay of one phase runs with warmer caches than inside a full step,
   // so the split is only meaningful where kernels are a small part of the step.
@@ -235,8 +266,10 @@ function printOverhead(results: OverheadResult[]): void {
   for (const c of CASES) {
     const r = runCase(c, rounds, roundMs);
     results.push(r);
-    console.log(`  [overhead] ${c.name} (${c.backend}): step ${r.stepUs.best.toFixed(1)} µs, kernels ${r.kernelsUs.best.toFixed(1)} µs, ` +
-      `overhead ${r.overheadUs.best.toFixed(1)} µs best (median ${r.overheadUs.median.toFixed(1)})`);
+    console.log(
+      `  [overhead] ${c.name} (${c.backend}): step ${r.stepUs.best.toFixed(1)} µs, kernels ${r.kernelsUs.best.toFixed(1)} µs, ` +
+        `overhead ${r.overheadUs.best.toFixed(1)} µs best (median ${r.overheadUs.median.toFixed(1)})`,
+    );
   }
   console.log("\nper-step overhead: full training step minus the same kernel calls replayed directly on the backend");
   printOverhead(results);

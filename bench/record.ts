@@ -3,7 +3,11 @@
 // replayed directly on that backend — same kernels, shapes and pointers, no tensors.
 import type { Backend } from "../src/index.js";
 
-export interface Call<Tag> { tag: Tag; name: string; args: unknown[] }
+export interface Call<Tag> {
+  tag: Tag;
+  name: string;
+  args: unknown[];
+}
 
 export function recordingBackend<Tag>(real: Backend, log: Call<Tag>[], tag: () => Tag, on: () => boolean): Backend {
   const rec: Record<string, unknown> = { ...real };

@@ -8,7 +8,13 @@ import { bmm, cat, gelu, layerNorm, softmax } from "../src/ops/index.js";
 import { benchDir, lcg } from "./common.js";
 
 /** One op: its work per call (FLOP or bytes) and a setup returning the call. */
-export interface TensorOpCase { name: string; shape: string; unit: "GFLOP/s" | "GB/s"; work: number; setup: (be: Backend) => () => void }
+export interface TensorOpCase {
+  name: string;
+  shape: string;
+  unit: "GFLOP/s" | "GB/s";
+  work: number;
+  setup: (be: Backend) => () => void;
+}
 
 const [T, D] = [512, 768];
 const rnd = lcg(777);
@@ -21,26 +27,69 @@ function sizedCases(B: number): TensorOpCase[] {
   const big = values(N);
   const shape = `[${B},${T},${D}]`;
   return [
-    { name: `softmax(-1) ${shape}`, shape, unit: "GB/s", work: 8 * N, setup: (be) => {
-      const x = t(be, big, [B, T, D]);
-      return () => { softmax(x, -1); };
-    } },
-    { name: `layerNorm(768) ${shape}`, shape, unit: "GB/s", work: 8 * N, setup: (be) => {
-      const x = t(be, big, [B, T, D]), w = t(be, values(D), [D]), b = t(be, values(D), [D]);
-      return () => { layerNorm(x, [D], w, b); };
-    } },
-    { name: `gelu (erf) ${shape}`, shape, unit: "GB/s", work: 8 * N, setup: (be) => {
-      const x = t(be, big, [B, T, D]);
-      return () => { gelu(x); };
-    } },
-    { name: `cat(-1) of two halves ${shape}`, shape: `2×[${B},${T},${D / 2}]`, unit: "GB/s", work: 8 * N, setup: (be) => {
-      const h1 = t(be, big.subarray(0, N / 2), [B, T, D / 2]), h2 = t(be, big.subarray(N / 2), [B, T, D / 2]);
-      return () => { cat([h1, h2], -1); };
-    } },
-    { name: `permute(0,2,1).contiguous() ${shape}`, shape, unit: "GB/s", work: 8 * N, setup: (be) => {
-      const x = t(be, big, [B, T, D]);
-      return () => { x.permute(0, 2, 1).contiguous(); };
-    } },
+    {
+      name: `softmax(-1) ${shape}`,
+      shape,
+      unit: "GB/s",
+      work: 8 * N,
+      setup: (be) => {
+        const x = t(be, big, [B, T, D]);
+        return () => {
+          softmax(x, -1);
+        };
+      },
+    },
+    {
+      name: `layerNorm(768) ${shape}`,
+      shape,
+      unit: "GB/s",
+      work: 8 * N,
+      setup: (be) => {
+        const x = t(be, big, [B, T, D]),
+          w = t(be, values(D), [D]),
+          b = t(be, values(D), [D]);
+        return () => {
+          layerNorm(x, [D], w, b);
+        };
+      },
+    },
+    {
+      name: `gelu (erf) ${shape}`,
+      shape,
+      unit: "GB/s",
+      work: 8 * N,
+      setup: (be) => {
+        const x = t(be, big, [B, T, D]);
+        return () => {
+          gelu(x);
+        };
+      },
+    },
+    {
+      name: `cat(-1) of two halves ${shape}`,
+      shape: `2×[${B},${T},${D / 2}]`,
+      unit: "GB/s",
+      work: 8 * N,
+      setup: (be) => {
+        const h1 = t(be, big.subarray(0, N / 2), [B, T, D / 2]),
+          h2 = t(be, big.subarray(N / 2), [B, T, D / 2]);
+        return () => {
+          cat([h1, h2], -1);
+        };
+      },
+    },
+    {
+      name: `permute(0,2,1).contiguous() ${shape}`,
+      shape,
+      unit: "GB/s",
+      work: 8 * N,
+      setup: (be) => {
+        const x = t(be, big, [B, T, D]);
+        return () => {
+          x.permute(0, 2, 1).contiguous();
+        };
+      },
+    },
   ];
 }
 
@@ -50,10 +99,19 @@ function sizedCases(B: number): TensorOpCase[] {
  * which glibc's allocator reuses, so torch's figure is the op alone).
  */
 export const tensorOpCases: TensorOpCase[] = [
-  { name: "bmm 8×128×64·64×128", shape: "[8,128,64]·[8,64,128]", unit: "GFLOP/s", work: 2 * 8 * 128 * 128 * 64, setup: (be) => {
-    const a = t(be, values(8 * 128 * 64), [8, 128, 64]), b = t(be, values(8 * 64 * 128), [8, 64, 128]);
-    return () => { bmm(a, b); };
-  } },
+  {
+    name: "bmm 8×128×64·64×128",
+    shape: "[8,128,64]·[8,64,128]",
+    unit: "GFLOP/s",
+    work: 2 * 8 * 128 * 128 * 64,
+    setup: (be) => {
+      const a = t(be, values(8 * 128 * 64), [8, 128, 64]),
+        b = t(be, values(8 * 64 * 128), [8, 64, 128]);
+      return () => {
+        bmm(a, b);
+      };
+    },
+  },
   ...sizedCases(64),
   ...sizedCases(8),
 ];
@@ -62,9 +120,14 @@ export const tensorOpCases: TensorOpCase[] = [
 export function runTorchBench(budgetMs: number): { version: string; ops: Record<string, { best: number; median: number }> } | { error: string } {
   const python = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
   const r = spawnSync(python, [path.join(benchDir, "pytorch", "kernels.py"), String(budgetMs / 1000)], {
-    encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" }, timeout: 600_000,
+    encoding: "utf8",
+    env: { ...process.env, OMP_NUM_THREADS: "1" },
+    timeout: 600_000,
   });
-  if (r.status !== 0) return { error: `${python} bench/pytorch/kernels.py failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()} (apt-get install -y python3-torch)` };
+  if (r.status !== 0)
+    return {
+      error: `${python} bench/pytorch/kernels.py failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()} (apt-get install -y python3-torch)`,
+    };
   const { torch, ...ops } = JSON.parse(r.stdout) as Record<string, { best: number; median: number }> & { torch: string };
   return { version: torch, ops };
 }

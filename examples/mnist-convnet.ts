@@ -4,9 +4,7 @@
 // program, reading the same IDX files, is examples/pytorch/mnist_convnet.py.
 //
 //   npm run mnist:convnet -- --epochs 1          # the original trains 14 epochs (~99%)
-import {
-  DataLoader, type Tensor, data, datasets, io, manualSeed, nn, noGrad, optim, setBackend, setNumThreads, transforms,
-} from "wasmgrad";
+import { DataLoader, type Tensor, data, datasets, io, manualSeed, nn, noGrad, optim, setBackend, setNumThreads, transforms } from "wasmgrad";
 import { parseFlags } from "../src/cli/flags.js";
 
 const F = nn.functional;
@@ -68,8 +66,10 @@ function train(model: Net, trainLoader: DataLoader<[Tensor, number], [Tensor, Te
     loss.backward();
     optimizer.step();
     if (batchIdx % args["log-interval"] === 0) {
-      console.log(`Train Epoch: ${epoch} [${batchIdx * data.shape[0]}/${trainLoader.dataset.length} ` +
-        `(${percent(100 * batchIdx / trainLoader.length)}%)]\tLoss: ${loss.item().toFixed(6)}`);
+      console.log(
+        `Train Epoch: ${epoch} [${batchIdx * data.shape[0]}/${trainLoader.dataset.length} ` +
+          `(${percent((100 * batchIdx) / trainLoader.length)}%)]\tLoss: ${loss.item().toFixed(6)}`,
+      );
       if (args["dry-run"]) break;
     }
     batchIdx++;
@@ -90,7 +90,7 @@ function test(model: Net, testLoader: DataLoader<[Tensor, number], [Tensor, Tens
   });
   const n = testLoader.dataset.length;
   testLoss /= n;
-  console.log(`\nTest set: Average loss: ${testLoss.toFixed(4)}, Accuracy: ${correct}/${n} (${percent(100 * correct / n)}%)\n`);
+  console.log(`\nTest set: Average loss: ${testLoss.toFixed(4)}, Accuracy: ${correct}/${n} (${percent((100 * correct) / n)}%)\n`);
 }
 
 setBackend(args.backend);
@@ -100,7 +100,12 @@ manualSeed(args.seed);
 const transform = new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.1307], [0.3081])]);
 /** The first n samples (our --limit/--test-limit; the original always uses the whole set). */
 const firstOf = (set: InstanceType<typeof datasets.MNIST>, n: number | undefined): data.Dataset<[Tensor, number]> =>
-  n === undefined || n >= set.length ? set : new data.Subset(set, Int32Array.from({ length: n }, (_, i) => i));
+  n === undefined || n >= set.length
+    ? set
+    : new data.Subset(
+        set,
+        Int32Array.from({ length: n }, (_, i) => i),
+      );
 const dataset1 = firstOf(new datasets.MNIST({ train: true, transform }), args.limit);
 const dataset2 = firstOf(new datasets.MNIST({ train: false, transform }), args["test-limit"]);
 const trainLoader = new DataLoader(dataset1, { batchSize: args["batch-size"], shuffle: true });

@@ -11,7 +11,21 @@
 //       and every --checkpoint-every N steps; --resume continues from it if it exists, even
 //       from the middle of an epoch, ending with the same weights as an uninterrupted run.
 import {
-  AnomalyError, DataLoader, type Tensor, autograd, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, transforms,
+  AnomalyError,
+  DataLoader,
+  type Tensor,
+  autograd,
+  correctCount,
+  data,
+  datasets,
+  defaultGenerator,
+  io,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  setBackend,
+  transforms,
 } from "wasmgrad";
 import { existsSync } from "node:fs";
 import { parseFlags } from "../src/cli/flags.js";
@@ -51,19 +65,15 @@ const batchSize = args.batch;
 const trainloader = new DataLoader(trainset, { batchSize, shuffle: true });
 const testloader = new DataLoader(testset, { batchSize: 1000 });
 
-const model = new nn.Sequential(
-  new nn.Linear(784, 128), new nn.ReLU(),
-  new nn.Linear(128, 64), new nn.ReLU(),
-  new nn.Linear(64, 10),
-);
+const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
 const criterion = new nn.CrossEntropyLoss();
 const optimizer =
-  args.optimizer === "adam"
-    ? new optim.Adam(model.parameters(), { lr: args.lr })
-    : new optim.SGD(model.parameters(), { lr: args.lr, momentum: args.momentum });
+  args.optimizer === "adam" ? new optim.Adam(model.parameters(), { lr: args.lr }) : new optim.SGD(model.parameters(), { lr: args.lr, momentum: args.momentum });
 
-console.log(`MNIST MLP: ${trainset.length} training images, ${args.optimizer} lr=${args.lr}` +
-  `${args.optimizer === "sgd" ? ` momentum=${args.momentum}` : ""}, batch ${batchSize}, backend ${args.backend}`);
+console.log(
+  `MNIST MLP: ${trainset.length} training images, ${args.optimizer} lr=${args.lr}` +
+    `${args.optimizer === "sgd" ? ` momentum=${args.momentum}` : ""}, batch ${batchSize}, backend ${args.backend}`,
+);
 const epochs = args.epochs;
 const checkpointEvery = args["checkpoint-every"] === undefined ? 0 : args["checkpoint-every"];
 let trainSeconds = 0;
@@ -73,7 +83,12 @@ let step = 0;
 let carried = { runningLoss: 0, epochSeconds: 0 };
 const save = (epoch: number, runningLoss: number, epochSeconds: number) => {
   io.saveCheckpoint(args.checkpoint!, {
-    model, optimizer, loader: trainloader, epoch, step, rng: defaultGenerator,
+    model,
+    optimizer,
+    loader: trainloader,
+    epoch,
+    step,
+    rng: defaultGenerator,
     extra: { runningLoss, epochSeconds, trainSeconds },
   });
 };
@@ -85,9 +100,14 @@ if (args.resume) {
     trainSeconds = extra.trainSeconds;
     carried = { runningLoss: extra.runningLoss, epochSeconds: extra.epochSeconds };
     const done = trainloader.stateDict().batchesDone;
-    console.log(`Resumed from ${args.checkpoint}: step ${step}, ` +
-      (startEpoch >= epochs ? "training already finished"
-        : done > 0 ? `epoch ${startEpoch + 1} after batch ${done}/${trainloader.length}` : `start of epoch ${startEpoch + 1}`));
+    console.log(
+      `Resumed from ${args.checkpoint}: step ${step}, ` +
+        (startEpoch >= epochs
+          ? "training already finished"
+          : done > 0
+            ? `epoch ${startEpoch + 1} after batch ${done}/${trainloader.length}`
+            : `start of epoch ${startEpoch + 1}`),
+    );
   } else {
     console.log(`No checkpoint at ${args.checkpoint} yet: starting from scratch`);
   }
@@ -96,8 +116,10 @@ if (args.resume) {
 // before a NaN loss is backpropagated or checkpointed).
 let at = "";
 const stopDiverged = (what: string): never => {
-  console.error(`${at}: ${what.replace(/\.+$/, "")}. Training diverged; stopping (a learning rate of ${args.lr} may be too high).` +
-    (args["detect-anomaly"] ? "" : " Rerun with --detect-anomaly to name the operation that produced the first NaN/Inf."));
+  console.error(
+    `${at}: ${what.replace(/\.+$/, "")}. Training diverged; stopping (a learning rate of ${args.lr} may be too high).` +
+      (args["detect-anomaly"] ? "" : " Rerun with --detect-anomaly to name the operation that produced the first NaN/Inf."),
+  );
   process.exit(1);
 };
 try {
@@ -122,8 +144,10 @@ try {
     }
     const seconds = (performance.now() - t0) / 1000;
     trainSeconds += seconds;
-    console.log(`Epoch ${epoch + 1} - Training loss: ${(runningLoss / trainloader.length).toFixed(4)}` +
-      `  (${seconds.toFixed(2)} s, ${Math.round(trainset.length / seconds)} samples/s)`);
+    console.log(
+      `Epoch ${epoch + 1} - Training loss: ${(runningLoss / trainloader.length).toFixed(4)}` +
+        `  (${seconds.toFixed(2)} s, ${Math.round(trainset.length / seconds)} samples/s)`,
+    );
     if (args.checkpoint !== undefined) save(epoch + 1, 0, 0);
   }
 } catch (e) {

@@ -8,12 +8,16 @@
 import { type Tensor, autograd, full, linspace, manualSeed, noGrad, randn, setBackend } from "wasmgrad";
 import { parseFlags } from "../src/cli/flags.js";
 
-const args = parseFlags("npm run polynomial --", "Fits sin(x) with a cubic: raw tensors + autograd, then a custom autograd.Function (the PyTorch tutorial's two programs).", {
-  steps: { type: "int", default: 2000, min: 1, help: "gradient steps per program" },
-  seed: { type: "int", default: 0, min: 0, help: "random seed for the first program's a, b, c, d" },
-  init: { type: "string", help: "start the first program from 'a,b,c,d' instead of randn (e.g. torch's draws)" },
-  backend: { type: "string", default: "wasm", choices: ["wasm", "js"], help: "kernel backend" },
-});
+const args = parseFlags(
+  "npm run polynomial --",
+  "Fits sin(x) with a cubic: raw tensors + autograd, then a custom autograd.Function (the PyTorch tutorial's two programs).",
+  {
+    steps: { type: "int", default: 2000, min: 1, help: "gradient steps per program" },
+    seed: { type: "int", default: 0, min: 0, help: "random seed for the first program's a, b, c, d" },
+    init: { type: "string", help: "start the first program from 'a,b,c,d' instead of randn (e.g. torch's draws)" },
+    backend: { type: "string", default: "wasm", choices: ["wasm", "js"], help: "kernel backend" },
+  },
+);
 setBackend(args.backend);
 manualSeed(args.seed);
 
@@ -41,11 +45,13 @@ function parseInit(text: string): number[] {
 
 // ---- 1. tensors and autograd ----------------------------------------------------------------
 const start = args.init === undefined ? null : parseInit(args.init);
-const [a, b, c, d] = [0, 1, 2, 3].map((i) =>
-  start === null ? randn([], { requiresGrad: true }) : full([], start[i], { requiresGrad: true }));
+const [a, b, c, d] = [0, 1, 2, 3].map((i) => (start === null ? randn([], { requiresGrad: true }) : full([], start[i], { requiresGrad: true })));
 let learningRate = 1e-6;
 for (let t = 0; t < args.steps; t++) {
-  const yPred = a.add(b.mul(x)).add(c.mul(x.pow(2))).add(d.mul(x.pow(3)));
+  const yPred = a
+    .add(b.mul(x))
+    .add(c.mul(x.pow(2)))
+    .add(d.mul(x.pow(3)));
   const loss = yPred.sub(y).pow(2).sum();
   if (t % 100 === 99) console.log(t, loss.item());
   loss.backward();

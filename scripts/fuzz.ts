@@ -39,21 +39,31 @@ const budgetMs = args.minutes === undefined ? undefined : (Number(args.minutes) 
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const rss0 = process.memoryUsage().rss;
-console.log(`Fuzzing ${targets.map((t) => t.name).join(", ")}: ${cases} cases each, seed ${seed}` +
-  `${budgetMs === undefined ? "" : `, at most ${(budgetMs / 60_000).toFixed(1)} min each`}`);
+console.log(
+  `Fuzzing ${targets.map((t) => t.name).join(", ")}: ${cases} cases each, seed ${seed}` +
+    `${budgetMs === undefined ? "" : `, at most ${(budgetMs / 60_000).toFixed(1)} min each`}`,
+);
 const reports: FuzzReport[] = [];
 for (const t of targets) {
   const t0 = performance.now();
   const report = await runFuzzAsync(t, {
-    cases, seed, maxCaseMs, budgetMs,
+    cases,
+    seed,
+    maxCaseMs,
+    budgetMs,
     progressEvery: Math.max(1000, Math.floor(cases / 10)),
-    onProgress: (done) => process.stdout.write(`  ${t.name}: ${done} cases, ${((performance.now() - t0) / 1000).toFixed(0)} s, RSS ${mib(process.memoryUsage().rss)}\n`),
+    onProgress: (done) =>
+      process.stdout.write(`  ${t.name}: ${done} cases, ${((performance.now() - t0) / 1000).toFixed(0)} s, RSS ${mib(process.memoryUsage().rss)}\n`),
   });
   reports.push(report);
-  const errors = Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(", ");
-  console.log(`${t.name}: ${report.cases} cases in ${(report.ms / 1000).toFixed(1)} s — loaded ${report.loaded}, ${errors}; ` +
-    `${report.messages.size} distinct messages; slowest ${report.slowestMs.toFixed(1)} ms; largest allocation ${report.maxAllocBytes} B ` +
-    `(${(100 * report.maxAllocRatio).toFixed(1)}% of its bound); failures ${report.failures.length}`);
+  const errors = Object.entries(report.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  console.log(
+    `${t.name}: ${report.cases} cases in ${(report.ms / 1000).toFixed(1)} s — loaded ${report.loaded}, ${errors}; ` +
+      `${report.messages.size} distinct messages; slowest ${report.slowestMs.toFixed(1)} ms; largest allocation ${report.maxAllocBytes} B ` +
+      `(${(100 * report.maxAllocRatio).toFixed(1)}% of its bound); failures ${report.failures.length}`,
+  );
   for (const f of report.failures.slice(0, 20)) {
     console.log(`  FAILED case ${f.caseIndex} (${f.seedLabel}, ${f.mutations.join(" + ")}): ${f.problem.split("\n")[0]}`);
   }

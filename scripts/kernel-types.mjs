@@ -9,8 +9,10 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  console.log("usage: node scripts/kernel-types.mjs [build/kernels.d.ts] [src/backend/kernel-exports.generated.ts]\n" +
-    "Generates the kernels' TypeScript signatures from asc's bindings and the assembly/ comments.");
+  console.log(
+    "usage: node scripts/kernel-types.mjs [build/kernels.d.ts] [src/backend/kernel-exports.generated.ts]\n" +
+      "Generates the kernels' TypeScript signatures from asc's bindings and the assembly/ comments.",
+  );
   process.exit(0);
 }
 const [dtsPath = "build/kernels.d.ts", outPath = "src/backend/kernel-exports.generated.ts"] = args;
@@ -48,21 +50,30 @@ const out = [
 for (const k of kernels) {
   out.push("  /**");
   for (const d of k.doc) out.push(`   * ${d.replace(/\*\//g, "* /")}`.trimEnd());
-  out.push(`   *`, `   * wasm: (${k.wasmTypes.filter((t) => !t.startsWith("→")).join(", ")})${k.wasmTypes.find((t) => t.startsWith("→"))?.replace("→", " →") ?? ""} — ${k.file}.ts`);
+  out.push(
+    `   *`,
+    `   * wasm: (${k.wasmTypes.filter((t) => !t.startsWith("→")).join(", ")})${k.wasmTypes.find((t) => t.startsWith("→"))?.replace("→", " →") ?? ""} — ${k.file}.ts`,
+  );
   out.push("   */");
   out.push(`  ${k.name}${k.params}: ${k.ret};`);
 }
 out.push("}", "");
 // Op codes the kernels switch on, declared once as AssemblyScript enums with explicit values.
-for (const file of readdirSync("assembly").filter((f) => f.endsWith(".ts")).sort()) {
+for (const file of readdirSync("assembly")
+  .filter((f) => f.endsWith(".ts"))
+  .sort()) {
   const text = readFileSync(`assembly/${file}`, "utf8");
   for (const m of text.matchAll(/((?:^\/\/[^\n]*\n)*)export enum (\w+) \{([^}]*)\}/gm)) {
     const [, comment, name, body] = m;
-    const members = body.split(",").map((x) => x.trim()).filter(Boolean).map((x) => {
-      const mm = /^(\w+)\s*=\s*(-?\d+)$/.exec(x);
-      if (mm === null) throw new Error(`kernel-types: assembly/${file}: enum ${name} member '${x}' needs an explicit value`);
-      return `${mm[1]}: ${mm[2]}`;
-    });
+    const members = body
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .map((x) => {
+        const mm = /^(\w+)\s*=\s*(-?\d+)$/.exec(x);
+        if (mm === null) throw new Error(`kernel-types: assembly/${file}: enum ${name} member '${x}' needs an explicit value`);
+        return `${mm[1]}: ${mm[2]}`;
+      });
     out.push("/**");
     for (const l of comment.trim().split("\n").filter(Boolean)) out.push(` * ${l.replace(/^\/\/ ?/, "")}`.trimEnd());
     out.push(` * (assembly/${file})`, " */");

@@ -11,9 +11,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parseArgs } from "node:util";
-import {
-  DataLoader, correctCount, datasets, defaultGenerator, getBackend, io, manualSeed, nn, noGrad, optim, setBackend, transforms,
-} from "../src/index.js";
+import { DataLoader, correctCount, datasets, defaultGenerator, getBackend, io, manualSeed, nn, noGrad, optim, setBackend, transforms } from "../src/index.js";
 import { stepScopeSizes } from "../src/lifetime.js";
 
 const { values: args } = parseArgs({
@@ -25,7 +23,9 @@ const { values: args } = parseArgs({
     "rss-slack-mib": { type: "string", default: "48" },
   },
 });
-const epochs = Number(args.epochs), batchSize = Number(args.batch), warmup = Number(args.warmup);
+const epochs = Number(args.epochs),
+  batchSize = Number(args.batch),
+  warmup = Number(args.warmup);
 if (args.backend !== "wasm" && args.backend !== "js") throw new Error(`--backend: wasm or js, got ${args.backend}`);
 
 setFlagsFromString("--expose-gc");
@@ -65,15 +65,29 @@ const measure = async (): Promise<Pick<Sample, "live" | "reserved" | "blocks" | 
   const h = be.heap.stats();
   const m = process.memoryUsage();
   const sc = stepScopeSizes(be);
-  return { live: h.liveBytes, reserved: h.reservedBytes, blocks: h.liveBlocks, wasm: h.memoryBytes, scopes: sc.current + sc.previous, jsHeap: m.heapUsed, rss: m.rss };
+  return {
+    live: h.liveBytes,
+    reserved: h.reservedBytes,
+    blocks: h.liveBlocks,
+    wasm: h.memoryBytes,
+    scopes: sc.current + sc.previous,
+    jsHeap: m.heapUsed,
+    rss: m.rss,
+  };
 };
 
-console.log(`Soak: seed MLP on MNIST, ${epochs} epochs, batch ${batchSize}, backend ${args.backend}; each epoch: train, ` +
-  `evaluate the test set in noGrad, encode a checkpoint`);
+console.log(
+  `Soak: seed MLP on MNIST, ${epochs} epochs, batch ${batchSize}, backend ${args.backend}; each epoch: train, ` +
+    `evaluate the test set in noGrad, encode a checkpoint`,
+);
 const start = await measure();
-console.log(`after loading the data: heap live ${mib(start.live)} MiB, wasm memory ${mib(start.wasm)} MiB, JS heap ${mib(start.jsHeap)} MiB, RSS ${mib(start.rss)} MiB`);
-console.log(`${pad("epoch", 5)} ${pad("loss", 7)} ${pad("test acc", 8)} ${pad("s", 5)} | ${pad("heap live B", 12)} ${pad("reserved B", 11)} ${pad("blocks", 6)} ` +
-  `${pad("wasm mem B", 11)} ${pad("scopes", 6)} | ${pad("JS heap MiB", 11)} ${pad("RSS MiB", 8)}`);
+console.log(
+  `after loading the data: heap live ${mib(start.live)} MiB, wasm memory ${mib(start.wasm)} MiB, JS heap ${mib(start.jsHeap)} MiB, RSS ${mib(start.rss)} MiB`,
+);
+console.log(
+  `${pad("epoch", 5)} ${pad("loss", 7)} ${pad("test acc", 8)} ${pad("s", 5)} | ${pad("heap live B", 12)} ${pad("reserved B", 11)} ${pad("blocks", 6)} ` +
+    `${pad("wasm mem B", 11)} ${pad("scopes", 6)} | ${pad("JS heap MiB", 11)} ${pad("RSS MiB", 8)}`,
+);
 const samples: Sample[] = [];
 let checkpointBytes = 0;
 for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -96,8 +110,10 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   checkpointBytes = io.encodeCheckpoint({ model, optimizer, loader: trainloader, epoch, step: epoch * trainloader.length, rng: defaultGenerator }).length;
   const s: Sample = { epoch, loss: running / trainloader.length, accuracy: correct / testset.length, seconds, ...(await measure()) };
   samples.push(s);
-  console.log(`${pad(epoch, 5)} ${pad(s.loss.toFixed(4), 7)} ${pad((100 * s.accuracy).toFixed(2) + "%", 8)} ${pad(seconds.toFixed(2), 5)} | ` +
-    `${pad(s.live, 12)} ${pad(s.reserved, 11)} ${pad(s.blocks, 6)} ${pad(s.wasm, 11)} ${pad(s.scopes, 6)} | ${pad(mib(s.jsHeap), 11)} ${pad(mib(s.rss), 8)}`);
+  console.log(
+    `${pad(epoch, 5)} ${pad(s.loss.toFixed(4), 7)} ${pad(`${(100 * s.accuracy).toFixed(2)}%`, 8)} ${pad(seconds.toFixed(2), 5)} | ` +
+      `${pad(s.live, 12)} ${pad(s.reserved, 11)} ${pad(s.blocks, 6)} ${pad(s.wasm, 11)} ${pad(s.scopes, 6)} | ${pad(mib(s.jsHeap), 11)} ${pad(mib(s.rss), 8)}`,
+  );
 }
 
 // Flat: after the warm-up epochs, the backend's numbers do not grow at all, and the process's
@@ -113,11 +129,15 @@ const slack = Number(args["rss-slack-mib"]) * 2 ** 20;
 if (after.length > 0 && worst("rss") > base.rss + slack) problems.push(`RSS grew from ${mib(base.rss)} MiB to ${mib(worst("rss"))} MiB`);
 if (after.length > 0 && worst("jsHeap") > base.jsHeap + slack) problems.push(`the JS heap grew from ${mib(base.jsHeap)} MiB to ${mib(worst("jsHeap"))} MiB`);
 const last = samples[samples.length - 1];
-console.log(`\n${epochs} epochs in ${samples.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s of training; final loss ${last.loss.toFixed(4)}, ` +
-  `test accuracy ${(100 * last.accuracy).toFixed(2)}%; checkpoint ${checkpointBytes} bytes`);
-console.log(`after epoch ${base.epoch} → worst of epochs ${warmup + 1}-${epochs}: heap live ${base.live} → ${worst("live")} B, reserved ${base.reserved} → ` +
-  `${worst("reserved")} B, wasm memory ${base.wasm} → ${worst("wasm")} B, RSS ${mib(base.rss)} → ${mib(worst("rss"))} MiB, ` +
-  `JS heap ${mib(base.jsHeap)} → ${mib(worst("jsHeap"))} MiB`);
+console.log(
+  `\n${epochs} epochs in ${samples.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s of training; final loss ${last.loss.toFixed(4)}, ` +
+    `test accuracy ${(100 * last.accuracy).toFixed(2)}%; checkpoint ${checkpointBytes} bytes`,
+);
+console.log(
+  `after epoch ${base.epoch} → worst of epochs ${warmup + 1}-${epochs}: heap live ${base.live} → ${worst("live")} B, reserved ${base.reserved} → ` +
+    `${worst("reserved")} B, wasm memory ${base.wasm} → ${worst("wasm")} B, RSS ${mib(base.rss)} → ${mib(worst("rss"))} MiB, ` +
+    `JS heap ${mib(base.jsHeap)} → ${mib(worst("jsHeap"))} MiB`,
+);
 if (problems.length > 0) {
   console.log(`NOT FLAT: ${problems.join("; ")}`);
   process.exit(1);

@@ -70,7 +70,8 @@ export class Function {
     const result = backend === undefined ? noGrad(run) : noGradIntoStep(run, backend);
     const outputs = Array.isArray(result) ? result : [result];
     outputs.forEach((o, i) => {
-      if (!(o instanceof Tensor)) throw new ValueError(`${name}.forward must return a Tensor or an array of Tensors, got ${describe(o)}${Array.isArray(result) ? ` at index ${i}` : ""}`);
+      if (!(o instanceof Tensor))
+        throw new ValueError(`${name}.forward must return a Tensor or an array of Tensors, got ${describe(o)}${Array.isArray(result) ? ` at index ${i}` : ""}`);
     });
     const diff = inputs.filter((t) => t.requiresGrad);
     if (diff.length === 0 || !isRecording(diff)) return result;
@@ -78,7 +79,9 @@ export class Function {
     const backward = (grads: Tensor[], bctx: BackwardContext) => this.runBackward(name, ctx, args, grads, bctx);
     if (floats.length === 1 && outputs.length === 1) {
       // A fresh tensor object over the output's memory, so an argument returned as is keeps its own node.
-      const out = record(new Tensor(outputs[0].storage, outputs[0].shape, "float32", outputs[0].offset, outputs[0].strides), name, diff, (g, bctx) => backward([g], bctx));
+      const out = record(new Tensor(outputs[0].storage, outputs[0].shape, "float32", outputs[0].offset, outputs[0].strides), name, diff, (g, bctx) =>
+        backward([g], bctx),
+      );
       return Array.isArray(result) ? [out] : out;
     }
     // Several outputs: pack them into one recorded tensor and hand out views of it, so autograd
@@ -109,7 +112,9 @@ export class Function {
       const returned = this.backward(ctx, ...grads.map((g) => g.detach()));
       const list = Array.isArray(returned) ? returned : [returned];
       if (list.length !== args.length) {
-        throw new ValueError(`${name}.backward returned ${list.length} gradient(s), expected ${args.length} (one per argument of apply(), null where there is none)`);
+        throw new ValueError(
+          `${name}.backward returned ${list.length} gradient(s), expected ${args.length} (one per argument of apply(), null where there is none)`,
+        );
       }
       args.forEach((a, i) => {
         const g = list[i];
@@ -158,13 +163,16 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
     if (!(t instanceof Tensor)) throw new ValueError(`autograd.grad: input ${i} must be a Tensor, got ${describe(t)}`);
     if (!t.requiresGrad) throw new ValueError(`autograd.grad: input ${i} (shape ${shapeStr(t.shape)}) does not require grad`);
   });
-  const go = options.gradOutputs === undefined || options.gradOutputs === null ? [] : Array.isArray(options.gradOutputs) ? options.gradOutputs : [options.gradOutputs];
+  const go =
+    options.gradOutputs === undefined || options.gradOutputs === null ? [] : Array.isArray(options.gradOutputs) ? options.gradOutputs : [options.gradOutputs];
   if (go.length > 0 && go.length !== outs.length) throw new ValueError(`autograd.grad: ${go.length} gradOutputs for ${outs.length} outputs`);
   const grads = outs.map((_, i) => go[i] ?? undefined);
   const result = gradientsOf(outs, grads, ins, options.retainGraph ?? false);
   result.forEach((g, i) => {
     if (g === null && !options.allowUnused) {
-      throw new ValueError(`autograd.grad: input ${i} (shape ${shapeStr(ins[i].shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`);
+      throw new ValueError(
+        `autograd.grad: input ${i} (shape ${shapeStr(ins[i].shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`,
+      );
     }
   });
   return result;
@@ -194,7 +202,9 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: Te
   checkOptions("gradcheck", options, ["eps", "atol", "rtol", "seed"]);
   if (typeof fn !== "function") throw new ValueError(`gradcheck: fn must be a function, got ${describe(fn)}`);
   if (!Array.isArray(inputs)) throw new ValueError(`gradcheck: inputs must be an array of Tensors, got ${describe(inputs)}`);
-  const eps = options.eps ?? 1e-3, atol = options.atol ?? 1e-3, rtol = options.rtol ?? 1e-2;
+  const eps = options.eps ?? 1e-3,
+    atol = options.atol ?? 1e-3,
+    rtol = options.rtol ?? 1e-2;
   const g = new Generator(options.seed ?? 0);
   const outputsOf = () => {
     const r = fn(...inputs);
@@ -206,10 +216,16 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: Te
   // Analytical: the gradient of Σ out·R.
   const wanted = inputs.map((t, i) => ({ t, i })).filter(({ t }) => t instanceof Tensor && t.requiresGrad && t.dtype === "float32");
   if (wanted.length === 0) throw new ValueError("gradcheck: no input is a float32 tensor that requires grad");
-  const analytic = grad(first.filter((o) => o.requiresGrad), wanted.map(({ t }) => t), {
-    gradOutputs: first.filter((o) => o.requiresGrad).map((o) => tensor(Float32Array.from(weights[first.indexOf(o)]), { shape: [...o.shape], backend: o.backend })),
-    allowUnused: true,
-  });
+  const analytic = grad(
+    first.filter((o) => o.requiresGrad),
+    wanted.map(({ t }) => t),
+    {
+      gradOutputs: first
+        .filter((o) => o.requiresGrad)
+        .map((o) => tensor(Float32Array.from(weights[first.indexOf(o)]), { shape: [...o.shape], backend: o.backend })),
+      allowUnused: true,
+    },
+  );
   wanted.forEach(({ t, i }, k) => {
     if (!t.isContiguous() || !t.isLeaf) throw new ValueError(`gradcheck: input ${i} must be a contiguous leaf tensor (perturbed in place)`);
     const a = analytic[k]?.toArray() ?? new Array<number>(t.size).fill(0);
@@ -223,7 +239,9 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: Te
       t.data[j] = x0;
       const numeric = (plus - minus) / (Math.fround(x0 + eps) - Math.fround(x0 - eps));
       if (!(Math.abs(a[j] - numeric) <= atol + rtol * Math.abs(numeric))) {
-        throw new ValueError(`gradcheck: the gradient of input ${i} (shape ${shapeStr(t.shape)}) at element ${j} is ${a[j]} by autograd but ${numeric} by finite differences (eps ${eps}, atol ${atol}, rtol ${rtol})`);
+        throw new ValueError(
+          `gradcheck: the gradient of input ${i} (shape ${shapeStr(t.shape)}) at element ${j} is ${a[j]} by autograd but ${numeric} by finite differences (eps ${eps}, atol ${atol}, rtol ${rtol})`,
+        );
       }
     }
   });

@@ -62,8 +62,13 @@ export function detectAnomaly<T>(fn: () => T): T {
 
 /** Names of an op's inputs, where they are fixed (else inputs are numbered). */
 const INPUT_NAMES: Record<string, readonly string[]> = {
-  linear: ["input", "weight", "bias"], conv2d: ["input", "weight", "bias"], matmul: ["a", "b"],
-  add: ["a", "b"], sub: ["a", "b"], mul: ["a", "b"], mseLoss: ["input", "target"],
+  linear: ["input", "weight", "bias"],
+  conv2d: ["input", "weight", "bias"],
+  matmul: ["a", "b"],
+  add: ["a", "b"],
+  sub: ["a", "b"],
+  mul: ["a", "b"],
+  mseLoss: ["input", "target"],
 };
 
 function inputName(op: string, i: number): string {
@@ -94,7 +99,11 @@ function describeInputs(op: string, inputs: readonly Tensor[]): { text: string; 
 
 function forwardCall(node: GradNode): string {
   if (node.stack === undefined) return "";
-  const frames = node.stack.split("\n").slice(1, 11).map((l) => `  ${l.trim()}`).join("\n");
+  const frames = node.stack
+    .split("\n")
+    .slice(1, 11)
+    .map((l) => `  ${l.trim()}`)
+    .join("\n");
   return `\nThe forward call of ${node.op}:\n${frames}`;
 }
 
@@ -149,8 +158,7 @@ export function opOutput(backend: Backend, shape: Shape, inputs: readonly Tensor
 }
 
 /** Records `out` as produced by `op` from `inputs` when autograd is on for them; returns out. */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[],
-                       backward: (grad: Tensor, ctx: BackwardContext) => void): Tensor {
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: (grad: Tensor, ctx: BackwardContext) => void): Tensor {
   if (anomalyMode) checkForward(out, op, inputs);
   if (isRecording(inputs)) {
     out.node = anomalyMode ? { op, inputs, backward, stack: new Error().stack } : { op, inputs, backward };
@@ -168,7 +176,10 @@ export class BackwardContext {
    * autograd.grad's mode: gradients of leaves go into `capture` (for the leaves it lists) instead
    * of their .grad, which stays untouched. null: backward()'s mode, leaves accumulate into .grad.
    */
-  constructor(readonly capture: Map<Tensor, Tensor | null> | null = null, private readonly resultScope: Scope | null = null) {}
+  constructor(
+    readonly capture: Map<Tensor, Tensor | null> | null = null,
+    private readonly resultScope: Scope | null = null,
+  ) {}
 
   /** A captured gradient's tensor, in the scope autograd.grad was called from. */
   result(t: Tensor): Tensor {
@@ -305,24 +316,38 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
  * autograd.grad's engine: the gradients of Σ roots·gradients w.r.t. each of `inputs` (leaves or
  * intermediate tensors), without touching any leaf's .grad; null for an input no root depends on.
  */
-export function gradientsOf(roots: readonly Tensor[], gradients: readonly (Tensor | undefined)[], inputs: readonly Tensor[], retainGraph: boolean): (Tensor | null)[] {
+export function gradientsOf(
+  roots: readonly Tensor[],
+  gradients: readonly (Tensor | undefined)[],
+  inputs: readonly Tensor[],
+  retainGraph: boolean,
+): (Tensor | null)[] {
   const capture = new Map<Tensor, Tensor | null>();
   for (const t of inputs) capture.set(t, null);
   backwardPass("grad", roots, gradients, retainGraph, capture);
   return inputs.map((t) => capture.get(t) ?? null);
 }
 
-function backwardPass(op: string, roots: readonly Tensor[], gradients: readonly (Tensor | undefined)[], retainGraph: boolean,
-                      capture: Map<Tensor, Tensor | null> | null): void {
+function backwardPass(
+  op: string,
+  roots: readonly Tensor[],
+  gradients: readonly (Tensor | undefined)[],
+  retainGraph: boolean,
+  capture: Map<Tensor, Tensor | null> | null,
+): void {
   roots.forEach((root, k) => {
     const gradient = gradients[k];
     const what = roots.length > 1 ? `${op}(): output ${k}` : `${op}()`;
     const withGradient = op === "backward" && roots.length === 1 ? "backward(gradient)" : what;
     if (!root.requiresGrad) {
-      throw new ValueError(`${what}: this tensor does not require grad and has no grad_fn (no input of the computation has requiresGrad = true, or it ran inside noGrad)`);
+      throw new ValueError(
+        `${what}: this tensor does not require grad and has no grad_fn (no input of the computation has requiresGrad = true, or it ran inside noGrad)`,
+      );
     }
     if (gradient === undefined && root.size !== 1) {
-      throw new ShapeError(`${what}: a gradient can be implied only for one-element outputs, this one has shape ${shapeStr(root.shape)}; pass ${op === "backward" ? "backward(gradient)" : "gradOutputs"}`);
+      throw new ShapeError(
+        `${what}: a gradient can be implied only for one-element outputs, this one has shape ${shapeStr(root.shape)}; pass ${op === "backward" ? "backward(gradient)" : "gradOutputs"}`,
+      );
     }
     if (gradient !== undefined && (gradient.size !== root.size || gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i]))) {
       throw new ShapeError(`${withGradient}: gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`);
@@ -332,7 +357,10 @@ function backwardPass(op: string, roots: readonly Tensor[], gradients: readonly 
     }
     if (anomalyMode && gradient !== undefined) {
       const bad = nonfinite(gradient);
-      if (bad > 0) throw new AnomalyError(`${withGradient}: the gradient passed in (shape ${shapeStr(gradient.shape)}) holds ${bad} non-finite values, first ${firstNonfinite(gradient)}`);
+      if (bad > 0)
+        throw new AnomalyError(
+          `${withGradient}: the gradient passed in (shape ${shapeStr(gradient.shape)}) holds ${bad} non-finite values, first ${firstNonfinite(gradient)}`,
+        );
     }
   });
   const backend = sameBackend(op, ...roots, ...gradients.filter((g): g is Tensor => g !== undefined));

@@ -78,6 +78,8 @@ export function asBytes(v: unknown): Uint8Array | null {
  */
 export function checkArgCount(owner: string, args: { length: number }, max: number): void {
   if (args.length > max) {
-    throw new ValueError(`${owner}: expected at most ${max} argument${max === 1 ? "" : "s"}, got ${args.length} (pass options as one object where the function takes them)`);
+    throw new ValueError(
+      `${owner}: expected at most ${max} argument${max === 1 ? "" : "s"}, got ${args.length} (pass options as one object where the function takes them)`,
+    );
   }
 }

@@ -1,8 +1,26 @@
 // wasmgrad: a PyTorch-like API over a WebAssembly SIMD core.
 //   import { nn, optim, data, manualSeed, noGrad } from "wasmgrad";
 export {
-  Tensor, ValuesIndices, tensor, zeros, ones, full, rand, randn, randint, arange, linspace, eye, zerosLike, onesLike, fullLike,
-  randnLike, type DType, type Shape, type FactoryOptions, type NestedArray,
+  Tensor,
+  ValuesIndices,
+  tensor,
+  zeros,
+  ones,
+  full,
+  rand,
+  randn,
+  randint,
+  arange,
+  linspace,
+  eye,
+  zerosLike,
+  onesLike,
+  fullLike,
+  randnLike,
+  type DType,
+  type Shape,
+  type FactoryOptions,
+  type NestedArray,
 } from "./tensor.js";
 // The torch.* functions PyTorch programs call most (every op is also in `ops` and on Tensor).
 export { cat, stack, split, chunk, where, matmul, bmm, tril, triu, maximum, minimum } from "./ops/index.js";
@@ -11,8 +29,16 @@ export * as autograd from "./autograd-api.js";
 export { manualSeed, Generator, defaultGenerator } from "./random.js";
 export { accuracy, correctCount } from "./metrics.js";
 export {
-  getBackend, setBackend, createBackend, useWasmModule, kernelsWasmBytes, setNumThreads, getNumThreads,
-  type Backend, type BackendName, type MemoryOptions,
+  getBackend,
+  setBackend,
+  createBackend,
+  useWasmModule,
+  kernelsWasmBytes,
+  setNumThreads,
+  getNumThreads,
+  type Backend,
+  type BackendName,
+  type MemoryOptions,
 } from "./backend/index.js";
 export { initWasm, type WasmSource } from "./wasm-init.js";
 export * from "./errors.js";

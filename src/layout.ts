@@ -34,7 +34,8 @@ export function isContiguousLayout(shape: readonly number[], strides: readonly n
 export function normDim(op: string, dim: unknown, ndim: number, what = "dim"): number {
   if (typeof dim !== "number" || !Number.isInteger(dim)) throw new ValueError(`${op}: ${what} must be an integer, got ${describe(dim)}`);
   const n = Math.max(ndim, 1);
-  if (dim < -n || dim >= n) throw new ShapeError(`${op}: ${what} ${dim} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? "" : "s"} (expected ${-n} ≤ ${what} < ${n})`);
+  if (dim < -n || dim >= n)
+    throw new ShapeError(`${op}: ${what} ${dim} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? "" : "s"} (expected ${-n} ≤ ${what} < ${n})`);
   return dim < 0 ? dim + n : dim;
 }
 
@@ -65,8 +66,7 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
         continue;
       }
       throw new ShapeError(
-        `${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast: dimension ${d - nd} ` +
-          `(size ${out[d]} vs ${v}) must be equal or 1`,
+        `${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast: dimension ${d - nd} ` + `(size ${out[d]} vs ${v}) must be equal or 1`,
       );
     }
   }

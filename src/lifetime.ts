@@ -31,10 +31,7 @@ interface FinalizerToken {
   ptr: number;
 }
 
-const finalizers =
-  typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry<FinalizerToken>((t) => t.backend.heap.free(t.ptr))
-    : null;
+const finalizers = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<FinalizerToken>((t) => t.backend.heap.free(t.ptr)) : null;
 
 export class Scope {
   readonly items: (Storage | null)[] = [];
@@ -127,9 +124,13 @@ export class Storage {
   free(reason?: string): void {
     if (this.released) return;
     this.released = true;
-    this.releasedBy = reason ?? (this.scope === null ? "dispose()" : this.scope.kind === "step"
-      ? "the end of the training step after the one that made it (backward() ends a step)"
-      : "the exit of the noGrad() block that made it");
+    this.releasedBy =
+      reason ??
+      (this.scope === null
+        ? "dispose()"
+        : this.scope.kind === "step"
+          ? "the end of the training step after the one that made it (backward() ends a step)"
+          : "the exit of the noGrad() block that made it");
     if (this.token !== null) {
       finalizers!.unregister(this.token);
       this.token = null;
@@ -307,7 +308,8 @@ function runWithoutGrad<T>(fn: () => T, stepOf: Backend | null): T {
  */
 export function stepScopeSizes(backend?: Backend): { current: number; previous: number } {
   const all = backend === undefined ? liveSteps() : [stepsOf(backend.heap)];
-  let current = 0, previous = 0;
+  let current = 0,
+    previous = 0;
   for (const s of all) {
     current += s.current.items.length;
     previous += s.previous.items.length;

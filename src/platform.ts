@@ -39,7 +39,8 @@ export function builtin<T>(id: string): T | null {
 
 function requireBuiltin<T>(id: string, what: string): T {
   const m = builtin<T>(id);
-  if (m === null) throw new ValueError(`${what} needs a file system (Node, Deno or Bun); in a browser or worker pass or take the bytes (or URLs) instead of a path`);
+  if (m === null)
+    throw new ValueError(`${what} needs a file system (Node, Deno or Bun); in a browser or worker pass or take the bytes (or URLs) instead of a path`);
   return m;
 }
 
@@ -72,7 +73,9 @@ export type DeclaredSize = (prefix: Uint8Array) => number | null;
 function checkDeclared(name: string, declared: number, compressed: number): number {
   const most = MAX_INFLATE_RATIO * compressed + 1024;
   if (declared > most) {
-    throw new FormatError(`${name}: its header declares ${declared} bytes, but ${compressed} bytes of gzip data cannot hold more than ${most} (truncated or corrupt file)`);
+    throw new FormatError(
+      `${name}: its header declares ${declared} bytes, but ${compressed} bytes of gzip data cannot hold more than ${most} (truncated or corrupt file)`,
+    );
   }
   return Math.max(1, declared);
 }
@@ -200,7 +203,7 @@ export function writeBytesAtomic(path: string, bytes: Uint8Array, what: string):
   const tmp = `${path}.tmp`;
   let fd = files.openSync(tmp, "w");
   try {
-    for (let off = 0; off < bytes.length;) off += files.writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length; ) off += files.writeSync(fd, bytes, off, bytes.length - off);
     files.fsyncSync(fd);
   } catch (e) {
     files.closeSync(fd);

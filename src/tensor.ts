@@ -42,7 +42,10 @@ export class ValuesIndices {
   readonly 0: Tensor;
   readonly 1: Tensor;
   readonly length = 2;
-  constructor(readonly values: Tensor, readonly indices: Tensor) {
+  constructor(
+    readonly values: Tensor,
+    readonly indices: Tensor,
+  ) {
     this[0] = values;
     this[1] = indices;
   }
@@ -143,7 +146,9 @@ export class Tensor {
   get ptr(): number {
     const p = this.basePtr;
     if (!this.dense) {
-      throw new ValueError(`internal: a kernel was handed a non-contiguous tensor (shape ${shapeStr(this.shape)}, strides ${shapeStr(this.strides)}); please report this wasmgrad bug`);
+      throw new ValueError(
+        `internal: a kernel was handed a non-contiguous tensor (shape ${shapeStr(this.shape)}, strides ${shapeStr(this.strides)}); please report this wasmgrad bug`,
+      );
     }
     return p;
   }
@@ -155,7 +160,9 @@ export class Tensor {
    */
   get data(): Float32Array | Int32Array {
     if (!this.dense) {
-      throw new ValueError(`data: this tensor is a non-contiguous view (shape ${shapeStr(this.shape)}, strides ${shapeStr(this.strides)}); call .contiguous().data, or .toArray() for a copy`);
+      throw new ValueError(
+        `data: this tensor is a non-contiguous view (shape ${shapeStr(this.shape)}, strides ${shapeStr(this.strides)}); call .contiguous().data, or .toArray() for a copy`,
+      );
     }
     const p = this.ptr >> 2;
     const view = this.dtype === "float32" ? this.backend.f32() : this.backend.i32();
@@ -292,7 +299,10 @@ export class Tensor {
   }
   /** The dims reversed (a view; torch's .T). */
   get T(): Tensor {
-    return ops.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
+    return ops.permute(
+      this,
+      this.shape.map((_, i) => this.ndim - 1 - i),
+    );
   }
   /** The last two dims swapped (a view; torch's .mT). */
   get mT(): Tensor {
@@ -738,7 +748,9 @@ export class Tensor {
     noGrad(() => {
       const r = compute();
       if (r.shape.length !== this.shape.length || r.shape.some((d, i) => d !== this.shape[i])) {
-        throw new ShapeError(`in-place op: the result's shape ${shapeStr(r.shape)} differs from the tensor's ${shapeStr(this.shape)} (an in-place op cannot broadcast its target)`);
+        throw new ShapeError(
+          `in-place op: the result's shape ${shapeStr(r.shape)} differs from the tensor's ${shapeStr(this.shape)} (an in-place op cannot broadcast its target)`,
+        );
       }
       ops.copyInPlace(this, r);
     });
@@ -857,7 +869,9 @@ function inferShape(data: NestedArray): number[] {
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw new ShapeError(`tensor(): ragged nested array: element ${path || "[]"} has ${Array.isArray(v) ? `length ${v.length}` : "no length"}, expected ${shape[depth]} (shape ${shapeStr(shape)})`);
+      throw new ShapeError(
+        `tensor(): ragged nested array: element ${path || "[]"} has ${Array.isArray(v) ? `length ${v.length}` : "no length"}, expected ${shape[depth]} (shape ${shapeStr(shape)})`,
+      );
     }
     v.forEach((x, i) => check(x, depth + 1, `${path}[${i}]`));
   };
@@ -873,14 +887,20 @@ function inferShape(data: NestedArray): number[] {
 export function tensor(data: NestedArray | ArrayLike<number>, options: FactoryOptions & { shape?: Shape } = {}): Tensor {
   checkArgCount("tensor", arguments, 2);
   checkOptions("tensor()", options, [...FACTORY_KEYS, "shape"]);
-  if (typeof data !== "number" && typeof data !== "boolean" && (data === null || typeof data !== "object" || typeof (data as ArrayLike<number>).length !== "number")) {
+  if (
+    typeof data !== "number" &&
+    typeof data !== "boolean" &&
+    (data === null || typeof data !== "object" || typeof (data as ArrayLike<number>).length !== "number")
+  ) {
     throw new ValueError(`tensor(): data must be a number, an array (nested for more dimensions) or a typed array, got ${describe(data)}`);
   }
   const nested = Array.isArray(data) && data.some((v) => Array.isArray(v));
   const inferred = nested ? inferShape(data as NestedArray) : null;
   const flat: ArrayLike<number | boolean> = nested
     ? flattenNested(data as NestedArray[])
-    : typeof data === "number" || typeof data === "boolean" ? [data] : (data as ArrayLike<number>);
+    : typeof data === "number" || typeof data === "boolean"
+      ? [data]
+      : (data as ArrayLike<number>);
   let allBool = flat.length > 0;
   if (!ArrayBuffer.isView(flat)) {
     for (let i = 0; i < flat.length; i++) {
@@ -893,7 +913,7 @@ export function tensor(data: NestedArray | ArrayLike<number>, options: FactoryOp
   }
   if (options.shape !== undefined) checkShape(options.shape, "tensor(): shape");
   const scalar = typeof data === "number" || typeof data === "boolean";
-  const shape = options.shape ?? (scalar ? [] : inferred ?? [flat.length]);
+  const shape = options.shape ?? (scalar ? [] : (inferred ?? [flat.length]));
   if (numel(shape) !== flat.length) {
     throw new ShapeError(`tensor(): ${flat.length} values do not fill shape ${shapeStr(shape)} (${numel(shape)} elements)`);
   }
@@ -967,7 +987,10 @@ export function randn(shape: Shape, options: FactoryOptions & { generator?: Gene
 export function randint(low: number, high: number, shape: Shape, options: FactoryOptions & { generator?: Generator } = {}): Tensor {
   checkArgCount("randint", arguments, 4);
   checkOptions("randint", options, [...FACTORY_KEYS, "generator"]);
-  for (const [name, v] of [["low", low], ["high", high]] as const) {
+  for (const [name, v] of [
+    ["low", low],
+    ["high", high],
+  ] as const) {
     if (!Number.isInteger(v) || Math.abs(v) > 2 ** 31) throw new ValueError(`randint: ${name} must be an int32, got ${describe(v)}`);
   }
   if (!(high > low)) throw new ValueError(`randint: high (${high}) must be greater than low (${low})`);
@@ -979,7 +1002,8 @@ export function randint(low: number, high: number, shape: Shape, options: Factor
 }
 
 function floatOnly(op: string, options: FactoryOptions & { generator?: Generator }): FactoryOptions {
-  if (options.dtype !== undefined && options.dtype !== "float32") throw new DTypeError(`${op}: only float32 is supported, got dtype ${describe(options.dtype)}`);
+  if (options.dtype !== undefined && options.dtype !== "float32")
+    throw new DTypeError(`${op}: only float32 is supported, got dtype ${describe(options.dtype)}`);
   const { generator: _g, ...rest } = options;
   return rest;
 }
@@ -998,7 +1022,8 @@ export function arange(...args: (number | FactoryOptions)[]): Tensor {
   const nums = args as number[];
   const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
   if (step === 0) throw new ValueError("arange: step must be nonzero");
-  if ((end - start) / step < 0) throw new ValueError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  if ((end - start) / step < 0)
+    throw new ValueError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   const n = Math.ceil((end - start) / step);
   if (n > MAX_DIM) throw new ValueError(`arange: ${n} elements is more than 2^31 - 1`);
   const dtype = options.dtype ?? (nums.every(Number.isInteger) ? "int32" : "float32");
@@ -1011,7 +1036,8 @@ export function arange(...args: (number | FactoryOptions)[]): Tensor {
 export function linspace(start: number, end: number, steps: number, options: FactoryOptions = {}): Tensor {
   checkArgCount("linspace", arguments, 4);
   checkOptions("linspace", options, FACTORY_KEYS);
-  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new ValueError(`linspace: start and end must be finite numbers, got ${describe(start)} and ${describe(end)}`);
+  if (!Number.isFinite(start) || !Number.isFinite(end))
+    throw new ValueError(`linspace: start and end must be finite numbers, got ${describe(start)} and ${describe(end)}`);
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${describe(steps)}`);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   return make("linspace", [steps], floatOnly("linspace", options), (d) => {

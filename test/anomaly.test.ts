@@ -5,9 +5,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  AnomalyError, Generator, autograd, createBackend, manualSeed, nn, noGrad, ops, optim, setBackend, tensor, zeros,
-} from "../src/index.js";
+import { AnomalyError, Generator, autograd, createBackend, manualSeed, nn, noGrad, ops, optim, setBackend, tensor, zeros } from "../src/index.js";
 import { thrown } from "./helpers/errors.js";
 import type { Backend } from "../src/backend/index.js";
 
@@ -16,10 +14,13 @@ afterEach(() => autograd.setDetectAnomaly(false));
 /** Counts calls of the scan kernel on top of a real backend. */
 function counting(real: Backend) {
   let scans = 0;
-  const b = { ...real, nonfiniteCount: (x: number, n: number) => {
-    scans++;
-    return real.nonfiniteCount(x, n);
-  } } as Backend;
+  const b = {
+    ...real,
+    nonfiniteCount: (x: number, n: number) => {
+      scans++;
+      return real.nonfiniteCount(x, n);
+    },
+  } as Backend;
   return { backend: b, scans: () => scans };
 }
 
@@ -30,7 +31,10 @@ function trainSteps(be: Backend, steps: number) {
   setBackend(be);
   manualSeed(4);
   const g = new Generator(8);
-  const x = tensor(Array.from({ length: 32 * 5 }, () => g.normal()), { shape: [32, 5] });
+  const x = tensor(
+    Array.from({ length: 32 * 5 }, () => g.normal()),
+    { shape: [32, 5] },
+  );
   const y = tensor(Int32Array.from({ length: 32 }, (_, i) => i % 3));
   const model = new nn.Sequential(new nn.Linear(5, 7), new nn.ReLU(), new nn.Linear(7, 3));
   const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
@@ -61,23 +65,41 @@ for (const name of ["wasm", "js"] as const) {
 
     it("forward: names the op that made NaN/Inf from finite inputs, with the shapes", () => {
       const be = createBackend(name);
-      const x = tensor([[0, 1], [2, 3]], { backend: be, requiresGrad: true });
+      const x = tensor(
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        { backend: be, requiresGrad: true },
+      );
       autograd.setDetectAnomaly(true);
       const e = anomaly(() => x.mul(Infinity)); // 0 · ∞ = NaN, the rest ±∞
-      expect(e.message).toMatch(/^mul \(forward\) produced 4 non-finite values \(NaN or ±Infinity\) in its output of shape \[2, 2\], first NaN at index 0; inputs: a \(input 0\) \[2, 2\]\. All its inputs were finite: this op made them/);
+      expect(e.message).toMatch(
+        /^mul \(forward\) produced 4 non-finite values \(NaN or ±Infinity\) in its output of shape \[2, 2\], first NaN at index 0; inputs: a \(input 0\) \[2, 2\]\. All its inputs were finite: this op made them/,
+      );
       // An overflow inside a fused kernel: logits of 1e38 · 1e38.
       const W = tensor([[1e38, 1e38]], { backend: be, requiresGrad: true });
       const big = tensor([[1e38, 1]], { backend: be });
       const e2 = anomaly(() => ops.linear(big, W));
-      expect(e2.message).toMatch(/^linear \(forward\) produced 1 non-finite value .* output of shape \[1, 1\], first Infinity at index 0; inputs: input \(input 0\) \[1, 2\], weight \(input 1\) \[1, 2\]\. All its inputs were finite/);
+      expect(e2.message).toMatch(
+        /^linear \(forward\) produced 1 non-finite value .* output of shape \[1, 1\], first Infinity at index 0; inputs: input \(input 0\) \[1, 2\], weight \(input 1\) \[1, 2\]\. All its inputs were finite/,
+      );
     });
 
     it("forward: says when the NaN came in with an input (the data or a parameter)", () => {
       const be = createBackend(name);
       const x = tensor([[1, NaN, 3]], { backend: be });
-      const W = tensor([[1, 1, 1], [2, 2, 2]], { backend: be, requiresGrad: true });
+      const W = tensor(
+        [
+          [1, 1, 1],
+          [2, 2, 2],
+        ],
+        { backend: be, requiresGrad: true },
+      );
       const e = autograd.detectAnomaly(() => anomaly(() => ops.linear(x, W)));
-      expect(e.message).toMatch(/^linear \(forward\) produced 2 non-finite values .* inputs: input \(input 0\) \[1, 3\] with 1 non-finite, weight \(input 1\) \[2, 3\]\. An input was already non-finite: the values came from before this op/);
+      expect(e.message).toMatch(
+        /^linear \(forward\) produced 2 non-finite values .* inputs: input \(input 0\) \[1, 3\] with 1 non-finite, weight \(input 1\) \[2, 3\]\. An input was already non-finite: the values came from before this op/,
+      );
       // Views are not blamed (reshape shares its input's memory): the next op is.
       autograd.setDetectAnomaly(true);
       const v = x.view(3);
@@ -94,7 +116,9 @@ for (const name of ["wasm", "js"] as const) {
       const loss = ops.linear(x, W).sum();
       expect(loss.item()).toBeCloseTo(8, 3);
       const e = anomaly(() => loss.backward());
-      expect(e.message).toMatch(/^linear \(backward\) produced 2 non-finite values \(NaN or ±Infinity\) in the gradient of its input \(input 0\) of shape \[1, 2\], first Infinity at index 0; the gradient flowing into it \(shape \[1, 4\]\) was finite; forward: \[1, 2\], \[4, 2\] → \[1, 4\]\./);
+      expect(e.message).toMatch(
+        /^linear \(backward\) produced 2 non-finite values \(NaN or ±Infinity\) in the gradient of its input \(input 0\) of shape \[1, 2\], first Infinity at index 0; the gradient flowing into it \(shape \[1, 4\]\) was finite; forward: \[1, 2\], \[4, 2\] → \[1, 4\]\./,
+      );
       expect(e.message).toMatch(/The forward call of linear:\n/);
       expect(e.message).toContain("anomaly.test.ts"); // where ops.linear was called
       // A gradient passed in that is already non-finite is named as such.
@@ -110,7 +134,9 @@ for (const name of ["wasm", "js"] as const) {
       autograd.setDetectAnomaly(true);
       p.mul(1e10).sum().backward(); // grad 1e10 everywhere, finite; the update is 1e48
       const e = anomaly(() => opt.step());
-      expect(e.message).toMatch(/^SGD\.step made 3 values of parameter 0 of group 0 \(shape \[3\]\) non-finite \(NaN or ±Infinity\); its gradient was finite \(options: lr 1e\+38; a learning rate too high\?\)/);
+      expect(e.message).toMatch(
+        /^SGD\.step made 3 values of parameter 0 of group 0 \(shape \[3\]\) non-finite \(NaN or ±Infinity\); its gradient was finite \(options: lr 1e\+38; a learning rate too high\?\)/,
+      );
     });
 
     it("detectAnomaly(fn) turns it on for fn only, also when fn throws; the library goes on", () => {
@@ -171,15 +197,20 @@ describe("the nonfiniteCount kernel", () => {
 });
 
 describe("examples/mnist-mlp.ts on a diverging run", () => {
-  const run = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", join(import.meta.dirname, "..", "examples", "mnist-mlp.ts"), ...args],
-      { cwd: join(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out, err }));
-  });
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "--conditions=wasmgrad-source", join(import.meta.dirname, "..", "examples", "mnist-mlp.ts"), ...args],
+        { cwd: join(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "",
+        err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, out, err }));
+    });
 
   it("stops at the first NaN loss with a clear message (and names the op with --detect-anomaly)", async () => {
     const common = ["--lr", "1e6", "--limit", "2000", "--epochs", "3"];
@@ -187,7 +218,9 @@ describe("examples/mnist-mlp.ts on a diverging run", () => {
     expect(plain.code).toBe(1);
     expect(plain.out).not.toMatch(/NaN/);
     expect(plain.out).not.toMatch(/Epoch \d+ - Training loss/);
-    expect(plain.err).toMatch(/^Epoch 1, batch \d+: the training loss is NaN\. Training diverged; stopping \(a learning rate of 1000000 may be too high\)\. Rerun with --detect-anomaly/m);
+    expect(plain.err).toMatch(
+      /^Epoch 1, batch \d+: the training loss is NaN\. Training diverged; stopping \(a learning rate of 1000000 may be too high\)\. Rerun with --detect-anomaly/m,
+    );
     expect(anomaly.code).toBe(1);
     expect(anomaly.err).toMatch(/^Epoch 1, batch \d+: \w+ \((forward|backward)\) produced \d+ non-finite values? .* Training diverged; stopping/m);
     expect(anomaly.err).not.toMatch(/ {4}at /); // a message, not a stack trace

@@ -7,7 +7,10 @@ import { planBatches, warpBatch } from "../src/data/transforms.js";
 
 /** A batch of N distinct images (values n·1000 + y·W + x + 1, so 0 means "filled"). */
 function batch(N: number, C: number, H: number, W: number, be = createBackend("wasm")): Tensor {
-  return tensor(Float32Array.from({ length: N * C * H * W }, (_, i) => i + 1), { shape: [N, C, H, W], backend: be });
+  return tensor(
+    Float32Array.from({ length: N * C * H * W }, (_, i) => i + 1),
+    { shape: [N, C, H, W], backend: be },
+  );
 }
 
 describe("RandomCrop", () => {
@@ -20,15 +23,19 @@ describe("RandomCrop", () => {
     for (let n = 0; n < N; n++) {
       // Find the shift that explains the first channel, then check every pixel of both channels.
       const found = [];
-      for (let oy = 0; oy <= 2 * pad; oy++) for (let ox = 0; ox <= 2 * pad; ox++) {
-        let ok = true;
-        for (let c = 0; c < C && ok; c++) for (let y = 0; y < H && ok; y++) for (let xx = 0; xx < W && ok; xx++) {
-          const sy = y + oy - pad, sx = xx + ox - pad;
-          const want = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[((n * C + c) * H + sy) * W + sx] : 0;
-          ok = out[((n * C + c) * H + y) * W + xx] === want;
+      for (let oy = 0; oy <= 2 * pad; oy++)
+        for (let ox = 0; ox <= 2 * pad; ox++) {
+          let ok = true;
+          for (let c = 0; c < C && ok; c++)
+            for (let y = 0; y < H && ok; y++)
+              for (let xx = 0; xx < W && ok; xx++) {
+                const sy = y + oy - pad,
+                  sx = xx + ox - pad;
+                const want = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[((n * C + c) * H + sy) * W + sx] : 0;
+                ok = out[((n * C + c) * H + y) * W + xx] === want;
+              }
+          if (ok) found.push(`${oy},${ox}`);
         }
-        if (ok) found.push(`${oy},${ox}`);
-      }
       expect(found.length, `image ${n}`).toBe(1);
       offsets.add(found[0]);
     }
@@ -48,9 +55,10 @@ describe("RandomAffine", () => {
     const x = batch(1, 1, W, W);
     const src = x.toArray();
     const out = warpBatch(x, new transforms.RandomAffine({ degrees: [90, 90] }), [0]).toArray();
-    for (let y = 0; y < W; y++) for (let xx = 0; xx < W; xx++) {
-      expect(out[y * W + xx]).toBe(src[(W - 1 - xx) * W + y]);
-    }
+    for (let y = 0; y < W; y++)
+      for (let xx = 0; xx < W; xx++) {
+        expect(out[y * W + xx]).toBe(src[(W - 1 - xx) * W + y]);
+      }
   });
 
   it("translation only shifts by whole pixels within the range; scale 2 zooms about the centre", () => {
@@ -60,14 +68,17 @@ describe("RandomAffine", () => {
     const out = warpBatch(x, new transforms.RandomAffine({ degrees: 0, translate: [0.2, 0.25], generator: new Generator(9) }), [0]).toArray();
     for (let n = 0; n < 5; n++) {
       const shifts = [];
-      for (let ty = -2; ty <= 2; ty++) for (let tx = -2; tx <= 2; tx++) {
-        let ok = true;
-        for (let y = 0; y < H && ok; y++) for (let xx = 0; xx < W && ok; xx++) {
-          const sy = y - ty, sx = xx - tx;
-          ok = out[(n * H + y) * W + xx] === (sy >= 0 && sy < H && sx >= 0 && sx < W ? src[(n * H + sy) * W + sx] : 0);
+      for (let ty = -2; ty <= 2; ty++)
+        for (let tx = -2; tx <= 2; tx++) {
+          let ok = true;
+          for (let y = 0; y < H && ok; y++)
+            for (let xx = 0; xx < W && ok; xx++) {
+              const sy = y - ty,
+                sx = xx - tx;
+              ok = out[(n * H + y) * W + xx] === (sy >= 0 && sy < H && sx >= 0 && sx < W ? src[(n * H + sy) * W + sx] : 0);
+            }
+          if (ok) shifts.push([tx, ty]);
         }
-        if (ok) shifts.push([tx, ty]);
-      }
       expect(shifts.length, `image ${n}`).toBe(1);
     }
     const zoom = warpBatch(batch(1, 1, 5, 5), new transforms.RandomAffine({ degrees: 0, scale: [2, 2] }), [0]).toArray();
@@ -77,7 +88,11 @@ describe("RandomAffine", () => {
 
   it("is seeded and gives the same bits on the wasm and js backends", () => {
     const run = (be: ReturnType<typeof createBackend>) =>
-      warpBatch(batch(4, 3, 9, 9, be), new transforms.RandomAffine({ degrees: 30, translate: [0.1, 0.1], scale: [0.8, 1.2], generator: new Generator(1) }), [0, 0, 0]).toArray();
+      warpBatch(
+        batch(4, 3, 9, 9, be),
+        new transforms.RandomAffine({ degrees: 30, translate: [0.1, 0.1], scale: [0.8, 1.2], generator: new Generator(1) }),
+        [0, 0, 0],
+      ).toArray();
     const wasm = run(createBackend("wasm"));
     expect(run(createBackend("wasm"))).toEqual(wasm);
     expect(run(createBackend("js"))).toEqual(wasm);
@@ -87,11 +102,12 @@ describe("RandomAffine", () => {
 describe("augmented datasets", () => {
   it("batches pixel-wise transforms once and warps per batch with the mapped fill, equal to per sample", () => {
     setBackend("wasm");
-    const pipeline = (seed: number) => new transforms.Compose([
-      new transforms.RandomAffine({ degrees: 15, translate: [0.1, 0.1], generator: new Generator(seed) }),
-      new transforms.ToTensor(),
-      new transforms.Normalize([0.1307], [0.3081]),
-    ]);
+    const pipeline = (seed: number) =>
+      new transforms.Compose([
+        new transforms.RandomAffine({ degrees: 15, translate: [0.1, 0.1], generator: new Generator(seed) }),
+        new transforms.ToTensor(),
+        new transforms.Normalize([0.1307], [0.3081]),
+      ]);
     const plan = planBatches(pipeline(0))!;
     expect(plan.perBatch.length).toBe(1);
     expect(plan.perBatch[0].fill(0)).toBeCloseTo((0 - 0.1307) / 0.3081, 6);

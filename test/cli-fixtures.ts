@@ -20,7 +20,6 @@ export function mnistTest(): { images: Uint8Array; labels: Uint8Array } {
   return { images: raw("t10k-images-idx3-ubyte").subarray(16), labels: raw("t10k-labels-idx1-ubyte").subarray(8) };
 }
 
-
 /** A directory with the first `train` training and `test` test images (the test files gzipped). */
 export function writeMnistSlice(dir: string, train: number, test: number): void {
   mkdirSync(dir, { recursive: true });
@@ -45,7 +44,9 @@ function chunk(type: string, body: Uint8Array): Buffer {
 
 const paeth = (a: number, b: number, c: number) => {
   const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 };
 
@@ -53,8 +54,13 @@ const paeth = (a: number, b: number, c: number) => {
  * A PNG of `samples` (rows of width·channels bytes). Row y uses filter (y + filterShift) mod 5,
  * so every filter type appears. colorType: 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA.
  */
-export function pngFixture(samples: Uint8Array, width: number, height: number, colorType: 0 | 2 | 3 | 4 | 6,
-  extra: { palette?: Uint8Array; trns?: Uint8Array; interlace?: boolean; depth?: number } = {}): Buffer {
+export function pngFixture(
+  samples: Uint8Array,
+  width: number,
+  height: number,
+  colorType: 0 | 2 | 3 | 4 | 6,
+  extra: { palette?: Uint8Array; trns?: Uint8Array; interlace?: boolean; depth?: number } = {},
+): Buffer {
   const ch = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType];
   const stride = width * ch;
   const filtered = new Uint8Array(height * (stride + 1));

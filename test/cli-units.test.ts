@@ -17,7 +17,8 @@ const asBytes = (d: ArrayLike<number>) => Array.from(d, (v) => Math.round(v));
 describe("image decoding", () => {
   it("PNG: gray, gray+alpha, RGB, RGBA and palette, all five row filters, two IDAT chunks", () => {
     // A 31×5 gradient with structure in both directions, so every filter has work to do.
-    const w = 31, h = 5;
+    const w = 31,
+      h = 5;
     const gray = Uint8Array.from({ length: w * h }, (_, i) => (i * 37 + (i % w) * 11) & 0xff);
     expect(asBytes(decodePng(pngFixture(gray, w, h, 0), "g").data)).toEqual([...gray]);
     const ga = new Uint8Array(w * h * 2);
@@ -84,11 +85,25 @@ describe("MNIST-style preprocessing", () => {
     expect(p.inverted).toBe(true);
     expect(p.blank).toBe(false);
     // Ink box at most 20×20, centre of mass within a pixel of the middle.
-    let mass = 0, cx = 0, cy = 0, x0 = 28, x1 = -1, y0 = 28, y1 = -1;
+    let mass = 0,
+      cx = 0,
+      cy = 0,
+      x0 = 28,
+      x1 = -1,
+      y0 = 28,
+      y1 = -1;
     p.pixels.forEach((v, i) => {
-      const x = i % 28, y = Math.floor(i / 28);
-      mass += v; cx += v * x; cy += v * y;
-      if (v > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      const x = i % 28,
+        y = Math.floor(i / 28);
+      mass += v;
+      cx += v * x;
+      cy += v * y;
+      if (v > 0) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
     });
     expect(Math.max(x1 - x0 + 1, y1 - y0 + 1)).toBe(20);
     expect(Math.abs(cx / mass - 13.5)).toBeLessThanOrEqual(1);
@@ -156,7 +171,12 @@ describe("command-line helpers", () => {
     const t = { shape: [1], data: new Float32Array(1), dtype: "F32" };
     expect(interpretModelFile({ "fc1.weight": t, "fc3.weight": t }, {}, "f").kind).toBe("mlp");
     expect(interpretModelFile({ "conv1.weight": t }, {}, "f").kind).toBe("cnn");
-    expect(interpretModelFile({ "x": t }, { "wasmgrad.model": "cnn", "wasmgrad.normalize": "0.5,0.25" }, "f")).toMatchObject({ kind: "cnn", mean: 0.5, std: 0.25, source: "metadata" });
+    expect(interpretModelFile({ x: t }, { "wasmgrad.model": "cnn", "wasmgrad.normalize": "0.5,0.25" }, "f")).toMatchObject({
+      kind: "cnn",
+      mean: 0.5,
+      std: 0.25,
+      source: "metadata",
+    });
     const seq = interpretModelFile({ "0.weight": t, "0.bias": t, "2.weight": t, "4.weight": t }, {}, "f");
     expect(seq).toMatchObject({ kind: "mlp", mean: 0.5, std: 0.5 });
     expect(Object.keys(seq.stateDict)).toEqual(["fc1.weight", "fc1.bias", "fc2.weight", "fc3.weight"]);

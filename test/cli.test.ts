@@ -40,7 +40,11 @@ const mlpModel = (): string => {
   if (!existsSync(model)) ok(["train", "--data", slice, "--epochs", "2", "--batch", "50", "--seed", "1", "--out", join(tmp, "run-mlp")]);
   return model;
 };
-const readMetrics = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
+const readMetrics = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number | string>);
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "wasmgrad-cli-"));
@@ -49,8 +53,14 @@ beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   cli = join(dir, "cli.mjs");
   await esbuild.build({
-    entryPoints: [join(repoRoot, "src/cli/bin.ts")], outfile: cli, bundle: true, format: "esm", platform: "node", target: "es2022",
-    alias: { wasmgrad: join(repoRoot, "src/index.ts") }, logLevel: "silent",
+    entryPoints: [join(repoRoot, "src/cli/bin.ts")],
+    outfile: cli,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "es2022",
+    alias: { wasmgrad: join(repoRoot, "src/index.ts") },
+    logLevel: "silent",
   });
   slice = join(tmp, "mnist");
   writeMnistSlice(slice, 2000, 500);
@@ -63,10 +73,29 @@ afterAll(() => {
 describe("wasmgrad train", () => {
   it("writes model.safetensors, metrics.jsonl and a self-contained report.html; eval agrees with the run", () => {
     const out = join(tmp, "run-mlp");
-    const stdout = ok(["train", "--data", slice, "--epochs", "2", "--batch", "50", "--scheduler", "step", "--gamma", "0.5",
-      "--log-every", "5", "--seed", "1", "--out", out]);
+    const stdout = ok([
+      "train",
+      "--data",
+      slice,
+      "--epochs",
+      "2",
+      "--batch",
+      "50",
+      "--scheduler",
+      "step",
+      "--gamma",
+      "0.5",
+      "--log-every",
+      "5",
+      "--seed",
+      "1",
+      "--out",
+      out,
+    ]);
     const lines = stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^wasmgrad train: MLP \(109,386 parameters\) on 2000 MNIST images, adam lr 0.001 \(step\), batch 50, 2 epochs, backend wasm, 1 thread$/);
+    expect(lines[0]).toMatch(
+      /^wasmgrad train: MLP \(109,386 parameters\) on 2000 MNIST images, adam lr 0.001 \(step\), batch 50, 2 epochs, backend wasm, 1 thread$/,
+    );
     expect(lines[1]).toMatch(/^Epoch 1\/2 {2}loss \d\.\d{4} {2}train \d+\.\d\d% {2}test \d+\.\d\d% {2}lr 0\.001 {2}\(/);
     expect(lines[2]).toMatch(/^Epoch 2\/2 .* lr 0\.0005 /);
     expect(lines[3]).toMatch(/^Test accuracy: \d+\.\d\d% \(\d+\/500\)/);
@@ -124,8 +153,28 @@ describe("wasmgrad train", () => {
 
   it("--limit, the CNN, AdamW with one-cycle and augmentation", () => {
     const out = join(tmp, "run-cnn");
-    const stdout = ok(["train", "--data", slice, "--model", "cnn", "--limit", "256", "--batch", "64", "--epochs", "1",
-      "--optimizer", "adamw", "--lr", "0.004", "--scheduler", "onecycle", "--augment", "--out", out]);
+    const stdout = ok([
+      "train",
+      "--data",
+      slice,
+      "--model",
+      "cnn",
+      "--limit",
+      "256",
+      "--batch",
+      "64",
+      "--epochs",
+      "1",
+      "--optimizer",
+      "adamw",
+      "--lr",
+      "0.004",
+      "--scheduler",
+      "onecycle",
+      "--augment",
+      "--out",
+      out,
+    ]);
     expect(stdout).toMatch(/^wasmgrad train: CNN \([\d,]+ parameters\) on 256 MNIST images, adamw lr 0.004 \(onecycle\), batch 64, 1 epoch/);
     const steps = readMetrics(out).filter((m) => m.type === "step");
     expect(steps.map((m) => m.step)).toEqual([1, 2, 3, 4]);
@@ -146,7 +195,10 @@ describe("wasmgrad train", () => {
     // Killed as soon as its first checkpoint (every 5 steps) is on disk.
     const out = join(tmp, "ck-killed");
     const ckpt = join(tmp, "killed.ckpt");
-    const child = spawn(process.execPath, [cli, "train", ...common, "--checkpoint", ckpt, "--checkpoint-every", "5", "--out", out], { cwd: tmp, stdio: "ignore" });
+    const child = spawn(process.execPath, [cli, "train", ...common, "--checkpoint", ckpt, "--checkpoint-every", "5", "--out", out], {
+      cwd: tmp,
+      stdio: "ignore",
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     while (!existsSync(ckpt) && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
     child.kill("SIGKILL");
@@ -167,7 +219,9 @@ describe("wasmgrad train", () => {
   it("stops with one line and exit code 3 when the loss becomes NaN", () => {
     const r = runCli(["train", "--data", slice, "--limit", "500", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "1", "--out", join(tmp, "nan")]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^wasmgrad: training stopped: the loss became (NaN|Infinity) at epoch 1, step \d+ \(lr 1000000\); try a lower --lr or a scheduler\n$/);
+    expect(r.stderr).toMatch(
+      /^wasmgrad: training stopped: the loss became (NaN|Infinity) at epoch 1, step \d+ \(lr 1000000\); try a lower --lr or a scheduler\n$/,
+    );
   });
 });
 
@@ -194,11 +248,29 @@ describe("wasmgrad predict", () => {
     // Palette: 256 gray levels (indices = pixel values).
     add("d0-palette.png", pngFixture(digit(0), 28, 28, 3, { palette: Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3)) }), 0);
 
-    const predicted = ok(["predict", model, ...files.map(([f]) => f), "--json"]).trim().split("\n").map((l) => JSON.parse(l));
-    const fromIdx = ok(["predict", model, "--idx", join(slice, "t10k-images-idx3-ubyte.gz"), "--index", "0-4", "--labels", join(slice, "t10k-labels-idx1-ubyte.gz"), "--json"])
-      .trim().split("\n").map((l) => JSON.parse(l));
+    const predicted = ok(["predict", model, ...files.map(([f]) => f), "--json"])
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const fromIdx = ok([
+      "predict",
+      model,
+      "--idx",
+      join(slice, "t10k-images-idx3-ubyte.gz"),
+      "--index",
+      "0-4",
+      "--labels",
+      join(slice, "t10k-labels-idx1-ubyte.gz"),
+      "--json",
+    ])
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(fromIdx.map((p) => p.label)).toEqual([...labels.subarray(0, 5)]);
-    expect(fromIdx.map((p) => p.prediction), "the model knows test digits 0-4").toEqual([...labels.subarray(0, 5)]);
+    expect(
+      fromIdx.map((p) => p.prediction),
+      "the model knows test digits 0-4",
+    ).toEqual([...labels.subarray(0, 5)]);
     predicted.forEach((p, k) => {
       const i = files[k][1];
       expect(p.prediction, `${files[k][0]}: digit ${labels[i]}`).toBe(labels[i]);

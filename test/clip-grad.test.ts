@@ -46,7 +46,12 @@ for (const name of ["wasm", "js"] as const) {
     });
 
     it("inf, 1 and 3 norms", () => {
-      for (const [normType, want] of [[Infinity, 84], ["inf", 84], [1, 103], [3, Math.cbrt(27 + 64 + 1728 + 84 ** 3)]] as const) {
+      for (const [normType, want] of [
+        [Infinity, 84],
+        ["inf", 84],
+        [1, 103],
+        [3, Math.cbrt(27 + 64 + 1728 + 84 ** 3)],
+      ] as const) {
         const ps = params(be, [A, B]);
         const total = clipGradNorm_(ps, 2, normType);
         expect(total).toBeCloseTo(want, 12);
@@ -89,7 +94,10 @@ for (const name of ["wasm", "js"] as const) {
 describe("clipGradNorm_ in training", () => {
   it("matches the norm of the gradients backward() produced, for a single tensor and for a model", () => {
     const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU(), new nn.Linear(3, 2));
-    const x = tensor([[1, -2, 3, 0.5], [0.1, 0.2, -0.3, 4]]);
+    const x = tensor([
+      [1, -2, 3, 0.5],
+      [0.1, 0.2, -0.3, 4],
+    ]);
     (model(x) as Tensor).mul(10).sum().backward();
     const grads = model.parameters().map((p) => p.grad!.toArray());
     const want = Math.sqrt(grads.flat().reduce((s, g) => s + g * g, 0));

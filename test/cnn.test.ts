@@ -8,7 +8,18 @@ import { Generator } from "../src/random.js";
 import { ShapeError, ValueError, nn, setBackend, manualSeed, randn, noGrad } from "../src/index.js";
 import { BACKENDS, type Case, type Vec, checkCase, mismatch } from "./helpers/gradcheck.js";
 
-interface ConvGeom { N: number; C: number; H: number; W: number; O: number; kh: number; kw: number; s: [number, number]; p: [number, number]; d: [number, number] }
+interface ConvGeom {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  kh: number;
+  kw: number;
+  s: [number, number];
+  p: [number, number];
+  d: [number, number];
+}
 
 function outDim(size: number, k: number, s: number, p: number, d: number) {
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
@@ -17,35 +28,46 @@ function outDim(size: number, k: number, s: number, p: number, d: number) {
 /** Direct convolution (cross-correlation) in float64. */
 function convRef(x: Vec, w: Vec, b: Vec | null, g: ConvGeom): Vec {
   const { N, C, H, W, O, kh, kw, s, p, d } = g;
-  const OH = outDim(H, kh, s[0], p[0], d[0]), OW = outDim(W, kw, s[1], p[1], d[1]);
+  const OH = outDim(H, kh, s[0], p[0], d[0]),
+    OW = outDim(W, kw, s[1], p[1], d[1]);
   const y = new Float64Array(N * O * OH * OW);
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    let acc = b ? b[o] : 0;
-    for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      const yy = oy * s[0] - p[0] + i * d[0], xx = ox * s[1] - p[1] + j * d[1];
-      if (yy >= 0 && yy < H && xx >= 0 && xx < W) acc += x[((n * C + c) * H + yy) * W + xx] * w[((o * C + c) * kh + i) * kw + j];
-    }
-    y[((n * O + o) * OH + oy) * OW + ox] = acc;
-  }
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++) {
+          let acc = b ? b[o] : 0;
+          for (let c = 0; c < C; c++)
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++) {
+                const yy = oy * s[0] - p[0] + i * d[0],
+                  xx = ox * s[1] - p[1] + j * d[1];
+                if (yy >= 0 && yy < H && xx >= 0 && xx < W) acc += x[((n * C + c) * H + yy) * W + xx] * w[((o * C + c) * kh + i) * kw + j];
+              }
+          y[((n * O + o) * OH + oy) * OW + ox] = acc;
+        }
   return y;
 }
 
 /** `out`: the output size when it is not the floor formula's (ceil_mode, sizes worked out by hand). */
-function poolRef(x: Vec, P: number, H: number, W: number, k: number, s: number, pad: number, kind: "max" | "avg",
-                 out?: [number, number]): Vec {
+function poolRef(x: Vec, P: number, H: number, W: number, k: number, s: number, pad: number, kind: "max" | "avg", out?: [number, number]): Vec {
   const [OH, OW] = out ?? [outDim(H, k, s, pad, 1), outDim(W, k, s, pad, 1)];
   const y = new Float64Array(P * OH * OW);
-  for (let q = 0; q < P; q++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    let m = -Infinity, sum = 0;
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
-      const yy = oy * s - pad + i, xx = ox * s - pad + j;
-      if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
-      const v = x[(q * H + yy) * W + xx];
-      m = Math.max(m, v);
-      sum += v;
-    }
-    y[(q * OH + oy) * OW + ox] = kind === "max" ? m : sum / (k * k);
-  }
+  for (let q = 0; q < P; q++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let m = -Infinity,
+          sum = 0;
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) {
+            const yy = oy * s - pad + i,
+              xx = ox * s - pad + j;
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+            const v = x[(q * H + yy) * W + xx];
+            m = Math.max(m, v);
+            sum += v;
+          }
+        y[(q * OH + oy) * OW + ox] = kind === "max" ? m : sum / (k * k);
+      }
   return y;
 }
 
@@ -59,10 +81,11 @@ function bnRef(x: Vec, w: Vec | null, b: Vec | null, N: number, C: number, S: nu
     let v = 0;
     for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) v += (x[(n * C + c) * S + k] - m) ** 2;
     v /= N * S;
-    for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
-      const o = (n * C + c) * S + k;
-      y[o] = ((x[o] - m) / Math.sqrt(v + eps)) * (w ? w[c] : 1) + (b ? b[c] : 0);
-    }
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < S; k++) {
+        const o = (n * C + c) * S + k;
+        y[o] = ((x[o] - m) / Math.sqrt(v + eps)) * (w ? w[c] : 1) + (b ? b[c] : 0);
+      }
   }
   return y;
 }
@@ -168,22 +191,37 @@ describe("CNN ops vs float64 references", () => {
 
 describe("maxPool2d 2×2 kernel (the SIMD fast path)", () => {
   it("gives the js backend's maxima and argmax on ties, NaN, ±0 and -Infinity, for any width", () => {
-    const wasm = createBackend("wasm"), js = createBackend("js");
+    const wasm = createBackend("wasm"),
+      js = createBackend("js");
     const g = new Generator(3);
     const pool = [-1, 0, -0, 1, 2, NaN, -Infinity, 0.5];
-    for (const [P, H, W] of [[3, 4, 8], [2, 5, 9], [4, 28, 28], [2, 14, 14], [1, 2, 30], [2, 3, 16], [1, 6, 7]]) {
-      const OH = Math.floor(H / 2), OW = Math.floor(W / 2), n = P * H * W, m = P * OH * OW;
+    for (const [P, H, W] of [
+      [3, 4, 8],
+      [2, 5, 9],
+      [4, 28, 28],
+      [2, 14, 14],
+      [1, 2, 30],
+      [2, 3, 16],
+      [1, 6, 7],
+    ]) {
+      const OH = Math.floor(H / 2),
+        OW = Math.floor(W / 2),
+        n = P * H * W,
+        m = P * OH * OW;
       // Mostly ties; every eighth plane has no NaN, so plain maxima are covered too.
       const x = Float32Array.from({ length: n }, (_, i) => pool[g.randint(Math.floor(i / (H * W)) % 8 === 7 ? 5 : pool.length)]);
       const run = (be: typeof wasm) => {
-        const px = be.heap.alloc(n * 4), py = be.heap.alloc(m * 4), pi = be.heap.alloc(m * 4);
+        const px = be.heap.alloc(n * 4),
+          py = be.heap.alloc(m * 4),
+          pi = be.heap.alloc(m * 4);
         be.f32().set(x, px >> 2);
         be.maxPool2d(py, pi, px, P, H, W, 2, 2, 2, 2, 0, 0, OH, OW);
         const out = { y: be.f32().slice(py >> 2, (py >> 2) + m), idx: be.i32().slice(pi >> 2, (pi >> 2) + m) };
         for (const q of [px, py, pi]) be.heap.free(q);
         return out;
       };
-      const a = run(wasm), b = run(js);
+      const a = run(wasm),
+        b = run(js);
       for (let i = 0; i < m; i++) {
         const same = Number.isNaN(b.y[i]) ? Number.isNaN(a.y[i]) : Object.is(a.y[i], b.y[i]);
         expect(same && a.idx[i] === b.idx[i], `${P}×${H}×${W} output ${i}: wasm ${a.y[i]} at ${a.idx[i]}, js ${b.y[i]} at ${b.idx[i]}`).toBe(true);
@@ -213,7 +251,8 @@ describe("batch norm state", () => {
       expect(Object.keys(bn.stateDict())).toEqual(["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
       bn.eval();
       const y = noGrad(() => bn(x)).toArray();
-      const rm = bn.running_mean!.toArray(), rv = bn.running_var!.toArray();
+      const rm = bn.running_mean!.toArray(),
+        rv = bn.running_var!.toArray();
       y.forEach((v, i) => {
         const c = Math.floor(i / 3) % 2;
         expect(v).toBeCloseTo((data[i] - rm[c]) / Math.sqrt(rv[c] + 1e-5), 5);
@@ -224,7 +263,8 @@ describe("batch norm state", () => {
 
   it("eval-mode gradient uses the running statistics", () => {
     const be = createBackend("wasm");
-    const rm = tensor([0.5, -1], { backend: be }), rv = tensor([4, 0.25], { backend: be });
+    const rm = tensor([0.5, -1], { backend: be }),
+      rv = tensor([4, 0.25], { backend: be });
     const x = tensor([1, 2, 3, 4], { shape: [2, 2], backend: be, requiresGrad: true });
     ops.batchNorm(x, rm, rv, null, null, { training: false }).sum().backward();
     const want = [1 / Math.sqrt(4 + 1e-5), 1 / Math.sqrt(0.25 + 1e-5)];
@@ -287,7 +327,14 @@ describe("layers and errors", () => {
     expect(() => conv(randn([2, 4, 9, 7]))).toThrow(/has 4 channels but weight \[8, 3, 5, 5\] expects 3/);
     expect(() => conv(randn([3, 9, 7]))).toThrow(ShapeError);
     expect(() => new nn.Conv2d(1, 1, 3)(randn([1, 1, 2, 2]))).toThrow(/too small/);
-    expect(Object.keys(new nn.Sequential(conv, new nn.BatchNorm2d(8)).stateDict())).toEqual(
-      ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"]);
+    expect(Object.keys(new nn.Sequential(conv, new nn.BatchNorm2d(8)).stateDict())).toEqual([
+      "0.weight",
+      "0.bias",
+      "1.weight",
+      "1.bias",
+      "1.running_mean",
+      "1.running_var",
+      "1.num_batches_tracked",
+    ]);
   });
 });

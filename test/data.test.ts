@@ -8,7 +8,10 @@ beforeEach(() => setBackend("wasm"));
 
 /** A dataset whose feature row i is [i, 10i, 100i] and label i % 7, to check pairing. */
 function indexed(n: number) {
-  const x = tensor(Float32Array.from({ length: n * 3 }, (_, k) => Math.floor(k / 3) * [1, 10, 100][k % 3]), { shape: [n, 3] });
+  const x = tensor(
+    Float32Array.from({ length: n * 3 }, (_, k) => Math.floor(k / 3) * [1, 10, 100][k % 3]),
+    { shape: [n, 3] },
+  );
   const y = tensor(Int32Array.from({ length: n }, (_, i) => i % 7));
   return new data.TensorDataset(x, y);
 }
@@ -63,8 +66,12 @@ describe("DataLoader", () => {
     const { seen } = epochRows(new DataLoader(indexed(9), { batchSize: 4 }));
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     class Squares extends data.Dataset<[Tensor, number]> {
-      get length() { return 5; }
-      getItem(i: number): [Tensor, number] { return [tensor([i, i * i]), i]; }
+      get length() {
+        return 5;
+      }
+      getItem(i: number): [Tensor, number] {
+        return [tensor([i, i * i]), i];
+      }
     }
     const batches = Array.from(new DataLoader(new Squares(), { batchSize: 2 }));
     expect(batches.length).toBe(3);
@@ -114,7 +121,10 @@ describe("transforms", () => {
 
 describe("data.parseIdxFile", () => {
   it("reads plain and gzipped IDX bytes alike, and stops a gzip stream that outgrows its header", () => {
-    const plain = idxBytes([3, 2, 2], Uint8Array.from({ length: 12 }, (_, i) => i * 7));
+    const plain = idxBytes(
+      [3, 2, 2],
+      Uint8Array.from({ length: 12 }, (_, i) => i * 7),
+    );
     const a = data.parseIdxFile(plain, "plain", 3);
     const b = data.parseIdxFile(new Uint8Array(gzipSync(plain)), "gz", 3);
     expect(b.dims).toEqual([3, 2, 2]);
@@ -122,6 +132,8 @@ describe("data.parseIdxFile", () => {
     expect([...a.data]).toEqual(Array.from({ length: 12 }, (_, i) => i * 7));
     // the header declares 12 bytes of data; the stream carries 100,000
     const long = idxBytes([3, 2, 2], new Uint8Array(100_000));
-    expect(() => data.parseIdxFile(new Uint8Array(gzipSync(long)), "long.gz", 3)).toThrow(/long\.gz: the gzip data decompresses to more than the 28 bytes its header declares/);
+    expect(() => data.parseIdxFile(new Uint8Array(gzipSync(long)), "long.gz", 3)).toThrow(
+      /long\.gz: the gzip data decompresses to more than the 28 bytes its header declares/,
+    );
   });
 });

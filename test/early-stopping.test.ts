@@ -59,14 +59,16 @@ describe("best weights", () => {
   /** A teacher-labelled dataset, split 80/20 into train and validation. */
   function splits() {
     const g = new Generator(7);
-    const N = 200, F = 5;
+    const N = 200,
+      F = 5;
     const x = Array.from({ length: N * F }, () => g.normal());
     const y = Int32Array.from({ length: N }, (_, i) => (x[i * F] - x[i * F + 1] + 0.5 * x[i * F + 2] > 0 ? 1 : 0));
     return data.randomSplit(new data.TensorDataset(tensor(x, { shape: [N, F] }), tensor(y)), [0.8, 0.2], new Generator(3));
   }
   function validationLoss(model: nn.Module, set: data.Dataset<Tensor[]>, criterion: nn.CrossEntropyLoss) {
     return noGrad(() => {
-      let sum = 0, n = 0;
+      let sum = 0,
+        n = 0;
       for (const [x, y] of new DataLoader(set, { batchSize: 50 })) {
         sum += (criterion(model(x), y) as Tensor).item() * y.shape[0];
         n += y.shape[0];

@@ -7,14 +7,14 @@ import * as ops from "../src/ops/index.js";
 import { BackendMismatchError, DTypeError, ShapeError, ValueError } from "../src/errors.js";
 import { thrown } from "./helpers/errors.js";
 
-
 for (const name of ["wasm", "js"] as const) {
   describe(`errors [${name}]`, () => {
     const be: Backend = createBackend(name);
     const opt = { backend: be };
 
     it("matmul with mismatched shapes: ShapeError naming both shapes", () => {
-      const a = zeros([2, 3], opt), b = zeros([4, 5], opt);
+      const a = zeros([2, 3], opt),
+        b = zeros([4, 5], opt);
       const e = thrown(ShapeError, () => ops.matmul(a, b));
       expect(e.message).toContain("[2, 3]");
       expect(e.message).toContain("[4, 5]");
@@ -77,8 +77,20 @@ for (const name of ["wasm", "js"] as const) {
       const other = createBackend(name === "wasm" ? "js" : "wasm");
       const same = createBackend(name); // same kind, different memory: also a mismatch
       for (const ob of [other, same]) {
-        const a = tensor([[1, 2], [3, 4]], opt);
-        const b = tensor([[1, 2], [3, 4]], { backend: ob });
+        const a = tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          opt,
+        );
+        const b = tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { backend: ob },
+        );
         const row = tensor([1, 2], { backend: ob });
         const e = thrown(BackendMismatchError, () => a.add(b));
         expect(e.message).toContain(be.name);

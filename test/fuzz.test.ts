@@ -6,14 +6,25 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FormatError, datasets, getBackend, io, setBackend } from "../src/index.js";
 import {
-  type FuzzReport, type FuzzTarget, BYTE_MUTATORS, Rand, checkpointTarget, idxBytes, idxTarget, runFuzz, safetensorsTarget, watchAllocations,
+  type FuzzReport,
+  type FuzzTarget,
+  BYTE_MUTATORS,
+  Rand,
+  checkpointTarget,
+  idxBytes,
+  idxTarget,
+  runFuzz,
+  safetensorsTarget,
+  watchAllocations,
 } from "./helpers/fuzz.js";
 
 const CASES = 5000;
 
 function explain(report: FuzzReport): string {
-  return report.failures.slice(0, 5).map((f) =>
-    `case ${f.caseIndex} (${f.seedLabel}, ${f.mutations.join(" + ")}): ${f.problem.slice(0, 600)}`).join("\n");
+  return report.failures
+    .slice(0, 5)
+    .map((f) => `case ${f.caseIndex} (${f.seedLabel}, ${f.mutations.join(" + ")}): ${f.problem.slice(0, 600)}`)
+    .join("\n");
 }
 
 describe("fuzzing the parsers", () => {
@@ -74,7 +85,10 @@ describe("allocation bounds of the parsers", () => {
   });
 
   it("a valid gzip IDX file still loads (bounded decompression does not cut real data)", () => {
-    const images = idxBytes([2, 28, 28], Uint8Array.from({ length: 2 * 784 }, (_, i) => i % 251));
+    const images = idxBytes(
+      [2, 28, 28],
+      Uint8Array.from({ length: 2 * 784 }, (_, i) => i % 251),
+    );
     const ds = new datasets.MNIST({ images: new Uint8Array(gzipSync(images)), labels: new Uint8Array(gzipSync(idxBytes([2], [4, 9]))) });
     expect(ds.length).toBe(2);
     expect(Array.from(ds.targets)).toEqual([4, 9]);
@@ -83,7 +97,11 @@ describe("allocation bounds of the parsers", () => {
 
   it("safetensors header lengths and offsets far beyond the file allocate nothing", () => {
     const good = io.saveSafetensors({ w: { shape: [2, 2], data: new Float32Array(4) } });
-    for (const [lo, hi] of [[0xffffffff, 0xffffffff], [0, 0x200000], [good.length, 0]]) {
+    for (const [lo, hi] of [
+      [0xffffffff, 0xffffffff],
+      [0, 0x200000],
+      [good.length, 0],
+    ]) {
       const bad = good.slice();
       new DataView(bad.buffer).setUint32(0, lo, true);
       new DataView(bad.buffer).setUint32(4, hi, true);
@@ -93,7 +111,9 @@ describe("allocation bounds of the parsers", () => {
     }
     const text = new TextDecoder().decode(good.subarray(8, 8 + new DataView(good.buffer).getUint32(0, true)));
     for (const edit of ['"shape":[4294967295,4294967295]', '"shape":[9007199254740991,2]', '"data_offsets":[0,9007199254740991]']) {
-      const header = text.replace(/"shape":\[2,2\]/, edit.startsWith('"shape"') ? edit : '"shape":[2,2]').replace(/"data_offsets":\[0,16\]/, edit.startsWith('"data') ? edit : '"data_offsets":[0,16]');
+      const header = text
+        .replace(/"shape":\[2,2\]/, edit.startsWith('"shape"') ? edit : '"shape":[2,2]')
+        .replace(/"data_offsets":\[0,16\]/, edit.startsWith('"data') ? edit : '"data_offsets":[0,16]');
       const enc = new TextEncoder().encode(header);
       const bad = new Uint8Array(8 + enc.length + 16);
       new DataView(bad.buffer).setUint32(0, enc.length, true);
@@ -133,13 +153,20 @@ describe("the fuzz harness can fail", () => {
   });
 
   it("reports a slow case", () => {
-    const slow: FuzzTarget = { ...careless, load() { const t = performance.now(); while (performance.now() - t < 5); } };
+    const slow: FuzzTarget = {
+      ...careless,
+      load() {
+        const t = performance.now();
+        while (performance.now() - t < 5);
+      },
+    };
     const report = runFuzz(slow, { cases: 3, seed: 1, maxCaseMs: 1 });
     expect(report.failures.some((f) => /^took \d+ ms/.test(f.problem))).toBe(true);
   });
 
   it("mutations are seeded: the same seed gives the same bytes", () => {
-    const a = new Rand(5), b = new Rand(5);
+    const a = new Rand(5),
+      b = new Rand(5);
     const seed = idxBytes([3, 2, 2], new Uint8Array(12));
     for (const m of Object.values(BYTE_MUTATORS)) {
       expect(Array.from(m(seed, a, { headerEnd: 16 }))).toEqual(Array.from(m(seed, b, { headerEnd: 16 })));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/backend/index.js";
 import { tensor } from "../src/tensor.js";
-import { BACKENDS, type Case, type Reduction, type Vec, checkCase, } from "./helpers/gradcheck.js";
+import { BACKENDS, type Case, type Reduction, type Vec, checkCase } from "./helpers/gradcheck.js";
 import * as ops from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
 import { ShapeError, ValueError } from "../src/errors.js";
@@ -28,11 +28,12 @@ function linearRef(x: Vec, W: Vec, b: Vec | null, IN: number, OUT: number): Vec 
 
 function matmulRef(a: Vec, b: Vec, M: number, K: number, N: number): Vec {
   const c = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
-    c[i * N + j] = s;
-  }
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+      c[i * N + j] = s;
+    }
   return c;
 }
 
@@ -61,7 +62,10 @@ function reduce(rows: Vec, reduction: Reduction): Vec {
 }
 
 function nllRef(logp: Vec, labels: Int32Array, C: number, reduction: Reduction): Vec {
-  return reduce(Float64Array.from(labels, (c, i) => -logp[i * C + c]), reduction);
+  return reduce(
+    Float64Array.from(labels, (c, i) => -logp[i * C + c]),
+    reduction,
+  );
 }
 
 const int32 = (data: number[], be: Backend) => tensor(Int32Array.from(data), { backend: be });
@@ -134,9 +138,19 @@ const CASES: Case[] = [
   { name: "mul row [3,4] * [4]", inputs: [{ shape: [3, 4] }, { shape: [4] }], lib: ([a, r]) => a.mul(r), ref: ([a, r]) => rowRef(a, r, mul) },
   { name: "mul row [4] * [3,4]", inputs: [{ shape: [4] }, { shape: [3, 4] }], lib: ([r, a]) => r.mul(a), ref: ([r, a]) => rowRef(a, r, (x, y) => y * x) },
   { name: "add trailing [2,3,4] + [3,4]", inputs: [{ shape: [2, 3, 4] }, { shape: [3, 4] }], lib: ([a, r]) => a.add(r), ref: ([a, r]) => rowRef(a, r, add) },
-  { name: "sub trailing [3,4] - [2,3,4]", inputs: [{ shape: [3, 4] }, { shape: [2, 3, 4] }], lib: ([r, a]) => r.sub(a), ref: ([r, a]) => rowRef(a, r, (x, y) => y - x) },
+  {
+    name: "sub trailing [3,4] - [2,3,4]",
+    inputs: [{ shape: [3, 4] }, { shape: [2, 3, 4] }],
+    lib: ([r, a]) => r.sub(a),
+    ref: ([r, a]) => rowRef(a, r, (x, y) => y - x),
+  },
   { name: "mul by a 0-d tensor [3,4] * []", inputs: [{ shape: [3, 4] }, { shape: [] }], lib: ([a, s]) => a.mul(s), ref: ([a, s]) => rowRef(a, s, mul) },
-  { name: "row broadcast, row frozen", inputs: [{ shape: [3, 4] }, { shape: [4], grad: false }], lib: ([a, r]) => a.mul(r), ref: ([a, r]) => rowRef(a, r, mul) },
+  {
+    name: "row broadcast, row frozen",
+    inputs: [{ shape: [3, 4] }, { shape: [4], grad: false }],
+    lib: ([a, r]) => a.mul(r),
+    ref: ([a, r]) => rowRef(a, r, mul),
+  },
   {
     name: "relu",
     inputs: [{ shape: [4, 5], awayFromZero: 0.05 }],
@@ -195,7 +209,11 @@ const CASES: Case[] = [
       name: `mseLoss ${reduction}`,
       inputs: [{ shape: [3, 4] }, { shape: [3, 4] }],
       lib: ([a, b]) => ops.mseLoss(a, b, reduction),
-      ref: ([a, b]) => reduce(a.map((v, i) => (v - b[i]) ** 2), reduction),
+      ref: ([a, b]) =>
+        reduce(
+          a.map((v, i) => (v - b[i]) ** 2),
+          reduction,
+        ),
     },
   ]),
   {
@@ -205,7 +223,12 @@ const CASES: Case[] = [
     ref: ([a, b]) => [a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / 7],
   },
   { name: "softmax", inputs: [{ shape: [3, 5] }], lib: ([x]) => x.softmax(), ref: ([x]) => logSoftmaxRef(x, 5).map(Math.exp) },
-  { name: "softmax over the last dim of [2,2,5]", inputs: [{ shape: [2, 2, 5] }], lib: ([x]) => ops.softmax(x, 2), ref: ([x]) => logSoftmaxRef(x, 5).map(Math.exp) },
+  {
+    name: "softmax over the last dim of [2,2,5]",
+    inputs: [{ shape: [2, 2, 5] }],
+    lib: ([x]) => ops.softmax(x, 2),
+    ref: ([x]) => logSoftmaxRef(x, 5).map(Math.exp),
+  },
   { name: "logSoftmax", inputs: [{ shape: [3, 5] }], lib: ([x]) => x.logSoftmax(), ref: ([x]) => logSoftmaxRef(x, 5) },
   { name: "logSoftmax over dim -1 of [2,2,5]", inputs: [{ shape: [2, 2, 5] }], lib: ([x]) => ops.logSoftmax(x, -1), ref: ([x]) => logSoftmaxRef(x, 5) },
   {
@@ -241,23 +264,37 @@ const REUSE_CASES: Case[] = [
   { name: "x * x", inputs: [{ shape: [2, 3] }], lib: ([x]) => x.mul(x), ref: ([x]) => x.map((v) => v * v) },
   { name: "add(x, x)", inputs: [{ shape: [5] }], lib: ([x]) => ops.add(x, x), ref: ([x]) => x.map((v) => 2 * v) },
   { name: "x - x", inputs: [{ shape: [5] }], lib: ([x]) => x.sub(x), ref: ([x]) => x.map(() => 0) },
-  { name: "row-broadcast x with itself flattened: [1,4] + [4]", inputs: [{ shape: [4] }], lib: ([x]) => x.reshape(1, 4).add(x), ref: ([x]) => x.map((v) => 2 * v) },
+  {
+    name: "row-broadcast x with itself flattened: [1,4] + [4]",
+    inputs: [{ shape: [4] }],
+    lib: ([x]) => x.reshape(1, 4).add(x),
+    ref: ([x]) => x.map((v) => 2 * v),
+  },
   {
     name: "a non-leaf used twice: h = 3x; add(h, h)",
     inputs: [{ shape: [6] }],
-    lib: ([x]) => { const h = x.mul(3); return ops.add(h, h); },
+    lib: ([x]) => {
+      const h = x.mul(3);
+      return ops.add(h, h);
+    },
     ref: ([x]) => x.map((v) => 6 * v),
   },
   {
     name: "a non-leaf used twice: h = relu(x); h * h",
     inputs: [{ shape: [6], awayFromZero: 0.05 }],
-    lib: ([x]) => { const h = x.relu(); return h.mul(h); },
+    lib: ([x]) => {
+      const h = x.relu();
+      return h.mul(h);
+    },
     ref: ([x]) => x.map((v) => Math.max(v, 0) ** 2),
   },
   {
     name: "a non-leaf and its view: h + h.reshape(..).reshape(..)",
     inputs: [{ shape: [2, 3] }],
-    lib: ([x]) => { const h = x.mul(2); return h.add(h.reshape(3, 2).reshape(2, 3)); },
+    lib: ([x]) => {
+      const h = x.mul(2);
+      return h.add(h.reshape(3, 2).reshape(2, 3));
+    },
     ref: ([x]) => x.map((v) => 4 * v),
   },
   {
@@ -265,21 +302,36 @@ const REUSE_CASES: Case[] = [
     // must not be added into the buffer b still shares.
     name: "shared gradient buffers: a = 2x, b = 3x; (a + b) + a",
     inputs: [{ shape: [5] }],
-    lib: ([x]) => { const a = x.mul(2), b = x.mul(3); return a.add(b).add(a); },
+    lib: ([x]) => {
+      const a = x.mul(2),
+        b = x.mul(3);
+      return a.add(b).add(a);
+    },
     ref: ([x]) => x.map((v) => 7 * v),
   },
   {
     name: "shared gradient buffers through views: h = x·1.5; h.view + (h + h)",
     inputs: [{ shape: [2, 3] }],
-    lib: ([x]) => { const h = x.mul(1.5); return h.reshape(6).reshape(2, 3).add(h.add(h)); },
+    lib: ([x]) => {
+      const h = x.mul(1.5);
+      return h.reshape(6).reshape(2, 3).add(h.add(h));
+    },
     ref: ([x]) => x.map((v) => 4.5 * v),
   },
   { name: "matmul(x, x)", inputs: [{ shape: [4, 4] }], lib: ([x]) => x.matmul(x), ref: ([x]) => matmulRef(x, x, 4, 4, 4) },
-  { name: "linear(x, x, b): x · xᵀ + b", inputs: [{ shape: [3, 3] }, { shape: [3] }], lib: ([x, b]) => ops.linear(x, x, b), ref: ([x, b]) => linearRef(x, x, b, 3, 3) },
+  {
+    name: "linear(x, x, b): x · xᵀ + b",
+    inputs: [{ shape: [3, 3] }, { shape: [3] }],
+    lib: ([x, b]) => ops.linear(x, x, b),
+    ref: ([x, b]) => linearRef(x, x, b, 3, 3),
+  },
   {
     name: "diamond: a = x·W; loss = Σ (a + relu(a)) ⊙ a",
     inputs: [{ shape: [3, 4], awayFromZero: 0.05 }, { shape: [4, 4] }],
-    lib: ([x, W]) => { const a = x.matmul(W); return a.add(a.relu()).mul(a).sum(); },
+    lib: ([x, W]) => {
+      const a = x.matmul(W);
+      return a.add(a.relu()).mul(a).sum();
+    },
     ref: ([x, W]) => {
       const a = matmulRef(x, W, 3, 4, 4);
       return [a.reduce((s, v) => s + (v + Math.max(v, 0)) * v, 0)];
@@ -309,7 +361,8 @@ describe("autograd semantics", () => {
         y.sum().backward();
         expect(Array.from(W.grad!.data)).toEqual(new Array(20).fill(0));
         expect(Array.from(b.grad!.data)).toEqual([0, 0, 0, 0]);
-        W.dispose(); b.dispose();
+        W.dispose();
+        b.dispose();
       });
 
       it("backward() on a leaf seeds its grad (and accumulates)", () => {
@@ -321,7 +374,8 @@ describe("autograd semantics", () => {
         s.backward();
         s.backward();
         expect(Array.from(s.grad!.data)).toEqual([2]);
-        x.dispose(); s.dispose();
+        x.dispose();
+        s.dispose();
       });
 
       it("backward() on a non-scalar without a gradient throws", () => {
@@ -348,12 +402,19 @@ describe("autograd semantics", () => {
         loss2.backward();
         expect(Array.from(y.grad!.data)).toEqual([2, -4, 8]);
         expect(() => loss2.backward()).toThrow(ValueError);
-        x.dispose(); y.dispose();
+        x.dispose();
+        y.dispose();
       });
 
       it("noGrad records nothing", () => {
         const x = tensor([1, -2, 3], { backend: be, requiresGrad: true });
-        const W = tensor([[1, 2, 3], [4, 5, 6]], { backend: be, requiresGrad: true });
+        const W = tensor(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          { backend: be, requiresGrad: true },
+        );
         const out = noGrad(() => {
           const y = ops.linear(x.reshape(1, 3), W).relu().mul(2);
           expect(y.requiresGrad).toBe(false);
@@ -371,7 +432,9 @@ describe("autograd semantics", () => {
         // Outside noGrad the same computation is recorded again.
         const z = ops.linear(x.reshape(1, 3), W);
         expect(z.requiresGrad).toBe(true);
-        out.dispose(); x.dispose(); W.dispose();
+        out.dispose();
+        x.dispose();
+        W.dispose();
       });
 
       it("ops on tensors that do not require grad are not recorded; detach() cuts the graph", () => {
@@ -381,7 +444,8 @@ describe("autograd semantics", () => {
         const c = b.detach().mul(b);
         c.sum().backward();
         expect(Array.from(b.grad!.data)).toEqual([3, 4]); // only the non-detached factor
-        a.dispose(); b.dispose();
+        a.dispose();
+        b.dispose();
       });
     });
   }

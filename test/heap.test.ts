@@ -87,7 +87,7 @@ describe("heap", () => {
         // a failure means the live blocks, rounded to their classes, really leave no room
         let live = 0;
         for (const n of model.live.values()) live += sizeClass(n);
-        expect(live + sizeClass(bytes), `failed to allocate ${bytes} B with ${live} B live`).toBeGreaterThan(8 * PAGE / 2);
+        expect(live + sizeClass(bytes), `failed to allocate ${bytes} B with ${live} B live`).toBeGreaterThan((8 * PAGE) / 2);
       }
     }
     expect(failures).toBeGreaterThan(0); // the limit was really reached

@@ -6,7 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  DataLoader, FormatError, Generator, ShapeError, ValueError, data, defaultGenerator, io, manualSeed, nn, optim, setBackend, tensor,
+  DataLoader,
+  FormatError,
+  Generator,
+  ShapeError,
+  ValueError,
+  data,
+  defaultGenerator,
+  io,
+  manualSeed,
+  nn,
+  optim,
+  setBackend,
+  tensor,
 } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasmgrad-ckpt-"));
@@ -31,9 +43,11 @@ function setup(seed: number, opt: OptName) {
   const model = new nn.Sequential(new nn.Linear(6, 8), new nn.ReLU(), new nn.Linear(8, 3));
   const [first, ...rest] = model.parameters();
   const optimizer =
-    opt === "sgd" ? new optim.SGD([{ params: [first] }, { params: rest, lr: 0.02 }], { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 })
-    : opt === "adam" ? new optim.Adam(model.parameters(), { lr: 1e-2, amsgrad: true })
-    : new optim.AdamW(model.parameters(), { lr: 1e-2 });
+    opt === "sgd"
+      ? new optim.SGD([{ params: [first] }, { params: rest, lr: 0.02 }], { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 })
+      : opt === "adam"
+        ? new optim.Adam(model.parameters(), { lr: 1e-2, amsgrad: true })
+        : new optim.AdamW(model.parameters(), { lr: 1e-2 });
   const loader = new DataLoader(dataset(), { batchSize: 16, shuffle: true }); // 8 batches, the last of 8
   return { model, optimizer, loader, scheduler: new optim.lrScheduler.StepLR(optimizer, { stepSize: 5, gamma: 0.7 }), criterion: new nn.CrossEntropyLoss() };
 }
@@ -88,9 +102,18 @@ describe("optimizer stateDict / loadStateDict", () => {
     expect(buf.toArray()).toEqual(sd.state[0].buffers.exp_avg.toArray());
     expect(fresh.state.get(s.model.parameters()[0])!.step).toBe(3);
     // Plain {shape, data} buffers (as read from a file) work too.
-    const plain = { ...sd, state: Object.fromEntries(Object.entries(sd.state).map(([k, st]) => [k, {
-      step: st.step, buffers: Object.fromEntries(Object.entries(st.buffers).map(([b, t]) => [b, { shape: t.shape, data: t.toArray() }])),
-    }])) };
+    const plain = {
+      ...sd,
+      state: Object.fromEntries(
+        Object.entries(sd.state).map(([k, st]) => [
+          k,
+          {
+            step: st.step,
+            buffers: Object.fromEntries(Object.entries(st.buffers).map(([b, t]) => [b, { shape: t.shape, data: t.toArray() }])),
+          },
+        ]),
+      ),
+    };
     const fromPlain = new optim.AdamW(s.model.parameters());
     fromPlain.loadStateDict(plain);
     expect(fromPlain.state.get(s.model.parameters()[3])!.buffers.exp_avg_sq.toArray()).toEqual(sd.state[3].buffers.exp_avg_sq.toArray());
@@ -151,9 +174,7 @@ describe("checkpoints", () => {
     for (const variant of ["no loader", "no rng"] as const) {
       const r = setup(6, "sgd");
       const { loader, ...rest } = r;
-      const info = variant === "no loader"
-        ? io.loadCheckpoint(bytes, rest)
-        : io.loadCheckpoint(bytes, { ...r, rng: new Generator(1) });
+      const info = variant === "no loader" ? io.loadCheckpoint(bytes, rest) : io.loadCheckpoint(bytes, { ...r, rng: new Generator(1) });
       if (variant === "no loader") expect(loader.stateDict().batchesDone).toBe(0);
       train(r, 2, info);
       expect(weightsOf(r.model)).not.toEqual(reference);
@@ -168,7 +189,12 @@ describe("checkpoints", () => {
     io.saveCheckpoint(path, { ...s, epoch: at.epoch, step: at.step });
     const { tensors, metadata } = io.readSafetensors(path);
     expect(metadata.format).toBe("wasmgrad.checkpoint");
-    expect(JSON.parse(metadata.checkpoint)).toMatchObject({ epoch: 1, step: 8, optimizer: { type: "Adam" }, scheduler: { type: "StepLR", lastEpoch: 8, stepSize: 5, gamma: 0.7 } });
+    expect(JSON.parse(metadata.checkpoint)).toMatchObject({
+      epoch: 1,
+      step: 8,
+      optimizer: { type: "Adam" },
+      scheduler: { type: "StepLR", lastEpoch: 8, stepSize: 5, gamma: 0.7 },
+    });
     expect(Object.keys(tensors)).toContain("model.0.weight");
     expect(Object.keys(tensors)).toContain("optimizer.3.exp_avg_sq");
     expect(Array.from(tensors["model.2.bias"].data)).toEqual(s.model.stateDict()["2.bias"].toArray());

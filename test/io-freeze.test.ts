@@ -106,7 +106,10 @@ describe("freezing and transfer", () => {
     model.fc3 = new nn.Linear(8, 2);
     model.fc1.requiresGrad_(false);
     model.fc2.requiresGrad_(false);
-    const optimizer = new optim.Adam(model.parameters().filter((p) => p.requiresGrad), { lr: 0.05 });
+    const optimizer = new optim.Adam(
+      model.parameters().filter((p) => p.requiresGrad),
+      { lr: 0.05 },
+    );
     const headBefore = bits(model.fc3.weight);
     trainSteps(model, optimizer, 5, 2);
     const file = io.loadSafetensors(bytes);

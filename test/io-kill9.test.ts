@@ -35,7 +35,10 @@ interface Run {
  */
 function runChild(args: string[], killWhen?: (line: string) => boolean, killWhenExists?: string, script = CHILD): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", script, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     running.add(child);
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const lines: string[] = [];

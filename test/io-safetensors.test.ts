@@ -109,7 +109,9 @@ describe("safetensors interop with numpy", () => {
     const path = join(dir, "ours.safetensors");
     const bytes = io.saveSafetensors(model.stateDict(), path, { metadata: { format: "pt" } });
     expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
-    expect(bytes, "our writer's output changed: run npm run test:reference to have numpy check it again").toEqual(new Uint8Array(readFileSync(join(golden, "ours.safetensors"))));
+    expect(bytes, "our writer's output changed: run npm run test:reference to have numpy check it again").toEqual(
+      new Uint8Array(readFileSync(join(golden, "ours.safetensors"))),
+    );
     const out = JSON.parse(readFileSync(join(golden, "ours.json"), "utf8"));
     expect(out.keys).toEqual(["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]);
     expect(out.shapes["0.weight"]).toEqual([32, 64]);
@@ -152,12 +154,24 @@ describe("safetensors bytes", () => {
     const data = new Uint8Array(f16.length * 2 + 2 + bf16.length * 2 + f64.length * 8 + 3 * 8 + 4 + 3);
     const v = new DataView(data.buffer);
     let o = 0;
-    for (const h of f16) { v.setUint16(o, h, true); o += 2; }
+    for (const h of f16) {
+      v.setUint16(o, h, true);
+      o += 2;
+    }
     v.setUint16(o, 0x7e00, true); // F16 NaN, a tensor of its own
     o += 2;
-    for (const h of bf16) { v.setUint16(o, h, true); o += 2; }
-    for (const x of f64) { v.setFloat64(o, x, true); o += 8; }
-    for (const x of [-3n, 2n ** 40n, 7n]) { v.setBigInt64(o, x, true); o += 8; }
+    for (const h of bf16) {
+      v.setUint16(o, h, true);
+      o += 2;
+    }
+    for (const x of f64) {
+      v.setFloat64(o, x, true);
+      o += 8;
+    }
+    for (const x of [-3n, 2n ** 40n, 7n]) {
+      v.setBigInt64(o, x, true);
+      o += 8;
+    }
     v.setInt16(o, -300, true);
     v.setUint8(o + 2, 200);
     v.setInt8(o + 3, -5);
@@ -199,11 +213,16 @@ describe("safetensors bytes", () => {
     v.setUint8(0, 9);
     v.setFloat32(1, 1.5, true);
     v.setFloat32(5, -2.25, true);
-    const t = io.loadSafetensors(build({
-      b: { dtype: "U8", shape: [1], data_offsets: [0, 1] },
-      a: { dtype: "F32", shape: [2, 1], data_offsets: [1, 9] },
-      e: { dtype: "F32", shape: [0, 1000000], data_offsets: [9, 9] },
-    }, data));
+    const t = io.loadSafetensors(
+      build(
+        {
+          b: { dtype: "U8", shape: [1], data_offsets: [0, 1] },
+          a: { dtype: "F32", shape: [2, 1], data_offsets: [1, 9] },
+          e: { dtype: "F32", shape: [0, 1000000], data_offsets: [9, 9] },
+        },
+        data,
+      ),
+    );
     expect(Array.from(t.a.data)).toEqual([1.5, -2.25]);
     expect(t.e.shape).toEqual([0, 1000000]);
     expect(t.e.data.length).toBe(0);
@@ -230,11 +249,23 @@ describe("malformed safetensors files raise FormatError", () => {
 
   const cases: [string, () => Uint8Array, RegExp][] = [
     ["shorter than the length field", () => new Uint8Array(5), /5 bytes is too short/],
-    ["header length past the end", () => withLength(1000, 0, new TextEncoder().encode("{}")), /header length at byte 0 says 1000 bytes, but only 2 bytes follow/],
+    [
+      "header length past the end",
+      () => withLength(1000, 0, new TextEncoder().encode("{}")),
+      /header length at byte 0 says 1000 bytes, but only 2 bytes follow/,
+    ],
     ["64-bit header length", () => withLength(0, 0x10000000), /header length at byte 0 says \d+ bytes/],
     ["header not starting with {", () => build(null, undefined, "[1,2]"), /start with '\{' at byte 8/],
     ["invalid JSON", () => build(null, undefined, '{"a": {"dtype": "F32",'), /not valid JSON/],
-    ["invalid UTF-8", () => { const b = build(null, undefined, '{"ab":1}'); b[10] = 0xff; return b; }, /not valid UTF-8/],
+    [
+      "invalid UTF-8",
+      () => {
+        const b = build(null, undefined, '{"ab":1}');
+        b[10] = 0xff;
+        return b;
+      },
+      /not valid UTF-8/,
+    ],
     ["tensor info not an object", () => build({ a: [1, 2] }), /tensor "a": expected \{dtype, shape, data_offsets\}/],
     ["unknown dtype", () => build({ w: ok([2], [0, 8], "F33") }, f32(2)), /tensor "w": unknown dtype "F33"/],
     ["unsupported dtype", () => build({ w: ok([2], [0, 2], "F8_E4M3") }, new Uint8Array(2)), /dtype F8_E4M3 is not supported/],
@@ -246,7 +277,11 @@ describe("malformed safetensors files raise FormatError", () => {
     ["shape × dtype ≠ byte range", () => build({ w: ok([3], [0, 8]) }, f32(2)), /shape \[3\] of F32 needs 12 bytes, but data_offsets \[0, 8\] .* span 8/],
     ["huge shape for a small range", () => build({ w: ok([1e15, 1e15], [0, 8]) }, f32(2)), /needs more than 8 bytes/],
     ["F16 size mismatch", () => build({ w: ok([3], [0, 8], "F16") }, f32(2)), /shape \[3\] of F16 needs 6 bytes/],
-    ["overlapping tensors", () => build({ a: ok([2], [0, 8]), b: ok([2], [4, 12]) }, f32(3)), /tensor "b": data_offsets \[4, 12\] overlap those of tensor "a" \[0, 8\]/],
+    [
+      "overlapping tensors",
+      () => build({ a: ok([2], [0, 8]), b: ok([2], [4, 12]) }, f32(3)),
+      /tensor "b": data_offsets \[4, 12\] overlap those of tensor "a" \[0, 8\]/,
+    ],
     ["a gap between tensors", () => build({ a: ok([1], [0, 4]), b: ok([1], [8, 12]) }, f32(3)), /4 unused bytes in the data section before tensor "b"/],
     ["bytes after the last tensor", () => build({ a: ok([1], [0, 4]) }, f32(2)), /4 bytes after the last tensor/],
     ["non-string metadata", () => build({ __metadata__: { epoch: 3 } }), /__metadata__\["epoch"\] must be a string/],
@@ -269,14 +304,14 @@ describe("malformed safetensors files raise FormatError", () => {
     const good = io.saveSafetensors(model.stateDict(), undefined, { metadata: { format: "pt" } });
     const headerEnd = 8 + new DataView(good.buffer).getUint32(0, true);
     let seed = 12345;
-    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
     let failures = 0;
     for (let trial = 0; trial < 400; trial++) {
       const bad = good.slice(0, trial % 4 === 0 ? rand(good.length) : good.length);
       if (trial % 4 !== 0) {
         for (let k = 0; k <= rand(3); k++) {
           const at = rand(headerEnd);
-          bad[at] = trial % 3 === 0 ? rand(256) : "0123456789[]{}\",:-e. ".charCodeAt(rand(22));
+          bad[at] = trial % 3 === 0 ? rand(256) : '0123456789[]{}",:-e. '.charCodeAt(rand(22));
         }
       }
       try {

@@ -41,10 +41,12 @@ if (args["write-loop"] !== undefined) {
 
 // 640 samples × 32 features, 4 classes from a fixed teacher; independent of the training seed.
 const g = new Generator(2024);
-const N = 640, F = 32;
+const N = 640,
+  F = 32;
 const x = Float32Array.from({ length: N * F }, () => g.normal());
 const y = Int32Array.from({ length: N }, (_, i) => {
-  let best = 0, bestV = -Infinity;
+  let best = 0,
+    bestV = -Infinity;
   for (let c = 0; c < 4; c++) {
     let v = 0;
     for (let f = 0; f < F; f++) v += x[i * F + f] * Math.sin(1 + c * 7 + f * 3);

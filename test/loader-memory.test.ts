@@ -7,7 +7,10 @@ function setup() {
   setBackend("wasm");
   manualSeed(0);
   const g = new Generator(2);
-  const x = tensor(Float32Array.from({ length: 4000 * 64 }, () => g.normal()), { shape: [4000, 64] });
+  const x = tensor(
+    Float32Array.from({ length: 4000 * 64 }, () => g.normal()),
+    { shape: [4000, 64] },
+  );
   const y = tensor(Int32Array.from({ length: 4000 }, () => g.randint(10)));
   const model = new nn.Sequential(new nn.Linear(64, 512), new nn.ReLU(), new nn.Linear(512, 10));
   return { loader: new DataLoader(new data.TensorDataset(x, y), { batchSize: 200 }), model };
@@ -67,4 +70,3 @@ describe("DataLoader loops and memory", () => {
     expect(steps).toBe(20);
   });
 });
-

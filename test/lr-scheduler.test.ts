@@ -10,7 +10,10 @@ beforeEach(() => setBackend("wasm"));
 
 /** An optimizer with one parameter per group, at the given lrs. */
 function sgd(lrs: number[] = [0.1], extra: Partial<optim.SGDOptions> = {}) {
-  return new optim.SGD(lrs.map((lr) => ({ params: [tensor([0, 0], { requiresGrad: true })], lr })), { momentum: 0.9, ...extra });
+  return new optim.SGD(
+    lrs.map((lr) => ({ params: [tensor([0, 0], { requiresGrad: true })], lr })),
+    { momentum: 0.9, ...extra },
+  );
 }
 function adam(lrs: number[] = [0.1]) {
   return new optim.Adam(lrs.map((lr) => ({ params: [tensor([0, 0], { requiresGrad: true })], lr })));
@@ -43,7 +46,8 @@ describe("StepLR, MultiStepLR, ExponentialLR", () => {
     const s = new StepLR(opt, { stepSize: 3, gamma: 0.5 });
     expect(s.lastEpoch).toBe(0);
     expect(s.getLastLr()).toEqual([0.1, 0.8]);
-    const seq0: number[] = [lrsOf(opt)[0]], seq1: number[] = [lrsOf(opt)[1]];
+    const seq0: number[] = [lrsOf(opt)[0]],
+      seq1: number[] = [lrsOf(opt)[1]];
     for (let e = 1; e <= 10; e++) {
       s.step();
       seq0.push(lrsOf(opt)[0]);
@@ -59,7 +63,10 @@ describe("StepLR, MultiStepLR, ExponentialLR", () => {
   it("StepLR: the PyTorch docs example (0.05, stepSize 30, gamma 0.1) over 100 epochs; default gamma 0.1", () => {
     const opt = sgd([0.05]);
     const got = sequence(opt, new StepLR(opt, { stepSize: 30 }), 99);
-    expectClose(got, got.map((_, e) => 0.05 * 0.1 ** Math.floor(e / 30)));
+    expectClose(
+      got,
+      got.map((_, e) => 0.05 * 0.1 ** Math.floor(e / 30)),
+    );
     expect(got[29]).toBe(0.05);
     expect(got[30]).toBeCloseTo(0.005, 15);
     expect(got[60]).toBeCloseTo(0.0005, 15);
@@ -74,7 +81,10 @@ describe("StepLR, MultiStepLR, ExponentialLR", () => {
     // The docs example: 0.05 until 30, 0.005 until 80, then 0.0005.
     const o2 = sgd([0.05]);
     const doc = sequence(o2, new MultiStepLR(o2, { milestones: [30, 80] }), 99);
-    expectClose(doc, doc.map((_, e) => 0.05 * 0.1 ** ((e >= 30 ? 1 : 0) + (e >= 80 ? 1 : 0))));
+    expectClose(
+      doc,
+      doc.map((_, e) => 0.05 * 0.1 ** ((e >= 30 ? 1 : 0) + (e >= 80 ? 1 : 0))),
+    );
   });
 
   it("ExponentialLR: lr = initial · gamma^epoch", () => {
@@ -82,7 +92,11 @@ describe("StepLR, MultiStepLR, ExponentialLR", () => {
     expect(sequence(opt, new ExponentialLR(opt, { gamma: 0.5 }), 5)).toEqual([2, 1, 0.5, 0.25, 0.125, 0.0625]);
     const o2 = sgd([0.1]);
     const got = sequence(o2, new ExponentialLR(o2, { gamma: 0.9 }), 40);
-    expectClose(got, got.map((_, e) => 0.1 * 0.9 ** e), 1e-13);
+    expectClose(
+      got,
+      got.map((_, e) => 0.1 * 0.9 ** e),
+      1e-13,
+    );
   });
 
   it("the schedulers are chainable: a change from outside carries on, as in torch", () => {
@@ -113,14 +127,23 @@ describe("CosineAnnealingLR", () => {
   it("follows the closed form η_min + (η_0 − η_min)(1 + cos(π t/T))/2 through 3 half periods (torch's recursion)", () => {
     const opt = sgd([0.1, 0.05]);
     const s = new CosineAnnealingLR(opt, { TMax: 10, etaMin: 0.001 });
-    const got0 = [lrsOf(opt)[0]], got1 = [lrsOf(opt)[1]];
+    const got0 = [lrsOf(opt)[0]],
+      got1 = [lrsOf(opt)[1]];
     for (let e = 1; e <= 30; e++) {
       s.step();
       got0.push(lrsOf(opt)[0]);
       got1.push(lrsOf(opt)[1]);
     }
-    expectClose(got0, got0.map((_, e) => closed(0.1, 0.001, 10, e)), 1e-12);
-    expectClose(got1, got1.map((_, e) => closed(0.05, 0.001, 10, e)), 1e-12);
+    expectClose(
+      got0,
+      got0.map((_, e) => closed(0.1, 0.001, 10, e)),
+      1e-12,
+    );
+    expectClose(
+      got1,
+      got1.map((_, e) => closed(0.05, 0.001, 10, e)),
+      1e-12,
+    );
     expect(got0[10]).toBe(0.001); // 1 + cos(π) = 0 exactly
     expect(got0[20]).toBeCloseTo(0.1, 14); // climbs back (no restarts), period 2·TMax
   });
@@ -128,7 +151,11 @@ describe("CosineAnnealingLR", () => {
   it("TMax 2 by hand: 1, ½, 0, ½, 1, ½, 0", () => {
     const opt = sgd([1]);
     const got = sequence(opt, new CosineAnnealingLR(opt, { TMax: 2 }), 6);
-    expectClose(got.map((v) => v + 1), [2, 1.5, 1, 1.5, 2, 1.5, 1], 1e-15);
+    expectClose(
+      got.map((v) => v + 1),
+      [2, 1.5, 1, 1.5, 2, 1.5, 1],
+      1e-15,
+    );
   });
 
   it("uses torch's recursive form, not the closed form: bitwise torch 2.13 values, and an outside change persists", () => {
@@ -137,8 +164,14 @@ describe("CosineAnnealingLR", () => {
     // torch.optim.lr_scheduler.CosineAnnealingLR(SGD(lr=0.1), T_max=7, eta_min=0.001), printed by torch 2.13.0:
     // the recursion drifts from the closed form in the last digits (0.10000000000000092 at epoch 28).
     const torchValues: Record<number, number> = {
-      1: 0.09509795896116975, 6: 0.005902041038830259, 7: 0.001, 8: 0.005902041038830253, 14: 0.10000000000000002,
-      23: 0.019637254807992846, 28: 0.10000000000000092, 30: 0.08136274519200815,
+      1: 0.09509795896116975,
+      6: 0.005902041038830259,
+      7: 0.001,
+      8: 0.005902041038830253,
+      14: 0.10000000000000002,
+      23: 0.019637254807992846,
+      28: 0.10000000000000092,
+      30: 0.08136274519200815,
     };
     for (const [e, v] of Object.entries(torchValues)) expect(got[Number(e)], `epoch ${e}`).toBe(v);
 
@@ -149,7 +182,8 @@ describe("CosineAnnealingLR", () => {
     s2.step();
     o2.paramGroups[0].options.lr = 0.05;
     s2.step();
-    const e = 3, T = 7;
+    const e = 3,
+      T = 7;
     expect(lrsOf(o2)[0]).toBe(((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (0.05 - 0.001) + 0.001);
   });
 });
@@ -164,24 +198,41 @@ describe("OneCycleLR", () => {
     // initial_lr = max_lr/div_factor = 0.04, min_lr = initial_lr/final_div_factor = 4e-6; phase 1 ends at
     // float(pct_start·total_steps) − 1 = 2, phase 2 at total_steps − 1 = 9.
     expect(opt.paramGroups[0].options).toMatchObject({ initialLr: 0.04, maxLr: 1, minLr: 4e-6, maxMomentum: 0.95, baseMomentum: 0.85 });
-    const end1 = 0.3 * 10 - 1, end2 = 9;
-    const lr: number[][] = [], mom: number[] = [];
+    const end1 = 0.3 * 10 - 1,
+      end2 = 9;
+    const lr: number[][] = [],
+      mom: number[] = [];
     for (let t = 0; t <= 10; t++) {
       if (t > 0) s.step();
       lr.push(lrsOf(opt));
       mom.push(opt.paramGroups[0].options.momentum);
     }
     const want = (max: number, t: number) => {
-      const initial = max / 25, min = initial / 1e4;
+      const initial = max / 25,
+        min = initial / 1e4;
       return t <= end1 ? cosAnneal(initial, max, t / end1) : cosAnneal(max, min, (t - end1) / (end2 - end1));
     };
     const wantMom = (t: number) => (t <= end1 ? cosAnneal(0.95, 0.85, t / end1) : cosAnneal(0.85, 0.95, (t - end1) / (end2 - end1)));
-    expectClose(lr.map((l) => l[0]), lr.map((_, t) => want(1, t)), 1e-15);
-    expectClose(lr.map((l) => l[1]), lr.map((_, t) => want(0.5, t)), 1e-15);
-    expectClose(mom, mom.map((_, t) => wantMom(t)), 1e-15);
+    expectClose(
+      lr.map((l) => l[0]),
+      lr.map((_, t) => want(1, t)),
+      1e-15,
+    );
+    expectClose(
+      lr.map((l) => l[1]),
+      lr.map((_, t) => want(0.5, t)),
+      1e-15,
+    );
+    expectClose(
+      mom,
+      mom.map((_, t) => wantMom(t)),
+      1e-15,
+    );
     // Phase boundaries, as torch 2.13.0 prints them: start (1 + (0.04 − 1)·2/2 rounds to 0.040000000000000036),
     // the middle of phase 1, the peak, the first step down, the end (min_lr) and the one step past it torch allows.
-    expect([lr[0][0], lr[1][0], lr[2][0], lr[3][0], lr[9][0], lr[10][0]]).toEqual([0.040000000000000036, 0.52, 1, 0.9504846320134737, 4e-6, 0.04951936798652623]);
+    expect([lr[0][0], lr[1][0], lr[2][0], lr[3][0], lr[9][0], lr[10][0]]).toEqual([
+      0.040000000000000036, 0.52, 1, 0.9504846320134737, 4e-6, 0.04951936798652623,
+    ]);
     expect([mom[0], mom[2], mom[3], mom[9]]).toEqual([0.95, 0.85, 0.854951556604879, 0.95]);
     expect(s.getLastLr()).toEqual(lr[10]);
     // Step 11 of 10 throws, as in torch, and changes nothing.
@@ -194,7 +245,8 @@ describe("OneCycleLR", () => {
     const opt = adam([0.1]);
     const s = new OneCycleLR(opt, { maxLr: 0.01, epochs: 3, stepsPerEpoch: 7, pctStart: 0.25, annealStrategy: "linear", divFactor: 10, finalDivFactor: 100 });
     const end1 = 0.25 * 21 - 1; // 4.25
-    const lr: number[] = [], b1: number[] = [];
+    const lr: number[] = [],
+      b1: number[] = [];
     for (let t = 0; t <= 20; t++) {
       if (t > 0) s.step();
       lr.push(lrsOf(opt)[0]);
@@ -202,8 +254,16 @@ describe("OneCycleLR", () => {
       expect(betas[1]).toBe(0.999);
       b1.push(betas[0]);
     }
-    expectClose(lr, lr.map((_, t) => (t <= end1 ? linAnneal(0.001, 0.01, t / end1) : linAnneal(0.01, 1e-5, (t - end1) / (20 - end1)))), 1e-14);
-    expectClose(b1, b1.map((_, t) => (t <= end1 ? linAnneal(0.95, 0.85, t / end1) : linAnneal(0.85, 0.95, (t - end1) / (20 - end1)))), 1e-14);
+    expectClose(
+      lr,
+      lr.map((_, t) => (t <= end1 ? linAnneal(0.001, 0.01, t / end1) : linAnneal(0.01, 1e-5, (t - end1) / (20 - end1)))),
+      1e-14,
+    );
+    expectClose(
+      b1,
+      b1.map((_, t) => (t <= end1 ? linAnneal(0.95, 0.85, t / end1) : linAnneal(0.85, 0.95, (t - end1) / (20 - end1)))),
+      1e-14,
+    );
     expect(lr[20]).toBeCloseTo(1e-5, 18);
     // The defaults' betas array is not modified in place (groups share it).
     expect(opt.defaults.betas).toEqual([0.9, 0.999]);
@@ -212,8 +272,11 @@ describe("OneCycleLR", () => {
   it("threePhase: up, back down to initialLr, then to minLr with momentum held at max", () => {
     const opt = sgd([0.1]);
     const s = new OneCycleLR(opt, { maxLr: 0.2, totalSteps: 20, threePhase: true });
-    const e1 = 0.3 * 20 - 1, e2 = 2 * 0.3 * 20 - 2, e3 = 19; // 5, 10, 19
-    const lr: number[] = [], mom: number[] = [];
+    const e1 = 0.3 * 20 - 1,
+      e2 = 2 * 0.3 * 20 - 2,
+      e3 = 19; // 5, 10, 19
+    const lr: number[] = [],
+      mom: number[] = [];
     for (let t = 0; t <= 20; t++) {
       if (t > 0) s.step();
       lr.push(lrsOf(opt)[0]);
@@ -221,7 +284,11 @@ describe("OneCycleLR", () => {
     }
     const want = (t: number) =>
       t <= e1 ? cosAnneal(0.008, 0.2, t / e1) : t <= e2 ? cosAnneal(0.2, 0.008, (t - e1) / (e2 - e1)) : cosAnneal(0.008, 8e-7, (t - e2) / (e3 - e2));
-    expectClose(lr, lr.map((_, t) => want(t)), 1e-14);
+    expectClose(
+      lr,
+      lr.map((_, t) => want(t)),
+      1e-14,
+    );
     expect([lr[5], lr[10], lr[13], lr[19]]).toEqual([0.2, 0.008, 0.0060002, 8e-7]); // torch 2.13.0
     expect(mom.slice(10)).toEqual(Array(11).fill(0.95));
     expect(mom[5]).toBe(0.85);
@@ -278,7 +345,14 @@ describe("ReduceLROnPlateau", () => {
     }
     // 1.00005 > 1·(1 + 1e-4)? no: bad, bad → reduce at e3: group 0 → 0.5, group 1 → 1.5e-8 (3e-8 − 1.5e-8 > 1e-8).
     // e4 improves; e5 2.0001 > 2.0002? no: bad; e6 bad → group 0 → max(0.25, 0.3) = 0.3; group 1 7.5e-9 skipped (< eps).
-    expect(seen).toEqual([[1, 3e-8], [1, 3e-8], [0.5, 1.5e-8], [0.5, 1.5e-8], [0.5, 1.5e-8], [0.3, 1.5e-8]]);
+    expect(seen).toEqual([
+      [1, 3e-8],
+      [1, 3e-8],
+      [0.5, 1.5e-8],
+      [0.5, 1.5e-8],
+      [0.5, 1.5e-8],
+      [0.3, 1.5e-8],
+    ]);
     expect(s.getLastLr()).toEqual([0.3, 1.5e-8]);
     expect(s.best).toBe(2);
     expect(s.lastEpoch).toBe(6);

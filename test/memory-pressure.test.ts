@@ -6,8 +6,24 @@
 // error on one backend leaves the other's tensors alone.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  DataLoader, Generator, OutOfMemoryError, ReleasedTensorError, type Tensor, createBackend, data, datasets, getBackend, manualSeed, nn, noGrad,
-  ops, optim, setBackend, tensor, transforms, zeros,
+  DataLoader,
+  Generator,
+  OutOfMemoryError,
+  ReleasedTensorError,
+  type Tensor,
+  createBackend,
+  data,
+  datasets,
+  getBackend,
+  manualSeed,
+  nn,
+  noGrad,
+  ops,
+  optim,
+  setBackend,
+  tensor,
+  transforms,
+  zeros,
 } from "../src/index.js";
 import type { Backend } from "../src/backend/index.js";
 import { stepScopeSizes } from "../src/lifetime.js";
@@ -68,7 +84,9 @@ describe("out of memory, then back to work", () => {
 
     // 10^6 × 784 float32 = 2.9 GiB.
     const e1 = thrown(() => zeros([1_000_000, 784]));
-    expect(e1.message).toMatch(/^cannot allocate 2\.92 GiB: [\d.]+ [KM]iB in use, memory limit 256\.0 MiB \(free tensors, use smaller batches, or raise maxMemoryBytes\)/);
+    expect(e1.message).toMatch(
+      /^cannot allocate 2\.92 GiB: [\d.]+ [KM]iB in use, memory limit 256\.0 MiB \(free tensors, use smaller batches, or raise maxMemoryBytes\)/,
+    );
     expect(be.memory.buffer.byteLength).toBeLessThanOrEqual(256 * MiB);
 
     // 60,000 images (179 MiB) fit, but not with what the MLP needs for them (the first gemm packs
@@ -120,14 +138,20 @@ describe("out of memory, then back to work", () => {
   it("a DataLoader batch too big for the memory: the loop throws, a smaller loader trains on the same backend", () => {
     const be = createBackend("wasm", { maxMemoryBytes: 24 * MiB });
     const m = seedMlp(be);
-    const testset = new datasets.MNIST({ train: false, transform: new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]) });
+    const testset = new datasets.MNIST({
+      train: false,
+      transform: new transforms.Compose([new transforms.ToTensor(), new transforms.Normalize([0.5], [0.5])]),
+    });
     const huge = new DataLoader(testset, { batchSize: 1_000_000 }); // one batch of all 10,000 images: 30 MiB
     const e = thrown(() => {
       for (const [images, labels] of huge) step(m, images.view(images.shape[0], -1), labels);
     });
     expect(e.message).toMatch(/^cannot allocate 29\.9 MiB: .* memory limit 24\.0 MiB/);
     // Skipping a batch that does not fit, inside the loop, works too.
-    const sub = new data.Subset(testset, Int32Array.from({ length: 2000 }, (_, i) => i));
+    const sub = new data.Subset(
+      testset,
+      Int32Array.from({ length: 2000 }, (_, i) => i),
+    );
     const loader = new DataLoader(sub, { batchSize: 100, shuffle: true });
     const losses: number[] = [];
     for (const [images, labels] of loader) {
@@ -190,7 +214,10 @@ describe("out of memory, then back to work", () => {
 });
 
 describe("two models, two backends, one process", () => {
-  for (const [a, b] of [["wasm", "js"], ["wasm", "wasm"]] as const) {
+  for (const [a, b] of [
+    ["wasm", "js"],
+    ["wasm", "wasm"],
+  ] as const) {
     it(`${a} + ${b}: interleaved training gives each model the bits it gets alone; memory stays flat`, () => {
       const run = (pairs: { be: Backend; seed: number }[], steps: number) => {
         const setups = pairs.map(({ be, seed }) => ({ be, m: seedMlp(be, seed), batch: stripes(be, 64, seed + 10) }));
@@ -210,7 +237,13 @@ describe("two models, two backends, one process", () => {
         }
         return { losses, live, weights: setups.map((s) => s.m.model.parameters().map((p) => Array.from(p.data))) };
       };
-      const together = run([{ be: createBackend(a), seed: 1 }, { be: createBackend(b), seed: 2 }], 20);
+      const together = run(
+        [
+          { be: createBackend(a), seed: 1 },
+          { be: createBackend(b), seed: 2 },
+        ],
+        20,
+      );
       const aloneA = run([{ be: createBackend(a), seed: 1 }], 20);
       const aloneB = run([{ be: createBackend(b), seed: 2 }], 20);
       expect(together.losses[0]).toEqual(aloneA.losses[0]);
@@ -223,14 +256,18 @@ describe("two models, two backends, one process", () => {
 
   it("two models on one backend, interleaved step by step: the same bits as alone", () => {
     const be = createBackend("wasm");
-    const m1 = seedMlp(be, 1), m2 = seedMlp(be, 2);
-    const [x1, y1] = stripes(be, 32, 11), [x2, y2] = stripes(be, 32, 12);
-    const l1: number[] = [], l2: number[] = [];
+    const m1 = seedMlp(be, 1),
+      m2 = seedMlp(be, 2);
+    const [x1, y1] = stripes(be, 32, 11),
+      [x2, y2] = stripes(be, 32, 12);
+    const l1: number[] = [],
+      l2: number[] = [];
     for (let i = 0; i < 10; i++) {
       l1.push(step(m1, x1, y1));
       l2.push(step(m2, x2, y2));
     }
-    const b1 = createBackend("wasm"), b2 = createBackend("wasm");
+    const b1 = createBackend("wasm"),
+      b2 = createBackend("wasm");
     const alone1 = seedMlp(b1, 1);
     const [ax1, ay1] = stripes(b1, 32, 11);
     const a1 = Array.from({ length: 10 }, () => step(alone1, ax1, ay1));

@@ -26,11 +26,15 @@ function makeMlp(be: Backend, seed = 7) {
   const batches = Array.from({ length: 4 }, () => {
     const x = uniform(g, 16 * 20, 1);
     const labels = Int32Array.from({ length: 16 }, (_, i) => {
-      let best = 0, bestV = -Infinity;
+      let best = 0,
+        bestV = -Infinity;
       for (let c = 0; c < 5; c++) {
         let v = 0;
         for (let k = 0; k < 20; k++) v += x[i * 20 + k] * teacher[c * 20 + k];
-        if (v > bestV) { bestV = v; best = c; }
+        if (v > bestV) {
+          bestV = v;
+          best = c;
+        }
       }
       return best;
     });
@@ -55,7 +59,10 @@ function makeMlp(be: Backend, seed = 7) {
   };
   const dispose = () => {
     for (const p of params) p.dispose();
-    for (const b of batches) { b.x.dispose(); b.y.dispose(); }
+    for (const b of batches) {
+      b.x.dispose();
+      b.y.dispose();
+    }
   };
   return { params, step, dispose };
 }
@@ -174,7 +181,9 @@ describe("step lifetimes", () => {
       mlp.dispose();
 
       const beforeDispose = be.heap.stats().liveBytes;
-      r.dispose(); p.dispose(); q.dispose();
+      r.dispose();
+      p.dispose();
+      q.dispose();
       expect(be.heap.stats().liveBytes).toBe(beforeDispose - 3 * oneBlock);
       a.dispose();
     });
@@ -194,8 +203,14 @@ describe("step lifetimes", () => {
       expect(Array.from(t.data)).toEqual(Array.from(vals));
       expect(t.data.buffer).toBe(be.memory.buffer);
       expect(be.f32().buffer).toBe(be.memory.buffer);
-      const xs = x.data, ws = W.data, ys = y.data;
-      for (const [i, o] of [[0, 0], [999, 3999], [517, 2048]]) {
+      const xs = x.data,
+        ws = W.data,
+        ys = y.data;
+      for (const [i, o] of [
+        [0, 0],
+        [999, 3999],
+        [517, 2048],
+      ]) {
         let s = 0;
         for (let k = 0; k < 10; k++) s += xs[i * 10 + k] * ws[o * 10 + k];
         expect(Math.abs(ys[i * 4000 + o] - s)).toBeLessThan(1e-5);
@@ -215,7 +230,10 @@ describe("step lifetimes", () => {
         const g = new Generator(21);
         const x = tensor(uniform(g, 600 * 50, 1), { shape: [600, 50], backend: be });
         const W = tensor(uniform(g, 700 * 50, 0.1), { shape: [700, 50], backend: be, requiresGrad: true });
-        const labels = tensor(Int32Array.from({ length: 600 }, (_, i) => i % 700), { backend: be });
+        const labels = tensor(
+          Int32Array.from({ length: 600 }, (_, i) => i % 700),
+          { backend: be },
+        );
         ops.crossEntropy(ops.linear(x, W).relu(), labels).backward();
         return { grad: Array.from(W.grad!.data), mem: be.memory.buffer.byteLength };
       };
@@ -243,12 +261,16 @@ describe("out of memory", () => {
         return p;
       };
       // A small product first (the wasm backend sizes its packing scratch here).
-      const a = alloc(128, 1), b = alloc(128, 1), c = alloc(128, 0);
+      const a = alloc(128, 1),
+        b = alloc(128, 1),
+        c = alloc(128, 0);
       be.gemm("nn", 8, 8, 8, a, 8, b, 8, c, 8, 0, false);
       expect(f()[c >> 2]).toBe(8);
       // Aᵀ·B with M = 100,000 rows: packing Aᵀ needs ~100 MB of scratch, beyond the limit.
       const M = 100_000;
-      const at = alloc(M, 1), bt = alloc(1, 2), ct = alloc(M, 0);
+      const at = alloc(M, 1),
+        bt = alloc(1, 2),
+        ct = alloc(M, 0);
       let threw: unknown = null;
       try {
         be.gemm("tn", M, 1, 1, at, M, bt, 1, ct, 1, 0, false);
@@ -265,7 +287,10 @@ describe("out of memory", () => {
       expect(f()[c >> 2]).toBe(8);
       for (const { n, p } of victims) {
         const data = f().subarray(p >> 2, (p >> 2) + n);
-        expect(data.every((v) => v === 42), `block of ${n} floats overwritten by gemm`).toBe(true);
+        expect(
+          data.every((v) => v === 42),
+          `block of ${n} floats overwritten by gemm`,
+        ).toBe(true);
       }
     });
 

@@ -57,7 +57,7 @@ describe("datasets.MNIST", () => {
     expect(x.shape).toEqual([2, 1, 28, 28]);
     expect(y.toArray()).toEqual([testLabels[8], testLabels[8 + 9999]]);
     const xs = x.data;
-    const px = (k: number) => ((testImages[16 + k] / 255) - 0.5) / 0.5;
+    const px = (k: number) => (testImages[16 + k] / 255 - 0.5) / 0.5;
     expect(xs[300]).toBeCloseTo(px(300), 6);
     expect(xs[784 + 400]).toBeCloseTo(px(9999 * 784 + 400), 6);
   });
@@ -83,7 +83,9 @@ describe("datasets.MNIST", () => {
     const wrongDims = testImages.slice();
     wrongDims[3] = 2;
     expect(load(wrongDims, testLabels)).toThrow(/t10k-images-idx3-ubyte: expected 3 dimensions .* says 2/);
-    expect(load(testImages.subarray(0, 16 + 784 * 10), testLabels)).toThrow(/t10k-images-idx3-ubyte: truncated data: dimensions \[10000, 28, 28\] need 7840000 bytes .* the file has 7840/);
+    expect(load(testImages.subarray(0, 16 + 784 * 10), testLabels)).toThrow(
+      /t10k-images-idx3-ubyte: truncated data: dimensions \[10000, 28, 28\] need 7840000 bytes .* the file has 7840/,
+    );
     expect(load(testImages.subarray(0, 10), testLabels)).toThrow(/truncated header/);
     // Header says 9,999 labels while there are 10,000 images.
     const fewer = testLabels.slice(0, 8 + 9999);

@@ -16,7 +16,11 @@ describe("optim", () => {
   it("SGD momentum over three steps matches the documented rule", () => {
     const p = param([1, -2]);
     const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
-    const grads = [[0.5, 1], [-1, 2], [0.25, -0.5]];
+    const grads = [
+      [0.5, 1],
+      [-1, 2],
+      [0.25, -0.5],
+    ];
     let w = [1, -2];
     let buf = [0, 0];
     grads.forEach((g, t) => {

@@ -42,7 +42,9 @@ describe("browser playground", () => {
     try {
       await page.waitForFunction(`(() => { const s = window.__playground; return ${fn}; })()`, null, { timeout, polling: 50 });
     } catch (e) {
-      throw new Error(`playground: waiting for ${what} failed: ${(e as Error).message.split("\n")[0]}\n${logs.join("\n")}\nstate: ${JSON.stringify(await state().catch(() => null))?.slice(0, 2000)}`);
+      throw new Error(
+        `playground: waiting for ${what} failed: ${(e as Error).message.split("\n")[0]}\n${logs.join("\n")}\nstate: ${JSON.stringify(await state().catch(() => null))?.slice(0, 2000)}`,
+      );
     }
   };
 
@@ -132,7 +134,9 @@ describe("browser playground", () => {
     await page.click("#finetune");
     await waitFor("fine-tuning", `s.finetunes === 1 && s.predictions > ${predictionsBefore}`);
     const after = (await state()).prediction!;
-    console.log(`playground: fine-tuned towards ${target}: P(${target}) ${probs[target].toFixed(4)} → ${after.probs[target].toFixed(4)}, prediction ${after.digit}`);
+    console.log(
+      `playground: fine-tuned towards ${target}: P(${target}) ${probs[target].toFixed(4)} → ${after.probs[target].toFixed(4)}, prediction ${after.digit}`,
+    );
     expect(after.probs[target]).toBeGreaterThan(probs[target] + 0.2);
     expect(await page.textContent("#ftlog")).toMatch(/before fine-tuning → .* after/);
 

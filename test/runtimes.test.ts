@@ -23,12 +23,17 @@ let nodeResult: DeterminismResult;
 
 /** The bits every runtime must reproduce. */
 const fingerprint = (r: DeterminismResult) => ({
-  steps: r.steps, finalLossBits: r.finalLossBits, checksum: r.checksum,
-  adamChecksum: r.adamChecksum, adamFinalLossBits: r.adamFinalLossBits,
+  steps: r.steps,
+  finalLossBits: r.finalLossBits,
+  checksum: r.checksum,
+  adamChecksum: r.adamChecksum,
+  adamFinalLossBits: r.adamFinalLossBits,
 });
 const report = (r: DeterminismResult) =>
-  console.log(`${r.runtime.padEnd(18)} loss ${r.firstLoss.toFixed(4)} → ${r.finalLoss} (0x${r.finalLossBits})  ` +
-    `weights fnv1a ${r.checksum}  adam ${r.adamChecksum}/0x${r.adamFinalLossBits}  ${r.ms} ms`);
+  console.log(
+    `${r.runtime.padEnd(18)} loss ${r.firstLoss.toFixed(4)} → ${r.finalLoss} (0x${r.finalLossBits})  ` +
+      `weights fnv1a ${r.checksum}  adam ${r.adamChecksum}/0x${r.adamFinalLossBits}  ${r.ms} ms`,
+  );
 
 beforeAll(async () => {
   app = packAndInstall();
@@ -44,7 +49,16 @@ afterAll(() => {
 
 describe("the npm package", () => {
   it("ships dist (both entries, types, kernels.wasm), README and LICENSE, and nothing else", () => {
-    for (const f of ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/entry-workerd.js", "dist/kernels.wasm", "dist/index.d.ts", "dist/nn/index.d.ts"]) {
+    for (const f of [
+      "package.json",
+      "README.md",
+      "LICENSE",
+      "dist/index.js",
+      "dist/entry-workerd.js",
+      "dist/kernels.wasm",
+      "dist/index.d.ts",
+      "dist/nn/index.d.ts",
+    ]) {
       expect(app.files, f).toContain(f);
     }
     expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "LICENSE"].includes(f)))).toEqual([]);
@@ -62,7 +76,9 @@ describe("the npm package", () => {
   });
 
   it("installs from the tarball and trains in a fresh project: the loss falls", () => {
-    writeFileSync(join(app.dir, "train.mjs"), `
+    writeFileSync(
+      join(app.dir, "train.mjs"),
+      `
 import { DataLoader, data, manualSeed, nn, optim, tensor } from "wasmgrad";
 manualSeed(0);
 const n = 500, x = new Float32Array(n * 784), y = new Int32Array(n);
@@ -83,7 +99,8 @@ for (const [images, labels] of loader) {
   losses.push(loss.item());
 }
 console.log(JSON.stringify(losses));
-`);
+`,
+    );
     const losses = lastJsonLine<number[]>(run(process.execPath, ["train.mjs"], { cwd: app.dir }));
     console.log(`consumer (node, installed tarball): ${losses.length} steps, loss ${losses[0].toFixed(4)} → ${losses[losses.length - 1].toFixed(4)}`);
     expect(losses).toHaveLength(10);
@@ -91,13 +108,16 @@ console.log(JSON.stringify(losses));
   });
 
   it("exports wasmgrad/kernels.wasm: initWasm(import.meta.resolve(...)) loads it from disk in Node", () => {
-    writeFileSync(join(app.dir, "init-url.mjs"), `
+    writeFileSync(
+      join(app.dir, "init-url.mjs"),
+      `
 import { getBackend, initWasm, tensor } from "wasmgrad";
 const url = import.meta.resolve("wasmgrad/kernels.wasm");
 const module = await initWasm(url);
 const y = tensor([1, 2, 3]).mul(tensor([4, 5, 6])).toArray();
 console.log(JSON.stringify({ url, exports: WebAssembly.Module.exports(module).length, y: Array.from(y), backend: getBackend().name }));
-`);
+`,
+    );
     const r = lastJsonLine<{ url: string; exports: number; y: number[]; backend: string }>(run(process.execPath, ["init-url.mjs"], { cwd: app.dir }));
     expect(r.url).toMatch(/node_modules\/wasmgrad\/dist\/kernels\.wasm$/);
     expect(r.exports).toBeGreaterThan(10);
@@ -106,7 +126,9 @@ console.log(JSON.stringify({ url, exports: WebAssembly.Module.exports(module).le
   });
 
   it("type-checks a TypeScript consumer and examples/worker against the published .d.ts (no @types/node)", () => {
-    writeFileSync(join(app.dir, "consumer.ts"), `
+    writeFileSync(
+      join(app.dir, "consumer.ts"),
+      `
 import { type Tensor, initWasm, manualSeed, nn, optim, tensor, useWasmModule } from "wasmgrad";
 manualSeed(0);
 const model = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2));
@@ -119,16 +141,30 @@ const n: number = loss.item();
 export const init: (s: string | URL | WebAssembly.Module) => Promise<WebAssembly.Module> = initWasm;
 export const use: (m: WebAssembly.Module) => void = useWasmModule;
 export { n };
-`);
+`,
+    );
     mkdirSync(join(app.dir, "worker"), { recursive: true });
     copyFileSync(join(repoRoot, "examples/worker/src/index.ts"), join(app.dir, "worker/index.ts"));
-    writeFileSync(join(app.dir, "tsconfig.json"), JSON.stringify({
-      compilerOptions: {
-        target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022", "DOM"],
-        types: [], strict: true, noEmit: true, skipLibCheck: false,
-      },
-      files: ["consumer.ts", "worker/index.ts"],
-    }, null, 2));
+    writeFileSync(
+      join(app.dir, "tsconfig.json"),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: "ES2022",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            lib: ["ES2022", "DOM"],
+            types: [],
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+          },
+          files: ["consumer.ts", "worker/index.ts"],
+        },
+        null,
+        2,
+      ),
+    );
     run(bin("tsc"), ["-p", "tsconfig.json"], { cwd: app.dir });
   });
 });
@@ -205,7 +241,11 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
       };
       const results = await load("");
       const fromUrl = await load("url.html");
-      for (const [where, r] of [["main", results.main], ["worker", results.worker], ["initWasm(url)", fromUrl.url]] as const) {
+      for (const [where, r] of [
+        ["main", results.main],
+        ["worker", results.worker],
+        ["initWasm(url)", fromUrl.url],
+      ] as const) {
         if (typeof r === "object" && r !== null && "error" in r) throw new Error(`chromium ${where}: ${(r as { error: string }).error}\n${logs.join("\n")}`);
         report(r as DeterminismResult);
         expect(fingerprint(r as DeterminismResult), `chromium ${where}`).toEqual(fingerprint(nodeResult));
@@ -213,8 +253,11 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
 
       // examples/browser-min, the program `npm run size` measures, trains on its page.
       await page.goto(`http://127.0.0.1:${port}/min.html`);
-      await page.waitForFunction(() => document.getElementById("out")?.textContent?.includes("epoch 5"), null, { timeout: 60_000 })
-        .catch((e: Error) => { throw new Error(`examples/browser-min did not finish: ${e.message}\n${logs.join("\n")}`); });
+      await page
+        .waitForFunction(() => document.getElementById("out")?.textContent?.includes("epoch 5"), null, { timeout: 60_000 })
+        .catch((e: Error) => {
+          throw new Error(`examples/browser-min did not finish: ${e.message}\n${logs.join("\n")}`);
+        });
       const text = await page.evaluate(() => document.getElementById("out")?.textContent ?? "");
       const epochLosses = [...text.matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
       console.log(`examples/browser-min in chromium: epoch losses ${epochLosses.join(", ")}`);
@@ -233,8 +276,10 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
     const wrangler = { platform: "browser" as const, conditions: ["workerd", "worker", "browser"], wasmModules: true };
     const kernels = join(app.dir, "node_modules/wasmgrad/dist/kernels.wasm");
     const dirs = {
-      det: join(app.dir, "workerd-det"), example: join(app.dir, "workerd-example"),
-      manual: join(app.dir, "workerd-manual"), plain: join(app.dir, "workerd-plain"),
+      det: join(app.dir, "workerd-det"),
+      example: join(app.dir, "workerd-example"),
+      manual: join(app.dir, "workerd-manual"),
+      plain: join(app.dir, "workerd-plain"),
     };
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
     await bundle(join(entries, "workerd.ts"), join(dirs.det, "worker.js"), { installedIn: app.dir, ...wrangler });
@@ -249,14 +294,20 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
     expect(readFileSync(join(dirs.det, "worker.js"), "utf8")).toContain('from "./kernels.wasm"');
 
     const worker = (name: string, dir: string) => ({
-      name, modules: true, modulesRoot: dir, scriptPath: join(dir, "worker.js"), compatibilityDate: "2025-09-01",
+      name,
+      modules: true,
+      modulesRoot: dir,
+      scriptPath: join(dir, "worker.js"),
+      compatibilityDate: "2025-09-01",
       modulesRules: [{ type: "CompiledWasm" as const, include: ["**/*.wasm"] }],
     });
     const mf = new Miniflare({ workers: Object.entries(dirs).map(([name, dir]) => worker(name, dir)) });
-    const get = async (name: string, url: string) =>
-      ((await mf.getWorker(name)) as unknown as { fetch(url: string): Promise<Response> }).fetch(url);
+    const get = async (name: string, url: string) => ((await mf.getWorker(name)) as unknown as { fetch(url: string): Promise<Response> }).fetch(url);
     try {
-      for (const [name, runtime] of [["det", "workerd"], ["manual", "workerd-manual"]]) {
+      for (const [name, runtime] of [
+        ["det", "workerd"],
+        ["manual", "workerd-manual"],
+      ]) {
         const r = (await (await get(name, "http://localhost/")).json()) as DeterminismResult | { error: string };
         if ("error" in r) throw new Error(`${runtime}: ${r.error}`);
         report(r);
@@ -267,7 +318,9 @@ describe("same bits in every runtime (seed 0, seed MLP, 20 SGD steps + 5 Adam st
       const ex = await get("example", "http://localhost/?steps=20&seed=0");
       expect(ex.status).toBe(200);
       const figures = (await ex.json()) as { steps: number; firstLoss: number; finalLoss: number; losses: number[]; accuracy: number };
-      console.log(`examples/worker  ${figures.steps} steps, loss ${figures.firstLoss.toFixed(4)} → ${figures.finalLoss.toFixed(4)}, accuracy ${figures.accuracy}`);
+      console.log(
+        `examples/worker  ${figures.steps} steps, loss ${figures.firstLoss.toFixed(4)} → ${figures.finalLoss.toFixed(4)}, accuracy ${figures.accuracy}`,
+      );
       expect(figures.steps).toBe(20);
       expect(figures.losses).toHaveLength(20);
       expect(figures.finalLoss).toBeLessThan(figures.firstLoss);

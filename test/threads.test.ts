@@ -31,14 +31,33 @@ describe("thread pool", () => {
     // Big enough to be split (≥ 8 MFLOP); wider than tall splits by columns (M = 2 and 3: the dot
     // path for nt), taller by rows; 30×40 on 2 threads leaves a 16-column slice, which reads A in
     // place where the whole gemm packs it.
-    const shapes: [number, number, number][] = [[100, 128, 784], [37, 300, 401], [2, 3000, 1500], [3, 2100, 1300], [260, 64, 300], [30, 40, 4000]];
-    const cases = shapes.flatMap(([M, N, K]) => (["nn", "nt", "tn"] as const).map((form) => {
-      const c = { form, M, N, K, A: be.heap.alloc(M * K * 4), B: be.heap.alloc(N * K * 4), bias: be.heap.alloc(N * 4), C: be.heap.alloc(M * N * 4), results: [] as Buffer[] };
-      fillRandom(be, c.A, M * K, g);
-      fillRandom(be, c.B, N * K, g);
-      fillRandom(be, c.bias, N, g);
-      return c;
-    }));
+    const shapes: [number, number, number][] = [
+      [100, 128, 784],
+      [37, 300, 401],
+      [2, 3000, 1500],
+      [3, 2100, 1300],
+      [260, 64, 300],
+      [30, 40, 4000],
+    ];
+    const cases = shapes.flatMap(([M, N, K]) =>
+      (["nn", "nt", "tn"] as const).map((form) => {
+        const c = {
+          form,
+          M,
+          N,
+          K,
+          A: be.heap.alloc(M * K * 4),
+          B: be.heap.alloc(N * K * 4),
+          bias: be.heap.alloc(N * 4),
+          C: be.heap.alloc(M * N * 4),
+          results: [] as Buffer[],
+        };
+        fillRandom(be, c.A, M * K, g);
+        fillRandom(be, c.B, N * K, g);
+        fillRandom(be, c.bias, N, g);
+        return c;
+      }),
+    );
     for (const threads of [1, 2, 3]) {
       await withThreads(be, threads);
       for (const { form, M, N, K, A, B, bias, C, results } of cases) {
@@ -81,7 +100,7 @@ describe("thread pool", () => {
     let splitWhileHot = false;
     // Under a loaded machine the worker may miss a job (the main thread takes it back) or sleep
     // before the next one; keep trying for a while.
-    for (const end = performance.now() + 5000; !splitWhileHot && performance.now() < end;) {
+    for (const end = performance.now() + 5000; !splitWhileHot && performance.now() < end; ) {
       run(big);
       before = splits();
       expect(run(small).equals(reference)).toBe(true);
@@ -93,18 +112,25 @@ describe("thread pool", () => {
 
   it("splits into slices that cover every row or column exactly once", () => {
     const base: GemmArgs = { form: "nn", M: 0, N: 0, K: 5, a: 1000, lda: 7, b: 5000, ldb: 9, c: 9000, ldc: 11, bias: 0, accumulate: false };
-    for (const [M, N, parts] of [[100, 128, 2], [101, 7, 3], [9, 100, 2], [3, 200, 2], [1, 10, 2]]) {
+    for (const [M, N, parts] of [
+      [100, 128, 2],
+      [101, 7, 3],
+      [9, 100, 2],
+      [3, 200, 2],
+      [1, 10, 2],
+    ]) {
       for (const form of ["nn", "nt", "tn", "dot"] as const) {
         const g = { ...base, form, M, N, ldc: N + 3, bias: 64 };
         const slices = splitGemm(g, parts);
         const byRows = slices.length > 1 && slices[0].N === N && slices.some((s) => s.M !== M);
         const cells = new Set<number>();
         for (const s of slices) {
-          for (let i = 0; i < s.M; i++) for (let j = 0; j < s.N; j++) {
-            const at = (s.c - g.c) / 4 + i * g.ldc + j; // element index into C
-            expect(cells.has(at)).toBe(false);
-            cells.add(at);
-          }
+          for (let i = 0; i < s.M; i++)
+            for (let j = 0; j < s.N; j++) {
+              const at = (s.c - g.c) / 4 + i * g.ldc + j; // element index into C
+              expect(cells.has(at)).toBe(false);
+              cells.add(at);
+            }
           if (byRows) {
             const r0 = (s.c - g.c) / 4 / g.ldc;
             expect(s.a - g.a).toBe(form === "tn" ? r0 * 4 : r0 * g.lda * 4);
@@ -126,7 +152,10 @@ describe("thread pool", () => {
       await sleep(300);
       manualSeed(0);
       const g = new Generator(1);
-      const x = tensor(Float32Array.from({ length: 1000 * 784 }, () => g.normal()), { shape: [1000, 784] });
+      const x = tensor(
+        Float32Array.from({ length: 1000 * 784 }, () => g.normal()),
+        { shape: [1000, 784] },
+      );
       const y = tensor(Int32Array.from({ length: 1000 }, () => g.randint(10)));
       const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
       const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });

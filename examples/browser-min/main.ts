@@ -18,11 +18,7 @@ for (let i = 0; i < n; i++) {
 }
 
 manualSeed(0);
-const model = new nn.Sequential(
-  new nn.Linear(784, 128), new nn.ReLU(),
-  new nn.Linear(128, 64), new nn.ReLU(),
-  new nn.Linear(64, 10),
-);
+const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
 const criterion = new nn.CrossEntropyLoss();
 const optimizer = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const loader = new DataLoader(new data.TensorDataset(tensor(x, { shape: [n, 784] }), tensor(y, { shape: [n], dtype: "int32" })), {

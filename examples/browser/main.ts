@@ -42,15 +42,24 @@ interface Series {
   dots?: boolean;
 }
 
-function drawChart(canvas: HTMLCanvasElement, title: string, series: Series[], opts: { yMin?: number; yMax?: number; percent?: boolean; totalSteps?: number }): void {
+function drawChart(
+  canvas: HTMLCanvasElement,
+  title: string,
+  series: Series[],
+  opts: { yMin?: number; yMax?: number; percent?: boolean; totalSteps?: number },
+): void {
   const dpr = window.devicePixelRatio || 1;
-  const W = canvas.clientWidth, H = canvas.clientHeight;
+  const W = canvas.clientWidth,
+    H = canvas.clientHeight;
   if (canvas.width !== Math.round(W * dpr)) canvas.width = Math.round(W * dpr);
   if (canvas.height !== Math.round(H * dpr)) canvas.height = Math.round(H * dpr);
   const g = canvas.getContext("2d")!;
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, W, H);
-  const L = 46, R = 12, T = 24, B = 22;
+  const L = 46,
+    R = 12,
+    T = 24,
+    B = 22;
   const pts = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   g.font = "12px system-ui, sans-serif";
   g.fillStyle = "#1f2328";
@@ -104,7 +113,12 @@ function drawChart(canvas: HTMLCanvasElement, title: string, series: Series[], o
     g.beginPath();
     s.points.forEach(([x, y], i) => (i === 0 ? g.moveTo(sx(x), sy(y)) : g.lineTo(sx(x), sy(y))));
     if (!s.dots) g.stroke();
-    if (s.dots) for (const [x, y] of s.points) { g.beginPath(); g.arc(sx(x), sy(y), 3.5, 0, 2 * Math.PI); g.fill(); }
+    if (s.dots)
+      for (const [x, y] of s.points) {
+        g.beginPath();
+        g.arc(sx(x), sy(y), 3.5, 0, 2 * Math.PI);
+        g.fill();
+      }
   }
   state.chartDraws++;
 }
@@ -117,15 +131,25 @@ function redrawCharts(): void {
   requestAnimationFrame(() => {
     chartPending = false;
     const maxLoss = Math.max(0.5, ...state.lossPoints.map((p) => p[1]).filter(Number.isFinite));
-    drawChart($<HTMLCanvasElement>("loss-chart"), "training loss", [
-      { points: state.lossPoints, color: "#0969da", label: "batches" },
-      { points: state.epochs.map((e) => [stepOfEpoch(e.epoch), e.loss] as [number, number]), color: "#8250df", label: "epoch mean", dots: true },
-    ], { yMin: 0, yMax: Math.min(maxLoss * 1.05, 3), totalSteps });
+    drawChart(
+      $<HTMLCanvasElement>("loss-chart"),
+      "training loss",
+      [
+        { points: state.lossPoints, color: "#0969da", label: "batches" },
+        { points: state.epochs.map((e) => [stepOfEpoch(e.epoch), e.loss] as [number, number]), color: "#8250df", label: "epoch mean", dots: true },
+      ],
+      { yMin: 0, yMax: Math.min(maxLoss * 1.05, 3), totalSteps },
+    );
     const accMin = Math.min(0.5, ...state.accPoints.map((p) => p[1]));
-    drawChart($<HTMLCanvasElement>("acc-chart"), "accuracy", [
-      { points: state.accPoints, color: "#0969da", label: "training batches" },
-      { points: state.testPoints, color: "#1a7f37", label: "test set", dots: true },
-    ], { yMin: Math.max(0, Math.floor(accMin * 10) / 10), yMax: 1, percent: true, totalSteps });
+    drawChart(
+      $<HTMLCanvasElement>("acc-chart"),
+      "accuracy",
+      [
+        { points: state.accPoints, color: "#0969da", label: "training batches" },
+        { points: state.testPoints, color: "#1a7f37", label: "test set", dots: true },
+      ],
+      { yMin: Math.max(0, Math.floor(accMin * 10) / 10), yMax: 1, percent: true, totalSteps },
+    );
   });
 }
 const epochSteps = new Map<number, number>();
@@ -295,21 +319,23 @@ for (let d = 0; d < 10; d++) labelSelect.add(new Option(String(d), String(d)));
 const examples: Sample[] = [];
 function renderExamples(): void {
   const box = $("examples");
-  box.replaceChildren(...examples.map((s, i) => {
-    const fig = document.createElement("figure");
-    const c = document.createElement("canvas");
-    c.width = c.height = 28;
-    drawPreview(s.pixels, c);
-    const cap = document.createElement("figcaption");
-    cap.textContent = String(s.label);
-    fig.title = "click to remove";
-    fig.append(c, cap);
-    fig.onclick = () => {
-      examples.splice(i, 1);
-      renderExamples();
-    };
-    return fig;
-  }));
+  box.replaceChildren(
+    ...examples.map((s, i) => {
+      const fig = document.createElement("figure");
+      const c = document.createElement("canvas");
+      c.width = c.height = 28;
+      drawPreview(s.pixels, c);
+      const cap = document.createElement("figcaption");
+      cap.textContent = String(s.label);
+      fig.title = "click to remove";
+      fig.append(c, cap);
+      fig.onclick = () => {
+        examples.splice(i, 1);
+        renderExamples();
+      };
+      return fig;
+    }),
+  );
   setBusy(state.training);
 }
 let beforeFinetune: { label: number; p: number } | null = null;
@@ -332,8 +358,10 @@ $("finetune").onclick = () => {
   beforeFinetune = state.prediction ? { label, p: state.prediction.probs[label] } : null;
   setBusy(true);
   send({
-    type: "finetune", samples: examples.map((s) => ({ pixels: s.pixels.slice(), label: s.label })),
-    steps: Math.max(1, Math.round(Number($<HTMLInputElement>("ftsteps").value) || 30)), lr: 1e-3,
+    type: "finetune",
+    samples: examples.map((s) => ({ pixels: s.pixels.slice(), label: s.label })),
+    steps: Math.max(1, Math.round(Number($<HTMLInputElement>("ftsteps").value) || 30)),
+    lr: 1e-3,
   });
 };
 
@@ -349,7 +377,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case "ready":
       state.ready = true;
       state.model = m.model;
-      $("env").textContent = `${fmt(m.train)} training / ${fmt(m.test)} test images · ${m.threads} thread${m.threads > 1 ? "s" : ""}` +
+      $("env").textContent =
+        `${fmt(m.train)} training / ${fmt(m.test)} test images · ${m.threads} thread${m.threads > 1 ? "s" : ""}` +
         `${m.isolated ? "" : " (page not cross-origin isolated)"}`;
       setStatus(`ready: an untrained ${m.model.toUpperCase()} (${fmt(m.params)} parameters). Press Train.`);
       setBusy(false);
@@ -366,9 +395,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       state.lossPoints.push([m.step, m.loss]);
       state.accPoints.push([m.step, m.accuracy]);
       $("progress").style.width = `${(100 * m.step) / totalSteps}%`;
-      const eta = ((performance.now() - trainStart) / m.step) * (totalSteps - m.step) / 1000;
-      setStatus(`epoch ${m.epoch}/${m.epochs} · batch ${m.batch}/${m.batches} · loss ${m.loss.toFixed(4)} · ` +
-        `${fmt(m.samplesPerSec)} samples/s · lr ${Number(m.lr.toPrecision(3))} · ETA ${eta.toFixed(1)} s`);
+      const eta = (((performance.now() - trainStart) / m.step) * (totalSteps - m.step)) / 1000;
+      setStatus(
+        `epoch ${m.epoch}/${m.epochs} · batch ${m.batch}/${m.batches} · loss ${m.loss.toFixed(4)} · ` +
+          `${fmt(m.samplesPerSec)} samples/s · lr ${Number(m.lr.toPrecision(3))} · ETA ${eta.toFixed(1)} s`,
+      );
       redrawCharts();
       break;
     }
@@ -376,15 +407,20 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       epochSteps.set(m.epoch, m.step);
       state.epochs.push({ epoch: m.epoch, testAccuracy: m.testAccuracy, loss: m.loss });
       state.testPoints.push([m.step, m.testAccuracy]);
-      setStatus(`epoch ${m.epoch}: loss ${m.loss.toFixed(4)}, training accuracy ${(100 * m.trainAccuracy).toFixed(2)}%, ` +
-        `test accuracy ${(100 * m.testAccuracy).toFixed(2)}% (${fmt(m.evalImages)} images) in ${m.seconds.toFixed(1)} s`);
+      setStatus(
+        `epoch ${m.epoch}: loss ${m.loss.toFixed(4)}, training accuracy ${(100 * m.trainAccuracy).toFixed(2)}%, ` +
+          `test accuracy ${(100 * m.testAccuracy).toFixed(2)}% (${fmt(m.evalImages)} images) in ${m.seconds.toFixed(1)} s`,
+      );
       redrawCharts();
       break;
     case "done": {
       state.training = false;
       const lastEpoch = state.epochs[state.epochs.length - 1];
-      setStatus(`${m.stopped ? "stopped" : "done"} after ${m.step} steps in ${m.seconds.toFixed(1)} s` +
-        (lastEpoch ? ` · test accuracy ${(100 * lastEpoch.testAccuracy).toFixed(2)}%` : "") + " · now draw a digit →");
+      setStatus(
+        `${m.stopped ? "stopped" : "done"} after ${m.step} steps in ${m.seconds.toFixed(1)} s` +
+          (lastEpoch ? ` · test accuracy ${(100 * lastEpoch.testAccuracy).toFixed(2)}%` : "") +
+          " · now draw a digit →",
+      );
       setBusy(false);
       schedulePredict(true);
       break;

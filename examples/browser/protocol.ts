@@ -32,9 +32,17 @@ export type FromWorker =
   | { type: "ready"; train: number; test: number; threads: number; isolated: boolean; model: ModelKind; params: number }
   | { type: "started"; model: ModelKind; params: number; steps: number; evalImages: number }
   | {
-    type: "progress"; step: number; epoch: number; epochs: number; batch: number; batches: number;
-    loss: number; accuracy: number; lr: number; samplesPerSec: number;
-  }
+      type: "progress";
+      step: number;
+      epoch: number;
+      epochs: number;
+      batch: number;
+      batches: number;
+      loss: number;
+      accuracy: number;
+      lr: number;
+      samplesPerSec: number;
+    }
   | { type: "epoch"; epoch: number; step: number; loss: number; trainAccuracy: number; testAccuracy: number; evalImages: number; seconds: number }
   | { type: "done"; stopped: boolean; step: number; seconds: number }
   | { type: "prediction"; id: number; probs: number[] }

@@ -89,10 +89,11 @@ export async function startPlayground(options: { port?: number; host?: string } 
   return {
     url: `http://${host === "0.0.0.0" || host === "[::]" ? "localhost" : host}:${port}/`,
     server,
-    close: () => new Promise<void>((ok) => {
-      server.closeAllConnections();
-      server.close(() => ok());
-    }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }
 

@@ -3,7 +3,20 @@
 // predictions, "stop" and other messages get through while it trains), predicts drawn digits,
 // fine-tunes on the user's drawings, and saves/loads safetensors.
 import {
-  DataLoader, Generator, type Tensor, correctCount, type data, datasets, io, manualSeed, nn, noGrad, optim, setNumThreads, tensor, transforms,
+  DataLoader,
+  Generator,
+  type Tensor,
+  correctCount,
+  type data,
+  datasets,
+  io,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  setNumThreads,
+  tensor,
+  transforms,
 } from "wasmgrad";
 import { type MnistModel, createModel, interpretModelFile, modelMetadata } from "../../src/cli/modelfile.js";
 import { MNIST_MEAN, MNIST_STD, normalizePixels } from "../../src/cli/preprocess.js";
@@ -42,10 +55,11 @@ function dispose(m: MnistModel, opt: optim.Adam | optim.SGD | null): void {
 const channel = new MessageChannel();
 const waiting: (() => void)[] = [];
 channel.port1.onmessage = () => waiting.shift()?.();
-const yieldNow = () => new Promise<void>((resolve) => {
-  waiting.push(resolve);
-  channel.port2.postMessage(null);
-});
+const yieldNow = () =>
+  new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(null);
+  });
 
 /** The first n records of an IDX file (rewrites the count in its header). */
 function sliceIdx(bytes: Uint8Array, n: number): Uint8Array {
@@ -79,8 +93,13 @@ async function init(limit: number, testLimit: number, threads: number): Promise<
   const used = setNumThreads(Math.max(1, threads));
   manualSeed(0);
   post({
-    type: "ready", train: trainset.length, test: testset.length, threads: used,
-    isolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, model: kind, params: paramCount(model),
+    type: "ready",
+    train: trainset.length,
+    test: testset.length,
+    threads: used,
+    isolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    model: kind,
+    params: paramCount(model),
   });
 }
 
@@ -111,9 +130,7 @@ async function train(cfg: TrainConfig): Promise<void> {
     kind = cfg.model;
     norm = { mean: MNIST_MEAN, std: MNIST_STD };
     model = createModel(kind);
-    optimizer = cfg.optimizer === "sgd"
-      ? new optim.SGD(model.parameters(), { lr: cfg.lr, momentum: 0.9 })
-      : new optim.Adam(model.parameters(), { lr: cfg.lr });
+    optimizer = cfg.optimizer === "sgd" ? new optim.SGD(model.parameters(), { lr: cfg.lr, momentum: 0.9 }) : new optim.Adam(model.parameters(), { lr: cfg.lr });
     const criterion = new nn.CrossEntropyLoss();
     const loader = new DataLoader(trainset, { batchSize: cfg.batch, shuffle: true });
     // The CNN evaluates on fewer test images per epoch: it is ~20× the MLP's work per image.
@@ -126,8 +143,12 @@ async function train(cfg: TrainConfig): Promise<void> {
     model.train();
     for (let epoch = 1; epoch <= cfg.epochs && !stopRequested; epoch++) {
       const epochStart = performance.now();
-      let epochLoss = 0, epochCorrect = 0, epochSeen = 0;
-      let sumLoss = 0, sumCorrect = 0, sumSeen = 0;
+      let epochLoss = 0,
+        epochCorrect = 0,
+        epochSeen = 0;
+      let sumLoss = 0,
+        sumCorrect = 0,
+        sumSeen = 0;
       let lastPost = performance.now();
       let batch = 0;
       const it = loader[Symbol.iterator]();
@@ -145,8 +166,12 @@ async function train(cfg: TrainConfig): Promise<void> {
         const c = correctCount(out, y);
         step++;
         batch++;
-        sumLoss += v * n; sumCorrect += c; sumSeen += n;
-        epochLoss += v * n; epochCorrect += c; epochSeen += n;
+        sumLoss += v * n;
+        sumCorrect += c;
+        sumSeen += n;
+        epochLoss += v * n;
+        epochCorrect += c;
+        epochSeen += n;
         if (!Number.isFinite(v)) {
           stopRequested = true;
           post({ type: "error", message: `the loss became ${v} at step ${step}: training stopped; try a lower learning rate` });
@@ -154,8 +179,16 @@ async function train(cfg: TrainConfig): Promise<void> {
         const now = performance.now();
         if (batch % postEvery === 0 || now - lastPost > 150 || batch === loader.length) {
           post({
-            type: "progress", step, epoch, epochs: cfg.epochs, batch, batches: loader.length, loss: sumLoss / sumSeen,
-            accuracy: sumCorrect / sumSeen, lr: optimizer.lr, samplesPerSec: sumSeen / ((now - lastPost) / 1000),
+            type: "progress",
+            step,
+            epoch,
+            epochs: cfg.epochs,
+            batch,
+            batches: loader.length,
+            loss: sumLoss / sumSeen,
+            accuracy: sumCorrect / sumSeen,
+            lr: optimizer.lr,
+            samplesPerSec: sumSeen / ((now - lastPost) / 1000),
           });
           sumLoss = sumCorrect = sumSeen = 0;
           await yieldNow();
@@ -169,8 +202,14 @@ async function train(cfg: TrainConfig): Promise<void> {
       if (epochSeen > 0 && !stopRequested) {
         const seconds = (performance.now() - epochStart) / 1000;
         post({
-          type: "epoch", epoch, step, loss: epochLoss / epochSeen, trainAccuracy: epochCorrect / epochSeen,
-          testAccuracy: testAccuracy(evalImages), evalImages, seconds,
+          type: "epoch",
+          epoch,
+          step,
+          loss: epochLoss / epochSeen,
+          trainAccuracy: epochCorrect / epochSeen,
+          testAccuracy: testAccuracy(evalImages),
+          evalImages,
+          seconds,
         });
         await yieldNow();
       }

@@ -24,8 +24,20 @@ export type Kernels = Omit<KernelExports, InternalExport> & {
    * nn: A (M,K) · B (K,N);  nt: A (M,K) · B (N,K)ᵀ;  tn: A (K,M)ᵀ · B (K,N).
    * lda/ldb/ldc are row strides in elements; bias is a length-N row or 0.
    */
-  gemm(form: GemmForm, M: number, N: number, K: number, a: number, lda: number, b: number,
-       ldb: number, c: number, ldc: number, bias: number, accumulate: boolean): void;
+  gemm(
+    form: GemmForm,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    bias: number,
+    accumulate: boolean,
+  ): void;
 };
 
 export type BackendName = "wasm" | "js";

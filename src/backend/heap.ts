@@ -124,7 +124,7 @@ export class Heap {
     blocks.sort((a, b) => a[0] - b[0]);
     this.freeLists.clear();
     let changed = false;
-    for (let i = 0; i < blocks.length;) {
+    for (let i = 0; i < blocks.length; ) {
       let [start, size] = blocks[i++];
       while (i < blocks.length && blocks[i][0] === start + size) {
         size += blocks[i++][1];

@@ -25,8 +25,15 @@ export const SPLIT_MIN_FLOPS = 8e6;
 export const HOT_SPLIT_MIN_FLOPS = 1e6;
 
 const WORDS = 16; // int32 words per control block: state, ready, op, 12 args, spinning
-const STATE = 0, READY = 1, OP = 2, ARGS = 3, SPINNING = 15;
-const IDLE = 0, POSTED = 1, CLAIMED = 2, DONE = 3;
+const STATE = 0,
+  READY = 1,
+  OP = 2,
+  ARGS = 3,
+  SPINNING = 15;
+const IDLE = 0,
+  POSTED = 1,
+  CLAIMED = 2,
+  DONE = 3;
 const OP_QUIT = -1;
 const OPS: Record<GemmForm | "dot", number> = { nn: 0, nt: 1, tn: 2, dot: 3 };
 
@@ -98,9 +105,17 @@ function spawn(module: WebAssembly.Module, memory: WebAssembly.Memory, ctl: numb
 /** Pointer arguments of one gemm call, as the kernels take them. */
 export interface GemmArgs {
   form: GemmForm | "dot";
-  M: number; N: number; K: number;
-  a: number; lda: number; b: number; ldb: number; c: number; ldc: number;
-  bias: number; accumulate: boolean;
+  M: number;
+  N: number;
+  K: number;
+  a: number;
+  lda: number;
+  b: number;
+  ldb: number;
+  c: number;
+  ldc: number;
+  bias: number;
+  accumulate: boolean;
 }
 
 export interface ThreadStats {

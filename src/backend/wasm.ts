@@ -89,7 +89,9 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
 function checkedExports(exports: WebAssembly.Exports): KernelExports {
   const missing = KERNEL_NAMES.filter((name) => typeof exports[name] !== "function");
   if (missing.length > 0) {
-    throw new ValueError(`the kernel module lacks ${missing.length} export(s) this version of wasmgrad needs (${missing.slice(0, 5).join(", ")}): it comes from another version; rebuild it or pass the kernels.wasm shipped with this package`);
+    throw new ValueError(
+      `the kernel module lacks ${missing.length} export(s) this version of wasmgrad needs (${missing.slice(0, 5).join(", ")}): it comes from another version; rebuild it or pass the kernels.wasm shipped with this package`,
+    );
   }
   return exports as unknown as KernelExports;
 }

@@ -6,7 +6,10 @@ import { didYouMean, joinNegativeValues } from "./flags.js";
 
 /** An error for the user: printed as `wasmgrad: <message>`, exit code `code`, no stack trace. */
 export class CliError extends Error {
-  constructor(message: string, readonly code = 1) {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
     super(message);
     this.name = "CliError";
   }
@@ -39,7 +42,10 @@ export function parseFlags(command: string, args: string[], options: OptionSpec)
       case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
         const name = /--([\w-]+)/.exec(err.message)?.[1];
         const spec = name === undefined ? undefined : options[name];
-        throw new CliError(spec?.type === "boolean" ? `${command}: --${name} takes no value ${help}` : `${command}: --${name ?? flag} needs a value ${help}`, USAGE);
+        throw new CliError(
+          spec?.type === "boolean" ? `${command}: --${name} takes no value ${help}` : `${command}: --${name ?? flag} needs a value ${help}`,
+          USAGE,
+        );
       }
       default:
         throw new CliError(`${command}: ${err.message.split("\n")[0]}`, USAGE);
@@ -54,7 +60,10 @@ export function rejectPositionals(command: string, positionals: string[]): void 
 
 /** Readers over parsed values that throw one-line usage errors naming the flag. */
 export class Flags {
-  constructor(readonly command: string, readonly values: Parsed["values"]) {}
+  constructor(
+    readonly command: string,
+    readonly values: Parsed["values"],
+  ) {}
 
   has(name: string): boolean {
     return this.values[name] !== undefined;
@@ -76,8 +85,13 @@ export class Flags {
     const v = raw.trim() === "" ? NaN : Number(raw);
     const kind = opts.int ? "an integer" : "a number";
     const range =
-      opts.min !== undefined && opts.max !== undefined ? ` from ${opts.min} to ${opts.max}`
-        : opts.min !== undefined ? (opts.min === 0 ? " ≥ 0" : ` ≥ ${opts.min}`) : "";
+      opts.min !== undefined && opts.max !== undefined
+        ? ` from ${opts.min} to ${opts.max}`
+        : opts.min !== undefined
+          ? opts.min === 0
+            ? " ≥ 0"
+            : ` ≥ ${opts.min}`
+          : "";
     if (!Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max)) {
       throw new CliError(`${this.command}: --${name} expects ${kind}${range}, got '${raw}'`, USAGE);
     }

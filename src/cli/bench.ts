@@ -39,7 +39,8 @@ export function findRepository(from = dirname(fileURLToPath(import.meta.url))): 
     const pj = join(dir, "package.json");
     if (existsSync(pj)) {
       try {
-        if (JSON.parse(readFileSync(pj, "utf8")).name === "wasmgrad" && existsSync(join(dir, "bench/all.ts")) && existsSync(join(dir, "node_modules/.bin/tsx"))) return dir;
+        if (JSON.parse(readFileSync(pj, "utf8")).name === "wasmgrad" && existsSync(join(dir, "bench/all.ts")) && existsSync(join(dir, "node_modules/.bin/tsx")))
+          return dir;
       } catch {
         // not readable: keep looking
       }
@@ -109,7 +110,10 @@ function runColumn(c: Column, steps: number): Result {
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.001, momentum: 0.9 });
   const criterion = new nn.CrossEntropyLoss();
   const x = randn([100, 784]);
-  const y = tensor(Int32Array.from({ length: 100 }, (_, i) => i % 10), { shape: [100], dtype: "int32" });
+  const y = tensor(
+    Int32Array.from({ length: 100 }, (_, i) => i % 10),
+    { shape: [100], dtype: "int32" },
+  );
   const step = () => {
     optimizer.zeroGrad();
     const loss = criterion(model(x), y);
@@ -142,8 +146,10 @@ function builtinBench(steps: number, out: (s: string) => void): void {
   const cores = availableParallelism();
   if (cores > 1) columns.push({ label: `wasm ${Math.min(cores, 4)} threads`, backend: "wasm", threads: Math.min(cores, 4) });
   columns.push({ label: "js", backend: "js", threads: 1 });
-  out(`wasmgrad bench (built-in): seed MLP 784→128→ReLU→64→ReLU→10, SGD momentum 0.9, synthetic data; ` +
-    `${steps} steps of batch 100 per column (js: fewer); Node ${process.versions.node}, ${cores} cores\n`);
+  out(
+    `wasmgrad bench (built-in): seed MLP 784→128→ReLU→64→ReLU→10, SGD momentum 0.9, synthetic data; ` +
+      `${steps} steps of batch 100 per column (js: fewer); Node ${process.versions.node}, ${cores} cores\n`,
+  );
   const results = columns.map((c) => runColumn(c, steps));
   setBackend("wasm");
   const rows: [string, keyof Result, (v: number) => string][] = [

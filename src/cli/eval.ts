@@ -37,7 +37,12 @@ export async function evalCommand(argv: string[], out: (s: string) => void = (s)
     return;
   }
   if (positionals.length !== 1) {
-    throw new CliError(positionals.length === 0 ? "eval: missing the model file (wasmgrad eval MODEL.safetensors)" : `eval: expected one model file, got ${positionals.length} arguments`, USAGE);
+    throw new CliError(
+      positionals.length === 0
+        ? "eval: missing the model file (wasmgrad eval MODEL.safetensors)"
+        : `eval: expected one model file, got ${positionals.length} arguments`,
+      USAGE,
+    );
   }
   const limit = flags.has("limit") ? flags.num("limit", 0, { int: true, min: 1 }) : undefined;
   const batch = flags.num("batch", 1000, { int: true, min: 1 });
@@ -49,10 +54,21 @@ export async function evalCommand(argv: string[], out: (s: string) => void = (s)
   const e = evaluate(model, ds, batch);
   const seconds = (performance.now() - t0) / 1000;
   if (flags.bool("json")) {
-    out(`${JSON.stringify({
-      model: file.kind, file: positionals[0], split, images: e.total, correct: e.correct, accuracy: e.accuracy, loss: e.loss,
-      precision: e.precision, recall: e.recall, support: e.support, confusion: e.confusion,
-    })}\n`);
+    out(
+      `${JSON.stringify({
+        model: file.kind,
+        file: positionals[0],
+        split,
+        images: e.total,
+        correct: e.correct,
+        accuracy: e.accuracy,
+        loss: e.loss,
+        precision: e.precision,
+        recall: e.recall,
+        support: e.support,
+        confusion: e.confusion,
+      })}\n`,
+    );
     return;
   }
   out(`${file.kind.toUpperCase()} from ${positionals[0]} on ${e.total} MNIST ${split} images (${seconds.toFixed(2)} s)\n`);

@@ -22,10 +22,19 @@ export type FlagSpecs = Record<string, FlagSpec>;
 
 /** Parsed values: numbers for number/int flags, booleans, strings; undefined when absent without default. */
 export type FlagValues<S extends FlagSpecs> = {
-  -readonly [K in keyof S]: S[K]["type"] extends "boolean" ? boolean
-    : S[K]["type"] extends "number" | "int" ? (S[K]["default"] extends number ? number : number | undefined)
-    : S[K]["choices"] extends readonly (infer C)[] ? (S[K]["default"] extends string ? C : C | undefined)
-    : S[K]["default"] extends string ? string : string | undefined;
+  -readonly [K in keyof S]: S[K]["type"] extends "boolean"
+    ? boolean
+    : S[K]["type"] extends "number" | "int"
+      ? S[K]["default"] extends number
+        ? number
+        : number | undefined
+      : S[K]["choices"] extends readonly (infer C)[]
+        ? S[K]["default"] extends string
+          ? C
+          : C | undefined
+        : S[K]["default"] extends string
+          ? string
+          : string | undefined;
 };
 
 /** A usage error: one line for the user, exit code 2. */
@@ -51,7 +60,8 @@ function distance(a: string, b: string): number {
 /** " (did you mean --epochs?)" for the closest known flag within a small edit distance, else "". */
 export function didYouMean(flag: string, known: readonly string[]): string {
   const name = flag.replace(/^-+/, "").split("=")[0];
-  let best = "", bestD = Infinity;
+  let best = "",
+    bestD = Infinity;
   for (const k of known) {
     const d = distance(name, k);
     if (d < bestD || (d === bestD && k.startsWith(name))) {
@@ -83,7 +93,8 @@ export function usage(program: string, description: string, specs: FlagSpecs, po
 export function joinNegativeValues(argv: readonly string[], takesValue: (flag: string) => boolean): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i], next = argv[i + 1];
+    const a = argv[i],
+      next = argv[i + 1];
     if (/^--[\w-]+$/.test(a) && next !== undefined && /^-(\d|\.\d)/.test(next) && takesValue(a.slice(2))) {
       out.push(`${a}=${next}`);
       i++;
@@ -99,8 +110,12 @@ export function joinNegativeValues(argv: readonly string[], takesValue: (flag: s
  * the positional arguments (only when `positionals` says what they are; otherwise any
  * positional is an error). `help` is true when --help was given (nothing else is checked then).
  */
-export function parseFlagValues<const S extends FlagSpecs>(program: string, specs: S, argv: readonly string[], positionals?: string):
-  { values: FlagValues<S>; positionals: string[]; help: boolean } {
+export function parseFlagValues<const S extends FlagSpecs>(
+  program: string,
+  specs: S,
+  argv: readonly string[],
+  positionals?: string,
+): { values: FlagValues<S>; positionals: string[]; help: boolean } {
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = { help: { type: "boolean", short: "h" } };
   for (const [name, s] of Object.entries(specs)) options[name] = { type: s.type === "boolean" ? "boolean" : "string", ...(s.short ? { short: s.short } : {}) };
   let parsed: { values: Record<string, unknown>; positionals: string[] };
@@ -140,7 +155,8 @@ export function parseFlagValues<const S extends FlagSpecs>(program: string, spec
       const v = Number(raw);
       if ((raw as string).trim() === "" || !Number.isFinite(v)) throw new UsageError(`${program}: --${name} must be a number, got '${raw}'`);
       if (s.type === "int" && !Number.isInteger(v)) throw new UsageError(`${program}: --${name} must be an integer, got '${raw}'`);
-      if (s.min !== undefined && v < s.min) throw new UsageError(`${program}: --${name} must be ≥ ${s.min}, got ${v}${v < 0 && s.min >= 0 ? " (it is negative)" : ""}`);
+      if (s.min !== undefined && v < s.min)
+        throw new UsageError(`${program}: --${name} must be ≥ ${s.min}, got ${v}${v < 0 && s.min >= 0 ? " (it is negative)" : ""}`);
       values[name] = v;
     }
   }
@@ -151,8 +167,12 @@ export function parseFlagValues<const S extends FlagSpecs>(program: string, spec
  * For programs (examples, benchmarks, scripts): parses process.argv, prints the usage and exits 0
  * on --help, prints one line and exits 2 on a usage error.
  */
-export function parseFlags<const S extends FlagSpecs>(program: string, description: string, specs: S, options: { positionals?: string; argv?: readonly string[] } = {}):
-  FlagValues<S> & { _: string[] } {
+export function parseFlags<const S extends FlagSpecs>(
+  program: string,
+  description: string,
+  specs: S,
+  options: { positionals?: string; argv?: readonly string[] } = {},
+): FlagValues<S> & { _: string[] } {
   const argv = options.argv ?? process.argv.slice(2);
   try {
     const r = parseFlagValues(program, specs, argv, options.positionals);

@@ -37,7 +37,9 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
   if (!isPng(bytes)) throw new ImageFormatError(`${name}: not a PNG file (bad signature)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
-  let width = 0, height = 0, colorType = -1;
+  let width = 0,
+    height = 0,
+    colorType = -1;
   let palette: Uint8Array | null = null;
   let alphaTable: Uint8Array | null = null;
   const idat: Uint8Array[] = [];
@@ -96,10 +98,20 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
   for (let i = 0; i < width * height; i++) {
     const o = i * channels;
     switch (colorType) {
-      case 0: lum[i] = px[o]; break;
-      case 4: lum[i] = px[o]; alpha[i] = px[o + 1] / 255; break;
-      case 2: lum[i] = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2]; break;
-      case 6: lum[i] = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2]; alpha[i] = px[o + 3] / 255; break;
+      case 0:
+        lum[i] = px[o];
+        break;
+      case 4:
+        lum[i] = px[o];
+        alpha[i] = px[o + 1] / 255;
+        break;
+      case 2:
+        lum[i] = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
+        break;
+      case 6:
+        lum[i] = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
+        alpha[i] = px[o + 3] / 255;
+        break;
       case 3: {
         const k = px[o];
         if (3 * k + 2 >= palette!.length) throw new ImageFormatError(`${name}: PNG palette index ${k} out of range`);
@@ -109,7 +121,9 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
       }
     }
   }
-  let weight = 0, weighted = 0, transparent = 0;
+  let weight = 0,
+    weighted = 0,
+    transparent = 0;
   for (let i = 0; i < lum.length; i++) {
     weight += alpha[i];
     weighted += alpha[i] * lum[i];
@@ -136,13 +150,23 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number, n
       const c = x >= bpp && y > 0 ? out[prev + x - bpp] : 0;
       let pred: number;
       switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) >> 1; break;
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) >> 1;
+          break;
         case 4: {
           const p = a + b - c;
-          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          const pa = Math.abs(p - a),
+            pb = Math.abs(p - b),
+            pc = Math.abs(p - c);
           pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           break;
         }
@@ -234,8 +258,11 @@ export function assemblePng(width: number, height: number, colorType: number, fi
   v.setUint32(4, height);
   ihdr.set([8, colorType, 0, 0, 0], 8);
   const parts = [
-    Uint8Array.from(PNG_SIGNATURE), pngChunk("IHDR", ihdr), ...extraChunks,
-    pngChunk("IDAT", new Uint8Array(deflateSync(filtered))), pngChunk("IEND", new Uint8Array(0)),
+    Uint8Array.from(PNG_SIGNATURE),
+    pngChunk("IHDR", ihdr),
+    ...extraChunks,
+    pngChunk("IDAT", new Uint8Array(deflateSync(filtered))),
+    pngChunk("IEND", new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;

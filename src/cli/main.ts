@@ -82,8 +82,13 @@ export function describe(e: unknown): { message: string; code: number } {
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === "object" && typeof err.code === "string" && typeof err.syscall === "string") {
     const what: Record<string, string> = {
-      ENOENT: "no such file or directory", EACCES: "permission denied", EISDIR: "is a directory", ENOTDIR: "not a directory",
-      EEXIST: "already exists", ENOSPC: "no space left on the device", EROFS: "read-only file system",
+      ENOENT: "no such file or directory",
+      EACCES: "permission denied",
+      EISDIR: "is a directory",
+      ENOTDIR: "not a directory",
+      EEXIST: "already exists",
+      ENOSPC: "no space left on the device",
+      EROFS: "read-only file system",
     };
     return { message: `${err.path ?? err.syscall}: ${what[err.code] ?? err.message}`, code: 1 };
   }

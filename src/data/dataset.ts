@@ -34,7 +34,9 @@ export class TensorDataset extends Dataset<Tensor[]> {
     const n = tensors[0].shape[0];
     for (const t of tensors) {
       if (t.ndim === 0 || t.shape[0] !== n) {
-        throw new ShapeError(`TensorDataset: size mismatch between tensors: ${tensors.map((x) => shapeStr(x.shape)).join(" vs ")} (first dimensions must be equal)`);
+        throw new ShapeError(
+          `TensorDataset: size mismatch between tensors: ${tensors.map((x) => shapeStr(x.shape)).join(" vs ")} (first dimensions must be equal)`,
+        );
       }
     }
     // Rows are handed out as views of dense memory: a strided tensor is copied once here.
@@ -78,7 +80,9 @@ export function gatherRows(t: Tensor, indices: Int32Array): Tensor {
 export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator: Generator = defaultGenerator): Subset<T>[] {
   const n = dataset.length;
   if (!Array.isArray(lengths) || lengths.length === 0 || lengths.some((l) => typeof l !== "number" || !Number.isFinite(l) || l < 0)) {
-    throw new ValueError(`randomSplit: lengths must be a non-empty list of non-negative numbers (sizes, or fractions summing to 1), got ${JSON.stringify(lengths)}`);
+    throw new ValueError(
+      `randomSplit: lengths must be a non-empty list of non-negative numbers (sizes, or fractions summing to 1), got ${JSON.stringify(lengths)}`,
+    );
   }
   checkGenerator("randomSplit", "generator", generator);
   let sizes = lengths;
@@ -105,7 +109,10 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator
 export class Subset<T> extends Dataset<T> {
   readonly indices: Int32Array;
 
-  constructor(readonly dataset: Dataset<T>, indices: Int32Array | readonly number[]) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    indices: Int32Array | readonly number[],
+  ) {
     super();
     if (dataset === null || typeof dataset !== "object" || typeof dataset.getItem !== "function") {
       throw new ValueError(`Subset: dataset must be a Dataset, got ${describe(dataset)}`);

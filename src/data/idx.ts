@@ -27,7 +27,9 @@ export function readIdxHeader(bytes: Uint8Array, name: string, expectedDims?: nu
   }
   const ndims = bytes[3];
   if (expectedDims !== undefined && ndims !== expectedDims) {
-    throw new FormatError(`${name}: expected ${expectedDims} dimension${expectedDims > 1 ? "s" : ""} (magic 0x0000080${expectedDims}), the magic number at byte 0 says ${ndims}`);
+    throw new FormatError(
+      `${name}: expected ${expectedDims} dimension${expectedDims > 1 ? "s" : ""} (magic 0x0000080${expectedDims}), the magic number at byte 0 says ${ndims}`,
+    );
   }
   const header = 4 + 4 * ndims;
   if (bytes.length < header) return null;
@@ -56,7 +58,9 @@ export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number)
   const { dims, header, count } = h;
   const available = bytes.length - header;
   if (available < count) {
-    throw new FormatError(`${name}: truncated data: dimensions [${dims.join(", ")}] need ${count} bytes after the header (byte ${header}), the file has ${available}`);
+    throw new FormatError(
+      `${name}: truncated data: dimensions [${dims.join(", ")}] need ${count} bytes after the header (byte ${header}), the file has ${available}`,
+    );
   }
   if (available > count) {
     throw new FormatError(`${name}: ${available - count} unexpected bytes after the data, at byte offset ${header + count} (dimensions [${dims.join(", ")}])`);

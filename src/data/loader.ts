@@ -45,7 +45,10 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
   private epoch: DataLoaderState | null = null;
   private resume: DataLoaderState | null = null;
 
-  constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    options: DataLoaderOptions<T, B> = {},
+  ) {
     const d = dataset as Partial<Dataset<T>> | null;
     if (d === null || typeof d !== "object" || typeof d.getItem !== "function" || !Number.isSafeInteger(d.length) || (d.length as number) < 0) {
       throw new ValueError(`DataLoader: dataset must be a Dataset (a non-negative integer length and getItem(i)), got ${describe(dataset)}`);
@@ -135,8 +138,10 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
       throw new ValueError(`DataLoader.loadStateDict: expected {samples, batchSize, generator, batchesDone}, got ${JSON.stringify(state)}`);
     }
     if (state.samples !== this.dataset.length || state.batchSize !== this.batchSize) {
-      throw new ValueError(`DataLoader.loadStateDict: the state is for ${state.samples} samples in batches of ${state.batchSize}, ` +
-        `this loader has ${this.dataset.length} in batches of ${this.batchSize}`);
+      throw new ValueError(
+        `DataLoader.loadStateDict: the state is for ${state.samples} samples in batches of ${state.batchSize}, ` +
+          `this loader has ${this.dataset.length} in batches of ${this.batchSize}`,
+      );
     }
     if (state.batchesDone > this.length) {
       throw new ValueError(`DataLoader.loadStateDict: ${state.batchesDone} batches done, but an epoch has ${this.length}`);
@@ -154,8 +159,13 @@ export function isGeneratorState(s: unknown): s is { words: RngState; spareNorma
   if (s === null || typeof s !== "object") return false;
   const { words, spareNormal } = s as { words?: unknown; spareNormal?: unknown };
   // getState() gives the words as int32 or uint32 (xor results are signed); setState takes both.
-  return Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff) &&
-    words.some((w) => w !== 0) && (spareNormal === null || (typeof spareNormal === "number" && Number.isFinite(spareNormal)));
+  return (
+    Array.isArray(words) &&
+    words.length === 4 &&
+    words.every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff) &&
+    words.some((w) => w !== 0) &&
+    (spareNormal === null || (typeof spareNormal === "number" && Number.isFinite(spareNormal)))
+  );
 }
 
 /** Stacks samples: tuples field by field; tensors, NDArrays and numbers into one tensor each. */

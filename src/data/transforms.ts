@@ -46,7 +46,8 @@ export class Compose implements Transform {
   constructor(readonly transforms: Transform[]) {
     if (!Array.isArray(transforms)) throw new ValueError(`Compose: expected a list of transforms, got ${describe(transforms)}`);
     transforms.forEach((t, i) => {
-      if (t === null || typeof t !== "object" || typeof t.apply !== "function") throw new ValueError(`Compose: element ${i} is not a transform (an object with apply()), got ${describe(t)}`);
+      if (t === null || typeof t !== "object" || typeof t.apply !== "function")
+        throw new ValueError(`Compose: element ${i} is not a transform (an object with apply()), got ${describe(t)}`);
     });
     if (transforms.every((t) => t.applyBatch)) {
       // Later steps get the earlier steps' results, which nobody else holds: no copy needed.
@@ -113,7 +114,10 @@ export class Normalize implements Transform {
   constructor(mean: number[] | number, std: number[] | number) {
     this.mean = Array.isArray(mean) ? [...mean] : [mean];
     this.std = Array.isArray(std) ? [...std] : [std];
-    for (const [name, list] of [["mean", this.mean], ["std", this.std]] as const) {
+    for (const [name, list] of [
+      ["mean", this.mean],
+      ["std", this.std],
+    ] as const) {
       if (list.length === 0) throw new ValueError(`Normalize: ${name} must have at least one value`);
       list.forEach((v, i) => checkFiniteNumber("Normalize", `${name}[${i}]`, v));
     }
@@ -165,7 +169,10 @@ export class Normalize implements Transform {
 export class Lambda implements Transform {
   readonly applyBatch?: (x: NDArray) => NDArray;
 
-  constructor(readonly fn: (x: NDArray) => NDArray, options: { batched?: (x: NDArray) => NDArray } = {}) {
+  constructor(
+    readonly fn: (x: NDArray) => NDArray,
+    options: { batched?: (x: NDArray) => NDArray } = {},
+  ) {
     checkFunction("Lambda", "fn", fn);
     checkOptions("Lambda", options, ["batched"]);
     if (options.batched !== undefined) checkFunction("Lambda", "batched", options.batched);
@@ -214,7 +221,8 @@ export abstract class RandomGeometric implements Transform {
 
   apply(x: NDArray): NDArray {
     checkNDArray(this.constructor.name, x);
-    if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`${this.constructor.name}: expected an image [H, W] or [C, H, W], got shape [${x.shape.join(", ")}]`);
+    if (x.shape.length !== 2 && x.shape.length !== 3)
+      throw new ShapeError(`${this.constructor.name}: expected an image [H, W] or [C, H, W], got shape [${x.shape.join(", ")}]`);
     const [C, H, W] = x.shape.length === 2 ? [1, x.shape[0], x.shape[1]] : (x.shape as [number, number, number]);
     const be = getBackend();
     const img = emptyTensor(be, [1, C, H, W], "float32", null);
@@ -277,9 +285,12 @@ export class RandomAffine extends RandomGeometric {
     const ty = this.translate ? Math.round(g.uniform(-this.translate[1] * H, this.translate[1] * H)) : 0;
     const s = this.scale ? g.uniform(this.scale[0], this.scale[1]) : 1;
     // Inverse of p_out = centre + t + s·R(angle)·(p_in - centre).
-    const cx = (W - 1) / 2, cy = (H - 1) / 2;
-    const cos = Math.cos(angle) / s, sin = Math.sin(angle) / s;
-    const ox = cx + tx, oy = cy + ty;
+    const cx = (W - 1) / 2,
+      cy = (H - 1) / 2;
+    const cos = Math.cos(angle) / s,
+      sin = Math.sin(angle) / s;
+    const ox = cx + tx,
+      oy = cy + ty;
     out.push(cos, sin, cx - cos * ox - sin * oy, -sin, cos, cy + sin * ox - cos * oy);
   }
 }
@@ -298,7 +309,9 @@ export class RandomCrop extends RandomGeometric {
     this.size = typeof size === "number" ? [size, size] : [size[0], size[1]];
     this.padding = options.padding ?? 0;
     if (this.size.some((d) => !Number.isInteger(d) || d < 1 || d > 2 ** 24) || !Number.isInteger(this.padding) || this.padding < 0 || this.padding > 2 ** 24) {
-      throw new ValueError(`RandomCrop: size must be positive integers and padding a non-negative integer, got size ${JSON.stringify(size)}, padding ${this.padding}`);
+      throw new ValueError(
+        `RandomCrop: size must be positive integers and padding a non-negative integer, got size ${JSON.stringify(size)}, padding ${this.padding}`,
+      );
     }
   }
 
@@ -312,7 +325,8 @@ export class RandomCrop extends RandomGeometric {
 
   protected sampleMap(H: number, W: number, g: Generator, out: number[]): void {
     const [h, w] = this.outputSize(H, W);
-    const oy = g.randint(H + 2 * this.padding - h + 1), ox = g.randint(W + 2 * this.padding - w + 1);
+    const oy = g.randint(H + 2 * this.padding - h + 1),
+      ox = g.randint(W + 2 * this.padding - w + 1);
     out.push(1, 0, ox - this.padding, 0, 1, oy - this.padding);
   }
 }
@@ -323,7 +337,8 @@ export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], sc
     throw new ShapeError(`warpBatch: expected a float32 batch (N, C, H, W), got ${describe(batch)}`);
   }
   if (!(t instanceof RandomGeometric)) throw new ValueError(`warpBatch: expected a RandomAffine or RandomCrop, got ${describe(t)}`);
-  if (!Array.isArray(fills) || fills.length !== batch.shape[1]) throw new ValueError(`warpBatch: expected ${batch.shape[1]} fill values (one per channel), got ${describe(fills)}`);
+  if (!Array.isArray(fills) || fills.length !== batch.shape[1])
+    throw new ValueError(`warpBatch: expected ${batch.shape[1]} fill values (one per channel), got ${describe(fills)}`);
   const [N, C, H, W] = batch.shape;
   const [OH, OW] = t.outputSize(H, W);
   const be = batch.backend;

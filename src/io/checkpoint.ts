@@ -54,7 +54,12 @@ interface CheckpointJson {
   epoch: number;
   step: number;
   rng: ReturnType<Generator["getState"]>;
-  optimizer: { type: string; paramGroups: OptimizerStateInput["paramGroups"]; steps: Record<string, number>; scalars?: Record<string, Record<string, number>> } | null;
+  optimizer: {
+    type: string;
+    paramGroups: OptimizerStateInput["paramGroups"];
+    steps: Record<string, number>;
+    scalars?: Record<string, Record<string, number>>;
+  } | null;
   scheduler: unknown;
   loader: DataLoaderState | null;
   extra: unknown;
@@ -106,14 +111,18 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
 function checkState(owner: string, state: CheckpointState & { strict?: boolean }): void {
   if (state === null || typeof state !== "object") throw new ValueError(`${owner}: expected {model, optimizer?, ...}, got ${describe(state)}`);
   // Other keys are allowed: callers pass their whole training setup ({ ...setup, epoch }).
-  const isStateful = (v: unknown) => v !== null && typeof v === "object" || typeof v === "function"
-    ? typeof (v as Stateful).stateDict === "function" && typeof (v as Stateful).loadStateDict === "function" : false;
-  if (!isStateful(state.model) || typeof (state.model as Module).parameters !== "function") throw new ValueError(`${owner}: model must be an nn.Module, got ${describe(state.model)}`);
+  const isStateful = (v: unknown) =>
+    (v !== null && typeof v === "object") || typeof v === "function"
+      ? typeof (v as Stateful).stateDict === "function" && typeof (v as Stateful).loadStateDict === "function"
+      : false;
+  if (!isStateful(state.model) || typeof (state.model as Module).parameters !== "function")
+    throw new ValueError(`${owner}: model must be an nn.Module, got ${describe(state.model)}`);
   if (state.optimizer !== undefined && (!isStateful(state.optimizer) || typeof state.optimizer.typeName !== "string")) {
     throw new ValueError(`${owner}: optimizer must be an optimizer (optim.SGD, Adam, ...), got ${describe(state.optimizer)}`);
   }
   for (const k of ["scheduler", "loader"] as const) {
-    if (state[k] !== undefined && !isStateful(state[k])) throw new ValueError(`${owner}: ${k} must have stateDict() and loadStateDict(), got ${describe(state[k])}`);
+    if (state[k] !== undefined && !isStateful(state[k]))
+      throw new ValueError(`${owner}: ${k} must have stateDict() and loadStateDict(), got ${describe(state[k])}`);
   }
   if (state.rng !== undefined) checkGenerator(owner, "rng", state.rng);
 }
@@ -159,18 +168,24 @@ function parseCheckpointJson(text: string, name: string): CheckpointJson {
     }
     if (!isObject(steps)) bad(`optimizer.steps must be an object of parameter index → step count, got ${describe(steps)}`);
     for (const [k, v] of Object.entries(steps as Record<string, unknown>)) {
-      if (!/^(0|[1-9]\d{0,8})$/.test(k) || !Number.isSafeInteger(v) || (v as number) < 0) bad(`optimizer.steps has an invalid entry ${JSON.stringify(k)}: ${describe(v)}`);
+      if (!/^(0|[1-9]\d{0,8})$/.test(k) || !Number.isSafeInteger(v) || (v as number) < 0)
+        bad(`optimizer.steps has an invalid entry ${JSON.stringify(k)}: ${describe(v)}`);
     }
     const scalars = (o as Record<string, unknown>).scalars;
     if (scalars !== undefined && (!isObject(scalars) || Object.values(scalars as Record<string, unknown>).some((v) => !isObject(v)))) {
       bad(`optimizer.scalars must be an object of parameter index → {name: number}, got ${describe(scalars)}`);
     }
   }
-  if (j.loader !== null && j.loader !== undefined && !isObject(j.loader)) bad(`has an invalid loader entry (expected an object or null, got ${describe(j.loader)})`);
+  if (j.loader !== null && j.loader !== undefined && !isObject(j.loader))
+    bad(`has an invalid loader entry (expected an object or null, got ${describe(j.loader)})`);
   return {
-    epoch: j.epoch as number, step: j.step as number, rng: j.rng as CheckpointJson["rng"],
-    optimizer: (o ?? null) as CheckpointJson["optimizer"], scheduler: j.scheduler ?? null,
-    loader: (j.loader ?? null) as DataLoaderState | null, extra: j.extra ?? null,
+    epoch: j.epoch as number,
+    step: j.step as number,
+    rng: j.rng as CheckpointJson["rng"],
+    optimizer: (o ?? null) as CheckpointJson["optimizer"],
+    scheduler: j.scheduler ?? null,
+    loader: (j.loader ?? null) as DataLoaderState | null,
+    extra: j.extra ?? null,
   };
 }
 
@@ -201,8 +216,10 @@ export function loadCheckpoint(source: string | Uint8Array | ArrayBuffer, into: 
   const bytes = given ?? readBytes(source as string, "loadCheckpoint(path)");
   const { tensors, metadata } = decodeSafetensors(bytes, name);
   if (metadata.format !== FORMAT || metadata.checkpoint === undefined) {
-    throw new FormatError(`${name}: not a wasmgrad checkpoint (its __metadata__ has no format "${FORMAT}"); ` +
-      `for plain weights use model.loadStateDict(io.loadSafetensors(...))`);
+    throw new FormatError(
+      `${name}: not a wasmgrad checkpoint (its __metadata__ has no format "${FORMAT}"); ` +
+        `for plain weights use model.loadStateDict(io.loadSafetensors(...))`,
+    );
   }
   if (metadata.version !== VERSION) throw new FormatError(`${name}: checkpoint version ${metadata.version}, this wasmgrad reads version ${VERSION}`);
   const json = parseCheckpointJson(metadata.checkpoint, name);

@@ -130,9 +130,11 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
     if (typeof dtype !== "string") fail(`${what}: missing or non-string dtype`);
     const dt = DTYPES[dtype as string];
     if (dt === undefined) {
-      fail(UNSUPPORTED.has(dtype as string)
-        ? `${what}: dtype ${dtype} is not supported (readable: ${Object.keys(DTYPES).join(", ")})`
-        : `${what}: unknown dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(DTYPES).join(", ")})`);
+      fail(
+        UNSUPPORTED.has(dtype as string)
+          ? `${what}: dtype ${dtype} is not supported (readable: ${Object.keys(DTYPES).join(", ")})`
+          : `${what}: unknown dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(DTYPES).join(", ")})`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -142,8 +144,10 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen) {
-      fail(`${what}: data_offsets [${begin}, ${end}] (bytes ${dataStart + begin} to ${dataStart + end} of the file) ` +
-        `lie outside the data section, which holds ${dataLen} bytes from byte ${dataStart}`);
+      fail(
+        `${what}: data_offsets [${begin}, ${end}] (bytes ${dataStart + begin} to ${dataStart + end} of the file) ` +
+          `lie outside the data section, which holds ${dataLen} bytes from byte ${dataStart}`,
+      );
     }
     // Element count; stops once it exceeds what the byte range holds (no overflow, no allocation).
     const span = end - begin;
@@ -155,9 +159,11 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
     }
     if ((shape as number[]).includes(0)) [count, tooBig] = [0, false];
     if (tooBig || count * dt.size !== span) {
-      fail(`${what}: shape ${shapeStr(shape as number[])} of ${dtype} needs ` +
-        `${tooBig && count * dt.size > 2 ** 53 ? `more than ${span}` : count * dt.size} bytes, ` +
-        `but data_offsets [${begin}, ${end}] (from byte ${dataStart + begin}) span ${span}`);
+      fail(
+        `${what}: shape ${shapeStr(shape as number[])} of ${dtype} needs ` +
+          `${tooBig && count * dt.size > 2 ** 53 ? `more than ${span}` : count * dt.size} bytes, ` +
+          `but data_offsets [${begin}, ${end}] (from byte ${dataStart + begin}) span ${span}`,
+      );
     }
     entries.push({ key, dtype: dtype as string, shape: shape as number[], begin, end });
   }
@@ -168,7 +174,9 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
   for (const e of sorted) {
     if (e.begin < pos) {
       const other = sorted.find((o) => o !== e && o.begin < e.end && e.begin < o.end) ?? e;
-      fail(`tensor "${e.key}": data_offsets [${e.begin}, ${e.end}] overlap those of tensor "${other.key}" [${other.begin}, ${other.end}] (byte ${dataStart + e.begin})`);
+      fail(
+        `tensor "${e.key}": data_offsets [${e.begin}, ${e.end}] overlap those of tensor "${other.key}" [${other.begin}, ${other.end}] (byte ${dataStart + e.begin})`,
+      );
     }
     if (e.begin > pos) fail(`${e.begin - pos} unused bytes in the data section before tensor "${e.key}" (bytes ${dataStart + pos} to ${dataStart + e.begin})`);
     pos = e.end;
@@ -222,7 +230,8 @@ export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?
   for (const [key, value] of Object.entries(tensors)) {
     if (key === "__metadata__" || key.length === 0) throw new ValueError(`saveSafetensors: "${key}" cannot be a tensor name`);
     const shape = [...value.shape];
-    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ValueError(`saveSafetensors: tensor "${key}" has an invalid shape ${shapeStr(shape)}`);
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new ValueError(`saveSafetensors: tensor "${key}" has an invalid shape ${shapeStr(shape)}`);
     const data = value.data;
     const count = shape.reduce((a, b) => a * b, 1);
     if (data.length !== count) {

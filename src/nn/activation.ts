@@ -77,7 +77,10 @@ export class ELU extends Module {
 
 /** nn.Softplus(beta = 1, threshold = 20). */
 export class Softplus extends Module {
-  constructor(readonly beta = 1, readonly threshold = 20) {
+  constructor(
+    readonly beta = 1,
+    readonly threshold = 20,
+  ) {
     super();
     checkArgCount("Softplus", arguments, 2);
     checkFiniteNumber("Softplus", "beta", beta);

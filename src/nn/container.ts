@@ -114,13 +114,15 @@ export class ModuleDict extends Module {
   /** The module under key. */
   get(key: string): Module {
     checkArgCount("ModuleDict.get", arguments, 1);
-    if (!Object.hasOwn(this, key) || !((this as unknown as Record<string, unknown>)[key] instanceof Module)) throw new ValueError(`ModuleDict: no module under key ${describe(key)} (keys: ${this.keys().join(", ")})`);
+    if (!Object.hasOwn(this, key) || !((this as unknown as Record<string, unknown>)[key] instanceof Module))
+      throw new ValueError(`ModuleDict: no module under key ${describe(key)} (keys: ${this.keys().join(", ")})`);
     return (this as unknown as Record<string, Module>)[key];
   }
   /** Adds or replaces the module under key. */
   set(key: string, m: Module): void {
     checkArgCount("ModuleDict.set", arguments, 2);
-    if (typeof key !== "string" || key === "" || key.includes(".")) throw new ValueError(`ModuleDict: keys must be non-empty strings without '.', got ${describe(key)}`);
+    if (typeof key !== "string" || key === "" || key.includes("."))
+      throw new ValueError(`ModuleDict: keys must be non-empty strings without '.', got ${describe(key)}`);
     if (!this.has(key) && (key in this || key === "__proto__")) throw new ValueError(`ModuleDict: key '${key}' would shadow a Module member`);
     if (!(m instanceof Module)) throw new ValueError(`ModuleDict: the item under '${key}' is not a Module, got ${describe(m)}`);
     (this as unknown as Record<string, Module>)[key] = m;

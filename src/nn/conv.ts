@@ -31,11 +31,19 @@ export class Conv2d extends Module {
   readonly groups: number;
 
   /** `options` may also be the stride, as torch's positional `Conv2d(in, out, kernel_size, stride)`. */
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions | Pair = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    options: Conv2dLayerOptions | Pair = {},
+  ) {
     super();
     checkArgCount("Conv2d", arguments, 4);
     if (typeof options === "number" || Array.isArray(options)) options = { stride: options as Pair };
-    for (const [name, v] of [["inChannels", inChannels], ["outChannels", outChannels]] as const) {
+    for (const [name, v] of [
+      ["inChannels", inChannels],
+      ["outChannels", outChannels],
+    ] as const) {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Conv2d: ${name} must be a positive integer, got ${v}`);
     }
     checkOptions("Conv2d", options, ["stride", "padding", "dilation", "groups", "bias"]);
@@ -58,7 +66,7 @@ export class Conv2d extends Module {
     } else this.padding = pair("Conv2d padding", padding, 0);
     const [kh, kw] = this.kernelSize;
     this.weight = Parameter.empty([outChannels, inChannels / this.groups, kh, kw]);
-    this.bias = options.bias ?? true ? Parameter.empty([outChannels]) : null;
+    this.bias = (options.bias ?? true) ? Parameter.empty([outChannels]) : null;
     this.resetParameters();
   }
 
@@ -102,10 +110,19 @@ export class Conv1d extends Module {
   readonly groups: number;
 
   /** `options` may also be the stride, as torch's positional `Conv1d(in, out, kernel_size, stride)`. */
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dLayerOptions | number = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    options: Conv1dLayerOptions | number = {},
+  ) {
     super();
     checkArgCount("Conv1d", arguments, 4);
-    for (const [name, v] of [["inChannels", inChannels], ["outChannels", outChannels], ["kernelSize", kernelSize]] as const) {
+    for (const [name, v] of [
+      ["inChannels", inChannels],
+      ["outChannels", outChannels],
+      ["kernelSize", kernelSize],
+    ] as const) {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Conv1d: ${name} must be a positive integer, got ${v}`);
     }
     if (typeof options === "number") options = { stride: options };
@@ -116,7 +133,8 @@ export class Conv1d extends Module {
     checkInt("Conv1d", "stride", this.stride, 1);
     checkInt("Conv1d", "dilation", this.dilation, 1);
     checkInt("Conv1d", "groups", this.groups, 1);
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) throw new ValueError(`Conv1d: groups ${this.groups} must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
+      throw new ValueError(`Conv1d: groups ${this.groups} must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
     const padding = options.padding ?? 0;
     if (padding === "valid") this.padding = 0;
     else if (padding === "same") {
@@ -130,7 +148,7 @@ export class Conv1d extends Module {
     }
     if (options.bias !== undefined) checkBool("Conv1d", "bias", options.bias);
     this.weight = Parameter.empty([outChannels, inChannels / this.groups, kernelSize]);
-    this.bias = options.bias ?? true ? Parameter.empty([outChannels]) : null;
+    this.bias = (options.bias ?? true) ? Parameter.empty([outChannels]) : null;
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
       const bound = 1 / Math.sqrt((inChannels / this.groups) * kernelSize);
@@ -164,8 +182,11 @@ export class AdaptiveAvgPool2d extends Module {
 
 abstract class Pool2d extends Module {
   readonly stride: Pair;
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
-              allowed = ["stride", "padding"]) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
+    allowed = ["stride", "padding"],
+  ) {
     super();
     // The same checks as the functional form, now rather than at the first forward().
     poolParams(new.target.name, kernelSize, options, allowed);

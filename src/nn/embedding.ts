@@ -11,11 +11,19 @@ export class Embedding extends Module {
   weight: Parameter;
   readonly paddingIdx: number | null;
 
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: { paddingIdx?: number | null } = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    options: { paddingIdx?: number | null } = {},
+  ) {
     super();
     checkArgCount("Embedding", arguments, 3);
-    for (const [name, v] of [["numEmbeddings", numEmbeddings], ["embeddingDim", embeddingDim]] as const) {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`Embedding: ${name} must be a positive integer, got ${describe(v)}`);
+    for (const [name, v] of [
+      ["numEmbeddings", numEmbeddings],
+      ["embeddingDim", embeddingDim],
+    ] as const) {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM)
+        throw new ValueError(`Embedding: ${name} must be a positive integer, got ${describe(v)}`);
     }
     checkOptions("Embedding", options, ["paddingIdx"]);
     const p = options.paddingIdx ?? null;

@@ -24,12 +24,17 @@ export function fans(t: Tensor): [number, number] {
 /** gain for a nonlinearity (torch.nn.init.calculate_gain). */
 export function calculateGain(nonlinearity: "linear" | "relu" | "leaky_relu" | "tanh" | "sigmoid", param?: number): number {
   switch (nonlinearity) {
-    case "linear": case "sigmoid": return 1;
-    case "tanh": return 5 / 3;
-    case "relu": return Math.SQRT2;
+    case "linear":
+    case "sigmoid":
+      return 1;
+    case "tanh":
+      return 5 / 3;
+    case "relu":
+      return Math.SQRT2;
     case "leaky_relu": {
       const slope = param ?? 0.01;
-      if (typeof slope !== "number" || !Number.isFinite(slope)) throw new ValueError(`calculateGain: negative slope must be a finite number, got ${describe(slope)}`);
+      if (typeof slope !== "number" || !Number.isFinite(slope))
+        throw new ValueError(`calculateGain: negative slope must be a finite number, got ${describe(slope)}`);
       return Math.sqrt(2 / (1 + slope * slope));
     }
   }
@@ -70,7 +75,8 @@ export function kaimingUniform_(
   generator: Generator = defaultGenerator,
 ): Tensor {
   if (mode !== "fan_in" && mode !== "fan_out") throw new ValueError(`kaimingUniform_: mode must be 'fan_in' or 'fan_out', got ${describe(mode)}`);
-  if (nonlinearity !== "relu" && nonlinearity !== "leaky_relu") throw new ValueError(`kaimingUniform_: nonlinearity must be 'relu' or 'leaky_relu', got ${describe(nonlinearity)}`);
+  if (nonlinearity !== "relu" && nonlinearity !== "leaky_relu")
+    throw new ValueError(`kaimingUniform_: nonlinearity must be 'relu' or 'leaky_relu', got ${describe(nonlinearity)}`);
   const [fanIn, fanOut] = fans(t);
   const fan = mode === "fan_in" ? fanIn : fanOut;
   const bound = calculateGain(nonlinearity, a) * Math.sqrt(3 / fan);

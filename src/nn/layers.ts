@@ -15,10 +15,18 @@ export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: { bias?: boolean } = {},
+  ) {
     super();
-    for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DIM) throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
+    for (const [name, v] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DIM)
+        throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
     }
     checkOptions("Linear", options, ["bias"]);
     const bias = options.bias ?? true;
@@ -59,7 +67,10 @@ export class Identity extends Module {
 
 /** Flattens dims startDim..endDim (default 1..-1: keeps the batch dim), as nn.Flatten. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
     checkInt("Flatten", "startDim", startDim, -MAX_DIM);
     checkInt("Flatten", "endDim", endDim, -MAX_DIM);
@@ -106,12 +117,9 @@ export class Sequential extends Module {
   constructor(...modules: Module[] | [Record<string, Module>]) {
     super();
     const one = modules[0] as unknown;
-    const isRecord = modules.length === 1 && one !== null && typeof one === "object" && !(one instanceof Module) &&
-      Object.getPrototypeOf(one) === Object.prototype;
-    const named: [string, Module][] =
-      isRecord
-        ? Object.entries(modules[0] as Record<string, Module>)
-        : (modules as Module[]).map((m, i) => [String(i), m]);
+    const isRecord =
+      modules.length === 1 && one !== null && typeof one === "object" && !(one instanceof Module) && Object.getPrototypeOf(one) === Object.prototype;
+    const named: [string, Module][] = isRecord ? Object.entries(modules[0] as Record<string, Module>) : (modules as Module[]).map((m, i) => [String(i), m]);
     for (const [name, m] of named) {
       if (!(m instanceof Module)) throw new ValueError(`Sequential: element '${name}' is not a Module`);
       (this as unknown as Record<string, Module>)[name] = m;

@@ -41,7 +41,12 @@ export class CrossEntropyLoss extends Loss {
     this.labelSmoothing = options.labelSmoothing ?? 0;
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    return F.crossEntropy(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, labelSmoothing: this.labelSmoothing });
+    return F.crossEntropy(input, target, {
+      weight: this.weight,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+      labelSmoothing: this.labelSmoothing,
+    });
   }
 }
 

@@ -56,7 +56,7 @@ export abstract class Module {
   /** Training mode (dropout active, batch norm updating statistics); see train()/eval(). */
   declare training: boolean;
   /** Names of this module's buffers (persistent ones go into the state dict). */
-  private declare readonly bufferNames: Map<string, boolean>;
+  declare private readonly bufferNames: Map<string, boolean>;
 
   constructor() {
     const callable = function (this: unknown, ...args: AnyArgs) {

@@ -42,7 +42,10 @@ abstract class BatchNorm extends Module {
   readonly eps: number;
   readonly momentum: number | null;
 
-  constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNormLayerOptions = {},
+  ) {
     super();
     const name = new.target.name;
     if (typeof numFeatures !== "number" || !Number.isInteger(numFeatures) || numFeatures < 1 || numFeatures > MAX_DIM) {
@@ -124,7 +127,8 @@ export class LayerNorm extends Module {
     this.normalizedShape = normalizedShapeOf("LayerNorm", normalizedShape);
     this.eps = options.eps ?? 1e-5;
     checkFiniteNumber("LayerNorm", "eps", this.eps, 0);
-    const affine = options.elementwiseAffine ?? true, bias = options.bias ?? true;
+    const affine = options.elementwiseAffine ?? true,
+      bias = options.bias ?? true;
     checkBool("LayerNorm", "elementwiseAffine", affine);
     checkBool("LayerNorm", "bias", bias);
     this.weight = affine ? new Parameter(filled(this.normalizedShape, 1)) : null;

@@ -28,20 +28,32 @@ abstract class RNNBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
 
-  constructor(readonly mode: "GRU" | "LSTM", readonly inputSize: number, readonly hiddenSize: number, options: RNNOptions, gates: number) {
+  constructor(
+    readonly mode: "GRU" | "LSTM",
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    options: RNNOptions,
+    gates: number,
+  ) {
     super();
-    for (const [name, v] of [["inputSize", inputSize], ["hiddenSize", hiddenSize]] as const) {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM) throw new ValueError(`${mode}: ${name} must be a positive integer, got ${describe(v)}`);
+    for (const [name, v] of [
+      ["inputSize", inputSize],
+      ["hiddenSize", hiddenSize],
+    ] as const) {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_DIM)
+        throw new ValueError(`${mode}: ${name} must be a positive integer, got ${describe(v)}`);
     }
     checkOptions(mode, options, ["numLayers", "bias", "batchFirst", "dropout", "bidirectional"]);
     this.numLayers = options.numLayers ?? 1;
-    if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw new ValueError(`${mode}: numLayers must be a positive integer, got ${describe(options.numLayers)}`);
+    if (!Number.isInteger(this.numLayers) || this.numLayers < 1)
+      throw new ValueError(`${mode}: numLayers must be a positive integer, got ${describe(options.numLayers)}`);
     this.bias = options.bias ?? true;
     this.batchFirst = options.batchFirst ?? false;
     checkBool(mode, "bias", this.bias);
     checkBool(mode, "batchFirst", this.batchFirst);
     this.dropout = options.dropout ?? 0;
-    if (typeof this.dropout !== "number" || !(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${mode}: dropout must be a number from 0 to 1, got ${describe(options.dropout)}`);
+    if (typeof this.dropout !== "number" || !(this.dropout >= 0 && this.dropout <= 1))
+      throw new ValueError(`${mode}: dropout must be a number from 0 to 1, got ${describe(options.dropout)}`);
     if (options.bidirectional !== undefined && options.bidirectional !== false) {
       throw new ValueError(`${mode}: bidirectional layers are not supported (got bidirectional: ${describe(options.bidirectional)})`);
     }
@@ -72,8 +84,14 @@ abstract class RNNBase extends Module {
   /** The input as (seq, batch, feature) and whether it came unbatched (seq, feature). */
   protected sequence(input: Tensor): { x: Tensor; batched: boolean } {
     if (!(input instanceof Tensor)) throw new ValueError(`${this.mode}: input must be a Tensor, got ${describe(input)}`);
-    if (input.ndim !== 2 && input.ndim !== 3) throw new ShapeError(`${this.mode}: expected input (seq, batch, ${this.inputSize})${this.batchFirst ? " as (batch, seq, ...)" : ""} or unbatched (seq, ${this.inputSize}), got ${shapeStr(input.shape)}`);
-    if (input.shape[input.ndim - 1] !== this.inputSize) throw new ShapeError(`${this.mode}: input has ${input.shape[input.ndim - 1]} features, expected inputSize ${this.inputSize} (input ${shapeStr(input.shape)})`);
+    if (input.ndim !== 2 && input.ndim !== 3)
+      throw new ShapeError(
+        `${this.mode}: expected input (seq, batch, ${this.inputSize})${this.batchFirst ? " as (batch, seq, ...)" : ""} or unbatched (seq, ${this.inputSize}), got ${shapeStr(input.shape)}`,
+      );
+    if (input.shape[input.ndim - 1] !== this.inputSize)
+      throw new ShapeError(
+        `${this.mode}: input has ${input.shape[input.ndim - 1]} features, expected inputSize ${this.inputSize} (input ${shapeStr(input.shape)})`,
+      );
     if (input.ndim === 2) return { x: input.unsqueeze(1), batched: false };
     return { x: this.batchFirst ? input.transpose(0, 1) : input, batched: true };
   }
@@ -84,7 +102,8 @@ abstract class RNNBase extends Module {
     if (h === undefined || h === null) return zeros(shape, { backend: like.backend });
     if (!(h instanceof Tensor)) throw new ValueError(`${this.mode}: ${what} must be a Tensor, got ${describe(h)}`);
     const hb = batched ? h : h.unsqueeze(1);
-    if (hb.ndim !== 3 || hb.shape.some((d, i) => d !== shape[i])) throw new ShapeError(`${this.mode}: ${what} must have shape ${shapeStr(batched ? shape : [this.numLayers, this.hiddenSize])}, got ${shapeStr(h.shape)}`);
+    if (hb.ndim !== 3 || hb.shape.some((d, i) => d !== shape[i]))
+      throw new ShapeError(`${this.mode}: ${what} must have shape ${shapeStr(batched ? shape : [this.numLayers, this.hiddenSize])}, got ${shapeStr(h.shape)}`);
     return hb;
   }
 
@@ -119,18 +138,23 @@ export class LSTM extends RNNBase {
     const { x, batched } = this.sequence(input);
     const [L, N] = [x.shape[0], x.shape[1]];
     if (state !== undefined && (!Array.isArray(state) || state.length !== 2)) throw new ValueError(`LSTM: the state must be [h0, c0], got ${describe(state)}`);
-    const h0 = this.initial(state?.[0], N, batched, "h0", x), c0 = this.initial(state?.[1], N, batched, "c0", x);
+    const h0 = this.initial(state?.[0], N, batched, "h0", x),
+      c0 = this.initial(state?.[1], N, batched, "c0", x);
     let seq = x;
-    const hs: Tensor[] = [], cs: Tensor[] = [];
+    const hs: Tensor[] = [],
+      cs: Tensor[] = [];
     for (let l = 0; l < this.numLayers; l++) {
       const { wih, whh, bih, bhh } = this.layer(l);
       const xi = F.linear(seq, wih, bih); // (L, N, 4H) for all steps at once
-      let h = h0.select(0, l), c = c0.select(0, l);
+      let h = h0.select(0, l),
+        c = c0.select(0, l);
       const outs: Tensor[] = [];
       for (let t = 0; t < L; t++) {
         const gates = xi.select(0, t).add(F.linear(h, whh, bhh));
         const [i, f, g, o] = gates.chunk(4, 1);
-        c = F.sigmoid(f).mul(c).add(F.sigmoid(i).mul(F.tanh(g)));
+        c = F.sigmoid(f)
+          .mul(c)
+          .add(F.sigmoid(i).mul(F.tanh(g)));
         h = F.sigmoid(o).mul(F.tanh(c));
         outs.push(h);
       }
@@ -138,7 +162,8 @@ export class LSTM extends RNNBase {
       cs.push(c);
       seq = this.between(F.stack(outs, 0), l);
     }
-    const hn = F.stack(hs, 0), cn = F.stack(cs, 0);
+    const hn = F.stack(hs, 0),
+      cn = F.stack(cs, 0);
     return [this.output(seq, batched), batched ? [hn, cn] : [hn.squeeze(1), cn.squeeze(1)]];
   }
 }
@@ -167,7 +192,8 @@ export class GRU extends RNNBase {
       for (let t = 0; t < L; t++) {
         const [xr, xz, xn] = xi.select(0, t).chunk(3, 1);
         const [hr, hz, hn] = F.linear(h, whh, bhh).chunk(3, 1);
-        const r = F.sigmoid(xr.add(hr)), z = F.sigmoid(xz.add(hz));
+        const r = F.sigmoid(xr.add(hr)),
+          z = F.sigmoid(xz.add(hz));
         const n = F.tanh(xn.add(r.mul(hn)));
         h = n.add(z.mul(h.sub(n))); // (1 - z)·n + z·h
         outs.push(h);

@@ -120,7 +120,8 @@ export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue:
   if (typeof clipValue !== "number" || Number.isNaN(clipValue)) throw new ValueError(`clipGradValue_: invalid clipValue ${clipValue}`);
   toList(parameters);
   // torch.clamp(g, -clipValue, clipValue): NaN stays NaN; a negative clipValue gives all clipValue.
-  const hi = Math.fround(clipValue), lo = -hi;
+  const hi = Math.fround(clipValue),
+    lo = -hi;
   for (const g of gradsOf(parameters)) {
     const d = g.data;
     for (let i = 0; i < d.length; i++) d[i] = Math.min(Math.max(d[i], lo), hi);

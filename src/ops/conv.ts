@@ -39,7 +39,9 @@ function outSize(op: string, x: Tensor, dim: number, k: number, s: number, p: nu
   // ceil_mode as PyTorch: the last window must start inside the input or the left padding
   if (ceil && span >= 0 && (out - 1) * s >= size + p) out--;
   if (out < 1 || span < 0) {
-    throw new ShapeError(`${op}: input ${shapeStr(x.shape)} is too small: dimension ${dim} (${size}, padding ${p}) is smaller than the kernel extent ${d * (k - 1) + 1}`);
+    throw new ShapeError(
+      `${op}: input ${shapeStr(x.shape)} is too small: dimension ${dim} (${size}, padding ${p}) is smaller than the kernel extent ${d * (k - 1) + 1}`,
+    );
   }
   return out;
 }
@@ -90,10 +92,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const [dh, dw] = pair("conv2d dilation", options.dilation ?? 1, 1);
   const OH = outSize("conv2d", x, 2, kh, sh, ph, dh);
   const OW = outSize("conv2d", x, 3, kw, sw, pw, dw);
-  const K = C * kh * kw, P = OH * OW;
+  const K = C * kh * kw,
+    P = OH * OW;
   const G = Math.max(1, Math.min(N, options.imagesPerGemm ?? Math.floor(GROUP_BYTES / (K * P * 4))));
   const geometry = [C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW] as const;
-  const xBytes = C * H * W * 4, yBytes = O * P * 4;
+  const xBytes = C * H * W * 4,
+    yBytes = O * P * 4;
   /** cols of images n0..n0+g side by side (rows g·P long). */
   const fillCols = (cols: number, n0: number, g: number) => {
     for (let i = 0; i < g; i++) be.im2col(cols + i * P * 4, x.ptr + (n0 + i) * xBytes, ...geometry, g * P);
@@ -136,12 +140,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     try {
       // One accumulate per tensor: the first group writes (or adds to an existing grad), the
       // rest add.
-      ctx.accumulate(weight, (dW, acc) => eachGroup((n0, g, dY) =>
-        be.gemm("nt", O, K, g * P, dY, g * P, cols, g * P, dW, K, 0, acc || n0 > 0)));
-      ctx.accumulate(x, (dx, acc) => eachGroup((n0, g, dY) => {
-        be.gemm("tn", K, g * P, O, weight.ptr, K, dY, g * P, cols, g * P, 0, false);
-        for (let i = 0; i < g; i++) be.col2im(dx + (n0 + i) * xBytes, cols + i * P * 4, ...geometry, g * P, acc);
-      }));
+      ctx.accumulate(weight, (dW, acc) => eachGroup((n0, g, dY) => be.gemm("nt", O, K, g * P, dY, g * P, cols, g * P, dW, K, 0, acc || n0 > 0)));
+      ctx.accumulate(x, (dx, acc) =>
+        eachGroup((n0, g, dY) => {
+          be.gemm("tn", K, g * P, O, weight.ptr, K, dY, g * P, cols, g * P, 0, false);
+          for (let i = 0; i < g; i++) be.col2im(dx + (n0 + i) * xBytes, cols + i * P * 4, ...geometry, g * P, acc);
+        }),
+      );
     } finally {
       be.heap.free(cols);
       if (dys) be.heap.free(dys);
@@ -160,9 +165,14 @@ function groupedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   requireFloat("conv2d", "weight", weight);
   if (weight.ndim !== 4) throw new ShapeError(`conv2d: weight must be (out_channels, in_channels / groups, kh, kw), got ${shapeStr(weight.shape)}`);
   const O = weight.shape[0];
-  if (C % groups !== 0 || O % groups !== 0) throw new ShapeError(`conv2d: groups ${groups} must divide both the input channels (${C}) and the output channels (${O})`);
-  const Cg = C / groups, Og = O / groups;
-  if (weight.shape[1] !== Cg) throw new ShapeError(`conv2d: input ${shapeStr(x.shape)} with groups ${groups} expects weight of shape [${O}, ${Cg}, kh, kw], got ${shapeStr(weight.shape)}`);
+  if (C % groups !== 0 || O % groups !== 0)
+    throw new ShapeError(`conv2d: groups ${groups} must divide both the input channels (${C}) and the output channels (${O})`);
+  const Cg = C / groups,
+    Og = O / groups;
+  if (weight.shape[1] !== Cg)
+    throw new ShapeError(
+      `conv2d: input ${shapeStr(x.shape)} with groups ${groups} expects weight of shape [${O}, ${Cg}, kh, kw], got ${shapeStr(weight.shape)}`,
+    );
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
   const { groups: _g, ...rest } = options;
   const parts: Tensor[] = [];
@@ -249,7 +259,12 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
 }
 
 /** F.conv1d: x (N, C, L) with weight (O, C/groups, k), computed as a 2-D convolution of height 1. */
-export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { stride?: number; padding?: number; dilation?: number; groups?: number } = {}): Tensor {
+export function conv1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: { stride?: number; padding?: number; dilation?: number; groups?: number } = {},
+): Tensor {
   checkOptions("conv1d", options, ["stride", "padding", "dilation", "groups"]);
   requireFloat("conv1d", "input", x);
   requireFloat("conv1d", "weight", weight);
@@ -260,7 +275,10 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v))) throw new ValueError(`conv1d: ${name} must be an integer, got ${describe(v)}`);
   }
   const y = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias ?? null, {
-    stride: [1, options.stride ?? 1], padding: [0, options.padding ?? 0], dilation: [1, options.dilation ?? 1], groups: options.groups ?? 1,
+    stride: [1, options.stride ?? 1],
+    padding: [0, options.padding ?? 0],
+    dilation: [1, options.dilation ?? 1],
+    groups: options.groups ?? 1,
   });
   return squeeze(y, 2);
 }

@@ -24,10 +24,22 @@ type Compare = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 type Logical = "logicalAnd" | "logicalOr" | "logicalXor";
 
 const CODES: Record<Arith | Compare | Logical, number> = {
-  add: BinaryOp.Add, sub: BinaryOp.Sub, mul: BinaryOp.Mul, div: BinaryOp.Div, pow: BinaryOp.Pow,
-  maximum: BinaryOp.Maximum, minimum: BinaryOp.Minimum, eq: BinaryOp.Eq, ne: BinaryOp.Ne,
-  lt: BinaryOp.Lt, le: BinaryOp.Le, gt: BinaryOp.Gt, ge: BinaryOp.Ge, logicalAnd: BinaryOp.And,
-  logicalOr: BinaryOp.Or, logicalXor: BinaryOp.Xor,
+  add: BinaryOp.Add,
+  sub: BinaryOp.Sub,
+  mul: BinaryOp.Mul,
+  div: BinaryOp.Div,
+  pow: BinaryOp.Pow,
+  maximum: BinaryOp.Maximum,
+  minimum: BinaryOp.Minimum,
+  eq: BinaryOp.Eq,
+  ne: BinaryOp.Ne,
+  lt: BinaryOp.Lt,
+  le: BinaryOp.Le,
+  gt: BinaryOp.Gt,
+  ge: BinaryOp.Ge,
+  logicalAnd: BinaryOp.And,
+  logicalOr: BinaryOp.Or,
+  logicalXor: BinaryOp.Xor,
 };
 
 /** a + b (broadcasting). */
@@ -115,7 +127,8 @@ function scalarTensor(op: string, v: number, dtype: DType, be: Backend): Tensor 
 }
 
 function operand(op: string, a: unknown, which: string): asserts a is Tensor {
-  if (!(a instanceof Tensor)) throw new ValueError(`${op}: the ${which} operand must be a Tensor${which === "second" ? " or a number" : ""}, got ${describe(a)}`);
+  if (!(a instanceof Tensor))
+    throw new ValueError(`${op}: the ${which} operand must be a Tensor${which === "second" ? " or a number" : ""}, got ${describe(a)}`);
 }
 
 /** The dtype of an arithmetic result (before the per-op rules for div/pow). */
@@ -147,14 +160,27 @@ function arith(op: Arith, a: Tensor, b: Tensor | number): Tensor {
 /** dst (dense, shape) = x op y with x and y broadcast to shape (any layouts). */
 function stridedBinary(be: Backend, code: number, dst: number, shape: readonly number[], x: Tensor, y: Tensor, isInt: boolean): void {
   if (numel(shape) === 0) return;
-  const [meta, nd] = stridedMeta(be, shape, [contiguousStrides(shape), broadcastStrides(x.shape, x.strides, shape), broadcastStrides(y.shape, y.strides, shape)]);
+  const [meta, nd] = stridedMeta(be, shape, [
+    contiguousStrides(shape),
+    broadcastStrides(x.shape, x.strides, shape),
+    broadcastStrides(y.shape, y.strides, shape),
+  ]);
   be.binaryStrided(code, dst, x.basePtr, y.basePtr, meta, nd, isInt);
 }
 
 /** Raw form of stridedBinary over pointers with explicit layouts (for backward passes). */
-export function binaryInto(be: Backend, code: number, dst: number, shape: readonly number[],
-                           a: number, aShape: readonly number[], aStrides: readonly number[],
-                           b: number, bShape: readonly number[], bStrides: readonly number[]): void {
+export function binaryInto(
+  be: Backend,
+  code: number,
+  dst: number,
+  shape: readonly number[],
+  a: number,
+  aShape: readonly number[],
+  aStrides: readonly number[],
+  b: number,
+  bShape: readonly number[],
+  bStrides: readonly number[],
+): void {
   if (numel(shape) === 0) return;
   const [meta, nd] = stridedMeta(be, shape, [contiguousStrides(shape), broadcastStrides(aShape, aStrides, shape), broadcastStrides(bShape, bStrides, shape)]);
   be.binaryStrided(code, dst, a, b, meta, nd, false);
@@ -339,14 +365,19 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   if (a instanceof Tensor && b instanceof Tensor && a.dtype === "bool" && b.dtype === "bool") dtype = "bool";
   if (a instanceof Tensor && !isNum(b) && a.dtype === "float32") dtype = "float32";
   const asTensor = (v: Tensor | number) => (v instanceof Tensor ? (v.dtype === dtype ? v : to(v, dtype)) : scalarTensor("where", v, dtype, be));
-  const x = asTensor(a), y = asTensor(b);
+  const x = asTensor(a),
+    y = asTensor(b);
   sameBackend("where", cond, x, y);
   const c = cond.dtype === "bool" ? cond : to(cond, "bool");
   const shape = broadcastShapes("where", c.shape, x.shape, y.shape);
   const out = opOutput(be, shape, [x, y], dtype);
   if (numel(shape) > 0) {
-    const [meta, nd] = stridedMeta(be, shape, [contiguousStrides(shape), broadcastStrides(c.shape, c.strides, shape),
-      broadcastStrides(x.shape, x.strides, shape), broadcastStrides(y.shape, y.strides, shape)]);
+    const [meta, nd] = stridedMeta(be, shape, [
+      contiguousStrides(shape),
+      broadcastStrides(c.shape, c.strides, shape),
+      broadcastStrides(x.shape, x.strides, shape),
+      broadcastStrides(y.shape, y.strides, shape),
+    ]);
     be.whereStrided(out.ptr, c.basePtr, x.basePtr, y.basePtr, meta, nd);
   }
   if (dtype !== "float32") return out;
@@ -354,9 +385,17 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
     const dense = contiguousStrides(shape);
     const zero = scalarPtr(be, 0);
     // dx = cond ? g : 0; dy = cond ? 0 : g
-    for (const [t, first] of [[x, true], [y, false]] as const) {
+    for (const [t, first] of [
+      [x, true],
+      [y, false],
+    ] as const) {
       gradOf(ctx, t, shape, (dst) => {
-        const [meta, nd] = stridedMeta(be, shape, [dense, broadcastStrides(c.shape, c.strides, shape), first ? dense : [...shape].map(() => 0), first ? [...shape].map(() => 0) : dense]);
+        const [meta, nd] = stridedMeta(be, shape, [
+          dense,
+          broadcastStrides(c.shape, c.strides, shape),
+          first ? dense : [...shape].map(() => 0),
+          first ? [...shape].map(() => 0) : dense,
+        ]);
         be.whereStrided(dst, c.basePtr, first ? g.ptr : zero, first ? zero : g.ptr, meta, nd);
       });
     }

@@ -21,7 +21,9 @@ function checkRange(op: string, index: Tensor, size: number, dim: number): void 
   const data = idx.data;
   let at = 0;
   while (at < data.length && data[at] >= 0 && data[at] < size) at++;
-  throw new ValueError(`${op}: index ${data[at]} at position ${at} is out of range for dim ${dim} of size ${size} (${bad} such ind${bad === 1 ? "ex" : "ices"})`);
+  throw new ValueError(
+    `${op}: index ${data[at]} at position ${at} is out of range for dim ${dim} of size ${size} (${bad} such ind${bad === 1 ? "ex" : "ices"})`,
+  );
 }
 
 function requireIndex(op: string, index: unknown): asserts index is Tensor {
@@ -43,9 +45,11 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("indexSelect", dim, x.ndim);
   const R = x.ndim === 0 ? 1 : x.shape[d];
   checkRange("indexSelect", index, R, d);
-  const src = contiguous(x), idx = contiguous(index);
+  const src = contiguous(x),
+    idx = contiguous(index);
   const n = idx.size;
-  const outer = numel(x.shape.slice(0, d)), inner = numel(x.shape.slice(d + 1));
+  const outer = numel(x.shape.slice(0, d)),
+    inner = numel(x.shape.slice(d + 1));
   const shape = x.ndim === 0 ? [] : [...x.shape.slice(0, d), n, ...x.shape.slice(d + 1)];
   const out = opOutput(be, shape, [src], x.dtype);
   if (out.size > 0) be.indexSelect(out.ptr, src.ptr, idx.ptr, outer, R, inner, n);
@@ -99,9 +103,11 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const be = sameBackend("scatterAdd", x, index, src);
   if (x.dtype !== "float32" || src.dtype !== "float32") throw new DTypeError(`scatterAdd: input and src must be float32, got ${x.dtype} and ${src.dtype}`);
   const d = normDim("scatterAdd", dim, x.ndim);
-  if (index.ndim !== x.ndim || src.ndim !== x.ndim) throw new ShapeError(`scatterAdd: index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the input's ${x.ndim} dims`);
+  if (index.ndim !== x.ndim || src.ndim !== x.ndim)
+    throw new ShapeError(`scatterAdd: index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the input's ${x.ndim} dims`);
   index.shape.forEach((n, k) => {
-    if (n > src.shape[k] || (k !== d && n > x.shape[k])) throw new ShapeError(`scatterAdd: index ${shapeStr(index.shape)} exceeds src ${shapeStr(src.shape)} or input ${shapeStr(x.shape)} in dim ${k}`);
+    if (n > src.shape[k] || (k !== d && n > x.shape[k]))
+      throw new ShapeError(`scatterAdd: index ${shapeStr(index.shape)} exceeds src ${shapeStr(src.shape)} or input ${shapeStr(x.shape)} in dim ${k}`);
   });
   checkRange("scatterAdd", index, x.shape[d], d);
   const xs = contiguous(x);
@@ -113,7 +119,11 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     ctx.pass(xs, g);
     ctx.assign(srcView, (ds) => {
       if (index.size === 0) return;
-      const [meta, nd] = stridedMeta(be, index.shape, [contiguousStrides(index.shape), contiguousStrides(x.shape).map((s, k) => (k === d ? 0 : s)), index.strides]);
+      const [meta, nd] = stridedMeta(be, index.shape, [
+        contiguousStrides(index.shape),
+        contiguousStrides(x.shape).map((s, k) => (k === d ? 0 : s)),
+        index.strides,
+      ]);
       be.gather(ds, g.ptr, index.basePtr, meta, nd, contiguousStrides(x.shape)[d]);
     });
   });
@@ -133,7 +143,8 @@ function narrowTo(t: Tensor, shape: readonly number[]): Tensor {
 /** Parses Python slice syntax "start:end:step" (parts optional). */
 function parseSlice(s: string): [number | null, number | null, number] {
   const parts = s.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new ValueError(`index: '${s}' is not a slice (expected "start:end" or "start:end:step", parts optional, or "..." )`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new ValueError(`index: '${s}' is not a slice (expected "start:end" or "start:end:step", parts optional, or "..." )`);
   const num = (p: string, name: string): number | null => {
     if (p.trim() === "") return null;
     const v = Number(p);
@@ -189,7 +200,8 @@ export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
         // A mask over the next t.ndim dims: merge them and pick the true positions.
         const n = Math.max(t.ndim, 1);
         const dimsShape = v.shape.slice(dim, dim + n);
-        if (t.ndim > 0 && t.shape.some((s, k) => s !== dimsShape[k])) throw new ShapeError(`index: the mask of shape ${shapeStr(t.shape)} does not match the indexed dims ${shapeStr(dimsShape)} of ${shapeStr(v.shape)}`);
+        if (t.ndim > 0 && t.shape.some((s, k) => s !== dimsShape[k]))
+          throw new ShapeError(`index: the mask of shape ${shapeStr(t.shape)} does not match the indexed dims ${shapeStr(dimsShape)} of ${shapeStr(v.shape)}`);
         v = reshape(v, [...v.shape.slice(0, dim), numel(dimsShape), ...v.shape.slice(dim + n)]);
         advanced.push({ dim, index: maskPositions(t) });
       } else if (t.dtype === "int32") {
@@ -199,7 +211,9 @@ export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
       }
       dim++;
     } else {
-      throw new ValueError(`index: unsupported index item ${describe(item)} (numbers, slice strings like "1:3", null, "...", int32/bool tensors or number arrays)`);
+      throw new ValueError(
+        `index: unsupported index item ${describe(item)} (numbers, slice strings like "1:3", null, "...", int32/bool tensors or number arrays)`,
+      );
     }
   }
   if (advanced.length === 0) return v;
@@ -241,11 +255,15 @@ function advancedIndex(v: Tensor, advanced: { dim: number; index: Tensor }[]): T
   const front = reshape(picked, [...idxShape, ...restShape]);
   if (!adjacent || dims[0] === 0) return front;
   // Adjacent index dims: the result dims go where the first indexed dim was.
-  const k = idxShape.length, before = dims[0];
-  const order = [...Array.from({ length: before }, (_, i) => k + i), ...Array.from({ length: k }, (_, i) => i), ...Array.from({ length: restShape.length - before }, (_, i) => k + before + i)];
+  const k = idxShape.length,
+    before = dims[0];
+  const order = [
+    ...Array.from({ length: before }, (_, i) => k + i),
+    ...Array.from({ length: k }, (_, i) => i),
+    ...Array.from({ length: restShape.length - before }, (_, i) => k + before + i),
+  ];
   return permute(front, order);
 }
-
 
 /**
  * F.embedding: rows of weight (numEmbeddings, dim) picked by int32 indices of any shape, giving
@@ -259,7 +277,8 @@ export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | nu
   const [V, D] = weight.shape;
   let pad: number | null = null;
   if (paddingIdx !== null && paddingIdx !== undefined) {
-    if (!Number.isInteger(paddingIdx) || paddingIdx < -V || paddingIdx >= V) throw new ValueError(`embedding: paddingIdx must be an integer within ±${V} (numEmbeddings), got ${describe(paddingIdx)}`);
+    if (!Number.isInteger(paddingIdx) || paddingIdx < -V || paddingIdx >= V)
+      throw new ValueError(`embedding: paddingIdx must be an integer within ±${V} (numEmbeddings), got ${describe(paddingIdx)}`);
     pad = paddingIdx < 0 ? paddingIdx + V : paddingIdx;
   }
   const idx = contiguous(input);

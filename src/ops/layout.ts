@@ -36,8 +36,17 @@ export function copyDense(be: Backend, dst: number, x: Tensor): void {
  * copy, or add when the buffer already holds a gradient. Elements outside the view are zeroed
  * first unless accumulating.
  */
-function scatterIntoBase(be: Backend, dst: number, accumulate: boolean, baseSize: number, viewShape: Shape,
-                         viewStrides: readonly number[], viewOffset: number, g: number, covers: boolean): void {
+function scatterIntoBase(
+  be: Backend,
+  dst: number,
+  accumulate: boolean,
+  baseSize: number,
+  viewShape: Shape,
+  viewStrides: readonly number[],
+  viewOffset: number,
+  g: number,
+  covers: boolean,
+): void {
   if (!accumulate && !covers) be.fill(dst, baseSize, 0);
   if (numel(viewShape) === 0) return;
   const at = dst + viewOffset * 4;
@@ -120,12 +129,14 @@ export function resolveShape(op: string, size: number, shape: readonly number[],
  */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
   if (x.isContiguous()) return contiguousStrides(shape);
-  const oldShape = x.shape, oldStrides = x.strides;
+  const oldShape = x.shape,
+    oldStrides = x.strides;
   const out = new Array<number>(shape.length);
   if (numel(shape) === 0) return contiguousStrides(shape);
   let viewD = shape.length - 1;
   let chunkBase = oldStrides[oldStrides.length - 1];
-  let tensorNumel = 1, viewNumel = 1;
+  let tensorNumel = 1,
+    viewNumel = 1;
   for (let d = oldShape.length - 1; d >= 0; d--) {
     tensorNumel *= oldShape[d];
     if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBase)) {
@@ -152,7 +163,9 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
   const target = resolveShape("view", x.size, shape, x.shape);
   const strides = viewStrides(x, target);
   if (strides === null) {
-    throw new ShapeError(`view: shape ${shapeStr(target)} is not compatible with the input's layout (shape ${shapeStr(x.shape)}, strides ${shapeStr(x.strides)}): at least one dimension spans across two contiguous subspaces; use .reshape(...) instead`);
+    throw new ShapeError(
+      `view: shape ${shapeStr(target)} is not compatible with the input's layout (shape ${shapeStr(x.shape)}, strides ${shapeStr(x.strides)}): at least one dimension spans across two contiguous subspaces; use .reshape(...) instead`,
+    );
   }
   return reshapeView("view", x, target, strides);
 }
@@ -198,12 +211,20 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   requireTensor("permute", x);
   if (!Array.isArray(dims) || dims.length !== x.ndim) {
-    throw new ShapeError(`permute: expected ${x.ndim} dims for shape ${shapeStr(x.shape)}, got ${Array.isArray(dims) ? `[${dims.join(", ")}]` : describe(dims)}`);
+    throw new ShapeError(
+      `permute: expected ${x.ndim} dims for shape ${shapeStr(x.shape)}, got ${Array.isArray(dims) ? `[${dims.join(", ")}]` : describe(dims)}`,
+    );
   }
   const p = dims.map((d) => normDim("permute", d, x.ndim));
   if (new Set(p).size !== p.length) throw new ShapeError(`permute: dims [${dims.join(", ")}] repeat a dim`);
   if (p.every((d, i) => d === i)) return alias("permute", x);
-  const out = new Tensor(x.storage, p.map((d) => x.shape[d]), x.dtype, x.offset, p.map((d) => x.strides[d]));
+  const out = new Tensor(
+    x.storage,
+    p.map((d) => x.shape[d]),
+    x.dtype,
+    x.offset,
+    p.map((d) => x.strides[d]),
+  );
   if (x.dtype !== "float32") return out;
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
@@ -228,7 +249,8 @@ function alias(op: string, x: Tensor): Tensor {
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   requireTensor("transpose", x);
   if (x.ndim === 0) return alias("transpose", x);
-  const a = normDim("transpose", dim0, x.ndim, "dim0"), b = normDim("transpose", dim1, x.ndim, "dim1");
+  const a = normDim("transpose", dim0, x.ndim, "dim0"),
+    b = normDim("transpose", dim1, x.ndim, "dim1");
   const p = x.shape.map((_, i) => i);
   p[a] = b;
   p[b] = a;
@@ -238,7 +260,8 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 /** Moves dim `source` to position `destination` (a view). */
 export function movedim(x: Tensor, source: number, destination: number): Tensor {
   requireTensor("movedim", x);
-  const s = normDim("movedim", source, x.ndim, "source"), d = normDim("movedim", destination, x.ndim, "destination");
+  const s = normDim("movedim", source, x.ndim, "source"),
+    d = normDim("movedim", destination, x.ndim, "destination");
   const rest = x.shape.map((_, i) => i).filter((i) => i !== s);
   rest.splice(d, 0, s);
   return permute(x, rest);
@@ -248,7 +271,8 @@ export function movedim(x: Tensor, source: number, destination: number): Tensor 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   requireTensor("unsqueeze", x);
   const d = normDim("unsqueeze", dim, x.ndim + 1);
-  const shape = [...x.shape], strides = [...x.strides];
+  const shape = [...x.shape],
+    strides = [...x.strides];
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < x.ndim ? x.strides[d] * x.shape[d] : 1);
   return reshapeView("unsqueeze", x, shape, strides);
@@ -257,19 +281,27 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 /** Removes size-1 dims: all, or those listed (a listed dim that is not 1 stays, as in PyTorch). */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   requireTensor("squeeze", x);
-  const drop = dim === undefined || dim === null
-    ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
-    : (typeof dim === "number" ? [dim] : dim).map((d) => normDim("squeeze", d, x.ndim)).filter((d) => x.shape[d] === 1);
+  const drop =
+    dim === undefined || dim === null
+      ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
+      : (typeof dim === "number" ? [dim] : dim).map((d) => normDim("squeeze", d, x.ndim)).filter((d) => x.shape[d] === 1);
   if (drop.length === 0) return alias("squeeze", x);
   const keep = x.shape.map((_, i) => i).filter((i) => !drop.includes(i));
-  return reshapeView("squeeze", x, keep.map((i) => x.shape[i]), keep.map((i) => x.strides[i]));
+  return reshapeView(
+    "squeeze",
+    x,
+    keep.map((i) => x.shape[i]),
+    keep.map((i) => x.strides[i]),
+  );
 }
 
 /** Broadcasts size-1 dims to `shape` (-1 keeps a dim; new leading dims allowed) with stride 0. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   requireTensor("expand", x);
   if (!Array.isArray(shape) || shape.length < x.ndim || shape.some((d) => !Number.isInteger(d) || d < -1)) {
-    throw new ShapeError(`expand: the shape ${Array.isArray(shape) ? shapeStr(shape) : describe(shape)} must list at least ${x.ndim} dims (integers ≥ -1) for input ${shapeStr(x.shape)}`);
+    throw new ShapeError(
+      `expand: the shape ${Array.isArray(shape) ? shapeStr(shape) : describe(shape)} must list at least ${x.ndim} dims (integers ≥ -1) for input ${shapeStr(x.shape)}`,
+    );
   }
   const off = shape.length - x.ndim;
   const target = shape.map((n, i) => (i >= off && n === -1 ? x.shape[i - off] : n));
@@ -281,7 +313,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     const have = x.shape[i - off];
     if (have === n) return x.strides[i - off];
     if (have === 1) return 0;
-    throw new ShapeError(`expand: the expanded size ${n} must match the existing size ${have} at non-singleton dimension ${i} (input ${shapeStr(x.shape)}, target ${shapeStr(shape)})`);
+    throw new ShapeError(
+      `expand: the expanded size ${n} must match the existing size ${have} at non-singleton dimension ${i} (input ${shapeStr(x.shape)}, target ${shapeStr(shape)})`,
+    );
   });
   const out = new Tensor(x.storage, target, x.dtype, x.offset, strides);
   if (x.dtype !== "float32") return out;
@@ -297,9 +331,13 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   requireTensor("narrow", x);
   const d = normDim("narrow", dim, x.ndim);
   const n = x.shape[d];
-  if (!Number.isInteger(start) || start < -n || start > n) throw new ShapeError(`narrow: start ${typeof start === "number" ? start : describe(start)} is out of range for dim ${d} of size ${n}`);
+  if (!Number.isInteger(start) || start < -n || start > n)
+    throw new ShapeError(`narrow: start ${typeof start === "number" ? start : describe(start)} is out of range for dim ${d} of size ${n}`);
   const s = start < 0 ? start + n : start;
-  if (!Number.isInteger(length) || length < 0 || s + length > n) throw new ShapeError(`narrow: start ${s} + length ${typeof length === "number" ? length : describe(length)} exceeds dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
+  if (!Number.isInteger(length) || length < 0 || s + length > n)
+    throw new ShapeError(
+      `narrow: start ${s} + length ${typeof length === "number" ? length : describe(length)} exceeds dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`,
+    );
   return sliceView("narrow", x, d, s, length, 1);
 }
 
@@ -310,10 +348,17 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim("select", dim, x.ndim);
   const n = x.shape[d];
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new ShapeError(`select: index ${typeof index === "number" ? index : describe(index)} is out of range for dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
+    throw new ShapeError(
+      `select: index ${typeof index === "number" ? index : describe(index)} is out of range for dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`,
+    );
   }
   const i = index < 0 ? index + n : index;
-  return makeView("select", x, x.shape.filter((_, k) => k !== d), (st) => ({ strides: st.filter((_, k) => k !== d), offset: i * st[d] }));
+  return makeView(
+    "select",
+    x,
+    x.shape.filter((_, k) => k !== d),
+    (st) => ({ strides: st.filter((_, k) => k !== d), offset: i * st[d] }),
+  );
 }
 
 /** Python's x[start:end:step] along dim: missing/null bounds and negative ones as in Python (a view). */
@@ -328,7 +373,8 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
     const w = v < 0 ? v + n : v;
     return Math.min(Math.max(w, 0), n);
   };
-  const s = bound(start, 0, "start"), e = bound(end, n, "end");
+  const s = bound(start, 0, "start"),
+    e = bound(end, n, "end");
   const len = e > s ? Math.ceil((e - s) / step) : 0;
   return sliceView("slice", x, d, s, len, step);
 }
@@ -351,8 +397,10 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim = 0)
     for (let at = 0; at < n; at += splitSize) sizes.push(Math.min(splitSize, n - at));
     if (n === 0) sizes = [0];
   } else {
-    if (!Array.isArray(splitSize) || splitSize.some((s) => !Number.isInteger(s) || s < 0)) throw new ValueError(`split: sizes must be non-negative integers, got ${describe(splitSize)}`);
-    if (splitSize.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`split: sizes [${splitSize.join(", ")}] do not add up to dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
+    if (!Array.isArray(splitSize) || splitSize.some((s) => !Number.isInteger(s) || s < 0))
+      throw new ValueError(`split: sizes must be non-negative integers, got ${describe(splitSize)}`);
+    if (splitSize.reduce((a, b) => a + b, 0) !== n)
+      throw new ShapeError(`split: sizes [${splitSize.join(", ")}] do not add up to dim ${d} of size ${n} (shape ${shapeStr(x.shape)})`);
     sizes = [...splitSize];
   }
   let at = 0;
@@ -386,7 +434,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => {
     if (t.dtype !== dtype) throw new DTypeError(`cat: tensor ${i} is ${t.dtype}, tensor 0 is ${dtype}`);
     if (t.ndim !== first.ndim || t.shape.some((n: number, k: number) => k !== d && n !== first.shape[k])) {
-      throw new ShapeError(`cat: tensor ${i} has shape ${shapeStr(t.shape)}, expected ${shapeStr(first.shape.map((n: number, k: number) => (k === d ? -1 : n)))} (-1: any size along dim ${d})`);
+      throw new ShapeError(
+        `cat: tensor ${i} has shape ${shapeStr(t.shape)}, expected ${shapeStr(first.shape.map((n: number, k: number) => (k === d ? -1 : n)))} (-1: any size along dim ${d})`,
+      );
     }
   });
   const shape = [...first.shape];
@@ -423,10 +473,14 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => requireTensor(`stack: tensor ${i}`, t));
   const first = tensors[0];
   tensors.forEach((t, i) => {
-    if (t.ndim !== first.ndim || t.shape.some((n: number, k: number) => n !== first.shape[k])) throw new ShapeError(`stack: tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 ${shapeStr(first.shape)} (all must be equal)`);
+    if (t.ndim !== first.ndim || t.shape.some((n: number, k: number) => n !== first.shape[k]))
+      throw new ShapeError(`stack: tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 ${shapeStr(first.shape)} (all must be equal)`);
   });
   const d = normDim("stack", dim, first.ndim + 1);
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /** Tiles x `repeats[i]` times along dim i (extra leading repeats add dims), torch.Tensor.repeat. */
@@ -445,7 +499,10 @@ export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
     expanded.push(repeats[i], n);
   });
   const tiled = expand(reshape(x, interleaved), expanded);
-  return reshape(contiguous(tiled), padded.map((n, i) => n * repeats[i]));
+  return reshape(
+    contiguous(tiled),
+    padded.map((n, i) => n * repeats[i]),
+  );
 }
 
 // ---- triangles ---------------------------------------------------------------------------------------
@@ -465,7 +522,8 @@ function triangle(op: string, x: Tensor, k: number, upper: boolean): Tensor {
   if (!Number.isInteger(k)) throw new ValueError(`${op}: diagonal must be an integer, got ${describe(k)}`);
   const src = contiguous(x);
   const be = x.backend;
-  const R = x.shape[x.ndim - 2], C = x.shape[x.ndim - 1];
+  const R = x.shape[x.ndim - 2],
+    C = x.shape[x.ndim - 1];
   const B = R * C === 0 ? 0 : x.size / (R * C);
   const out = opOutput(be, x.shape, [src], x.dtype);
   be.triangle(out.ptr, src.ptr, B, R, C, k, upper);

@@ -20,7 +20,12 @@ export type Reduction = "mean" | "sum" | "none";
 /** Throws unless `reduction` is one of "mean", "sum", "none" (or the extra ones listed). */
 export function checkReduction(op: string, reduction: string, extra: readonly string[] = []): asserts reduction is Reduction {
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none" && !extra.includes(reduction)) {
-    throw new ValueError(`${op}: reduction must be ${["mean", "sum", "none", ...extra].map((r) => `'${r}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}, got ${describe(reduction)}`);
+    throw new ValueError(
+      `${op}: reduction must be ${["mean", "sum", "none", ...extra]
+        .map((r) => `'${r}'`)
+        .join(", ")
+        .replace(/, ([^,]*)$/, " or $1")}, got ${describe(reduction)}`,
+    );
   }
 }
 
@@ -70,14 +75,19 @@ function flatten2d(op: string, input: Tensor, target: Tensor): Flat {
   const batchShape = input.ndim === 1 ? [] : [input.shape[0], ...input.shape.slice(2)];
   const sameAsBatch = target.ndim === batchShape.length && target.shape.every((d, i) => d === batchShape[i]);
   if (probs && sameAsBatch && (target.ndim !== input.ndim || input.ndim === 1)) {
-    throw new DTypeError(`${op}: target must be int32 class indices, got float32 (use tensor(labels, { dtype: "int32" }); float targets are class probabilities of the input's shape ${shapeStr(input.shape)})`);
+    throw new DTypeError(
+      `${op}: target must be int32 class indices, got float32 (use tensor(labels, { dtype: "int32" }); float targets are class probabilities of the input's shape ${shapeStr(input.shape)})`,
+    );
   }
   if (probs) {
     if (target.ndim !== input.ndim || target.shape.some((d, i) => d !== input.shape[i])) {
       throw new ShapeError(`${op}: probability targets must have the input's shape ${shapeStr(input.shape)}, got ${shapeStr(target.shape)}`);
     }
   } else {
-    if (target.dtype !== "int32") throw new DTypeError(`${op}: target must be int32 class indices (or float32 probabilities), got ${target.dtype} (use tensor(labels, { dtype: "int32" }))`);
+    if (target.dtype !== "int32")
+      throw new DTypeError(
+        `${op}: target must be int32 class indices (or float32 probabilities), got ${target.dtype} (use tensor(labels, { dtype: "int32" }))`,
+      );
     if (target.ndim !== batchShape.length || target.shape.some((d, i) => d !== batchShape[i])) {
       throw new ShapeError(`${op}: target shape ${shapeStr(target.shape)} does not match input ${shapeStr(input.shape)}: expected ${shapeStr(batchShape)}`);
     }
@@ -95,7 +105,10 @@ function checkLabels(op: string, labels: Tensor, C: number, ignoreIndex: number)
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v === ignoreIndex) continue;
-    if (v < 0 || v >= C) throw new ValueError(`${op}: target ${v} at index ${i} is out of range for ${C} classes (expected 0 ≤ target < ${C}${ignoreIndex < 0 || ignoreIndex >= C ? ` or ignoreIndex ${ignoreIndex}` : ""})`);
+    if (v < 0 || v >= C)
+      throw new ValueError(
+        `${op}: target ${v} at index ${i} is out of range for ${C} classes (expected 0 ≤ target < ${C}${ignoreIndex < 0 || ignoreIndex >= C ? ` or ignoreIndex ${ignoreIndex}` : ""})`,
+      );
     counted++;
   }
   return counted;
@@ -210,7 +223,8 @@ export function nllLoss(input: Tensor, target: Tensor, options?: Reduction | NLL
   const ignoreIndex = o.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex)) throw new ValueError(`nllLoss: ignoreIndex must be an integer, got ${describe(ignoreIndex)}`);
   if (!(target instanceof Tensor)) throw new ValueError(`nllLoss: target must be a Tensor, got ${describe(target)}`);
-  if (target.dtype !== "int32") throw new DTypeError(`nllLoss: target must be int32 class indices, got ${target.dtype} (use tensor(labels, { dtype: "int32" }))`);
+  if (target.dtype !== "int32")
+    throw new DTypeError(`nllLoss: target must be int32 class indices, got ${target.dtype} (use tensor(labels, { dtype: "int32" }))`);
   const f = flatten2d("nllLoss", input, target);
   const weight = checkWeight("nllLoss", o.weight, f.C);
   const counted = checkLabels("nllLoss", f.target, f.C, ignoreIndex);

@@ -101,9 +101,13 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 
 /** Clamps into [min, max]; either bound may be null/undefined (not both). NaN stays NaN. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
-  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  const lo = min ?? -Infinity,
+    hi = max ?? Infinity;
   if ((min === undefined || min === null) && (max === undefined || max === null)) throw new ValueError("clamp: at least one of min and max must be a number");
-  for (const [name, v] of [["min", lo], ["max", hi]] as const) {
+  for (const [name, v] of [
+    ["min", lo],
+    ["max", hi],
+  ] as const) {
     if (typeof v !== "number" || Number.isNaN(v)) throw new ValueError(`clamp: ${name} must be a number or null, got ${describe(v)}`);
   }
   return unary("clamp", UnaryOp.Clamp, x, lo, hi);

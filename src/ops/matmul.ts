@@ -28,7 +28,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== OUT)) {
     throw new ShapeError(`linear: bias must have shape [${OUT}] to match weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
   }
-  const xc = contiguous(x), w = contiguous(weight), b = bias ? contiguous(bias) : null;
+  const xc = contiguous(x),
+    w = contiguous(weight),
+    b = bias ? contiguous(bias) : null;
   const rows = IN === 0 ? 0 : xc.size / IN;
   const inputs = b ? [xc, w, b] : [xc, w];
   const out = opOutput(be, [...x.shape.slice(0, -1), OUT], inputs);
@@ -69,7 +71,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   sameBackend("matmul", a, b);
   requireFloat("matmul", "first operand", a);
   requireFloat("matmul", "second operand", b);
-  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least one dimension, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new ShapeError(`matmul: both operands need at least one dimension, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.ndim === 1 && b.ndim === 1) {
     if (a.shape[0] !== b.shape[0]) throw new ShapeError(`matmul: 1-D operands of different lengths ${a.shape[0]} and ${b.shape[0]}`);
     return squeeze(batchedMatmul(unsqueeze(a, 0), unsqueeze(b, 1)), [0, 1]);
@@ -95,7 +98,8 @@ function batchOffsets(t: Tensor, batch: readonly number[], useStrides: readonly 
   const n = numel(batch);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    let rest = i, o = 0;
+    let rest = i,
+      o = 0;
     for (let d = batch.length - 1; d >= 0; d--) {
       const idx = rest % batch[d];
       rest = Math.floor(rest / batch[d]);
@@ -115,16 +119,19 @@ function batchedMatmul(a0: Tensor, b0: Tensor): Tensor {
     throw new ShapeError(`matmul: shapes ${shapeStr(a0.shape)} and ${shapeStr(b0.shape)} cannot be multiplied (${K} ≠ ${K2})`);
   }
   const batch = broadcastShapes("matmul (batch dims)", a0.shape.slice(0, -2), b0.shape.slice(0, -2));
-  let la = layoutOf(a0), lb = layoutOf(b0);
+  let la = layoutOf(a0),
+    lb = layoutOf(b0);
   // gemm has nn, nt and tn forms: a copy where the layout needs a "tt" or is not a matrix layout.
   const a = la === null || (la.form === "t" && lb?.form === "t") ? contiguous(a0) : a0;
   if (a !== a0) la = layoutOf(a);
   const b = lb === null ? contiguous(b0) : b0;
   if (b !== b0) lb = layoutOf(b);
-  const fa = la!, fb = lb!;
+  const fa = la!,
+    fb = lb!;
   const nBatch = numel(batch);
   const out = opOutput(be, [...batch, M, N], [a, b]);
-  const aOff = batchOffsets(a, batch, a.strides), bOff = batchOffsets(b, batch, b.strides);
+  const aOff = batchOffsets(a, batch, a.strides),
+    bOff = batchOffsets(b, batch, b.strides);
   const form = (fa.form + fb.form) as GemmForm;
   for (let i = 0; i < nBatch; i++) {
     gemmLaid(be, form, M, N, K, a.basePtr + aOff[i] * 4, fa.ld, b.basePtr + bOff[i] * 4, fb.ld, out.ptr + i * M * N * 4, N, false);
@@ -162,7 +169,20 @@ function batchedMatmul(a0: Tensor, b0: Tensor): Tensor {
 }
 
 /** One gemm in one of the forms the kernels have (nn, nt, tn). */
-function gemmLaid(be: Backend, form: GemmForm | "tt", M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void {
+function gemmLaid(
+  be: Backend,
+  form: GemmForm | "tt",
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
   if (form === "tt") throw new ShapeError("internal: matmul reached a tt gemm");
   be.gemm(form, M, N, K, a, lda, b, ldb, c, ldc, 0, accumulate);
 }

@@ -21,8 +21,14 @@ export interface BatchNormOptions {
  * Training uses the batch's mean and biased variance and folds them into the running stats
  * (running_var gets the unbiased variance); evaluation uses the running stats.
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
-                          bias: Tensor | null = null, options: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  options: BatchNormOptions = {},
+): Tensor {
   x = dense(x);
   weight = dense(weight);
   bias = dense(bias);
@@ -31,7 +37,12 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   requireFloat("batchNorm", "input", x);
   checkBool("batchNorm", "training", training);
   checkBatchNormOptions("batchNorm", eps, momentum);
-  for (const [name, t] of [["weight", weight], ["bias", bias], ["running_mean", runningMean], ["running_var", runningVar]] as const) {
+  for (const [name, t] of [
+    ["weight", weight],
+    ["bias", bias],
+    ["running_mean", runningMean],
+    ["running_var", runningVar],
+  ] as const) {
     if (t !== null && t !== undefined) requireFloat("batchNorm", name, t);
   }
   if (numBatchesTracked !== null && (!(numBatchesTracked instanceof Tensor) || numBatchesTracked.size !== 1)) {
@@ -40,7 +51,12 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expected input (N, C, ...), got ${shapeStr(x.shape)}`);
   const [N, C] = x.shape;
   const S = x.size / Math.max(N * C, 1);
-  for (const [name, t] of [["weight", weight], ["bias", bias], ["running_mean", runningMean], ["running_var", runningVar]] as const) {
+  for (const [name, t] of [
+    ["weight", weight],
+    ["bias", bias],
+    ["running_mean", runningMean],
+    ["running_var", runningVar],
+  ] as const) {
     if (t !== null && (t.ndim !== 1 || t.shape[0] !== C)) {
       throw new ShapeError(`batchNorm: ${name} must have shape [${C}] for input ${shapeStr(x.shape)}, got ${shapeStr(t.shape)}`);
     }
@@ -71,8 +87,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     const sums = be.heap.alloc(2 * C * 4);
     try {
       be.bnBackwardSums(sums, g.ptr, x.ptr, mean.ptr, invstd.ptr, N, C, S);
-      const take = (from: number) => (dst: number, acc: boolean) =>
-        acc ? be.axpy(dst, from, 1, C) : be.copy(dst, from, C * 4);
+      const take = (from: number) => (dst: number, acc: boolean) => (acc ? be.axpy(dst, from, 1, C) : be.copy(dst, from, C * 4));
       if (weight) ctx.accumulate(weight, take(sums + C * 4));
       if (bias) ctx.accumulate(bias, take(sums));
       ctx.assign(x, (dx) => be.bnBackwardDx(dx, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, sums, N, C, S, useBatch));
@@ -90,20 +105,23 @@ export function checkBatchNormOptions(owner: string, eps: unknown, momentum: unk
 
 /** invstd[c] = 1 / sqrt(var[c] + eps), rounded to float32 as PyTorch computes it. */
 function setInvStd(invstd: Tensor, variance: Tensor, eps: number): void {
-  const v = variance.data, r = invstd.data;
+  const v = variance.data,
+    r = invstd.data;
   for (let c = 0; c < r.length; c++) r[c] = 1 / Math.sqrt(v[c] + eps);
 }
 
 /** running = (1 - m)·running + m·batch (the variance unbiased by count/(count-1)), as ATen. */
-function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tensor, count: number,
-                            momentum: number | null, tracked: Tensor | null): void {
+function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tensor, count: number, momentum: number | null, tracked: Tensor | null): void {
   let m = momentum;
   if (tracked !== null) {
     tracked.data[0] += 1;
     if (m === null) m = 1 / tracked.data[0];
   }
   m ??= 0.1;
-  const rmd = rm.data, rvd = rv.data, md = mean.data, vd = variance.data;
+  const rmd = rm.data,
+    rvd = rv.data,
+    md = mean.data,
+    vd = variance.data;
   const unbias = count / Math.max(count - 1, 1);
   for (let c = 0; c < rmd.length; c++) {
     rmd[c] = m * md[c] + (1 - m) * rmd[c];
@@ -175,19 +193,24 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   checkParam("layerNorm", "weight", weight, N, normalizedShape);
   checkParam("layerNorm", "bias", bias, N, normalizedShape);
   if (typeof eps !== "number" || !(eps >= 0) || !Number.isFinite(eps)) throw new ValueError(`layerNorm: eps must be a finite number ≥ 0, got ${describe(eps)}`);
-  const xs = dense(x), w = weight ? dense(weight) : null, b = bias ? dense(bias) : null;
+  const xs = dense(x),
+    w = weight ? dense(weight) : null,
+    b = bias ? dense(bias) : null;
   const be = sameBackend("layerNorm", ...[xs, w, b].filter((t): t is Tensor => t !== null));
   const M = N === 0 ? 0 : xs.size / N;
   const inputs = [xs, ...(w ? [w] : []), ...(b ? [b] : [])];
   const out = opOutput(be, xs.shape, inputs);
-  const mean = opOutput(be, [M], inputs), rstd = opOutput(be, [M], inputs);
+  const mean = opOutput(be, [M], inputs),
+    rstd = opOutput(be, [M], inputs);
   be.layerNorm(out.ptr, mean.ptr, rstd.ptr, xs.ptr, w ? w.ptr : 0, b ? b.ptr : 0, M, N, eps);
   return record(out, "layerNorm", inputs, (g, ctx) => {
-    gradSlot(ctx, w, (dw, accW) => gradSlot(ctx, b, (db, accB) => {
-      const run = (dx: number) => be.layerNormBackward(dx, dw, db, g.ptr, xs.ptr, mean.ptr, rstd.ptr, w ? w.ptr : 0, M, N, accW, accB);
-      if (xs.requiresGrad) ctx.assign(xs, run);
-      else run(0);
-    }));
+    gradSlot(ctx, w, (dw, accW) =>
+      gradSlot(ctx, b, (db, accB) => {
+        const run = (dx: number) => be.layerNormBackward(dx, dw, db, g.ptr, xs.ptr, mean.ptr, rstd.ptr, w ? w.ptr : 0, M, N, accW, accB);
+        if (xs.requiresGrad) ctx.assign(xs, run);
+        else run(0);
+      }),
+    );
   });
 }
 
@@ -201,7 +224,8 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: T
   checkParam("rmsNorm", "weight", weight, N, normalizedShape);
   const e = eps ?? 2 ** -23;
   if (typeof e !== "number" || !(e >= 0) || !Number.isFinite(e)) throw new ValueError(`rmsNorm: eps must be a finite number ≥ 0 or null, got ${describe(eps)}`);
-  const xs = dense(x), w = weight ? dense(weight) : null;
+  const xs = dense(x),
+    w = weight ? dense(weight) : null;
   const be = w ? sameBackend("rmsNorm", xs, w) : xs.backend;
   const M = N === 0 ? 0 : xs.size / N;
   const inputs = [xs, ...(w ? [w] : [])];

@@ -42,7 +42,9 @@ export function sumToShape(be: Backend, dst: number, accumulate: boolean, src: n
     else be.copy(dst, src, m * 4);
     return;
   }
-  let cur = src, curRuns = runs, temp: ReturnType<typeof allocTemp> | null = null;
+  let cur = src,
+    curRuns = runs,
+    temp: ReturnType<typeof allocTemp> | null = null;
   try {
     for (;;) {
       const k = curRuns.map((r) => r[1]).lastIndexOf(true);
@@ -210,7 +212,8 @@ function extremum(op: string, x: Tensor, dim: number | readonly number[] | null 
     const n = src0.size;
     const dense = contiguousStrides(src0.shape);
     const kept = contiguousStrides(p.keptShape).map((s, i) => (p.keptShape[i] === 1 ? 0 : s));
-    const mask = allocTemp(be, n * 4), count = allocTemp(be, Math.max(out.size, 1) * 4);
+    const mask = allocTemp(be, n * 4),
+      count = allocTemp(be, Math.max(out.size, 1) * 4);
     try {
       const xs = contiguous(src0);
       const [m1, nd1] = stridedMeta(be, src0.shape, [dense, dense, kept]);
@@ -298,10 +301,13 @@ export interface VarOptions {
 }
 
 function varOptions(op: string, options: VarOptions): { correction: number; keepdim: boolean } {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new ValueError(`${op}: options must be an object {correction, keepdim}, got ${describe(options)}`);
-  for (const k of Object.keys(options)) if (k !== "correction" && k !== "keepdim") throw new ValueError(`${op}: unknown option '${k}' (expected 'correction', 'keepdim')`);
+  if (options === null || typeof options !== "object" || Array.isArray(options))
+    throw new ValueError(`${op}: options must be an object {correction, keepdim}, got ${describe(options)}`);
+  for (const k of Object.keys(options))
+    if (k !== "correction" && k !== "keepdim") throw new ValueError(`${op}: unknown option '${k}' (expected 'correction', 'keepdim')`);
   const correction = options.correction ?? 1;
-  if (typeof correction !== "number" || !Number.isFinite(correction) || correction < 0) throw new ValueError(`${op}: correction must be a finite number ≥ 0, got ${describe(correction)}`);
+  if (typeof correction !== "number" || !Number.isFinite(correction) || correction < 0)
+    throw new ValueError(`${op}: correction must be a finite number ≥ 0, got ${describe(correction)}`);
   const keepdim = options.keepdim ?? false;
   checkBool(op, "keepdim", keepdim);
   return { correction, keepdim };
@@ -333,7 +339,8 @@ function varLike(op: string, x: Tensor, dim: number | readonly number[] | null |
     const n = src0.size;
     const dense = contiguousStrides(src0.shape);
     const kept = contiguousStrides(p.keptShape).map((s, i) => (p.keptShape[i] === 1 ? 0 : s));
-    const coef = allocTemp(be, Math.max(out.size, 1) * 4), t = allocTemp(be, n * 4);
+    const coef = allocTemp(be, Math.max(out.size, 1) * 4),
+      t = allocTemp(be, n * 4);
     try {
       be.affine(coef.ptr, g.ptr, 2 / Math.max(p.R - correction, 0), 0, out.size);
       if (root) be.binaryStrided(BinaryOp.Div, coef.ptr, coef.ptr, out.ptr, ...stridedMeta(be, [out.size], [[1], [1], [1]]), false);
@@ -390,7 +397,8 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
 export function norm(x: Tensor, p: NormOrder = 2, dim?: number | readonly number[] | null, keepdim = false): Tensor {
   const src0 = requireFloatInput("norm", x);
   checkBool("norm", "keepdim", keepdim);
-  if (p !== "inf" && (typeof p !== "number" || !(p > 0) || !Number.isFinite(p))) throw new ValueError(`norm: p must be a finite number > 0 or "inf", got ${describe(p)}`);
+  if (p !== "inf" && (typeof p !== "number" || !(p > 0) || !Number.isFinite(p)))
+    throw new ValueError(`norm: p must be a finite number > 0 or "inf", got ${describe(p)}`);
   if (p !== 1 && p !== 2 && p !== "inf") {
     // (Σ |x|^p)^(1/p), composed so autograd differentiates it.
     return (sum(src0.abs().pow(p), dim, keepdim) as Tensor).pow(1 / p);
@@ -412,7 +420,8 @@ export function norm(x: Tensor, p: NormOrder = 2, dim?: number | readonly number
     const n = src0.size;
     const dense = contiguousStrides(src0.shape);
     const kept = contiguousStrides(pl.keptShape).map((s, i) => (pl.keptShape[i] === 1 ? 0 : s));
-    const coef = allocTemp(be, Math.max(out.size, 1) * 4), t = allocTemp(be, n * 4);
+    const coef = allocTemp(be, Math.max(out.size, 1) * 4),
+      t = allocTemp(be, n * 4);
     try {
       const xs = contiguous(src0);
       if (p === 1) {
@@ -438,7 +447,8 @@ export function norm(x: Tensor, p: NormOrder = 2, dim?: number | readonly number
 
 /** v[i] = 0 where ref[i] = 0 (n elements). */
 function zeroWhereZero(be: Backend, v: number, ref: number, n: number): void {
-  const mask = allocTemp(be, n * 4), zero = allocTemp(be, 4);
+  const mask = allocTemp(be, n * 4),
+    zero = allocTemp(be, 4);
   try {
     be.fill(zero.ptr, 1, 0);
     be.binaryStrided(BinaryOp.Eq, mask.ptr, ref, zero.ptr, ...stridedMeta(be, [n], [[1], [1], [0]]), false);
@@ -454,7 +464,9 @@ function normInfBackward(be: Backend, dx: number, acc: boolean, g: Tensor, out: 
   const n = x.size;
   const dense = contiguousStrides(x.shape);
   const kept = contiguousStrides(keptShape).map((s, i) => (keptShape[i] === 1 ? 0 : s));
-  const absx = allocTemp(be, n * 4), mask = allocTemp(be, n * 4), count = allocTemp(be, Math.max(out.size, 1) * 4);
+  const absx = allocTemp(be, n * 4),
+    mask = allocTemp(be, n * 4),
+    count = allocTemp(be, Math.max(out.size, 1) * 4);
   try {
     const xs = contiguous(x);
     be.unary(UnaryOp.Abs, absx.ptr, xs.ptr, n, 0, 0);
@@ -481,7 +493,8 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const src = contiguous(src0);
   const be = src.backend;
   const R = src.ndim === 0 ? 1 : src.shape[d];
-  const outer = numel(src.shape.slice(0, d)), inner = numel(src.shape.slice(d + 1));
+  const outer = numel(src.shape.slice(0, d)),
+    inner = numel(src.shape.slice(d + 1));
   const out = opOutput(be, src.shape, [src]);
   if (src.size > 0) be.cumsumDim(out.ptr, src.ptr, outer, R, inner, false);
   return record(out, "cumsum", [src], (g, ctx) => {

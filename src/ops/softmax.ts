@@ -21,7 +21,8 @@ function softmaxLike(op: string, x: Tensor, dim: number, log: boolean): Tensor {
   const d = normDim(op, dim, src.ndim);
   const be = src.backend;
   const R = src.ndim === 0 ? 1 : src.shape[d];
-  const outer = numel(src.shape.slice(0, d)), inner = numel(src.shape.slice(d + 1));
+  const outer = numel(src.shape.slice(0, d)),
+    inner = numel(src.shape.slice(d + 1));
   const out = opOutput(be, src.shape, [src]);
   if (src.size > 0) be.softmaxDim(out.ptr, src.ptr, outer, R, inner, log);
   return record(out, op, [src], (g, ctx) => {

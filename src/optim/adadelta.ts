@@ -19,7 +19,18 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     return ["square_avg", "acc_delta"];
   }
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: AdadeltaOptions): void {
-    p.backend.adadeltaStep(p.ptr, grad.ptr, this.buffer(p, st, "square_avg").ptr, this.buffer(p, st, "acc_delta").ptr, p.size,
-      o.lr, o.rho, 1 - o.rho, o.eps, o.weightDecay, o.maximize);
+    p.backend.adadeltaStep(
+      p.ptr,
+      grad.ptr,
+      this.buffer(p, st, "square_avg").ptr,
+      this.buffer(p, st, "acc_delta").ptr,
+      p.size,
+      o.lr,
+      o.rho,
+      1 - o.rho,
+      o.eps,
+      o.weightDecay,
+      o.maximize,
+    );
   }
 }

@@ -6,8 +6,12 @@ import { type HyperValues, bool, nonNegative } from "./hyper.js";
 
 /** Adagrad's hyperparameters and defaults (torch.optim.Adagrad). */
 const HYPER = {
-  lr: nonNegative(1e-2), lrDecay: nonNegative(0), weightDecay: nonNegative(0), initialAccumulatorValue: nonNegative(0),
-  eps: nonNegative(1e-10), maximize: bool(false),
+  lr: nonNegative(1e-2),
+  lrDecay: nonNegative(0),
+  weightDecay: nonNegative(0),
+  initialAccumulatorValue: nonNegative(0),
+  eps: nonNegative(1e-10),
+  maximize: bool(false),
 };
 /** Adagrad's options. */
 export type AdagradOptions = HyperValues<typeof HYPER>;

@@ -7,8 +7,12 @@ import { type HyperValues, betas, bool, nonNegative } from "./hyper.js";
 
 /** Adam's hyperparameters and defaults (torch.optim.Adam); AdamW differs only in weightDecay (0.01). */
 const ADAM = {
-  lr: nonNegative(1e-3), betas: betas([0.9, 0.999]), eps: nonNegative(1e-8), weightDecay: nonNegative(0),
-  amsgrad: bool(false), maximize: bool(false),
+  lr: nonNegative(1e-3),
+  betas: betas([0.9, 0.999]),
+  eps: nonNegative(1e-8),
+  weightDecay: nonNegative(0),
+  amsgrad: bool(false),
+  maximize: bool(false),
 };
 const ADAMW = { ...ADAM, weightDecay: nonNegative(1e-2) };
 
@@ -38,8 +42,25 @@ export class Adam extends Optimizer<AdamOptions> {
     const vmax = o.amsgrad ? this.buffer(p, st, "max_exp_avg_sq").ptr : 0;
     const stepSize = o.lr / (1 - beta1 ** st.step);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** st.step);
-    p.backend.adamStep(p.ptr, grad.ptr, m.ptr, v.ptr, vmax, p.size, 1 - beta1, beta2, 1 - beta2, o.eps,
-      o.weightDecay, 1 - o.lr * o.weightDecay, this.decoupled, o.amsgrad, o.maximize, stepSize, bc2Sqrt);
+    p.backend.adamStep(
+      p.ptr,
+      grad.ptr,
+      m.ptr,
+      v.ptr,
+      vmax,
+      p.size,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      o.eps,
+      o.weightDecay,
+      1 - o.lr * o.weightDecay,
+      this.decoupled,
+      o.amsgrad,
+      o.maximize,
+      stepSize,
+      bc2Sqrt,
+    );
   }
 }
 

@@ -21,7 +21,19 @@ export class Adamax extends Optimizer<AdamaxOptions> {
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: AdamaxOptions): void {
     const [beta1, beta2] = o.betas;
     const clr = o.lr / (1 - beta1 ** st.step);
-    p.backend.adamaxStep(p.ptr, grad.ptr, this.buffer(p, st, "exp_avg").ptr, this.buffer(p, st, "exp_inf").ptr, p.size,
-      beta1, 1 - beta1, beta2, o.eps, o.weightDecay, clr, o.maximize);
+    p.backend.adamaxStep(
+      p.ptr,
+      grad.ptr,
+      this.buffer(p, st, "exp_avg").ptr,
+      this.buffer(p, st, "exp_inf").ptr,
+      p.size,
+      beta1,
+      1 - beta1,
+      beta2,
+      o.eps,
+      o.weightDecay,
+      clr,
+      o.maximize,
+    );
   }
 }

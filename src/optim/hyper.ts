@@ -47,7 +47,8 @@ export const finite = (dflt?: number): Hyper<number> =>
 /** A finite number in [lo, hi] (hiOpen: < hi). */
 export const inRange = (lo: number, hi: number, dflt?: number, hiOpen = false): Hyper<number> =>
   hyper(dflt, (owner, name, v) => {
-    if (!isNum(v) || v < lo || (hiOpen ? v >= hi : v > hi)) throw new ValueError(`${owner}: invalid ${name} ${show(v)} (expected ${lo} ≤ ${name} ${hiOpen ? "<" : "≤"} ${hi})`);
+    if (!isNum(v) || v < lo || (hiOpen ? v >= hi : v > hi))
+      throw new ValueError(`${owner}: invalid ${name} ${show(v)} (expected ${lo} ≤ ${name} ${hiOpen ? "<" : "≤"} ${hi})`);
     return v;
   });
 
@@ -84,7 +85,8 @@ export const betas = (dflt: [number, number]): Hyper<[number, number]> =>
   hyper(dflt, (owner, name, v) => {
     if (!Array.isArray(v) || v.length !== 2) throw new ValueError(`${owner}: ${name} must be a pair [beta1, beta2], got ${describe(v)}`);
     v.forEach((b, i) => {
-      if (typeof b !== "number" || !(b >= 0 && b < 1)) throw new ValueError(`${owner}: invalid beta parameter at index ${i}: ${String(b)} (expected 0 ≤ beta < 1)`);
+      if (typeof b !== "number" || !(b >= 0 && b < 1))
+        throw new ValueError(`${owner}: invalid beta parameter at index ${i}: ${String(b)} (expected 0 ≤ beta < 1)`);
     });
     return [v[0], v[1]];
   });
@@ -92,7 +94,8 @@ export const betas = (dflt: [number, number]): Hyper<[number, number]> =>
 /** A list of integers (sorted ascending on the way in). */
 export const sortedInts = (dflt?: number[]): Hyper<number[]> =>
   hyper(dflt, (owner, name, v) => {
-    if (!Array.isArray(v) || v.some((m) => !Number.isSafeInteger(m))) throw new ValueError(`${owner}: ${name} must be a list of integer epochs, got ${JSON.stringify(v)}`);
+    if (!Array.isArray(v) || v.some((m) => !Number.isSafeInteger(m)))
+      throw new ValueError(`${owner}: ${name} must be a list of integer epochs, got ${JSON.stringify(v)}`);
     return [...v].sort((a, b) => a - b);
   });
 
@@ -121,7 +124,11 @@ export function resolveHyper<S extends HyperSpec>(owner: string, spec: S, given:
   const g = given as Record<string, unknown>;
   for (const key of Object.keys(g)) {
     if (!Object.hasOwn(spec, key) && !extraKeys.includes(key)) {
-      throw new ValueError(`${owner}: unknown option '${key}' (expected ${Object.keys(spec).map((k) => `'${k}'`).join(", ")})`);
+      throw new ValueError(
+        `${owner}: unknown option '${key}' (expected ${Object.keys(spec)
+          .map((k) => `'${k}'`)
+          .join(", ")})`,
+      );
     }
   }
   const out: Record<string, unknown> = {};

@@ -29,7 +29,21 @@
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
-import { type HyperSpec, type HyperValues, bool, finite, inRange, nonNegative, nonNegativeInt, nullable, oneOf, perGroupNumbers, positiveInt, resolveHyper, sortedInts } from "./hyper.js";
+import {
+  type HyperSpec,
+  type HyperValues,
+  bool,
+  finite,
+  inRange,
+  nonNegative,
+  nonNegativeInt,
+  nullable,
+  oneOf,
+  perGroupNumbers,
+  positiveInt,
+  resolveHyper,
+  sortedInts,
+} from "./hyper.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: any optimizer, whatever its options type
 export type AnyOptimizer = Optimizer<any>;
@@ -161,7 +175,11 @@ export abstract class LRScheduler {
   }
   /** Checks hyperparameters from a state dict (all of them, before anything changes) and returns their application. */
   protected loadHyperparameters(state: Record<string, unknown>): () => void {
-    const picked = Object.fromEntries(Object.keys(this.hyper).filter((k) => Object.hasOwn(state, k)).map((k) => [k, state[k]]));
+    const picked = Object.fromEntries(
+      Object.keys(this.hyper)
+        .filter((k) => Object.hasOwn(state, k))
+        .map((k) => [k, state[k]]),
+    );
     const values = resolveHyper(`${this.kind()}.loadStateDict`, this.hyper, picked);
     return () => {
       Object.assign(this, values);
@@ -323,7 +341,7 @@ export class CosineAnnealingLR extends LRScheduler {
     const { lastEpoch: e, TMax: T, etaMin } = this;
     if (this.isInitial) return groups.map((o) => o.lr);
     if ((e - 1 - T) % (2 * T) === 0) {
-      return groups.map((o, i) => o.lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T)) / 2);
+      return groups.map((o, i) => o.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2);
     }
     return groups.map((o) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (o.lr - etaMin) + etaMin);
   }
@@ -403,7 +421,8 @@ export class OneCycleLR extends LRScheduler {
     }
     const maxLrs = perGroup("OneCycleLR", "maxLr", optimizer, o.maxLr);
     for (const lr of maxLrs) checkFinite("OneCycleLR", "maxLr", lr, 0);
-    let maxMomentums: number[] = [], baseMomentums: number[] = [];
+    let maxMomentums: number[] = [],
+      baseMomentums: number[] = [];
     let useBeta1 = false;
     if (cycleMomentum) {
       const defaults = optimizer.defaults as Record<string, unknown>;
@@ -485,34 +504,48 @@ export class OneCycleLR extends LRScheduler {
 
 /** OneCycleLR's options and defaults (torch's keyword arguments, camelCased). */
 const ONE_CYCLE_OPTIONS = {
-  maxLr: perGroupNumbers(), totalSteps: nullable(positiveInt()), epochs: nullable(positiveInt()), stepsPerEpoch: nullable(positiveInt()),
-  pctStart: inRange(0, 1, 0.3), annealStrategy: oneOf(["cos", "linear"] as const, "cos"), cycleMomentum: bool(true),
-  baseMomentum: perGroupNumbers(0.85), maxMomentum: perGroupNumbers(0.95), divFactor: finite(25), finalDivFactor: finite(1e4),
+  maxLr: perGroupNumbers(),
+  totalSteps: nullable(positiveInt()),
+  epochs: nullable(positiveInt()),
+  stepsPerEpoch: nullable(positiveInt()),
+  pctStart: inRange(0, 1, 0.3),
+  annealStrategy: oneOf(["cos", "linear"] as const, "cos"),
+  cycleMomentum: bool(true),
+  baseMomentum: perGroupNumbers(0.85),
+  maxMomentum: perGroupNumbers(0.95),
+  divFactor: finite(25),
+  finalDivFactor: finite(1e4),
   threePhase: bool(false),
 };
 
 /** The hyperparameters OneCycleLR keeps (maxLr, momenta and the like live in the parameter groups). */
 const ONE_CYCLE_STATE = {
-  totalSteps: positiveInt(), pctStart: inRange(0, 1), annealStrategy: oneOf(["cos", "linear"] as const),
-  cycleMomentum: bool(), threePhase: bool(), useBeta1: bool(),
+  totalSteps: positiveInt(),
+  pctStart: inRange(0, 1),
+  annealStrategy: oneOf(["cos", "linear"] as const),
+  cycleMomentum: bool(),
+  threePhase: bool(),
+  useBeta1: bool(),
 };
 
 /** torch's _schedule_phases (end steps are floats: pctStart·totalSteps − 1, ...). */
 function oneCyclePhases(totalSteps: number, pctStart: number, threePhase: boolean): Phase[] {
   const phases: Phase[] = threePhase
     ? [
-      { endStep: pctStart * totalSteps - 1, startLr: "initialLr", endLr: "maxLr", startMomentum: "maxMomentum", endMomentum: "baseMomentum" },
-      { endStep: 2 * pctStart * totalSteps - 2, startLr: "maxLr", endLr: "initialLr", startMomentum: "baseMomentum", endMomentum: "maxMomentum" },
-      { endStep: totalSteps - 1, startLr: "initialLr", endLr: "minLr", startMomentum: "maxMomentum", endMomentum: "maxMomentum" },
-    ]
+        { endStep: pctStart * totalSteps - 1, startLr: "initialLr", endLr: "maxLr", startMomentum: "maxMomentum", endMomentum: "baseMomentum" },
+        { endStep: 2 * pctStart * totalSteps - 2, startLr: "maxLr", endLr: "initialLr", startMomentum: "baseMomentum", endMomentum: "maxMomentum" },
+        { endStep: totalSteps - 1, startLr: "initialLr", endLr: "minLr", startMomentum: "maxMomentum", endMomentum: "maxMomentum" },
+      ]
     : [
-      { endStep: pctStart * totalSteps - 1, startLr: "initialLr", endLr: "maxLr", startMomentum: "maxMomentum", endMomentum: "baseMomentum" },
-      { endStep: totalSteps - 1, startLr: "maxLr", endLr: "minLr", startMomentum: "baseMomentum", endMomentum: "maxMomentum" },
-    ];
+        { endStep: pctStart * totalSteps - 1, startLr: "initialLr", endLr: "maxLr", startMomentum: "maxMomentum", endMomentum: "baseMomentum" },
+        { endStep: totalSteps - 1, startLr: "maxLr", endLr: "minLr", startMomentum: "baseMomentum", endMomentum: "maxMomentum" },
+      ];
   // torch divides by (endStep − startStep): with a first phase ending at step 0 its constructor
   // fails with ZeroDivisionError; say why instead, before any group is touched.
   if (phases[0].endStep === 0) {
-    throw new ValueError(`OneCycleLR: pctStart ${pctStart} with totalSteps ${totalSteps} makes the first phase end at step 0 (PyTorch fails with ZeroDivisionError); choose another pctStart or more steps`);
+    throw new ValueError(
+      `OneCycleLR: pctStart ${pctStart} with totalSteps ${totalSteps} makes the first phase end at step 0 (PyTorch fails with ZeroDivisionError); choose another pctStart or more steps`,
+    );
   }
   return phases;
 }
@@ -673,8 +706,13 @@ export class ReduceLROnPlateau {
 
 /** ReduceLROnPlateau's hyperparameters (minLr, per group, is handled on its own). */
 const PLATEAU = {
-  mode: oneOf(["min", "max"] as const, "min"), factor: inRange(0, 1, 0.1, true), patience: nonNegativeInt(10),
-  threshold: finite(1e-4), thresholdMode: oneOf(["rel", "abs"] as const, "rel"), cooldown: nonNegativeInt(0), eps: nonNegative(1e-8),
+  mode: oneOf(["min", "max"] as const, "min"),
+  factor: inRange(0, 1, 0.1, true),
+  patience: nonNegativeInt(10),
+  threshold: finite(1e-4),
+  thresholdMode: oneOf(["rel", "abs"] as const, "rel"),
+  cooldown: nonNegativeInt(0),
+  eps: nonNegative(1e-8),
 };
 
 /** Any of the schedulers above. */

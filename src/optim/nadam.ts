@@ -33,7 +33,21 @@ export class NAdam extends Optimizer<NAdamOptions> {
     st.scalars.mu_product = muProduct;
     const c1 = (o.lr * (1 - mu)) / (1 - muProduct);
     const c2 = (o.lr * muNext) / (1 - muProduct * muNext);
-    p.backend.nadamStep(p.ptr, grad.ptr, this.buffer(p, st, "exp_avg").ptr, this.buffer(p, st, "exp_avg_sq").ptr, p.size,
-      beta1, 1 - beta1, beta2, 1 - beta2, o.eps, o.weightDecay, 1 - beta2 ** t, c1, c2);
+    p.backend.nadamStep(
+      p.ptr,
+      grad.ptr,
+      this.buffer(p, st, "exp_avg").ptr,
+      this.buffer(p, st, "exp_avg_sq").ptr,
+      p.size,
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      o.eps,
+      o.weightDecay,
+      1 - beta2 ** t,
+      c1,
+      c2,
+    );
   }
 }

@@ -55,10 +55,16 @@ export abstract class Optimizer<O extends { lr: number }> {
    * `typeName` is the algorithm's stable name for messages and checkpoints ("SGD", "AdamW", ...):
    * class names do not survive minification.
    */
-  constructor(params: ParamsInput<O>, options: unknown, private readonly hyper: HyperSpec, readonly typeName: string) {
+  constructor(
+    params: ParamsInput<O>,
+    options: unknown,
+    private readonly hyper: HyperSpec,
+    readonly typeName: string,
+  ) {
     const name = typeName;
     this.defaults = this.validate(resolveHyper(name, hyper, options) as unknown as O);
-    if (params instanceof Tensor) throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got a single Tensor; pass [tensor]`);
+    if (params instanceof Tensor)
+      throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got a single Tensor; pass [tensor]`);
     if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function") {
       throw new ValueError(`${name}: params must be an iterable of tensors (model.parameters()) or of parameter groups, got ${describe(params)}`);
     }
@@ -79,8 +85,12 @@ export abstract class Optimizer<O extends { lr: number }> {
     const list = Array.from(params);
     for (const [i, p] of list.entries()) {
       if (!(p instanceof Tensor)) throw new ValueError(`${name}: parameters must be tensors, got ${describe(p)} at index ${i}`);
-      if (p.dtype !== "float32") throw new DTypeError(`${name}: parameter ${i} of shape ${shapeStr(p.shape)} is ${p.dtype}; only float32 tensors can be optimized`);
-      if (!p.isLeaf) throw new ValueError(`${name}: parameter ${i} of shape ${shapeStr(p.shape)} is not a leaf tensor (the result of an operation); optimize leaves, e.g. model.parameters()`);
+      if (p.dtype !== "float32")
+        throw new DTypeError(`${name}: parameter ${i} of shape ${shapeStr(p.shape)} is ${p.dtype}; only float32 tensors can be optimized`);
+      if (!p.isLeaf)
+        throw new ValueError(
+          `${name}: parameter ${i} of shape ${shapeStr(p.shape)} is not a leaf tensor (the result of an operation); optimize leaves, e.g. model.parameters()`,
+        );
       if (this.paramGroups.some((g) => g.params.includes(p)) || list.indexOf(p) !== i) {
         throw new ValueError(`${name}: some parameters appear in more than one parameter group`);
       }
@@ -149,7 +159,10 @@ export abstract class Optimizer<O extends { lr: number }> {
     const which = `parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)})`;
     if (!(g instanceof Tensor)) throw new ValueError(`${name}.step: the gradient of ${which} is ${describe(g)}, not a Tensor`);
     if (g.dtype !== "float32") throw new DTypeError(`${name}.step: the gradient of ${which} is ${g.dtype}, expected float32`);
-    if (g.backend !== p.backend) throw new BackendMismatchError(`${name}.step: the gradient of ${which} lives on another backend (${g.backend.name}) than the parameter (${p.backend.name})`);
+    if (g.backend !== p.backend)
+      throw new BackendMismatchError(
+        `${name}.step: the gradient of ${which} lives on another backend (${g.backend.name}) than the parameter (${p.backend.name})`,
+      );
     throw new ShapeError(`${name}.step: the gradient of ${which} has shape ${shapeStr(g.shape)}, expected ${shapeStr(p.shape)}`);
   }
 
@@ -158,8 +171,10 @@ export abstract class Optimizer<O extends { lr: number }> {
     const bad = p.backend.nonfiniteCount(p.ptr, p.size);
     if (bad === 0) return;
     const badGrad = p.grad!.backend.nonfiniteCount(p.grad!.ptr, p.grad!.size);
-    throw new AnomalyError(`${this.typeName}.step made ${bad} values of parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)}) non-finite ` +
-      `(NaN or ±Infinity); its gradient ${badGrad > 0 ? `held ${badGrad} non-finite values` : "was finite"} (options: lr ${lr}; a learning rate too high?)`);
+    throw new AnomalyError(
+      `${this.typeName}.step made ${bad} values of parameter ${i} of group ${gi} (shape ${shapeStr(p.shape)}) non-finite ` +
+        `(NaN or ±Infinity); its gradient ${badGrad > 0 ? `held ${badGrad} non-finite values` : "was finite"} (options: lr ${lr}; a learning rate too high?)`,
+    );
   }
 
   /** The optimizer's state (PyTorch's state_dict()): buffers and step counts, group options. */
@@ -190,7 +205,14 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   loadStateDict(sd: OptimizerStateInput<O>): void {
     const name = this.typeName;
-    if (sd === null || typeof sd !== "object" || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== "object" || Array.isArray(sd.state)) {
+    if (
+      sd === null ||
+      typeof sd !== "object" ||
+      !Array.isArray(sd.paramGroups) ||
+      sd.state === null ||
+      typeof sd.state !== "object" ||
+      Array.isArray(sd.state)
+    ) {
       throw new ValueError(`${name}.loadStateDict: expected {state, paramGroups}`);
     }
     if (sd.paramGroups.length !== this.paramGroups.length) {
@@ -201,7 +223,9 @@ export abstract class Optimizer<O extends { lr: number }> {
     sd.paramGroups.forEach((g, i) => {
       const own = this.paramGroups[i];
       if (g === null || typeof g !== "object" || !Array.isArray(g.params) || g.params.length !== own.params.length) {
-        throw new ValueError(`${name}.loadStateDict: parameter group ${i} has ${Array.isArray(g?.params) ? g.params.length : "no list of"} parameters in the state, ${own.params.length} here`);
+        throw new ValueError(
+          `${name}.loadStateDict: parameter group ${i} has ${Array.isArray(g?.params) ? g.params.length : "no list of"} parameters in the state, ${own.params.length} here`,
+        );
       }
       g.params.forEach((idx, j) => {
         if (!Number.isSafeInteger(idx) || idx < 0 || byIndex.has(idx)) {
@@ -212,9 +236,12 @@ export abstract class Optimizer<O extends { lr: number }> {
       const { params: _params, ...rest } = g;
       for (const [k, v] of Object.entries(rest)) {
         if (SCHEDULER_KEYS.includes(k)) {
-          if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${name}.loadStateDict: parameter group ${i}: invalid ${k} ${describe(v)} (expected a finite number ≥ 0)`);
+          if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+            throw new ValueError(`${name}.loadStateDict: parameter group ${i}: invalid ${k} ${describe(v)} (expected a finite number ≥ 0)`);
         } else if (!Object.hasOwn(this.hyper, k)) {
-          throw new ValueError(`${name}.loadStateDict: parameter group ${i} has an unknown option '${k}' (this optimizer has ${Object.keys(this.hyper).join(", ")})`);
+          throw new ValueError(
+            `${name}.loadStateDict: parameter group ${i} has an unknown option '${k}' (this optimizer has ${Object.keys(this.hyper).join(", ")})`,
+          );
         }
       }
       let o: O;
@@ -231,7 +258,8 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const key of Object.keys(sd.state)) {
       const st = sd.state[key];
       const p = byIndex.get(Number(key));
-      if (p === undefined || String(Number(key)) !== key) throw new ValueError(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
+      if (p === undefined || String(Number(key)) !== key)
+        throw new ValueError(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
       if (!Number.isSafeInteger(st?.step) || st.step < 0) throw new ValueError(`${name}.loadStateDict: parameter ${key}: invalid step ${st?.step}`);
       if (st.buffers !== undefined && (st.buffers === null || typeof st.buffers !== "object")) {
         throw new ValueError(`${name}.loadStateDict: parameter ${key}: buffers must be an object of tensors, got ${describe(st.buffers)}`);
@@ -239,18 +267,24 @@ export abstract class Optimizer<O extends { lr: number }> {
       // Only the buffers and numbers this optimizer keeps with these options, looked up as own
       // properties (a key like "__proto__" or "constructor" is a name like any other, and unknown).
       const opts = options[groupOf.get(p)!];
-      const known = this.stateNames(opts), knownScalars = this.scalarNames(opts);
+      const known = this.stateNames(opts),
+        knownScalars = this.scalarNames(opts);
       const buffers = Object.keys(st.buffers ?? {}).map((b) => [b, (st.buffers as Record<string, StateValue>)[b]] as [string, StateValue]);
       for (const [b] of buffers) {
-        if (!known.includes(b)) throw new ValueError(`${name}.loadStateDict: parameter ${key} has an unknown state buffer '${b}' (this optimizer keeps ${known.length > 0 ? known.join(", ") : "none"} with these options)`);
+        if (!known.includes(b))
+          throw new ValueError(
+            `${name}.loadStateDict: parameter ${key} has an unknown state buffer '${b}' (this optimizer keeps ${known.length > 0 ? known.join(", ") : "none"} with these options)`,
+          );
       }
       const scalars: Record<string, number> = {};
       if (st.scalars !== undefined) {
-        if (st.scalars === null || typeof st.scalars !== "object") throw new ValueError(`${name}.loadStateDict: parameter ${key}: scalars must be an object of numbers, got ${describe(st.scalars)}`);
+        if (st.scalars === null || typeof st.scalars !== "object")
+          throw new ValueError(`${name}.loadStateDict: parameter ${key}: scalars must be an object of numbers, got ${describe(st.scalars)}`);
         for (const k of Object.keys(st.scalars)) {
           const v = (st.scalars as Record<string, unknown>)[k];
           if (!knownScalars.includes(k)) throw new ValueError(`${name}.loadStateDict: parameter ${key} has an unknown state value '${k}'`);
-          if (typeof v !== "number" || !Number.isFinite(v)) throw new ValueError(`${name}.loadStateDict: parameter ${key}: ${k} must be a finite number, got ${describe(v)}`);
+          if (typeof v !== "number" || !Number.isFinite(v))
+            throw new ValueError(`${name}.loadStateDict: parameter ${key}: ${k} must be a finite number, got ${describe(v)}`);
           Object.defineProperty(scalars, k, { value: v, enumerable: true, writable: true, configurable: true });
         }
       }
@@ -258,8 +292,10 @@ export abstract class Optimizer<O extends { lr: number }> {
         const shape = v?.shape;
         const length = (v?.data as ArrayLike<number> | undefined)?.length;
         if (!Array.isArray(shape) || shape.length !== p.shape.length || shape.some((d, k) => d !== p.shape[k]) || length !== p.size) {
-          throw new ShapeError(`${name}.loadStateDict: ${b} of parameter ${key} has shape ${Array.isArray(shape) ? shapeStr(shape) : String(shape)}` +
-            `${Array.isArray(shape) && typeof length === "number" ? ` (${length} values)` : ""}, the parameter ${shapeStr(p.shape)}`);
+          throw new ShapeError(
+            `${name}.loadStateDict: ${b} of parameter ${key} has shape ${Array.isArray(shape) ? shapeStr(shape) : String(shape)}` +
+              `${Array.isArray(shape) && typeof length === "number" ? ` (${length} values)` : ""}, the parameter ${shapeStr(p.shape)}`,
+          );
         }
       }
       loaded.set(p, { step: st.step, buffers, scalars });
@@ -336,5 +372,6 @@ export abstract class Optimizer<O extends { lr: number }> {
 const SCHEDULER_KEYS: readonly string[] = ["initialLr", "maxLr", "minLr", "maxMomentum", "baseMomentum"];
 
 export function checkNonNegative(opt: string, name: string, value: number): void {
-  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) throw new ValueError(`${opt}: invalid ${name} ${String(value)} (expected a finite number ≥ 0)`);
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value))
+    throw new ValueError(`${opt}: invalid ${name} ${String(value)} (expected a finite number ≥ 0)`);
 }

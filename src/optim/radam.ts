@@ -22,12 +22,28 @@ export class RAdam extends Optimizer<RAdamOptions> {
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: RAdamOptions): void {
     const [beta1, beta2] = o.betas;
     const t = st.step;
-    const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
+    const bc1 = 1 - beta1 ** t,
+      bc2 = 1 - beta2 ** t;
     const rhoInf = 2 / (1 - beta2) - 1;
     const rhoT = rhoInf - (2 * t * beta2 ** t) / bc2;
     const rectified = rhoT > 5;
     const k = rectified ? o.lr * Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) * Math.sqrt(bc2) : 0;
-    p.backend.radamStep(p.ptr, grad.ptr, this.buffer(p, st, "exp_avg").ptr, this.buffer(p, st, "exp_avg_sq").ptr, p.size,
-      beta1, 1 - beta1, beta2, 1 - beta2, o.eps, o.weightDecay, bc1, o.lr, rectified, k);
+    p.backend.radamStep(
+      p.ptr,
+      grad.ptr,
+      this.buffer(p, st, "exp_avg").ptr,
+      this.buffer(p, st, "exp_avg_sq").ptr,
+      p.size,
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      o.eps,
+      o.weightDecay,
+      bc1,
+      o.lr,
+      rectified,
+      k,
+    );
   }
 }

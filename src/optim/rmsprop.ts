@@ -6,8 +6,13 @@ import { type HyperValues, bool, nonNegative } from "./hyper.js";
 
 /** RMSprop's hyperparameters and defaults (torch.optim.RMSprop). */
 const HYPER = {
-  lr: nonNegative(1e-2), alpha: nonNegative(0.99), eps: nonNegative(1e-8), weightDecay: nonNegative(0),
-  momentum: nonNegative(0), centered: bool(false), maximize: bool(false),
+  lr: nonNegative(1e-2),
+  alpha: nonNegative(0.99),
+  eps: nonNegative(1e-8),
+  weightDecay: nonNegative(0),
+  momentum: nonNegative(0),
+  centered: bool(false),
+  maximize: bool(false),
 };
 /** RMSprop's options. */
 export type RMSpropOptions = HyperValues<typeof HYPER>;

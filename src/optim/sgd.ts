@@ -7,8 +7,12 @@ import { type HyperValues, bool, finite, nonNegative } from "./hyper.js";
 
 /** SGD's hyperparameters and their defaults (torch.optim.SGD, camelCased). */
 const HYPER = {
-  lr: nonNegative(1e-3), momentum: nonNegative(0), dampening: finite(0), weightDecay: nonNegative(0),
-  nesterov: bool(false), maximize: bool(false),
+  lr: nonNegative(1e-3),
+  momentum: nonNegative(0),
+  dampening: finite(0),
+  weightDecay: nonNegative(0),
+  nesterov: bool(false),
+  maximize: bool(false),
 };
 
 /** SGD's options. */
@@ -34,7 +38,6 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(p: Tensor, grad: Tensor, st: ParamState, o: SGDOptions): void {
     // On the first step the kernel sets the momentum buffer to the gradient (PyTorch clones d_p).
     const buf = o.momentum !== 0 ? this.buffer(p, st, "momentum_buffer").ptr : 0;
-    p.backend.sgdStep(p.ptr, grad.ptr, buf, p.size, o.lr, o.momentum, 1 - o.dampening, o.weightDecay,
-      o.nesterov, st.step === 1, o.maximize);
+    p.backend.sgdStep(p.ptr, grad.ptr, buf, p.size, o.lr, o.momentum, 1 - o.dampening, o.weightDecay, o.nesterov, st.step === 1, o.maximize);
   }
 }

@@ -127,8 +127,13 @@ export class EarlyStopping {
     const next: Record<string, Tensor> = {};
     for (const [key, t] of Object.entries(model.stateDict())) {
       let copy: Tensor | undefined = old[key];
-      if (copy === undefined || copy.backend !== t.backend || copy.dtype !== t.dtype || copy.shape.length !== t.shape.length ||
-          copy.shape.some((d, i) => d !== t.shape[i])) {
+      if (
+        copy === undefined ||
+        copy.backend !== t.backend ||
+        copy.dtype !== t.dtype ||
+        copy.shape.length !== t.shape.length ||
+        copy.shape.some((d, i) => d !== t.shape[i])
+      ) {
         copy = emptyTensor(t.backend, t.shape, t.dtype, null);
       }
       t.backend.copy(copy.ptr, t.ptr, t.size * 4);
@@ -141,8 +146,16 @@ export class EarlyStopping {
   /** Plain JSON for checkpoints (without the weights; see bestWeights). */
   stateDict(): EarlyStoppingState {
     return {
-      type: "EarlyStopping", patience: this.patience, minDelta: this.minDelta, mode: this.mode, checkFinite: this.checkFinite,
-      best: encodeNumber(this.best), bestEpoch: this.bestEpoch, epoch: this.epoch, numBadEpochs: this.numBadEpochs, stopped: this.stopped,
+      type: "EarlyStopping",
+      patience: this.patience,
+      minDelta: this.minDelta,
+      mode: this.mode,
+      checkFinite: this.checkFinite,
+      best: encodeNumber(this.best),
+      bestEpoch: this.bestEpoch,
+      epoch: this.epoch,
+      numBadEpochs: this.numBadEpochs,
+      stopped: this.stopped,
     };
   }
 
@@ -158,8 +171,15 @@ export class EarlyStopping {
     if (!Number.isSafeInteger(state.bestEpoch) || state.bestEpoch < -1) throw new ValueError(`${owner}: invalid bestEpoch ${state.bestEpoch}`);
     const best = decodeNumber(state.best, `${owner}: best`);
     Object.assign(this, {
-      patience: state.patience, minDelta: state.minDelta, mode: state.mode, checkFinite: state.checkFinite !== false, best,
-      bestEpoch: state.bestEpoch, epoch: state.epoch, numBadEpochs: state.numBadEpochs, stopped: state.stopped === true,
+      patience: state.patience,
+      minDelta: state.minDelta,
+      mode: state.mode,
+      checkFinite: state.checkFinite !== false,
+      best,
+      bestEpoch: state.bestEpoch,
+      epoch: state.epoch,
+      numBadEpochs: state.numBadEpochs,
+      stopped: state.stopped === true,
     });
   }
 }

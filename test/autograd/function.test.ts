@@ -20,7 +20,14 @@ class LegendrePolynomial3 extends autograd.Function {
 
 describe("autograd.Function", () => {
   it("LegendrePolynomial3 matches PyTorch 1.13 (output and every gradient), on both backends", () => {
-    const gold = loadGolden<{ x: GoldenTensor; coefficients: GoldenTensor[]; output: GoldenTensor; R: GoldenTensor; gradX: GoldenTensor; gradCoefficients: GoldenTensor[] }>("autograd_function");
+    const gold = loadGolden<{
+      x: GoldenTensor;
+      coefficients: GoldenTensor[];
+      output: GoldenTensor;
+      R: GoldenTensor;
+      gradX: GoldenTensor;
+      gradCoefficients: GoldenTensor[];
+    }>("autograd_function");
     for (const be of [createBackend("wasm"), createBackend("js")]) {
       const x = toTensor(gold.x, be, true);
       const [a, b, c, d] = gold.coefficients.map((t) => toTensor(t, be, true));
@@ -46,13 +53,15 @@ describe("autograd.Function", () => {
       }
     }
     const x = tensor([1, -2, 3], { requiresGrad: true });
-    const [u, v] = (class extends SplitScale {
+    const [u, v] = class extends SplitScale {
       static override forward(ctx: autograd.FunctionCtx, xx: Tensor, k: number): Tensor[] {
         ctx.x = xx.detach();
         return super.forward(ctx, xx, k) as Tensor[];
       }
-    }).apply(x, 4) as Tensor[];
-    u.sum().add(v.mul(tensor([1, 10, 100])).sum()).backward();
+    }.apply(x, 4) as Tensor[];
+    u.sum()
+      .add(v.mul(tensor([1, 10, 100])).sum())
+      .backward();
     expect(calls).toBe(1);
     expect(x.grad!.toArray()).toEqual([4 + 2, 4 - 40, 4 + 600]);
   });
@@ -99,7 +108,8 @@ describe("autograd.grad", () => {
     expect(w.grad).toBeNull();
   });
   it("gradOutputs for non-scalar outputs; unused inputs need allowUnused; errors named", () => {
-    const x = tensor([1, 2], { requiresGrad: true }), z = tensor([3], { requiresGrad: true });
+    const x = tensor([1, 2], { requiresGrad: true }),
+      z = tensor([3], { requiresGrad: true });
     const y = x.mul(3);
     const [g] = autograd.grad(y, x, { gradOutputs: tensor([1, 10]), retainGraph: true });
     expect(g!.toArray()).toEqual([3, 30]);
@@ -113,7 +123,8 @@ describe("autograd.grad", () => {
 
 describe("autograd.gradcheck", () => {
   it("passes on correct ops, fails (naming the element) on a wrong backward", () => {
-    const a = randn([3, 4], { requiresGrad: true }), b = randn([4, 2], { requiresGrad: true });
+    const a = randn([3, 4], { requiresGrad: true }),
+      b = randn([4, 2], { requiresGrad: true });
     expect(autograd.gradcheck((x, y) => x.matmul(y).tanh(), [a, b])).toBe(true);
     expect(autograd.gradcheck((x) => x.softmax(1).mul(x.exp()), [a])).toBe(true);
     expect(autograd.gradcheck((x) => ops.layerNorm(x, [4]), [a])).toBe(true);
@@ -127,6 +138,8 @@ describe("autograd.gradcheck", () => {
       }
     }
     expect(() => autograd.gradcheck((x) => WrongCube.apply(x) as Tensor, [a])).toThrow(ValueError);
-    expect(() => autograd.gradcheck((x) => WrongCube.apply(x) as Tensor, [a])).toThrow(/gradient of input 0 \(shape \[3, 4\]\) at element 0 is .* by autograd but .* by finite differences/);
+    expect(() => autograd.gradcheck((x) => WrongCube.apply(x) as Tensor, [a])).toThrow(
+      /gradient of input 0 \(shape \[3, 4\]\) at element 0 is .* by autograd but .* by finite differences/,
+    );
   });
 });

@@ -23,11 +23,13 @@ describe("examples/polynomial.ts", () => {
     const lines = r.stdout.trim().split("\n");
     expect(lines.length).toBe(gold.lines.length);
     lines.forEach((line, i) => {
-      const ours = split(line), theirs = split(gold.lines[i]);
+      const ours = split(line),
+        theirs = split(gold.lines[i]);
       expect(ours.words, `line ${i}`).toBe(theirs.words);
       // Coefficients that torch leaves at ~1e-9 are exactly 0 here: compare with an absolute floor.
-      ours.numbers.forEach((v, k) => expect(Math.abs(v - theirs.numbers[k]), `line ${i}: ${line} vs ${gold.lines[i]}`)
-        .toBeLessThanOrEqual(1e-4 * Math.abs(theirs.numbers[k]) + 1e-6));
+      ours.numbers.forEach((v, k) =>
+        expect(Math.abs(v - theirs.numbers[k]), `line ${i}: ${line} vs ${gold.lines[i]}`).toBeLessThanOrEqual(1e-4 * Math.abs(theirs.numbers[k]) + 1e-6),
+      );
     });
   }, 120_000);
 

@@ -15,7 +15,20 @@
 // test/fuzz.test.ts runs a CI-sized number of cases; scripts/fuzz.ts (npm run fuzz) runs long.
 import { gzipSync } from "node:zlib";
 import {
-  DataLoader, FormatError, Generator as Prng, ValueError, WasmgradError, data, datasets, io, manualSeed, nn, noGrad, optim, tensor, transforms,
+  DataLoader,
+  FormatError,
+  Generator as Prng,
+  ValueError,
+  WasmgradError,
+  data,
+  datasets,
+  io,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  tensor,
+  transforms,
 } from "../../src/index.js";
 import { idxBytes } from "./idx.js";
 
@@ -48,8 +61,17 @@ export class Rand {
 // ---- allocation watch ---------------------------------------------------------------------------
 
 const TYPED = [
-  "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
-  "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+  "Int8Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Int16Array",
+  "Uint16Array",
+  "Int32Array",
+  "Uint32Array",
+  "Float32Array",
+  "Float64Array",
+  "BigInt64Array",
+  "BigUint64Array",
 ] as const;
 
 export interface AllocWatch {
@@ -130,8 +152,32 @@ export function watchAllocations<T>(fn: () => T): { value?: T; error?: unknown; 
 
 /** Values worth writing into length, dim and offset fields. */
 function interesting32(r: Rand, near: number): number {
-  return r.pick([0, 1, 2, 3, 4, 7, 8, 255, 256, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe,
-    2 ** 24, 2 ** 28, near, near + 1, Math.max(0, near - 1), near * 2, r.u32()]) >>> 0;
+  return (
+    r.pick([
+      0,
+      1,
+      2,
+      3,
+      4,
+      7,
+      8,
+      255,
+      256,
+      0xffff,
+      0x10000,
+      0x7fffffff,
+      0x80000000,
+      0xffffffff,
+      0xfffffffe,
+      2 ** 24,
+      2 ** 28,
+      near,
+      near + 1,
+      Math.max(0, near - 1),
+      near * 2,
+      r.u32(),
+    ]) >>> 0
+  );
 }
 
 export type Mutator = (b: Uint8Array, r: Rand, ctx: MutationContext) => Uint8Array;
@@ -180,7 +226,9 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
   },
   duplicate: (b, r) => {
     if (b.length === 0) return b;
-    const at = r.int(b.length), n = 1 + r.int(Math.min(64, b.length - at)), to = r.int(b.length);
+    const at = r.int(b.length),
+      n = 1 + r.int(Math.min(64, b.length - at)),
+      to = r.int(b.length);
     const chunk = b.slice(at, at + n);
     const out = new Uint8Array(b.length + n);
     out.set(b.subarray(0, to));
@@ -260,26 +308,41 @@ function withHeader(b: Uint8Array, json: unknown, end: number, r: Rand): Uint8Ar
 function oddValue(r: Rand, near: unknown): unknown {
   const n = typeof near === "number" ? near : 1;
   switch (r.int(16)) {
-    case 0: return r.pick([2 ** 53, 2 ** 53 + 2, 2 ** 64, 1e308, Number.MAX_SAFE_INTEGER, 2 ** 32, 2 ** 31, 0xffffffff]);
-    case 1: return r.pick([-1, -n, -(2 ** 31), -1e308]);
-    case 2: return r.pick([n + 0.5, 0.1, 1e-300, n * 1.0000001]);
-    case 3: return r.pick([n + 1, n - 1, n * 2, 0, 1, Math.floor(n / 2)]);
-    case 4: return r.pick(["", "1", "NaN", "Infinity", "-Infinity", "__proto__", "F32", "F16", "BF16", "I64", "F8_E4M3", "U8", "x".repeat(1000)]);
-    case 5: return r.pick([null, true, false]);
-    case 6: return [];
-    case 7: return {};
-    case 8: return Array.from({ length: 1 + r.int(6) }, () => r.pick([0, 1, 7, 2 ** 31, 2 ** 32, -1, 1.5]));
-    case 9: return Array.from({ length: 10000 }, () => 1);
-    case 10: return [[n]];
+    case 0:
+      return r.pick([2 ** 53, 2 ** 53 + 2, 2 ** 64, 1e308, Number.MAX_SAFE_INTEGER, 2 ** 32, 2 ** 31, 0xffffffff]);
+    case 1:
+      return r.pick([-1, -n, -(2 ** 31), -1e308]);
+    case 2:
+      return r.pick([n + 0.5, 0.1, 1e-300, n * 1.0000001]);
+    case 3:
+      return r.pick([n + 1, n - 1, n * 2, 0, 1, Math.floor(n / 2)]);
+    case 4:
+      return r.pick(["", "1", "NaN", "Infinity", "-Infinity", "__proto__", "F32", "F16", "BF16", "I64", "F8_E4M3", "U8", "x".repeat(1000)]);
+    case 5:
+      return r.pick([null, true, false]);
+    case 6:
+      return [];
+    case 7:
+      return {};
+    case 8:
+      return Array.from({ length: 1 + r.int(6) }, () => r.pick([0, 1, 7, 2 ** 31, 2 ** 32, -1, 1.5]));
+    case 9:
+      return Array.from({ length: 10000 }, () => 1);
+    case 10:
+      return [[n]];
     case 11: {
       let deep: unknown = n;
       for (let i = 0; i < 200; i++) deep = [deep];
       return deep;
     }
-    case 12: return { __proto__: null, dtype: "F32", shape: [n], data_offsets: [0, 4 * n] };
-    case 13: return r.pick([1, 2, 3, 4, 8, 16, 64, 784]);
-    case 14: return [r.pick([0, n, 2 ** 40]), r.pick([0, n, 2 ** 40, 4 * n])];
-    default: return r.u32();
+    case 12:
+      return { __proto__: null, dtype: "F32", shape: [n], data_offsets: [0, 4 * n] };
+    case 13:
+      return r.pick([1, 2, 3, 4, 8, 16, 64, 784]);
+    case 14:
+      return [r.pick([0, n, 2 ** 40]), r.pick([0, n, 2 ** 40, 4 * n])];
+    default:
+      return r.u32();
   }
 }
 
@@ -287,7 +350,11 @@ type Json = Record<string, unknown> | unknown[];
 
 /** Every container and key in a JSON value: [parent, key] pairs. */
 function slots(v: unknown, out: [Json, string | number][] = []): [Json, string | number][] {
-  if (Array.isArray(v)) v.forEach((x, i) => { out.push([v, i]); slots(x, out); });
+  if (Array.isArray(v))
+    v.forEach((x, i) => {
+      out.push([v, i]);
+      slots(x, out);
+    });
   else if (v !== null && typeof v === "object") {
     for (const k of Object.keys(v)) {
       out.push([v as Json, k]);
@@ -316,15 +383,27 @@ function mutateJson(root: unknown, r: Rand): unknown {
       if (!Array.isArray(parent)) {
         const v = obj[key];
         delete obj[key];
-        obj[r.pick(["", "__metadata__", "__proto__", "constructor", `${String(key)}x`, String(key).slice(1), "model.0.weight", "optimizer.0.momentum_buffer", "optimizer.99.exp_avg"])] = v;
+        obj[
+          r.pick([
+            "",
+            "__metadata__",
+            "__proto__",
+            "constructor",
+            `${String(key)}x`,
+            String(key).slice(1),
+            "model.0.weight",
+            "optimizer.0.momentum_buffer",
+            "optimizer.99.exp_avg",
+          ])
+        ] = v;
       } else obj[key] = oddValue(r, obj[key]);
       break;
     case 4: // duplicate an entry under another key
       if (!Array.isArray(parent)) obj[`${String(key)}_copy`] = structuredClone(obj[key]);
       else parent.push(structuredClone(obj[key]));
       break;
-    default: // swap two values
-    {
+    default: {
+      // swap two values
       const [p2, k2] = r.pick(all);
       const o2 = p2 as Record<string | number, unknown>;
       [obj[key], o2[k2]] = [o2[k2], obj[key]];
@@ -344,7 +423,7 @@ function jsonMutator(inner: boolean): Mutator {
       try {
         let c: unknown = JSON.parse(meta.checkpoint);
         for (let k = 0, n = 1 + r.int(3); k < n; k++) c = mutateJson(c, r);
-        meta.checkpoint = r.chance(0.1) ? String(meta.checkpoint).slice(0, r.int(String(meta.checkpoint).length)) : JSON.stringify(c) ?? "";
+        meta.checkpoint = r.chance(0.1) ? String(meta.checkpoint).slice(0, r.int(String(meta.checkpoint).length)) : (JSON.stringify(c) ?? "");
       } catch {
         json = mutateJson(json, r);
       }
@@ -362,8 +441,21 @@ const SAFETENSORS_MUTATORS: Record<string, Mutator> = {
     if (out.length < 8) return out;
     const v = new DataView(out.buffer);
     const n = v.getUint32(0, true);
-    const pick = r.pick([[0, 0], [1, 0], [n + 1, 0], [Math.max(0, n - 1), 0], [out.length, 0], [0xffffffff, 0], [0, 1], [0xffffffff, 0xffffffff],
-      [0, 0x200000], [0, 0x1fffff], [n, 1], [r.u32(), 0], [100_000_001, 0]]);
+    const pick = r.pick([
+      [0, 0],
+      [1, 0],
+      [n + 1, 0],
+      [Math.max(0, n - 1), 0],
+      [out.length, 0],
+      [0xffffffff, 0],
+      [0, 1],
+      [0xffffffff, 0xffffffff],
+      [0, 0x200000],
+      [0, 0x1fffff],
+      [n, 1],
+      [r.u32(), 0],
+      [100_000_001, 0],
+    ]);
     v.setUint32(0, pick[0] >>> 0, true);
     v.setUint32(4, pick[1] >>> 0, true);
     return out;
@@ -399,8 +491,14 @@ export interface FuzzTarget {
 function idxPairs(): { images: Uint8Array; labels: Uint8Array }[] {
   const r = new Rand(7);
   const pair = (n: number, h: number, w: number) => ({
-    images: idxBytes([n, h, w], Uint8Array.from({ length: n * h * w }, () => r.int(256))),
-    labels: idxBytes([n], Uint8Array.from({ length: n }, () => r.int(10))),
+    images: idxBytes(
+      [n, h, w],
+      Uint8Array.from({ length: n * h * w }, () => r.int(256)),
+    ),
+    labels: idxBytes(
+      [n],
+      Uint8Array.from({ length: n }, () => r.int(10)),
+    ),
   });
   return [pair(6, 5, 4), pair(3, 28, 28), pair(1, 1, 1), pair(0, 28, 28), pair(12, 3, 7)];
 }
@@ -436,13 +534,15 @@ export function idxTarget(): FuzzTarget {
       const ds = new datasets.MNIST({ images, labels, transform: r.chance(0.5) ? tf : undefined });
       // Loaded: it must be consistent, and batches must come out right.
       const n = ds.length;
-      if (ds.targets.length !== n || ds.data.length !== n * ds.height * ds.width) throw new Error(`MNIST: inconsistent sizes (${n} labels, ${ds.data.length} pixels of ${ds.height}×${ds.width})`);
+      if (ds.targets.length !== n || ds.data.length !== n * ds.height * ds.width)
+        throw new Error(`MNIST: inconsistent sizes (${n} labels, ${ds.data.length} pixels of ${ds.height}×${ds.width})`);
       for (const t of ds.targets) if (!(t >= 0 && t <= 9)) throw new Error(`MNIST: label ${t}`);
       if (n > 0) {
         noGrad(() => {
           const idx = Int32Array.from([0, n - 1, r.int(n)]);
           const [x, y] = ds.getBatch(idx);
-          if (x.shape[0] !== 3 || y.shape[0] !== 3 || x.size !== 3 * ds.sampleShape.reduce((p, q) => p * q, 1)) throw new Error(`MNIST: batch of shape ${x.shape}`);
+          if (x.shape[0] !== 3 || y.shape[0] !== 3 || x.size !== 3 * ds.sampleShape.reduce((p, q) => p * q, 1))
+            throw new Error(`MNIST: batch of shape ${x.shape}`);
           if (!Array.from(x.data).every(Number.isFinite)) throw new Error("MNIST: non-finite pixels");
         });
       }
@@ -467,17 +567,24 @@ function safetensorsSeeds(): { label: string; bytes: Uint8Array }[] {
   const body = Uint8Array.from({ length: 8 * 3 + 2 * 4 + 2 * 2 + 4 + 8 * 2 + 3 }, () => r.int(256));
   let at = 0;
   const span = (n: number) => [at, (at += n)];
-  const mixed = build({
-    __metadata__: { a: "b" },
-    f64: { dtype: "F64", shape: [3], data_offsets: span(24) },
-    f16: { dtype: "F16", shape: [2, 2], data_offsets: span(8) },
-    bf16: { dtype: "BF16", shape: [2], data_offsets: span(4) },
-    scalar: { dtype: "F32", shape: [], data_offsets: span(4) },
-    empty: { dtype: "F32", shape: [0, 5], data_offsets: [at, at] },
-    i64: { dtype: "I64", shape: [2], data_offsets: span(16) },
-    u8: { dtype: "BOOL", shape: [3], data_offsets: span(3) },
-  }, body);
-  return [{ label: "mlp-f32", bytes: f32 }, { label: "mixed-dtypes", bytes: mixed }, { label: "empty", bytes: build({}, new Uint8Array(0)) }];
+  const mixed = build(
+    {
+      __metadata__: { a: "b" },
+      f64: { dtype: "F64", shape: [3], data_offsets: span(24) },
+      f16: { dtype: "F16", shape: [2, 2], data_offsets: span(8) },
+      bf16: { dtype: "BF16", shape: [2], data_offsets: span(4) },
+      scalar: { dtype: "F32", shape: [], data_offsets: span(4) },
+      empty: { dtype: "F32", shape: [0, 5], data_offsets: [at, at] },
+      i64: { dtype: "I64", shape: [2], data_offsets: span(16) },
+      u8: { dtype: "BOOL", shape: [3], data_offsets: span(3) },
+    },
+    body,
+  );
+  return [
+    { label: "mlp-f32", bytes: f32 },
+    { label: "mixed-dtypes", bytes: mixed },
+    { label: "empty", bytes: build({}, new Uint8Array(0)) },
+  ];
 }
 
 export function safetensorsTarget(): FuzzTarget {
@@ -507,13 +614,17 @@ export function safetensorsTarget(): FuzzTarget {
 function checkpointSetup(kind: "sgd" | "adam") {
   manualSeed(5);
   const g = new Prng(17);
-  const x = tensor(Array.from({ length: 32 * 4 }, () => g.normal()), { shape: [32, 4] });
+  const x = tensor(
+    Array.from({ length: 32 * 4 }, () => g.normal()),
+    { shape: [32, 4] },
+  );
   const y = tensor(Int32Array.from({ length: 32 }, (_, i) => i % 3));
   const model = new nn.Sequential(new nn.Linear(4, 5), new nn.ReLU(), new nn.Linear(5, 3));
   const [first, ...rest] = model.parameters();
-  const optimizer = kind === "sgd"
-    ? new optim.SGD([{ params: [first] }, { params: rest, lr: 0.02 }], { lr: 0.05, momentum: 0.9 })
-    : new optim.Adam(model.parameters(), { lr: 1e-2, amsgrad: true });
+  const optimizer =
+    kind === "sgd"
+      ? new optim.SGD([{ params: [first] }, { params: rest, lr: 0.02 }], { lr: 0.05, momentum: 0.9 })
+      : new optim.Adam(model.parameters(), { lr: 1e-2, amsgrad: true });
   const scheduler = new optim.lrScheduler.StepLR(optimizer, { stepSize: 3, gamma: 0.5 });
   const rng = new Prng(23);
   const loader = new DataLoader(new data.TensorDataset(x, y), { batchSize: 8, shuffle: true, generator: rng });
@@ -534,7 +645,9 @@ type Setup = ReturnType<typeof checkpointSetup>;
 /** Everything a checkpoint restores, as comparable plain data. */
 function fingerprint(s: Setup): string {
   const bits = (d: Float32Array | Int32Array) => Array.from(new Uint32Array(d.slice().buffer)).join(",");
-  const model = Object.entries(s.model.stateDict()).map(([k, t]) => `${k}:${t.shape}:${bits(t.data)}`).join(";");
+  const model = Object.entries(s.model.stateDict())
+    .map(([k, t]) => `${k}:${t.shape}:${bits(t.data)}`)
+    .join(";");
   const sd = s.optimizer.stateDict();
   const opt = JSON.stringify({
     groups: sd.paramGroups,
@@ -572,9 +685,12 @@ export function checkpointTarget(options: { halfLoad?: boolean } = {}): FuzzTarg
         s.model.parameters()[0].data[0] += 1;
         throw new ValueError("half a load");
       }
-      const useOptimizer = r.chance(0.8), useScheduler = r.chance(0.7), useLoader = r.chance(0.7);
+      const useOptimizer = r.chance(0.8),
+        useScheduler = r.chance(0.7),
+        useLoader = r.chance(0.7);
       const info = io.loadCheckpoint(b, {
-        model: s.model, rng: s.rng,
+        model: s.model,
+        rng: s.rng,
         ...(useOptimizer ? { optimizer: s.optimizer } : {}),
         ...(useScheduler ? { scheduler: s.scheduler } : {}),
         ...(useLoader ? { loader: s.loader } : {}),
@@ -592,7 +708,8 @@ export function checkpointTarget(options: { halfLoad?: boolean } = {}): FuzzTarg
       for (const [k, t] of Object.entries(s.model.stateDict())) {
         const f = file[`model.${k}`];
         if (f === undefined) continue; // non-strict: missing keys keep their values
-        const a = t.data, c = f.data;
+        const a = t.data,
+          c = f.data;
         for (let i = 0; i < a.length; i++) {
           if (Math.fround(c[i]) !== a[i] && !(Number.isNaN(c[i]) && Number.isNaN(a[i])) && t.dtype === "float32") {
             violation = `model ${k}[${i}] is ${a[i]}, the file says ${c[i]}`;
@@ -607,7 +724,13 @@ export function checkpointTarget(options: { halfLoad?: boolean } = {}): FuzzTarg
       if (!ok && print !== current.print) v = "a failed loadCheckpoint changed the model, optimizer, scheduler, loader or generator";
       // Back to the starting state for the next case.
       if (print !== current.print) {
-        io.loadCheckpoint(current.bytes, { model: current.s.model, optimizer: current.s.optimizer, scheduler: current.s.scheduler, loader: current.s.loader, rng: current.s.rng });
+        io.loadCheckpoint(current.bytes, {
+          model: current.s.model,
+          optimizer: current.s.optimizer,
+          scheduler: current.s.scheduler,
+          loader: current.s.loader,
+          rng: current.s.rng,
+        });
         const again = fingerprint(current.s);
         if (again !== current.print) {
           const [x, y] = [again.split("|"), current.print.split("|")];
@@ -688,7 +811,16 @@ function* fuzzCases(target: FuzzTarget, options: FuzzOptions): Generator<void, F
   const r = new Rand(options.seed);
   const maxCaseMs = options.maxCaseMs ?? 2000;
   const report: FuzzReport = {
-    target: target.name, cases: 0, loaded: 0, errors: {}, failures: [], slowestMs: 0, maxAllocBytes: 0, maxAllocRatio: 0, ms: 0, messages: new Map(),
+    target: target.name,
+    cases: 0,
+    loaded: 0,
+    errors: {},
+    failures: [],
+    slowestMs: 0,
+    maxAllocBytes: 0,
+    maxAllocRatio: 0,
+    ms: 0,
+    messages: new Map(),
   };
   const names = Object.keys(target.mutators);
   const t0 = performance.now();
@@ -718,11 +850,16 @@ function* fuzzCases(target: FuzzTarget, options: FuzzOptions): Generator<void, F
       report.errors[error.name] = (report.errors[error.name] ?? 0) + 1;
       const key = `${error.name}: ${error.message.replace(/^[^:]*: /, "").slice(0, 60)}`;
       report.messages.set(key, (report.messages.get(key) ?? 0) + 1);
-      if (error instanceof FormatError && !/^(images|labels|MNIST: label\/image count mismatch: labels .* images|fuzz\.idx|safetensors data|checkpoint bytes)\b/.test(error.message)) {
+      if (
+        error instanceof FormatError &&
+        !/^(images|labels|MNIST: label\/image count mismatch: labels .* images|fuzz\.idx|safetensors data|checkpoint bytes)\b/.test(error.message)
+      ) {
         problems.push(`a FormatError that does not name the file: ${error.message}`);
       }
     } else {
-      problems.push(`undocumented error ${(error as Error)?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}\n${(error as Error)?.stack ?? ""}`);
+      problems.push(
+        `undocumented error ${(error as Error)?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}\n${(error as Error)?.stack ?? ""}`,
+      );
     }
     if (ms > maxCaseMs) problems.push(`took ${ms.toFixed(0)} ms (limit ${maxCaseMs})`);
     if (watch.maxBytes > bound) problems.push(`allocated ${watch.maxBytes} bytes at once (${watch.maxWhat}) for a ${bytes.length}-byte input (bound ${bound})`);

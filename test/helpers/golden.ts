@@ -17,8 +17,13 @@ export interface GoldenTensor {
 
 /** The parsed golden file test/reference/golden/<name>.json. */
 export function loadGolden<T = Record<string, unknown>>(name: string): T & { meta: Record<string, unknown> } {
-  const text = readFileSync(join(GOLDEN, `${name}.json`), "utf8").replace(/\bNaN\b/g, '"NaN"').replace(/-Infinity\b/g, '"-Infinity"').replace(/(?<!-)\bInfinity\b/g, '"Infinity"');
-  return JSON.parse(text, (_k, v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v)) as T & { meta: Record<string, unknown> };
+  const text = readFileSync(join(GOLDEN, `${name}.json`), "utf8")
+    .replace(/\bNaN\b/g, '"NaN"')
+    .replace(/-Infinity\b/g, '"-Infinity"')
+    .replace(/(?<!-)\bInfinity\b/g, '"Infinity"');
+  return JSON.parse(text, (_k, v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v)) as T & {
+    meta: Record<string, unknown>;
+  };
 }
 
 /** A golden tensor on `backend` (optionally requiring grad). */

@@ -116,4 +116,3 @@ export function checkCase(c: Case, be: Backend, seed: number, times = 1): void {
     t.dispose();
   }
 }
-

@@ -67,7 +67,10 @@ type AdamVariant = "torch" | "epsInsideSqrt" | "noBiasCorrection" | "amsgradOnCo
  */
 function adamReference(P: Float32Array, grads: Float32Array[], c: AdamConfig, variant: AdamVariant = "torch") {
   const n = P.length;
-  const p = tracked(P), m = tracked(new Float64Array(n)), v = tracked(new Float64Array(n)), vmax = tracked(new Float64Array(n));
+  const p = tracked(P),
+    m = tracked(new Float64Array(n)),
+    v = tracked(new Float64Array(n)),
+    vmax = tracked(new Float64Array(n));
   const vhatMax = new Float64Array(n); // for the (older-docs) max over bias-corrected v̂
   const decoupled = variant === "coupledDecay" ? false : variant === "decoupledDecay" ? true : c.decoupled;
   grads.forEach((G, s) => {
@@ -104,7 +107,7 @@ function adamReference(P: Float32Array, grads: Float32Array[], c: AdamConfig, va
       const denom = variant === "epsInsideSqrt" ? Math.sqrt(vhat + c.eps) : Math.sqrt(vhat) + c.eps;
       const step = (c.lr * mhat) / denom;
       p.v[i] -= step;
-      p.mag[i] += Math.abs(c.lr * (m.mag[i] / bc1) / denom);
+      p.mag[i] += Math.abs((c.lr * (m.mag[i] / bc1)) / denom);
     }
   });
   return { p, m, v, vmax };
@@ -121,8 +124,25 @@ function runAdam(be: Backend, P: Float32Array, grads: Float32Array[], c: AdamCon
     // The scalars assembly/optim.ts documents, computed in float64 as PyTorch does in Python.
     const stepSize = c.lr / (1 - c.beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - c.beta2 ** t);
-    be.adamStep(p, g, m, v, c.amsgrad ? vmax : 0, n, 1 - c.beta1, c.beta2, 1 - c.beta2, c.eps, c.weightDecay,
-                1 - c.lr * c.weightDecay, c.decoupled, c.amsgrad, c.maximize, stepSize, bc2Sqrt);
+    be.adamStep(
+      p,
+      g,
+      m,
+      v,
+      c.amsgrad ? vmax : 0,
+      n,
+      1 - c.beta1,
+      c.beta2,
+      1 - c.beta2,
+      c.eps,
+      c.weightDecay,
+      1 - c.lr * c.weightDecay,
+      c.decoupled,
+      c.amsgrad,
+      c.maximize,
+      stepSize,
+      bc2Sqrt,
+    );
   });
   const read = (ptr: number) => be.f32().slice(ptr >> 2, (ptr >> 2) + n);
   const out = { p: read(p), m: read(m), v: read(v), vmax: read(vmax) };
@@ -142,8 +162,12 @@ const ADAM_CONFIGS: [string, AdamConfig, number[], AdamVariant[]][] = [
   // A large first gradient then small ones: v shrinks, v^max keeps the first value.
   ["amsgrad", { ...base, beta2: 0.9, amsgrad: true }, [1, 0.05, 0.05, 0.05, 0.05], ["amsgradOnCorrectedV", "noBiasCorrection"]],
   ["maximize", { ...base, maximize: true, beta1: 0.8 }, [1, 1, 1, 1, 1], []],
-  ["AdamW + amsgrad + maximize, betas (0.8, 0.99)", { ...base, beta1: 0.8, beta2: 0.99, weightDecay: 0.05, decoupled: true, amsgrad: true, maximize: true },
-    [1, 0.1, 1, 0.1, 0.1], ["coupledDecay", "amsgradOnCorrectedV"]],
+  [
+    "AdamW + amsgrad + maximize, betas (0.8, 0.99)",
+    { ...base, beta1: 0.8, beta2: 0.99, weightDecay: 0.05, decoupled: true, amsgrad: true, maximize: true },
+    [1, 0.1, 1, 0.1, 0.1],
+    ["coupledDecay", "amsgradOnCorrectedV"],
+  ],
 ];
 
 describe("adamStep vs torch.optim.Adam / AdamW", () => {
@@ -174,21 +198,47 @@ describe("adamStep vs torch.optim.Adam / AdamW", () => {
 describe("adamStep, wasm vs js over odd lengths", () => {
   it("adamStep over all flag combinations", () => {
     const g = new Generator(51);
-    const b1 = 0.9, b2 = 0.999, lr = 0.01;
+    const b1 = 0.9,
+      b2 = 0.999,
+      lr = 0.01;
     for (const n of bufs.ODD) {
       for (const [wd, decoupled, amsgrad, maximize] of [
-        [0, false, false, false], [0.1, false, true, false], [0.1, true, false, true], [0.05, true, true, false],
+        [0, false, false, false],
+        [0.1, false, true, false],
+        [0.1, true, false, true],
+        [0.05, true, true, false],
       ] as const) {
-        const P = bufs.randArray(g, n), grads = [bufs.randArray(g, n), bufs.randArray(g, n, -0.1, 0.1), bufs.randArray(g, n)];
+        const P = bufs.randArray(g, n),
+          grads = [bufs.randArray(g, n), bufs.randArray(g, n, -0.1, 0.1), bufs.randArray(g, n)];
         const results: Float32Array[][] = [];
         for (const be of bufs.BACKENDS) {
-          const p = bufs.alloc(be, n, P), gr = bufs.alloc(be, n), m = bufs.alloc(be, n, new Float32Array(n)),
-            v = bufs.alloc(be, n, new Float32Array(n), { pre: 17 }), vm = bufs.alloc(be, n, new Float32Array(n), { pre: 18 });
+          const p = bufs.alloc(be, n, P),
+            gr = bufs.alloc(be, n),
+            m = bufs.alloc(be, n, new Float32Array(n)),
+            v = bufs.alloc(be, n, new Float32Array(n), { pre: 17 }),
+            vm = bufs.alloc(be, n, new Float32Array(n), { pre: 18 });
           grads.forEach((G, s) => {
             const t = s + 1;
             be.f32().set(G, gr.ptr >> 2);
-            be.adamStep(p.ptr, gr.ptr, m.ptr, v.ptr, amsgrad ? vm.ptr : 0, n, 1 - b1, b2, 1 - b2, 1e-8, wd,
-                        1 - lr * wd, decoupled, amsgrad, maximize, lr / (1 - b1 ** t), Math.sqrt(1 - b2 ** t));
+            be.adamStep(
+              p.ptr,
+              gr.ptr,
+              m.ptr,
+              v.ptr,
+              amsgrad ? vm.ptr : 0,
+              n,
+              1 - b1,
+              b2,
+              1 - b2,
+              1e-8,
+              wd,
+              1 - lr * wd,
+              decoupled,
+              amsgrad,
+              maximize,
+              lr / (1 - b1 ** t),
+              Math.sqrt(1 - b2 ** t),
+            );
           });
           bufs.expectGuards(`adam ${be.name}`, p, m, v, vm);
           results.push([bufs.read(p), bufs.read(m), bufs.read(v), bufs.read(vm)]);

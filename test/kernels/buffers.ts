@@ -32,8 +32,7 @@ export interface Buf {
  * n elements (float32, or int32 with `int`) between `pre` and `post` guard cells holding `guard`.
  * pre = 16 keeps element 0 on a 64-byte boundary; other values misalign it.
  */
-export function alloc(be: Backend, n: number, init?: ArrayLike<number> | null,
-               opts: { pre?: number; post?: number; int?: boolean; guard?: number } = {}): Buf {
+export function alloc(be: Backend, n: number, init?: ArrayLike<number> | null, opts: { pre?: number; post?: number; int?: boolean; guard?: number } = {}): Buf {
   const pre = opts.pre ?? 16;
   const post = opts.post ?? 16;
   const guard = opts.guard ?? SENTINEL;
@@ -94,8 +93,7 @@ export function randLabels(g: Generator, M: number, C: number): Int32Array {
 }
 
 /** First element where |got - ref| > tol(i) (NaN must match NaN), as a message; null if none. */
-export function mismatch(label: string, got: ArrayLike<number>, ref: ArrayLike<number>,
-                  tol: (i: number) => number): string | null {
+export function mismatch(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, tol: (i: number) => number): string | null {
   if (got.length !== ref.length) return `${label}: length ${got.length} ≠ ${ref.length}`;
   for (let i = 0; i < ref.length; i++) {
     if (Number.isNaN(ref[i])) {

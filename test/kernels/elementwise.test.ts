@@ -2,7 +2,7 @@
 // sizes, against float64 references (or bit-exactly, where the result is one IEEE operation).
 import { describe, expect, it } from "vitest";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, LENGTHS, ODD, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, randArray, read, } from "./buffers.js";
+import { BACKENDS, LENGTHS, ODD, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, randArray, read } from "./buffers.js";
 
 // ---- elementwise ------------------------------------------------------------------------------
 
@@ -54,10 +54,13 @@ describe("elementwise kernels", () => {
     const g = new Generator(11);
     for (const [name, op] of binaryOps) {
       for (const n of LENGTHS) {
-        const A = randArray(g, n, -10, 10), B = randArray(g, n, -10, 10);
+        const A = randArray(g, n, -10, 10),
+          B = randArray(g, n, -10, 10);
         const ref = A.map((v, i) => f32(op(v, B[i])));
         for (const be of BACKENDS) {
-          const a = alloc(be, n, A, { pre: 17 }), b = alloc(be, n, B), d = alloc(be, n, null, { pre: 18 });
+          const a = alloc(be, n, A, { pre: 17 }),
+            b = alloc(be, n, B),
+            d = alloc(be, n, null, { pre: 18 });
           be[name](d.ptr, a.ptr, b.ptr, n);
           expectBitwise(`${name} ${be.name} n=${n}`, read(d), ref);
           expectGuards(`${name} ${be.name} n=${n}`, d);
@@ -73,22 +76,31 @@ describe("elementwise kernels", () => {
   it("affine and axpy", () => {
     const g = new Generator(12);
     for (const n of LENGTHS) {
-      for (const [s, t] of [[1, 0], [-1, 0], [0.1, -0.3], [2.5, 1e-3], [1 / 3, 0]]) {
-        const A = randArray(g, n, -5, 5), D = randArray(g, n, -5, 5);
+      for (const [s, t] of [
+        [1, 0],
+        [-1, 0],
+        [0.1, -0.3],
+        [2.5, 1e-3],
+        [1 / 3, 0],
+      ]) {
+        const A = randArray(g, n, -5, 5),
+          D = randArray(g, n, -5, 5);
         const affRef = Array.from(A, (v) => v * s + t);
         const axpyRef = Array.from(D, (v, i) => v + s * A[i]);
         // a·s and its sum: a few roundings each, s itself possibly rounded to float32.
         const tolAff = (i: number) => 4 * U * (Math.abs(A[i] * s) + Math.abs(t)) + 1e-30;
         const tolAxpy = (i: number) => 4 * U * (Math.abs(A[i] * s) + Math.abs(D[i])) + 1e-30;
         for (const be of BACKENDS) {
-          const a = alloc(be, n, A), d = alloc(be, n, null, { pre: 19 });
+          const a = alloc(be, n, A),
+            d = alloc(be, n, null, { pre: 19 });
           be.affine(d.ptr, a.ptr, s, t, n);
           expectClose(`affine ${be.name} n=${n} s=${s} t=${t}`, read(d), affRef, tolAff);
           expectGuards(`affine ${be.name}`, d);
           be.affine(a.ptr, a.ptr, s, t, n);
           expectClose(`affine in place ${be.name} n=${n}`, read(a), affRef, tolAff);
           freeAll(a, d);
-          const x = alloc(be, n, A), y = alloc(be, n, D, { pre: 17 });
+          const x = alloc(be, n, A),
+            y = alloc(be, n, D, { pre: 17 });
           be.axpy(y.ptr, x.ptr, s, n);
           expectClose(`axpy ${be.name} n=${n} alpha=${s}`, read(y), axpyRef, tolAxpy);
           expectGuards(`axpy ${be.name}`, y);
@@ -104,11 +116,14 @@ describe("elementwise kernels", () => {
     const ops = [(a: number, r: number) => a + r, (a: number, r: number) => a * r, (a: number, r: number) => a - r];
     for (const M of [1, 3, 5]) {
       for (const N of [...ODD, 8]) {
-        const A = randArray(g, M * N, -4, 4), R = randArray(g, N, -4, 4);
+        const A = randArray(g, M * N, -4, 4),
+          R = randArray(g, N, -4, 4);
         for (const mode of [0, 1, 2] as const) {
           const ref = A.map((v, i) => f32(ops[mode](v, R[i % N])));
           for (const be of BACKENDS) {
-            const a = alloc(be, M * N, A), r = alloc(be, N, R, { pre: 17 }), d = alloc(be, M * N, null, { pre: 18 });
+            const a = alloc(be, M * N, A),
+              r = alloc(be, N, R, { pre: 17 }),
+              d = alloc(be, M * N, null, { pre: 18 });
             be.rowwise(d.ptr, a.ptr, r.ptr, M, N, mode);
             expectBitwise(`rowwise mode ${mode} ${be.name} ${M}x${N}`, read(d), ref);
             expectGuards(`rowwise ${be.name}`, d);
@@ -129,9 +144,10 @@ describe("elementwise kernels", () => {
         inputs.push(Float32Array.from({ length: n }, (_, i) => specials[(i + off) % specials.length]));
       }
       for (const X of inputs) {
-        const ref = X.map((v) => (Number.isNaN(v) ? NaN : Math.max(v , 0)));
+        const ref = X.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0)));
         for (const be of BACKENDS) {
-          const x = alloc(be, n, X), d = alloc(be, n, null, { pre: 17 });
+          const x = alloc(be, n, X),
+            d = alloc(be, n, null, { pre: 17 });
           be.relu(d.ptr, x.ptr, n);
           expectBitwise(`relu ${be.name} n=${n} [${Array.from(X.subarray(0, 4))}...]`, read(d), ref);
           expectGuards(`relu ${be.name}`, d);
@@ -144,22 +160,34 @@ describe("elementwise kernels", () => {
   it("reluBackward: dy where y > 0, else 0 (also for NaN y); NaN dy passes where y > 0", () => {
     const g = new Generator(15);
     // (y, dy) pairs placed at every position: NaN y, zero y, subnormal y, NaN dy, -0 dy.
-    const pairs = [[NaN, 1], [0, 2], [-0, -2], [1e-40, 3], [0.5, NaN], [0.25, -0], [0, NaN], [2, -1.5]];
-    for (const n of LENGTHS) for (let off = 0; off <= pairs.length; off++) {
-      const Y = randArray(g, n, -1, 1).map((v) => (Math.max(v , 0)));
-      const DY = randArray(g, n, -3, 3);
-      if (off < pairs.length) {
-        for (let i = 0; i < n; i++) [Y[i], DY[i]] = pairs[(i + off) % pairs.length];
+    const pairs = [
+      [NaN, 1],
+      [0, 2],
+      [-0, -2],
+      [1e-40, 3],
+      [0.5, NaN],
+      [0.25, -0],
+      [0, NaN],
+      [2, -1.5],
+    ];
+    for (const n of LENGTHS)
+      for (let off = 0; off <= pairs.length; off++) {
+        const Y = randArray(g, n, -1, 1).map((v) => Math.max(v, 0));
+        const DY = randArray(g, n, -3, 3);
+        if (off < pairs.length) {
+          for (let i = 0; i < n; i++) [Y[i], DY[i]] = pairs[(i + off) % pairs.length];
+        }
+        const ref = DY.map((v, i) => (Y[i] > 0 ? v : 0));
+        for (const be of BACKENDS) {
+          const y = alloc(be, n, Y),
+            dy = alloc(be, n, DY, { pre: 19 }),
+            dx = alloc(be, n, null, { pre: 17 });
+          be.reluBackward(dx.ptr, dy.ptr, y.ptr, n);
+          expectBitwise(`reluBackward ${be.name} n=${n}`, read(dx), ref);
+          expectGuards(`reluBackward ${be.name}`, dx);
+          freeAll(y, dy, dx);
+        }
       }
-      const ref = DY.map((v, i) => (Y[i] > 0 ? v : 0));
-      for (const be of BACKENDS) {
-        const y = alloc(be, n, Y), dy = alloc(be, n, DY, { pre: 19 }), dx = alloc(be, n, null, { pre: 17 });
-        be.reluBackward(dx.ptr, dy.ptr, y.ptr, n);
-        expectBitwise(`reluBackward ${be.name} n=${n}`, read(dx), ref);
-        expectGuards(`reluBackward ${be.name}`, dx);
-        freeAll(y, dy, dx);
-      }
-    }
   });
 });
 

@@ -10,18 +10,27 @@ describe("indexing kernels", () => {
   it("indexSelect copies rows (any bits) and indexAdd adds them back in order, repeats summed", () => {
     const g = new Generator(61);
     for (const be of BACKENDS) {
-      for (const [outer, R, inner, n] of [[1, 5, 3, 7], [2, 4, 1, 3], [3, 2, 9, 0], [1, 1, 5, 4]]) {
+      for (const [outer, R, inner, n] of [
+        [1, 5, 3, 7],
+        [2, 4, 1, 3],
+        [3, 2, 9, 0],
+        [1, 1, 5, 4],
+      ]) {
         const x = Float32Array.from({ length: outer * R * inner }, () => g.normal());
         const idx = Int32Array.from({ length: n }, () => g.randint(R));
-        const xb = alloc(be, x.length, x), ib = alloc(be, n, idx, { int: true }), out = alloc(be, outer * n * inner, null, { pre: 19 });
+        const xb = alloc(be, x.length, x),
+          ib = alloc(be, n, idx, { int: true }),
+          out = alloc(be, outer * n * inner, null, { pre: 19 });
         be.indexSelect(out.ptr, xb.ptr, ib.ptr, outer, R, inner, n);
         const ref = new Float32Array(outer * n * inner);
-        for (let o = 0; o < outer; o++) for (let j = 0; j < n; j++) for (let k = 0; k < inner; k++) ref[(o * n + j) * inner + k] = x[(o * R + idx[j]) * inner + k];
+        for (let o = 0; o < outer; o++)
+          for (let j = 0; j < n; j++) for (let k = 0; k < inner; k++) ref[(o * n + j) * inner + k] = x[(o * R + idx[j]) * inner + k];
         expectBitwise(`indexSelect ${be.name}`, read(out), ref);
         const acc = alloc(be, x.length, new Float32Array(x.length));
         be.indexAdd(acc.ptr, out.ptr, ib.ptr, outer, R, inner, n);
         const sum = new Float32Array(x.length);
-        for (let o = 0; o < outer; o++) for (let j = 0; j < n; j++) for (let k = 0; k < inner; k++) sum[(o * R + idx[j]) * inner + k] += ref[(o * n + j) * inner + k];
+        for (let o = 0; o < outer; o++)
+          for (let j = 0; j < n; j++) for (let k = 0; k < inner; k++) sum[(o * R + idx[j]) * inner + k] += ref[(o * n + j) * inner + k];
         expectBitwise(`indexAdd ${be.name}`, read(acc), sum);
         expectGuards(`indexing ${be.name}`, out, acc);
         freeAll(xb, ib, out, acc);
@@ -41,7 +50,9 @@ describe("indexing kernels", () => {
         // The index stored transposed in its last two dims: strides (.., 1, rows).
         const istr = [ishape[1] * ishape[2], 1, ishape[1]];
         const idx = Int32Array.from({ length: icount }, () => g.randint(shape[d]));
-        const xb = alloc(be, 60, x), ib = alloc(be, icount, idx, { int: true }), out = alloc(be, icount);
+        const xb = alloc(be, 60, x),
+          ib = alloc(be, icount, idx, { int: true }),
+          out = alloc(be, icount);
         const [meta, nd] = stridedMeta(be, ishape, [contiguousStrides(ishape), xs.map((s, k) => (k === d ? 0 : s)), istr]);
         be.gather(out.ptr, xb.ptr, ib.ptr, meta, nd, xs[d]);
         const ref = new Float32Array(icount);
@@ -72,7 +83,8 @@ describe("indexing kernels", () => {
   it("countOutOfRange and maskPositions", () => {
     for (const be of BACKENDS) {
       const v = [0, 3, -1, 4, 2, 5, 4];
-      const b = alloc(be, v.length, v, { int: true }), d = alloc(be, v.length, null, { int: true });
+      const b = alloc(be, v.length, v, { int: true }),
+        d = alloc(be, v.length, null, { int: true });
       expect(be.countOutOfRange(b.ptr, v.length, 4)).toBe(4);
       expect(be.countOutOfRange(b.ptr, v.length, 6)).toBe(1);
       expect(be.maskPositions(0, b.ptr, v.length)).toBe(6);

@@ -97,21 +97,37 @@ describe("copyStrided", () => {
 
 describe("binaryStrided and whereStrided", () => {
   const FLOAT_OPS: [number, (a: number, b: number) => number][] = [
-    [BinaryOp.Add, (a, b) => a + b], [BinaryOp.Sub, (a, b) => a - b], [BinaryOp.Mul, (a, b) => a * b],
-    [BinaryOp.Div, (a, b) => a / b], [BinaryOp.Maximum, (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b))],
+    [BinaryOp.Add, (a, b) => a + b],
+    [BinaryOp.Sub, (a, b) => a - b],
+    [BinaryOp.Mul, (a, b) => a * b],
+    [BinaryOp.Div, (a, b) => a / b],
+    [BinaryOp.Maximum, (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b))],
     [BinaryOp.Minimum, (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b))],
-    [BinaryOp.Eq, (a, b) => +(a === b)], [BinaryOp.Ne, (a, b) => +(a !== b)], [BinaryOp.Lt, (a, b) => +(a < b)],
-    [BinaryOp.Le, (a, b) => +(a <= b)], [BinaryOp.Gt, (a, b) => +(a > b)], [BinaryOp.Ge, (a, b) => +(a >= b)],
+    [BinaryOp.Eq, (a, b) => +(a === b)],
+    [BinaryOp.Ne, (a, b) => +(a !== b)],
+    [BinaryOp.Lt, (a, b) => +(a < b)],
+    [BinaryOp.Le, (a, b) => +(a <= b)],
+    [BinaryOp.Gt, (a, b) => +(a > b)],
+    [BinaryOp.Ge, (a, b) => +(a >= b)],
   ];
   const INT_OPS: [number, (a: number, b: number) => number][] = [
-    [BinaryOp.Add, (a, b) => (a + b) | 0], [BinaryOp.Sub, (a, b) => (a - b) | 0], [BinaryOp.Mul, (a, b) => Math.imul(a, b)],
-    [BinaryOp.Maximum, Math.max], [BinaryOp.Minimum, Math.min], [BinaryOp.Eq, (a, b) => +(a === b)], [BinaryOp.Lt, (a, b) => +(a < b)],
-    [BinaryOp.Ge, (a, b) => +(a >= b)], [BinaryOp.And, (a, b) => a & b], [BinaryOp.Or, (a, b) => a | b], [BinaryOp.Xor, (a, b) => a ^ b],
+    [BinaryOp.Add, (a, b) => (a + b) | 0],
+    [BinaryOp.Sub, (a, b) => (a - b) | 0],
+    [BinaryOp.Mul, (a, b) => Math.imul(a, b)],
+    [BinaryOp.Maximum, Math.max],
+    [BinaryOp.Minimum, Math.min],
+    [BinaryOp.Eq, (a, b) => +(a === b)],
+    [BinaryOp.Lt, (a, b) => +(a < b)],
+    [BinaryOp.Ge, (a, b) => +(a >= b)],
+    [BinaryOp.And, (a, b) => a & b],
+    [BinaryOp.Or, (a, b) => a | b],
+    [BinaryOp.Xor, (a, b) => a ^ b],
   ];
 
   function check(be: Backend, g: Generator, op: number, ref: (a: number, b: number) => number, isInt: boolean, shape: number[]): void {
-    const la = randomLayout(g, shape, true), lb = randomLayout(g, shape, true);
-    const pick = () => (isInt ? g.randint(7) - 3 : [NaN, 0, -0, 1.5, -2][g.randint(5)] ?? 0);
+    const la = randomLayout(g, shape, true),
+      lb = randomLayout(g, shape, true);
+    const pick = () => (isInt ? g.randint(7) - 3 : ([NaN, 0, -0, 1.5, -2][g.randint(5)] ?? 0));
     const va = Float32Array.from({ length: la.span }, () => (g.random() < 0.1 ? pick() : isInt ? g.randint(200) - 100 : g.normal()));
     const vb = Float32Array.from({ length: lb.span }, () => (g.random() < 0.1 ? pick() : isInt ? g.randint(200) - 100 : g.normal()));
     const a = alloc(be, la.span, isInt ? Int32Array.from(va) : va, { int: isInt });
@@ -122,12 +138,15 @@ describe("binaryStrided and whereStrided", () => {
     be.binaryStrided(op, d.ptr, a.ptr, b.ptr, meta, nd, isInt);
     const intOut = isInt || op >= BinaryOp.Eq;
     const got = intOut ? readI32(d) : read(d);
-    const A = isInt ? readI32(a) : read(a), B = isInt ? readI32(b) : read(b);
+    const A = isInt ? readI32(a) : read(a),
+      B = isInt ? readI32(b) : read(b);
     for (let i = 0; i < n; i++) {
       const r = ref(A[offsetOf(i, shape, la.strides)], B[offsetOf(i, shape, lb.strides)]);
       const want = intOut ? r : Math.fround(r);
       if (!Object.is(got[i], want) && !(Number.isNaN(got[i]) && Number.isNaN(want))) {
-        expect.fail(`binaryStrided op ${op} ${isInt ? "int" : "float"} ${be.name} shape [${shape}] strides [${la.strides}] / [${lb.strides}]: [${i}] = ${got[i]}, expected ${want}`);
+        expect.fail(
+          `binaryStrided op ${op} ${isInt ? "int" : "float"} ${be.name} shape [${shape}] strides [${la.strides}] / [${lb.strides}]: [${i}] = ${got[i]}, expected ${want}`,
+        );
       }
     }
     expectGuards(`binaryStrided ${be.name}`, d);
@@ -162,14 +181,30 @@ describe("binaryStrided and whereStrided", () => {
       for (let t = 0; t < 30; t++) {
         const shape = t < 3 ? [77] : randomShape(g);
         const [lc, la, lb] = [randomLayout(g, shape, true), randomLayout(g, shape, true), randomLayout(g, shape, true)];
-        const c = alloc(be, lc.span, Int32Array.from({ length: lc.span }, () => g.randint(3) - 1), { int: true });
-        const a = alloc(be, la.span, Float32Array.from({ length: la.span }, () => g.normal()));
-        const b = alloc(be, lb.span, Float32Array.from({ length: lb.span }, () => g.normal()));
+        const c = alloc(
+          be,
+          lc.span,
+          Int32Array.from({ length: lc.span }, () => g.randint(3) - 1),
+          { int: true },
+        );
+        const a = alloc(
+          be,
+          la.span,
+          Float32Array.from({ length: la.span }, () => g.normal()),
+        );
+        const b = alloc(
+          be,
+          lb.span,
+          Float32Array.from({ length: lb.span }, () => g.normal()),
+        );
         const n = numel(shape);
         const d = alloc(be, n);
         const [meta, nd] = stridedMeta(be, shape, [contiguousStrides(shape), lc.strides, la.strides, lb.strides]);
         be.whereStrided(d.ptr, c.ptr, a.ptr, b.ptr, meta, nd);
-        const C = readI32(c), A = read(a), B = read(b), got = read(d);
+        const C = readI32(c),
+          A = read(a),
+          B = read(b),
+          got = read(d);
         for (let i = 0; i < n; i++) {
           const want = C[offsetOf(i, shape, lc.strides)] !== 0 ? A[offsetOf(i, shape, la.strides)] : B[offsetOf(i, shape, lb.strides)];
           expect(got[i], `where ${be.name} shape [${shape}] [${i}]`).toBe(want);
@@ -186,8 +221,12 @@ describe("cast and triangle", () => {
     const floats = [0, -0, 1.9, -1.9, 2.5, -2.5, 3e9, -3e9, NaN, Infinity, -Infinity, 1e-40, 0.5];
     const ints = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 16777217, 7];
     for (const be of BACKENDS) {
-      const fb = alloc(be, floats.length, floats), ib = alloc(be, ints.length, ints, { int: true });
-      const o1 = alloc(be, floats.length), o2 = alloc(be, ints.length), o3 = alloc(be, floats.length), o4 = alloc(be, ints.length);
+      const fb = alloc(be, floats.length, floats),
+        ib = alloc(be, ints.length, ints, { int: true });
+      const o1 = alloc(be, floats.length),
+        o2 = alloc(be, ints.length),
+        o3 = alloc(be, floats.length),
+        o4 = alloc(be, ints.length);
       be.cast(o1.ptr, fb.ptr, floats.length, 0);
       be.cast(o2.ptr, ib.ptr, ints.length, 1);
       be.cast(o3.ptr, fb.ptr, floats.length, 2);
@@ -204,15 +243,22 @@ describe("cast and triangle", () => {
   it("triangle keeps j - i ≤ k (lower) or ≥ k (upper), in place or not", () => {
     const g = new Generator(35);
     for (const be of BACKENDS) {
-      for (const [B, R, C] of [[1, 1, 1], [2, 3, 5], [3, 5, 2], [1, 7, 7]]) {
+      for (const [B, R, C] of [
+        [1, 1, 1],
+        [2, 3, 5],
+        [3, 5, 2],
+        [1, 7, 7],
+      ]) {
         for (const k of [-8, -2, -1, 0, 1, 3, 9]) {
           for (const upper of [false, true]) {
             const n = B * R * C;
             const v = Float32Array.from({ length: n }, () => g.normal());
-            const s = alloc(be, n, v), d = alloc(be, n);
+            const s = alloc(be, n, v),
+              d = alloc(be, n);
             be.triangle(d.ptr, s.ptr, B, R, C, k, upper);
             const ref = v.map((x, idx) => {
-              const j = idx % C, i = Math.floor(idx / C) % R;
+              const j = idx % C,
+                i = Math.floor(idx / C) % R;
               return (upper ? j - i >= k : j - i <= k) ? x : 0;
             });
             expectBitwise(`triangle ${be.name} ${B}x${R}x${C} k=${k} upper=${upper}`, read(d), ref);

@@ -16,7 +16,8 @@ function erf64(x: number): number {
   let r: number;
   if (t < 2.5) {
     // Maclaurin series
-    let term = t, sum = t;
+    let term = t,
+      sum = t;
     for (let n = 1; n < 60; n++) {
       term *= (-t * t) / n;
       sum += term / (2 * n + 1);
@@ -24,7 +25,9 @@ function erf64(x: number): number {
     r = (2 / Math.sqrt(Math.PI)) * sum;
   } else {
     // erfc continued fraction (Lentz)
-    let fcf = t, C = t, D = 0;
+    let fcf = t,
+      C = t,
+      D = 0;
     for (let n = 1; n < 200; n++) {
       const an = n / 2;
       D = t + an * D;
@@ -86,14 +89,20 @@ const DREF: Record<number, (x: number, p0: number, p1: number) => number> = {
   [UnaryOp.Sin]: Math.cos,
   [UnaryOp.Cos]: (x) => -Math.sin(x),
   [UnaryOp.Tanh]: (x) => 1 - Math.tanh(x) ** 2,
-  [UnaryOp.Sigmoid]: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); },
+  [UnaryOp.Sigmoid]: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 - s);
+  },
   [UnaryOp.LogSigmoid]: (x) => 1 - 1 / (1 + Math.exp(-x)),
-  [UnaryOp.Gelu]: (x) => 0.5 * (1 + erf64(x * SQRT1_2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI),
+  [UnaryOp.Gelu]: (x) => 0.5 * (1 + erf64(x * SQRT1_2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI),
   [UnaryOp.GeluTanh]: (x) => {
     const t = Math.tanh(K * (x + 0.044715 * x ** 3));
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * 0.044715 * x * x);
   },
-  [UnaryOp.Silu]: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 + x * (1 - s)); },
+  [UnaryOp.Silu]: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 + x * (1 - s));
+  },
   [UnaryOp.Softplus]: (x, b, th) => (b * x > th ? 1 : 1 / (1 + Math.exp(-b * x))),
   [UnaryOp.LeakyRelu]: (x, s) => (x > 0 ? 1 : s),
   [UnaryOp.Elu]: (x, a) => (x > 0 ? 1 : a * Math.exp(x)),
@@ -170,7 +179,8 @@ function sample(g: Generator, s: Spec, n: number): Float32Array {
 }
 
 function run(be: typeof wasm, op: number, x: Float32Array, p0 = 0, p1 = 0): Float32Array {
-  const a = alloc(be, x.length, x), d = alloc(be, x.length, null, { pre: 17 });
+  const a = alloc(be, x.length, x),
+    d = alloc(be, x.length, null, { pre: 17 });
   be.unary(op, d.ptr, a.ptr, x.length, p0, p1);
   expectGuards(`unary ${op} ${be.name}`, d);
   const out = read(d);
@@ -209,8 +219,16 @@ describe("unary math kernels", () => {
 
   it("special values: NaN, ±inf, ±0, denormals, overflow and underflow as PyTorch", () => {
     const cases: [number, number[], number[]][] = [
-      [UnaryOp.Exp, [NaN, Infinity, -Infinity, 0, -0, 88.72, 89, -87.3, -103, -104, -200], [NaN, Infinity, 0, 1, 1, f(Math.exp(f(88.72))), Infinity, f(Math.exp(f(-87.3))), f(Math.exp(-103)), 0, 0]],
-      [UnaryOp.Log, [NaN, Infinity, -Infinity, 0, -0, -1, 1, 1e-45, 1e-40], [NaN, Infinity, NaN, -Infinity, -Infinity, NaN, 0, f(Math.log(f(1e-45))), f(Math.log(f(1e-40)))]],
+      [
+        UnaryOp.Exp,
+        [NaN, Infinity, -Infinity, 0, -0, 88.72, 89, -87.3, -103, -104, -200],
+        [NaN, Infinity, 0, 1, 1, f(Math.exp(f(88.72))), Infinity, f(Math.exp(f(-87.3))), f(Math.exp(-103)), 0, 0],
+      ],
+      [
+        UnaryOp.Log,
+        [NaN, Infinity, -Infinity, 0, -0, -1, 1, 1e-45, 1e-40],
+        [NaN, Infinity, NaN, -Infinity, -Infinity, NaN, 0, f(Math.log(f(1e-45))), f(Math.log(f(1e-40)))],
+      ],
       [UnaryOp.Log1p, [NaN, Infinity, -1, -2, 0, 1e-10], [NaN, Infinity, -Infinity, NaN, 0, f(1e-10)]],
       [UnaryOp.Tanh, [NaN, Infinity, -Infinity, 0, 30, -30], [NaN, 1, -1, 0, 1, -1]],
       [UnaryOp.Sigmoid, [NaN, Infinity, -Infinity, 0, 100, -100], [NaN, 1, 0, 0.5, 1, f(1 / (1 + Math.exp(100)))]],
@@ -223,7 +241,13 @@ describe("unary math kernels", () => {
         const got = run(be, op, Float32Array.from(xs));
         xs.forEach((x, i) => {
           const w = f(want[i]);
-          const ok = Number.isNaN(w) ? Number.isNaN(got[i]) : !Number.isFinite(w) ? got[i] === w : w === 0 ? Math.abs(got[i]) <= 2 ** -149 : Math.abs(got[i] - w) <= 2 * ulp(w);
+          const ok = Number.isNaN(w)
+            ? Number.isNaN(got[i])
+            : !Number.isFinite(w)
+              ? got[i] === w
+              : w === 0
+                ? Math.abs(got[i]) <= 2 ** -149
+                : Math.abs(got[i] - w) <= 2 * ulp(w);
           expect(ok, `${be.name} op ${op}(${x}) = ${got[i]}, expected ${w}`).toBe(true);
         });
       }
@@ -237,7 +261,10 @@ describe("unary math kernels", () => {
       const dy = Float32Array.from({ length: x.length }, () => g2.uniform(-2, 2));
       const outs = BACKENDS.map((be) => {
         const y = run(be, s.op, x, s.p0, s.p1);
-        const bx = alloc(be, x.length, x), by = alloc(be, x.length, y), bdy = alloc(be, x.length, dy), dx = alloc(be, x.length, null, { pre: 18 });
+        const bx = alloc(be, x.length, x),
+          by = alloc(be, x.length, y),
+          bdy = alloc(be, x.length, dy),
+          dx = alloc(be, x.length, null, { pre: 18 });
         be.unaryBackward(s.op, dx.ptr, bdy.ptr, bx.ptr, by.ptr, x.length, s.p0 ?? 0, s.p1 ?? 0);
         expectGuards(`unaryBackward ${s.name} ${be.name}`, dx);
         const r = read(dx);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend, GemmForm } from "../../src/backend/index.js";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, wasm, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, randArray, read, } from "./buffers.js";
+import { BACKENDS, wasm, SENTINEL, U, alloc, expectBitwise, expectClose, expectGuards, f32, freeAll, randArray, read } from "./buffers.js";
 
 // ---- gemm ------------------------------------------------------------------------------------
 
@@ -35,14 +35,23 @@ interface GemmData {
 function gemmData(g: Generator, form: GemmForm, M: number, N: number, K: number, opts: GemmOpts): GemmData {
   const [aRows, aCols] = form === "tn" ? [K, M] : [M, K];
   const [bRows, bCols] = form === "nt" ? [N, K] : [K, N];
-  const lda = aCols + opts.padA, ldb = bCols + opts.padB, ldc = N + opts.padC;
+  const lda = aCols + opts.padA,
+    ldb = bCols + opts.padB,
+    ldc = N + opts.padC;
   const strided = (rows: number, cols: number, ld: number, pad: number) => {
     const a = new Float32Array(rows === 0 ? 0 : (rows - 1) * ld + cols).fill(pad);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) a[r * ld + c] = g.uniform(-1, 1);
     return a;
   };
   return {
-    form, M, N, K, lda, ldb, ldc, opts,
+    form,
+    M,
+    N,
+    K,
+    lda,
+    ldb,
+    ldc,
+    opts,
     A: strided(aRows, aCols, lda, NaN),
     B: strided(bRows, bCols, ldb, NaN),
     C0: strided(M, N, ldc, SENTINEL),
@@ -56,12 +65,16 @@ const bAt = (d: GemmData, k: number, j: number) => (d.form === "nt" ? d.B[j * d.
 /** float64 result and Σ|terms| per element (for the error bound). */
 function gemmRef(d: GemmData): { ref: Float64Array; mag: Float64Array } {
   const { M, N, K } = d;
-  const ref = new Float64Array(M * N), mag = new Float64Array(M * N);
+  const ref = new Float64Array(M * N),
+    mag = new Float64Array(M * N);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = d.opts.acc ? d.C0[i * d.ldc + j] : 0;
       let m = Math.abs(s);
-      if (d.opts.bias) { s += d.bias[j]; m += Math.abs(d.bias[j]); }
+      if (d.opts.bias) {
+        s += d.bias[j];
+        m += Math.abs(d.bias[j]);
+      }
       for (let k = 0; k < K; k++) {
         const p = aAt(d, i, k) * bAt(d, k, j);
         s += p;
@@ -146,9 +159,21 @@ describe("gemm", () => {
   it("larger shapes: K across the 256-slice boundary, wide and tall panels, MNIST-sized layers", () => {
     const g = new Generator(3);
     const shapes: [number, number, number][] = [
-      [1, 33, 257], [2, 17, 784], [3, 100, 785], [4, 9, 257], [5, 128, 33], [7, 257, 9],
-      [8, 785, 5], [9, 784, 17], [17, 33, 785], [33, 17, 257], [128, 100, 9], [257, 8, 100],
-      [784, 3, 33], [785, 1, 128], [100, 128, 257],
+      [1, 33, 257],
+      [2, 17, 784],
+      [3, 100, 785],
+      [4, 9, 257],
+      [5, 128, 33],
+      [7, 257, 9],
+      [8, 785, 5],
+      [9, 784, 17],
+      [17, 33, 785],
+      [33, 17, 257],
+      [128, 100, 9],
+      [257, 8, 100],
+      [784, 3, 33],
+      [785, 1, 128],
+      [100, 128, 257],
     ];
     for (const form of FORMS) {
       shapes.forEach(([M, N, K], s) => {
@@ -164,18 +189,33 @@ describe("gemm", () => {
 
   it("K = 0 gives (accumulate ? C : 0) + bias", () => {
     const g = new Generator(4);
-    for (const form of FORMS) for (const opts of OPTS) for (const [M, N] of [[1, 1], [3, 5], [9, 17]]) checkGemm(g, form, M, N, 0, opts);
+    for (const form of FORMS)
+      for (const opts of OPTS)
+        for (const [M, N] of [
+          [1, 1],
+          [3, 5],
+          [9, 17],
+        ])
+          checkGemm(g, form, M, N, 0, opts);
   });
 
   it("wasm: bits do not depend on how rows are split (documented: fixed summation order on every path)", () => {
     const g = new Generator(5);
     for (const form of FORMS) {
       for (const opts of OPTS) {
-        const M = 9, N = 17, K = 300;
+        const M = 9,
+          N = 17,
+          K = 300;
         const d = gemmData(g, form, M, N, K, opts);
         const full = runGemm(wasm, d, `split ${form}`);
         // Row blocks of the same problem; 'nt' keeps blocks of ≥ 4 rows (fewer take the dot path).
-        const blocks = form === "nt" ? [[0, 4], [4, 9]] : Array.from({ length: M }, (_, i) => [i, i + 1]);
+        const blocks =
+          form === "nt"
+            ? [
+                [0, 4],
+                [4, 9],
+              ]
+            : Array.from({ length: M }, (_, i) => [i, i + 1]);
         for (const [r0, r1] of blocks) {
           const rows = r1 - r0;
           const sub: GemmData = {
@@ -195,7 +235,12 @@ describe("gemm", () => {
     const g = new Generator(6);
     for (const form of FORMS) {
       for (const opts of OPTS) {
-        for (const [M, N, K] of [[4, 8, 3], [5, 9, 257], [9, 17, 513], [7, 33, 40]]) {
+        for (const [M, N, K] of [
+          [4, 8, 3],
+          [5, 9, 257],
+          [9, 17, 513],
+          [7, 33, 40],
+        ]) {
           const d = gemmData(g, form, M, N, K, opts);
           const ref = new Float32Array(M * N);
           for (let i = 0; i < M; i++) {

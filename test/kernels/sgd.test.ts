@@ -104,13 +104,14 @@ function sgdReference(P: Float32Array, grads: Float32Array[], c: SgdConfig, vari
 
 function runSgd(be: Backend, P: Float32Array, grads: Float32Array[], c: SgdConfig) {
   const n = P.length;
-  const p = be.heap.alloc(n * 4), g = be.heap.alloc(n * 4), buf = be.heap.alloc(n * 4);
+  const p = be.heap.alloc(n * 4),
+    g = be.heap.alloc(n * 4),
+    buf = be.heap.alloc(n * 4);
   be.f32().set(P, p >> 2);
   be.f32().fill(NaN, buf >> 2, (buf >> 2) + n); // the first step must not read the buffer
   grads.forEach((G, s) => {
     be.f32().set(G, g >> 2);
-    be.sgdStep(p, g, c.momentum !== 0 ? buf : 0, n, c.lr, c.momentum, 1 - c.dampening, c.weightDecay,
-               c.nesterov, s === 0, c.maximize);
+    be.sgdStep(p, g, c.momentum !== 0 ? buf : 0, n, c.lr, c.momentum, 1 - c.dampening, c.weightDecay, c.nesterov, s === 0, c.maximize);
   });
   const out = { p: be.f32().slice(p >> 2, (p >> 2) + n), buf: be.f32().slice(buf >> 2, (buf >> 2) + n) };
   for (const ptr of [p, g, buf]) be.heap.free(ptr);
@@ -121,15 +122,24 @@ const SGD_CONFIGS: [string, SgdConfig, SgdVariant[]][] = [
   ["plain", { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, []],
   // (with dampening 0, a buffer starting at zero gives the same first step: only checked with τ > 0)
   ["momentum 0.9", { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, []],
-  ["momentum + dampening 0.5", { lr: 0.05, momentum: 0.9, dampening: 0.5, weightDecay: 0, nesterov: false, maximize: false },
-    ["dampenFirstStep", "bufStartsAtZero"]],
+  [
+    "momentum + dampening 0.5",
+    { lr: 0.05, momentum: 0.9, dampening: 0.5, weightDecay: 0, nesterov: false, maximize: false },
+    ["dampenFirstStep", "bufStartsAtZero"],
+  ],
   ["nesterov", { lr: 0.1, momentum: 0.8, dampening: 0, weightDecay: 0, nesterov: true, maximize: false }, ["nesterovOff"]],
   ["weight decay + momentum", { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.1, nesterov: false, maximize: false }, []],
   ["weight decay, no momentum", { lr: 0.2, momentum: 0, dampening: 0, weightDecay: 0.5, nesterov: false, maximize: false }, []],
-  ["maximize + weight decay + dampening", { lr: 0.1, momentum: 0.5, dampening: 0.2, weightDecay: 0.3, nesterov: false, maximize: true },
-    ["decayAfterMaximize", "dampenFirstStep"]],
-  ["nesterov + weight decay + maximize", { lr: 0.05, momentum: 0.7, dampening: 0, weightDecay: 0.2, nesterov: true, maximize: true },
-    ["decayAfterMaximize", "nesterovOff"]],
+  [
+    "maximize + weight decay + dampening",
+    { lr: 0.1, momentum: 0.5, dampening: 0.2, weightDecay: 0.3, nesterov: false, maximize: true },
+    ["decayAfterMaximize", "dampenFirstStep"],
+  ],
+  [
+    "nesterov + weight decay + maximize",
+    { lr: 0.05, momentum: 0.7, dampening: 0, weightDecay: 0.2, nesterov: true, maximize: true },
+    ["decayAfterMaximize", "nesterovOff"],
+  ],
 ];
 
 describe("sgdStep vs torch.optim.SGD", () => {
@@ -148,7 +158,13 @@ describe("sgdStep vs torch.optim.SGD", () => {
             // The parameter change is lr · Σ(update): checked directly too, not only as part of p.
             const dRef = tracked(ref.p.v.map((v, i) => v - P[i]));
             dRef.mag.set(ref.p.mag.map((m, i) => m - Math.abs(P[i])));
-            expect(mismatch(`${name} n=${n} Δparam`, got.p.map((v, i) => v - P[i]), dRef)).toBeNull();
+            expect(
+              mismatch(
+                `${name} n=${n} Δparam`,
+                got.p.map((v, i) => v - P[i]),
+                dRef,
+              ),
+            ).toBeNull();
           }
           for (const variant of wrong) {
             const bad = sgdReference(P, grads, cfg, variant);
@@ -166,12 +182,18 @@ describe("sgdStep, wasm vs js over odd lengths", () => {
     const g = new Generator(50);
     for (const n of bufs.ODD) {
       for (const [momentum, damp, wd, nesterov, maximize] of [
-        [0, 0, 0, false, false], [0.9, 0, 0, false, false], [0.9, 0.3, 0.01, true, false], [0.5, 0.1, 0.05, false, true],
+        [0, 0, 0, false, false],
+        [0.9, 0, 0, false, false],
+        [0.9, 0.3, 0.01, true, false],
+        [0.5, 0.1, 0.05, false, true],
       ] as const) {
-        const P = bufs.randArray(g, n), results: Float32Array[][] = [];
+        const P = bufs.randArray(g, n),
+          results: Float32Array[][] = [];
         const grads = [bufs.randArray(g, n), bufs.randArray(g, n), bufs.randArray(g, n)];
         for (const be of bufs.BACKENDS) {
-          const p = bufs.alloc(be, n, P), gr = bufs.alloc(be, n), buf = bufs.alloc(be, n, null, { pre: 17 });
+          const p = bufs.alloc(be, n, P),
+            gr = bufs.alloc(be, n),
+            buf = bufs.alloc(be, n, null, { pre: 17 });
           grads.forEach((G, step) => {
             be.f32().set(G, gr.ptr >> 2);
             be.sgdStep(p.ptr, gr.ptr, momentum ? buf.ptr : 0, n, 0.1, momentum, 1 - damp, wd, nesterov, step === 0, maximize);

@@ -90,7 +90,11 @@ describe.each(["wasm", "js"] as const)("nn modules vs PyTorch 1.13 [%s]", (name)
         if (g !== null) close(`${caseName} input ${k} grad`, xs[k].grad!.toArray(), g, 1e-4, 1e-5);
       });
       const params = Object.fromEntries(m.namedParameters());
-      expect(Object.keys(c.paramGrads).sort()).toEqual(Object.keys(params).filter((k) => params[k].grad !== null).sort());
+      expect(Object.keys(c.paramGrads).sort()).toEqual(
+        Object.keys(params)
+          .filter((k) => params[k].grad !== null)
+          .sort(),
+      );
       for (const [k, g] of Object.entries(c.paramGrads)) close(`${caseName} ${k} grad`, params[k].grad!.toArray(), g, 1e-4, 1e-5);
     });
   }

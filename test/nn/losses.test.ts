@@ -41,7 +41,11 @@ const CASES: Record<string, Fn> = {
   bce_mean: (x, t) => new nn.BCELoss()(x, t),
   bce_weight_none: (x, t, be) => ops.binaryCrossEntropy(x, t, { weight: tensor([0.5, 1, 2], { backend: be }), reduction: "none" }),
   bce_logits: (x, t) => new nn.BCEWithLogitsLoss()(x, t),
-  bce_logits_pos_weight: (x, t, be) => new nn.BCEWithLogitsLoss({ weight: tensor([[1], [2], [0.5], [1.5]], { backend: be }), posWeight: tensor([1, 3, 0.5], { backend: be }), reduction: "sum" })(x, t),
+  bce_logits_pos_weight: (x, t, be) =>
+    new nn.BCEWithLogitsLoss({ weight: tensor([[1], [2], [0.5], [1.5]], { backend: be }), posWeight: tensor([1, 3, 0.5], { backend: be }), reduction: "sum" })(
+      x,
+      t,
+    ),
   kl_batchmean: (x, t) => new nn.KLDivLoss({ reduction: "batchmean" })(x, t),
   kl_zero_target: (x, t) => ops.klDiv(x, t, { reduction: "sum" }),
   kl_log_target_none: (x, t) => ops.klDiv(x, t, { reduction: "none", logTarget: true }),
@@ -78,7 +82,10 @@ describe.each(["wasm", "js"] as const)("losses vs PyTorch 1.13 [%s]", (name) => 
 });
 
 describe("loss errors", () => {
-  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  const x = tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const cls = (v: number[]) => tensor(v, { dtype: "int32" });
   it("name the target, index, dtype and shape", () => {
     expect(() => ops.crossEntropy(x, cls([0, 3]))).toThrow(/target 3 at index 1 is out of range for 3 classes \(expected 0 ≤ target < 3 or ignoreIndex -100\)/);

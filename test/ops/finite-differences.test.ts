@@ -12,28 +12,67 @@ type Case = [name: string, shapes: number[][], fn: (...xs: Tensor[]) => Tensor, 
 const T = (x: Tensor) => x.mT; // a transposed (non-contiguous) view of the input
 const cases: Case[] = [
   // broadcasting binary ops, both operands broadcast, one transposed
-  ["add [3,1,5]+[4,1]", [[3, 1, 5], [4, 1]], (a, b) => a.add(b)],
+  [
+    "add [3,1,5]+[4,1]",
+    [
+      [3, 1, 5],
+      [4, 1],
+    ],
+    (a, b) => a.add(b),
+  ],
   ["sub [5,3]ᵀ-[5]", [[5, 3], [5]], (a, b) => T(a).sub(b.unsqueeze(0).expand(3, 5))],
-  ["mul [2,3,1]*[1,4]", [[2, 3, 1], [1, 4]], (a, b) => a.mul(b)],
+  [
+    "mul [2,3,1]*[1,4]",
+    [
+      [2, 3, 1],
+      [1, 4],
+    ],
+    (a, b) => a.mul(b),
+  ],
   ["div [3,4]/[4] (b > 0)", [[3, 4], [4]], (a, b) => a.div(b), { positive: true }],
-  ["pow tensor^tensor", [[3, 4], [3, 4]], (a, b) => a.pow(b), { positive: true }],
+  [
+    "pow tensor^tensor",
+    [
+      [3, 4],
+      [3, 4],
+    ],
+    (a, b) => a.pow(b),
+    { positive: true },
+  ],
   ["pow scalar exponent 2.5", [[7]], (a) => a.pow(2.5), { positive: true }],
   ["maximum/minimum", [[3, 5], [5]], (a, b) => ops.maximum(a, b).add(ops.minimum(a, b.mul(2))), { avoid: [0] }],
   ["where(cond, a, b)", [[4, 3], [3]], (a, b) => ops.where(a.gt(0), a.mul(3), b)],
   ["maskedFill", [[4, 5]], (a) => ops.maskedFill(a, a.lt(-0.2), 0.5)],
   // elementwise math on a transposed view
-  ...([
-    ["exp", (x: Tensor) => x.exp()], ["tanh", (x: Tensor) => x.tanh()], ["sigmoid", (x: Tensor) => x.sigmoid()],
-    ["sin", (x: Tensor) => x.sin()], ["cos", (x: Tensor) => x.cos()], ["gelu erf", (x: Tensor) => ops.gelu(x)],
-    ["gelu tanh", (x: Tensor) => ops.gelu(x, { approximate: "tanh" })], ["silu", (x: Tensor) => ops.silu(x)],
-    ["softplus", (x: Tensor) => ops.softplus(x)], ["leakyRelu", (x: Tensor) => ops.leakyRelu(x, 0.1)],
-    ["elu", (x: Tensor) => ops.elu(x)], ["logSigmoid", (x: Tensor) => ops.logSigmoid(x)], ["neg", (x: Tensor) => x.neg()],
-    ["abs", (x: Tensor) => x.abs()], ["clamp", (x: Tensor) => x.clamp(-0.5, 0.4)], ["square", (x: Tensor) => x.square()],
-  ] as const).map(([n, f]): Case => [`${n} (transposed input)`, [[5, 7]], (x) => f(T(x)), { avoid: n === "clamp" ? [-0.5, 0.4] : [0] }]),
-  ...([
-    ["log", (x: Tensor) => x.log()], ["log1p", (x: Tensor) => x.log1p()], ["sqrt", (x: Tensor) => x.sqrt()],
-    ["rsqrt", (x: Tensor) => x.rsqrt()], ["reciprocal", (x: Tensor) => x.reciprocal()],
-  ] as const).map(([n, f]): Case => [`${n} (positive, transposed)`, [[4, 6]], (x) => f(T(x)), { positive: true }]),
+  ...(
+    [
+      ["exp", (x: Tensor) => x.exp()],
+      ["tanh", (x: Tensor) => x.tanh()],
+      ["sigmoid", (x: Tensor) => x.sigmoid()],
+      ["sin", (x: Tensor) => x.sin()],
+      ["cos", (x: Tensor) => x.cos()],
+      ["gelu erf", (x: Tensor) => ops.gelu(x)],
+      ["gelu tanh", (x: Tensor) => ops.gelu(x, { approximate: "tanh" })],
+      ["silu", (x: Tensor) => ops.silu(x)],
+      ["softplus", (x: Tensor) => ops.softplus(x)],
+      ["leakyRelu", (x: Tensor) => ops.leakyRelu(x, 0.1)],
+      ["elu", (x: Tensor) => ops.elu(x)],
+      ["logSigmoid", (x: Tensor) => ops.logSigmoid(x)],
+      ["neg", (x: Tensor) => x.neg()],
+      ["abs", (x: Tensor) => x.abs()],
+      ["clamp", (x: Tensor) => x.clamp(-0.5, 0.4)],
+      ["square", (x: Tensor) => x.square()],
+    ] as const
+  ).map(([n, f]): Case => [`${n} (transposed input)`, [[5, 7]], (x) => f(T(x)), { avoid: n === "clamp" ? [-0.5, 0.4] : [0] }]),
+  ...(
+    [
+      ["log", (x: Tensor) => x.log()],
+      ["log1p", (x: Tensor) => x.log1p()],
+      ["sqrt", (x: Tensor) => x.sqrt()],
+      ["rsqrt", (x: Tensor) => x.rsqrt()],
+      ["reciprocal", (x: Tensor) => x.reciprocal()],
+    ] as const
+  ).map(([n, f]): Case => [`${n} (positive, transposed)`, [[4, 6]], (x) => f(T(x)), { positive: true }]),
   // reductions over dims
   ["sum dims [0,2] keepdim", [[3, 4, 5]], (x) => x.sum([0, 2], true)],
   ["mean dim 1 of a transposed view", [[4, 6]], (x) => T(x).mean(1)],
@@ -50,18 +89,102 @@ const cases: Case[] = [
   // matmul forms
   ["matmul 1-D·2-D", [[4], [4, 3]], (a, b) => ops.matmul(a, b)],
   ["matmul 2-D·1-D", [[3, 4], [4]], (a, b) => ops.matmul(a, b)],
-  ["matmul batched broadcast [2,1,3,4]·[3,4,5]", [[2, 1, 3, 4], [3, 4, 5]], (a, b) => ops.matmul(a, b)],
-  ["bmm with transposed operands", [[2, 4, 3], [2, 5, 4]], (a, b) => ops.bmm(a.mT, b.mT)],
+  [
+    "matmul batched broadcast [2,1,3,4]·[3,4,5]",
+    [
+      [2, 1, 3, 4],
+      [3, 4, 5],
+    ],
+    (a, b) => ops.matmul(a, b),
+  ],
+  [
+    "bmm with transposed operands",
+    [
+      [2, 4, 3],
+      [2, 5, 4],
+    ],
+    (a, b) => ops.bmm(a.mT, b.mT),
+  ],
   // layout and indexing
-  ["permute + contiguous + reshape", [[2, 3, 4]], (x) => x.permute(2, 0, 1).contiguous().reshape([4, 6]).mul(tensor([1, 2, 3, 4, 5, 6]))],
-  ["narrow/select/slice with step", [[6, 5]], (x) => x.narrow(0, 1, 4).select(1, 2).add(x.slice(1, 0, 5, 2).sum(1).narrow(0, 0, 4))],
+  [
+    "permute + contiguous + reshape",
+    [[2, 3, 4]],
+    (x) =>
+      x
+        .permute(2, 0, 1)
+        .contiguous()
+        .reshape([4, 6])
+        .mul(tensor([1, 2, 3, 4, 5, 6])),
+  ],
+  [
+    "narrow/select/slice with step",
+    [[6, 5]],
+    (x) =>
+      x
+        .narrow(0, 1, 4)
+        .select(1, 2)
+        .add(x.slice(1, 0, 5, 2).sum(1).narrow(0, 0, 4)),
+  ],
   ["index with ranges and an index tensor", [[5, 4]], (x) => x.index(tensor([4, 0, 4], { dtype: "int32" }), "1:3")],
-  ["cat/stack/split/chunk", [[2, 3], [2, 3]], (a, b) => ops.stack([ops.cat([a, b], 1).chunk(2, 1)[1], ops.split(b, 1, 0)[0].expand(2, 3)], 0)],
+  [
+    "cat/stack/split/chunk",
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    (a, b) => ops.stack([ops.cat([a, b], 1).chunk(2, 1)[1], ops.split(b, 1, 0)[0].expand(2, 3)], 0),
+  ],
   ["repeat/tril/triu", [[3, 3]], (x) => ops.tril(x.repeat(2, 1), -1).add(ops.triu(x.repeat(2, 1), 1))],
-  ["gather dim 1", [[3, 4]], (x) => ops.gather(x, 1, tensor([[0, 0], [3, 1], [2, 2]], { dtype: "int32" }))],
+  [
+    "gather dim 1",
+    [[3, 4]],
+    (x) =>
+      ops.gather(
+        x,
+        1,
+        tensor(
+          [
+            [0, 0],
+            [3, 1],
+            [2, 2],
+          ],
+          { dtype: "int32" },
+        ),
+      ),
+  ],
   ["indexSelect dim 0 (repeated rows)", [[4, 3]], (x) => ops.indexSelect(x, 0, tensor([3, 1, 3], { dtype: "int32" }))],
-  ["scatterAdd into a source", [[2, 5], [2, 2]], (x, s) => ops.scatterAdd(x, 1, tensor([[4, 4], [0, 1]], { dtype: "int32" }), s)],
-  ["expand + unsqueeze + squeeze + flatten/unflatten", [[3, 1]], (x) => x.expand(3, 4).unsqueeze(0).squeeze(0).flatten().unflatten(0, [2, 6]).mul(tensor([1, 2, 3, 4, 5, 6]))],
+  [
+    "scatterAdd into a source",
+    [
+      [2, 5],
+      [2, 2],
+    ],
+    (x, s) =>
+      ops.scatterAdd(
+        x,
+        1,
+        tensor(
+          [
+            [4, 4],
+            [0, 1],
+          ],
+          { dtype: "int32" },
+        ),
+        s,
+      ),
+  ],
+  [
+    "expand + unsqueeze + squeeze + flatten/unflatten",
+    [[3, 1]],
+    (x) =>
+      x
+        .expand(3, 4)
+        .unsqueeze(0)
+        .squeeze(0)
+        .flatten()
+        .unflatten(0, [2, 6])
+        .mul(tensor([1, 2, 3, 4, 5, 6])),
+  ],
 ];
 
 function input(shape: number[], g: Generator, opts: Case[3] = {}): Tensor {

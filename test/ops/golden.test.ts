@@ -14,7 +14,12 @@ interface Case {
 }
 const golden = loadGolden<{ cases: Record<string, Case> }>("tensor_ops");
 
-const ar = (be: Backend, ...shape: number[]) => arange(0, shape.reduce((a, b) => a * b, 1), { dtype: "float32", backend: be }).reshape(shape);
+const ar = (be: Backend, ...shape: number[]) =>
+  arange(
+    0,
+    shape.reduce((a, b) => a * b, 1),
+    { dtype: "float32", backend: be },
+  ).reshape(shape);
 
 /** Our version of each case, given the golden inputs as tensors on `be`. */
 const CASES: Record<string, (xs: Tensor[], be: Backend) => Tensor> = {
@@ -78,7 +83,11 @@ const CASES: Record<string, (xs: Tensor[], be: Backend) => Tensor> = {
   matmul_broadcast: ([a, b]) => a.matmul(b),
   matmul_transposed: ([a, b]) => a.mT.matmul(b.mT),
   bmm: ([a, b]) => ops.bmm(a, b),
-  transpose_contiguous: ([x], be) => x.transpose(0, 2).contiguous().mul(ar(be, 4, 3, 2)),
+  transpose_contiguous: ([x], be) =>
+    x
+      .transpose(0, 2)
+      .contiguous()
+      .mul(ar(be, 4, 3, 2)),
   permute_mul: ([x], be) => x.permute(2, 0, 1).mul(ar(be, 4, 2, 3)),
   expand_mul: ([x], be) => x.expand(2, 3, 4).mul(ar(be, 2, 3, 4)),
   narrow: ([x]) => x.narrow(1, 1, 3),
@@ -97,7 +106,16 @@ const CASES: Record<string, (xs: Tensor[], be: Backend) => Tensor> = {
   adv_index_cols: ([x]) => x.index(":", [2, 0]),
   adv_index_negative: ([x]) => x.index([-1, 0, -2]),
   adv_index_mask: ([x]) => x.index(x.gt(0.2)),
-  adv_index_two: ([x], be) => x.index(ops.to(ar(be, 3).mul(0).add(toTensor({ shape: [3], dtype: "int32", data: [0, 3, 1] }, be)), "int32"), [4, 0, 2]),
+  adv_index_two: ([x], be) =>
+    x.index(
+      ops.to(
+        ar(be, 3)
+          .mul(0)
+          .add(toTensor({ shape: [3], dtype: "int32", data: [0, 3, 1] }, be)),
+        "int32",
+      ),
+      [4, 0, 2],
+    ),
 };
 
 /** Largest |got - ref| relative to rtol·|ref| + atol; the message names the worst element. */

@@ -10,7 +10,12 @@ const BACKENDS = [createBackend("wasm"), createBackend("js")];
 
 describe.each(BACKENDS.map((b) => [b.name, b] as const))("views and layouts [%s]", (_name, be) => {
   const opt = { backend: be };
-  const ar = (...shape: number[]) => arange(0, shape.reduce((a, b) => a * b, 1), { dtype: "float32", backend: be }).reshape(shape);
+  const ar = (...shape: number[]) =>
+    arange(
+      0,
+      shape.reduce((a, b) => a * b, 1),
+      { dtype: "float32", backend: be },
+    ).reshape(shape);
 
   it("strides and contiguity match PyTorch's for each view op", () => {
     const x = ar(2, 3, 4);
@@ -34,7 +39,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))("views and layouts [%s]
     x.select(0, 1).fill_(7);
     x.index(":", "2:").fill_(1);
     x.T.narrow(0, 0, 1).fill_(-1);
-    expect(x.tolist()).toEqual([[-1, 0, 1, 1], [-1, 7, 1, 1], [-1, 0, 1, 1]]);
+    expect(x.tolist()).toEqual([
+      [-1, 0, 1, 1],
+      [-1, 7, 1, 1],
+      [-1, 0, 1, 1],
+    ]);
     const y = x.view(12);
     expect(y.storage).toBe(x.storage);
     const t = x.T;
@@ -57,35 +66,63 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))("views and layouts [%s]
 
   it("every op family gives the same values on a strided view as on its dense copy", () => {
     const g = new Generator(3);
-    const base = tensor(Float32Array.from({ length: 4 * 5 * 6 }, () => g.normal()), { shape: [4, 5, 6], backend: be });
+    const base = tensor(
+      Float32Array.from({ length: 4 * 5 * 6 }, () => g.normal()),
+      { shape: [4, 5, 6], backend: be },
+    );
     const views: Tensor[] = [base.transpose(0, 2), base.permute(1, 0, 2).index(":", "1:", "::2"), base.select(1, 3), base.narrow(2, 1, 4).mT];
     const opsToCheck: [string, (t: Tensor) => Tensor][] = [
-      ["exp", (t) => t.exp()], ["tanh", (t) => t.tanh()], ["relu", (t) => t.relu()], ["add self", (t) => t.add(t)],
-      ["mul row", (t) => t.mul(t.select(0, 0))], ["sum 0", (t) => t.sum(0)], ["sum all", (t) => t.sum()],
-      ["max -1", (t) => t.max(-1).values], ["softmax 0", (t) => t.softmax(0)], ["logsumexp -1", (t) => t.logsumexp(-1)],
-      ["var", (t) => t.var()], ["cumsum 0", (t) => t.cumsum(0)], ["matmul", (t) => t.matmul(t.mT)], ["clone", (t) => t.clone()],
-      ["gelu", (t) => ops.gelu(t)], ["where", (t) => ops.where(t.gt(0), t, t.neg())], ["cat", (t) => ops.cat([t, t], 0)],
-      ["tril", (t) => (t.ndim >= 2 ? t.tril() : t)], ["index select", (t) => t.indexSelect(0, tensor([0, 0], { dtype: "int32", backend: be }))],
+      ["exp", (t) => t.exp()],
+      ["tanh", (t) => t.tanh()],
+      ["relu", (t) => t.relu()],
+      ["add self", (t) => t.add(t)],
+      ["mul row", (t) => t.mul(t.select(0, 0))],
+      ["sum 0", (t) => t.sum(0)],
+      ["sum all", (t) => t.sum()],
+      ["max -1", (t) => t.max(-1).values],
+      ["softmax 0", (t) => t.softmax(0)],
+      ["logsumexp -1", (t) => t.logsumexp(-1)],
+      ["var", (t) => t.var()],
+      ["cumsum 0", (t) => t.cumsum(0)],
+      ["matmul", (t) => t.matmul(t.mT)],
+      ["clone", (t) => t.clone()],
+      ["gelu", (t) => ops.gelu(t)],
+      ["where", (t) => ops.where(t.gt(0), t, t.neg())],
+      ["cat", (t) => ops.cat([t, t], 0)],
+      ["tril", (t) => (t.ndim >= 2 ? t.tril() : t)],
+      ["index select", (t) => t.indexSelect(0, tensor([0, 0], { dtype: "int32", backend: be }))],
     ];
     for (const v of views) {
       const d = v.contiguous();
       expect(v.toArray()).toEqual(d.toArray());
       for (const [name, f] of opsToCheck) {
-        const a = f(v).toArray(), b = f(d).toArray();
+        const a = f(v).toArray(),
+          b = f(d).toArray();
         expect(a.length, name).toBe(b.length);
-        a.forEach((val, i) => expect(Math.abs(val - b[i]), `${name} on a view of shape [${v.shape}] [${i}]`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b[i]))));
+        a.forEach((val, i) =>
+          expect(Math.abs(val - b[i]), `${name} on a view of shape [${v.shape}] [${i}]`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b[i]))),
+        );
       }
     }
   });
 
   it("gradients flow back through views into the base's layout", () => {
     const x = ar(3, 4).requiresGrad_();
-    const y = x.T.index("1:3").mul(tensor([[1], [10]], opt)).sum();
+    const y = x.T.index("1:3")
+      .mul(tensor([[1], [10]], opt))
+      .sum();
     y.backward();
-    expect(x.grad!.tolist()).toEqual([[0, 1, 10, 0], [0, 1, 10, 0], [0, 1, 10, 0]]);
+    expect(x.grad!.tolist()).toEqual([
+      [0, 1, 10, 0],
+      [0, 1, 10, 0],
+      [0, 1, 10, 0],
+    ]);
     const z = ar(2, 3).requiresGrad_();
     z.unsqueeze(0).expand(4, 2, 3).select(2, 1).sum().backward();
-    expect(z.grad!.tolist()).toEqual([[0, 4, 0], [0, 4, 0]]);
+    expect(z.grad!.tolist()).toEqual([
+      [0, 4, 0],
+      [0, 4, 0],
+    ]);
   });
 
   it("up to 8 dims; a 9th is a clear error", () => {
@@ -125,7 +162,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))("views and layouts [%s]
     expect(() => x.select(0, 2)).toThrow(/select: index 2 is out of range for dim 0 of size 2/);
     expect(() => x.index(0, 0, 0)).toThrow(/index: too many indices \(3\) for a tensor of shape \[2, 3\]/);
     expect(() => x.index("1:2:0")).toThrow(/positive step/);
-    expect(() => x.indexSelect(1, tensor([0, 3], { dtype: "int32", backend: be }))).toThrow(/indexSelect: index 3 at position 1 is out of range for dim 1 of size 3/);
+    expect(() => x.indexSelect(1, tensor([0, 3], { dtype: "int32", backend: be }))).toThrow(
+      /indexSelect: index 3 at position 1 is out of range for dim 1 of size 3/,
+    );
     expect(() => x.gather(1, tensor([[0.5]], opt))).toThrow(DTypeError);
     expect(() => ops.cat([x, ar(2, 2)], 0)).toThrow(/cat: tensor 1 has shape \[2, 2\], expected \[-1, 3\]/);
     expect(() => x.split([1, 1], 1)).toThrow(/split: sizes \[1, 1\] do not add up to dim 1 of size 3/);

@@ -18,8 +18,12 @@ interface Run {
 const golden = loadGolden<{ runs: Run[] }>("optim_trajectories");
 
 const CLASSES: Record<string, new (params: Tensor[], options: Record<string, unknown>) => optim.Optimizer<{ lr: number }>> = {
-  RMSprop: optim.RMSprop as never, Adagrad: optim.Adagrad as never, Adadelta: optim.Adadelta as never,
-  Adamax: optim.Adamax as never, NAdam: optim.NAdam as never, RAdam: optim.RAdam as never,
+  RMSprop: optim.RMSprop as never,
+  Adagrad: optim.Adagrad as never,
+  Adadelta: optim.Adadelta as never,
+  Adamax: optim.Adamax as never,
+  NAdam: optim.NAdam as never,
+  RAdam: optim.RAdam as never,
 };
 
 /** torch's keyword names → ours (camelCase). */
@@ -59,7 +63,11 @@ describe.each(["wasm", "js"] as const)("optimizers vs PyTorch 1.13 trajectories 
           else if (typeof v === "number") expect(sd.state[Number(i)].scalars?.[k]).toBeCloseTo(v, 6);
           else close(`run ${r} state ${i}.${k}`, sd.state[Number(i)].buffers[k].toArray(), v);
         }
-        expect(Object.keys(sd.state[Number(i)].buffers).sort()).toEqual(Object.keys(st).filter((k) => typeof st[k] !== "number").sort());
+        expect(Object.keys(sd.state[Number(i)].buffers).sort()).toEqual(
+          Object.keys(st)
+            .filter((k) => typeof st[k] !== "number")
+            .sort(),
+        );
       }
     });
   });
@@ -77,8 +85,12 @@ describe("optimizer state loading", () => {
       const state = { 0: { step: 1, buffers: JSON.parse(`{"${bad}": {"shape": [2], "data": [0, 0]}}`) } };
       expect(() => opt.loadStateDict({ state, paramGroups: sd.paramGroups }), bad).toThrow(new RegExp(`unknown state buffer '${bad}'`));
     }
-    expect(() => opt.loadStateDict({ state: { 0: { step: 1, buffers: {}, scalars: { mu_product: NaN } } }, paramGroups: sd.paramGroups })).toThrow(/mu_product must be a finite number/);
-    expect(() => opt.loadStateDict({ state: { 0: { step: 1, buffers: {}, scalars: { mu: 1 } } }, paramGroups: sd.paramGroups })).toThrow(/unknown state value 'mu'/);
+    expect(() => opt.loadStateDict({ state: { 0: { step: 1, buffers: {}, scalars: { mu_product: NaN } } }, paramGroups: sd.paramGroups })).toThrow(
+      /mu_product must be a finite number/,
+    );
+    expect(() => opt.loadStateDict({ state: { 0: { step: 1, buffers: {}, scalars: { mu: 1 } } }, paramGroups: sd.paramGroups })).toThrow(
+      /unknown state value 'mu'/,
+    );
     expect(JSON.stringify(opt.stateDict().state[0].scalars)).toBe(before);
     opt.step();
   });

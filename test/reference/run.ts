@@ -34,7 +34,8 @@ if (unknown.length > 0) {
 function goldenTests(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".test.ts") && /loadGolden|reference\/golden|"reference"/.test(readFileSync(join(dir, f), "utf8")))
-    .map((f) => join("test", f)).sort();
+    .map((f) => join("test", f))
+    .sort();
 }
 
 function run(cmd: string, argv: string[], cwd = ROOT): void {
@@ -47,12 +48,16 @@ function run(cmd: string, argv: string[], cwd = ROOT): void {
 if (!args.includes("--no-generate")) {
   const probe = spawnSync(PYTHON, ["-c", "import numpy, torch; print(numpy.__version__, torch.__version__)"], { encoding: "utf8" });
   if (probe.status !== 0) {
-    console.error(`test:reference: ${PYTHON} cannot import numpy and torch (${(probe.stderr || probe.error?.message || "").trim().split("\n").pop()}).\n` +
-      "Install Debian's packages: apt-get install -y python3-torch python3-numpy (or set REFERENCE_PYTHON)");
+    console.error(
+      `test:reference: ${PYTHON} cannot import numpy and torch (${(probe.stderr || probe.error?.message || "").trim().split("\n").pop()}).\n` +
+        "Install Debian's packages: apt-get install -y python3-torch python3-numpy (or set REFERENCE_PYTHON)",
+    );
     process.exit(1);
   }
   console.log(`numpy ${probe.stdout.trim().replace(" ", ", torch ")}`);
-  const generators = readdirSync(HERE).filter((f) => f.endsWith(".py") && f !== "golden_io.py" && f !== "safetensors_numpy.py").sort();
+  const generators = readdirSync(HERE)
+    .filter((f) => f.endsWith(".py") && f !== "golden_io.py" && f !== "safetensors_numpy.py")
+    .sort();
   for (const g of generators) run(PYTHON, [g], HERE);
   // safetensors: numpy writes files for our reader, then reads the file our writer makes.
   run(PYTHON, ["safetensors_numpy.py", "write"], HERE);
@@ -61,4 +66,8 @@ if (!args.includes("--no-generate")) {
 }
 run(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...goldenTests(join(ROOT, "test"))]);
 const diff = spawnSync("git", ["diff", "--stat", "--", "test/reference/golden"], { cwd: ROOT, encoding: "utf8" });
-console.log(diff.stdout.trim() === "" ? "test:reference: the regenerated golden files equal the committed ones" : `test:reference: regenerated golden files differ from the committed ones:\n${diff.stdout}`);
+console.log(
+  diff.stdout.trim() === ""
+    ? "test:reference: the regenerated golden files equal the committed ones"
+    : `test:reference: regenerated golden files differ from the committed ones:\n${diff.stdout}`,
+);

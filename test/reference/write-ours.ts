@@ -12,7 +12,12 @@ export function oursModel(): nn.Sequential {
   const { sizes } = JSON.parse(readFileSync(join(GOLDEN_SAFETENSORS, "reference.json"), "utf8")) as { sizes: number[] };
   manualSeed(7);
   return new nn.Sequential(
-    new nn.Linear(sizes[0], sizes[1]), new nn.ReLU(), new nn.Linear(sizes[1], sizes[2]), new nn.ReLU(), new nn.Linear(sizes[2], sizes[3]));
+    new nn.Linear(sizes[0], sizes[1]),
+    new nn.ReLU(),
+    new nn.Linear(sizes[1], sizes[2]),
+    new nn.ReLU(),
+    new nn.Linear(sizes[2], sizes[3]),
+  );
 }
 
 if (process.argv[1]?.endsWith("write-ours.ts")) {

@@ -73,11 +73,7 @@ export function float32Bits(v: number): string {
 
 function seedMlp(w: WasmgradApi) {
   const { nn } = w;
-  return new nn.Sequential(
-    new nn.Linear(784, 128), new nn.ReLU(),
-    new nn.Linear(128, 64), new nn.ReLU(),
-    new nn.Linear(64, 10),
-  );
+  return new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
 }
 
 function train(w: WasmgradApi, optimizerName: "sgd" | "adam", maxSteps: number) {
@@ -85,15 +81,11 @@ function train(w: WasmgradApi, optimizerName: "sgd" | "adam", maxSteps: number) 
   w.manualSeed(0);
   const model = seedMlp(w);
   const { x, y } = syntheticData();
-  const set = new w.data.TensorDataset(
-    w.tensor(x, { shape: [SAMPLES, FEATURES] }),
-    w.tensor(y, { shape: [SAMPLES], dtype: "int32" }),
-  );
+  const set = new w.data.TensorDataset(w.tensor(x, { shape: [SAMPLES, FEATURES] }), w.tensor(y, { shape: [SAMPLES], dtype: "int32" }));
   const loader = new w.DataLoader(set, { batchSize: 100, shuffle: true });
   const criterion = new w.nn.CrossEntropyLoss();
-  const optimizer = optimizerName === "sgd"
-    ? new w.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 })
-    : new w.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const optimizer =
+    optimizerName === "sgd" ? new w.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }) : new w.optim.Adam(model.parameters(), { lr: 1e-3 });
   const losses: number[] = [];
   for (const [images, labels] of loader) {
     if (losses.length === maxSteps) break;

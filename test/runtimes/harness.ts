@@ -44,14 +44,26 @@ export function requireBinary(name: string, hint: string): string {
 
 /** Where system browsers live (Linux packages and macOS app bundles); CHROMIUM_PATH goes first. */
 const SYSTEM_CHROMIUMS = [
-  "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable",
-  "/snap/bin/chromium", "/Applications/Chromium.app/Contents/MacOS/Chromium",
+  "/usr/bin/chromium",
+  "/usr/bin/chromium-browser",
+  "/usr/bin/google-chrome",
+  "/usr/bin/google-chrome-stable",
+  "/snap/bin/chromium",
+  "/Applications/Chromium.app/Contents/MacOS/Chromium",
   "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
 ];
 
 /** Flags for a headless run on a machine with a closed network (no background connections). */
-const HEADLESS_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const HEADLESS_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 /**
  * How to launch Chromium for the browser tests: a system Chromium/Chrome when one is found
@@ -72,8 +84,10 @@ export async function chromiumLaunchOptions(): Promise<{ executablePath: string;
     const { default: chromium } = await import("@sparticuz/chromium");
     packaged = await chromium.executablePath();
   } catch (e) {
-    throw new Error(`no Chromium found (looked at ${SYSTEM_CHROMIUMS.join(", ")}) and @sparticuz/chromium could not provide one ` +
-      `(${(e as Error).message}; it ships Linux x64 only): install Chromium or Chrome, or set CHROMIUM_PATH to one`);
+    throw new Error(
+      `no Chromium found (looked at ${SYSTEM_CHROMIUMS.join(", ")}) and @sparticuz/chromium could not provide one ` +
+        `(${(e as Error).message}; it ships Linux x64 only): install Chromium or Chrome, or set CHROMIUM_PATH to one`,
+    );
   }
   // The packaged build is made for serverless Linux: no zygote, software GL.
   return { executablePath: packaged, args: [...HEADLESS_FLAGS, "--no-zygote", "--use-gl=angle", "--use-angle=swiftshader"], source: "@sparticuz/chromium" };
@@ -96,7 +110,14 @@ export function assertDistFresh(): void {
   }
   const tmp = mkdtempSync(join(tmpdir(), "wasmgrad-distcheck-"));
   try {
-    run(bin("esbuild"), args.slice(1).map((a) => (a === "--outdir=dist" ? `--outdir=${tmp}` : a)).concat("--log-level=warning"), { cwd: repoRoot });
+    run(
+      bin("esbuild"),
+      args
+        .slice(1)
+        .map((a) => (a === "--outdir=dist" ? `--outdir=${tmp}` : a))
+        .concat("--log-level=warning"),
+      { cwd: repoRoot },
+    );
     for (const name of readdirSync(tmp)) {
       const fresh = readFileSync(join(tmp, name));
       const built = join(repoRoot, "dist", name);
@@ -136,23 +157,29 @@ export function packAndInstall(): PackedProject {
  * Bundles `entry` with esbuild; "wasmgrad" resolves through the installed package's exports with
  * the given conditions, as a user's bundler would (or stays external).
  */
-export async function bundle(entry: string, outfile: string, options: {
-  installedIn: string;
-  platform: esbuild.Platform;
-  conditions?: string[];
-  externalWasmgrad?: boolean;
-  /** Leave .wasm imports as imports of "./<name>.wasm" next to the bundle, as wrangler does. */
-  wasmModules?: boolean;
-  /** esbuild's file loader for .wasm: the import is the URL of a copy emitted next to the bundle. */
-  wasmAsFile?: boolean;
-}): Promise<void> {
+export async function bundle(
+  entry: string,
+  outfile: string,
+  options: {
+    installedIn: string;
+    platform: esbuild.Platform;
+    conditions?: string[];
+    externalWasmgrad?: boolean;
+    /** Leave .wasm imports as imports of "./<name>.wasm" next to the bundle, as wrangler does. */
+    wasmModules?: boolean;
+    /** esbuild's file loader for .wasm: the import is the URL of a copy emitted next to the bundle. */
+    wasmAsFile?: boolean;
+  },
+): Promise<void> {
   const wasmAsModules: esbuild.Plugin = {
     name: "wasm-as-modules",
     setup(build) {
       build.onResolve({ filter: /\.wasm$/ }, async (args) => {
         if (args.pluginData !== undefined) return undefined; // our own build.resolve calls
         const real = await build.resolve(args.path, {
-          kind: args.kind, resolveDir: args.path.startsWith("wasmgrad") ? options.installedIn : args.resolveDir, pluginData: "wasm-real",
+          kind: args.kind,
+          resolveDir: args.path.startsWith("wasmgrad") ? options.installedIn : args.resolveDir,
+          pluginData: "wasm-real",
         });
         if (real.errors.length > 0) return { errors: real.errors };
         return { path: `./${real.path.split("/").pop()}`, external: true };

@@ -49,11 +49,7 @@ export default {
 
     const t0 = performance.now();
     manualSeed(seed);
-    const model = new nn.Sequential(
-      new nn.Linear(784, 128), new nn.ReLU(),
-      new nn.Linear(128, 64), new nn.ReLU(),
-      new nn.Linear(64, 10),
-    );
+    const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 64), new nn.ReLU(), new nn.Linear(64, 10));
     const trainset = syntheticSet(2000);
     const loader = new DataLoader(trainset, { batchSize: 100, shuffle: true });
     const criterion = new nn.CrossEntropyLoss();

@@ -7,14 +7,16 @@ import type { JsMemory } from "./memory.js";
 export function convKernels({ f32, i32 }: JsMemory) {
   return {
     im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld) {
-      const f = f32(), X = x >> 2;
+      const f = f32(),
+        X = x >> 2;
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < kh; i++) {
           for (let j = 0; j < kw; j++) {
             let d = (cols >> 2) + ((c * kh + i) * kw + j) * ld;
             for (let oy = 0; oy < OH; oy++) {
               for (let ox = 0; ox < OW; ox++) {
-                const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
+                const y = oy * sh - ph + i * dh,
+                  xx = ox * sw - pw + j * dw;
                 f[d++] = y >= 0 && y < H && xx >= 0 && xx < W ? f[X + (c * H + y) * W + xx] : 0;
               }
             }
@@ -23,7 +25,8 @@ export function convKernels({ f32, i32 }: JsMemory) {
       }
     },
     col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, accumulate) {
-      const f = f32(), D = dx >> 2;
+      const f = f32(),
+        D = dx >> 2;
       if (!accumulate) f.fill(0, D, D + C * H * W);
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < kh; i++) {
@@ -31,7 +34,8 @@ export function convKernels({ f32, i32 }: JsMemory) {
             let s = (cols >> 2) + ((c * kh + i) * kw + j) * ld;
             for (let oy = 0; oy < OH; oy++) {
               for (let ox = 0; ox < OW; ox++, s++) {
-                const y = oy * sh - ph + i * dh, xx = ox * sw - pw + j * dw;
+                const y = oy * sh - ph + i * dh,
+                  xx = ox * sw - pw + j * dw;
                 if (y >= 0 && y < H && xx >= 0 && xx < W) f[D + (c * H + y) * W + xx] += f[s];
               }
             }
@@ -46,14 +50,18 @@ export function convKernels({ f32, i32 }: JsMemory) {
       }
     },
     maxPool2d(y, idx, x, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW) {
-      const f = f32(), I = i32();
+      const f = f32(),
+        I = i32();
       for (let p = 0; p < P; p++) {
         const X = (x >> 2) + p * H * W;
         for (let oy = 0; oy < OH; oy++) {
           for (let ox = 0; ox < OW; ox++) {
-            const y0 = Math.max(oy * sh - ph, 0), y1 = Math.min(oy * sh - ph + kh, H);
-            const x0 = Math.max(ox * sw - pw, 0), x1 = Math.min(ox * sw - pw + kw, W);
-            let best = -Infinity, arg = y0 * W + x0;
+            const y0 = Math.max(oy * sh - ph, 0),
+              y1 = Math.min(oy * sh - ph + kh, H);
+            const x0 = Math.max(ox * sw - pw, 0),
+              x1 = Math.min(ox * sw - pw + kw, W);
+            let best = -Infinity,
+              arg = y0 * W + x0;
             search: for (let yy = y0; yy < y1; yy++) {
               for (let xx = x0; xx < x1; xx++) {
                 const v = f[X + yy * W + xx];
@@ -72,7 +80,9 @@ export function convKernels({ f32, i32 }: JsMemory) {
       }
     },
     maxPool2dBackward(dx, dy, idx, P, H, W, OH, OW, accumulate) {
-      const f = f32(), I = i32(), D = dx >> 2;
+      const f = f32(),
+        I = i32(),
+        D = dx >> 2;
       if (!accumulate) f.fill(0, D, D + P * H * W);
       for (let p = 0; p < P; p++) {
         for (let o = 0; o < OH * OW; o++) {
@@ -96,7 +106,8 @@ export function convKernels({ f32, i32 }: JsMemory) {
       }
     },
     avgPool2dBackward(dx, dy, P, H, W, kh, kw, sh, sw, ph, pw, OH, OW, accumulate) {
-      const f = f32(), D = dx >> 2;
+      const f = f32(),
+        D = dx >> 2;
       if (!accumulate) f.fill(0, D, D + P * H * W);
       for (let p = 0; p < P; p++) {
         for (let oy = 0; oy < OH; oy++) {
@@ -113,9 +124,11 @@ export function convKernels({ f32, i32 }: JsMemory) {
       const F = f32();
       for (let p = 0; p < P; p++) {
         for (let i = 0; i < OH; i++) {
-          const y0 = Math.floor((i * H) / OH), y1 = Math.ceil(((i + 1) * H) / OH);
+          const y0 = Math.floor((i * H) / OH),
+            y1 = Math.ceil(((i + 1) * H) / OH);
           for (let j = 0; j < OW; j++) {
-            const x0 = Math.floor((j * W) / OW), x1 = Math.ceil(((j + 1) * W) / OW);
+            const x0 = Math.floor((j * W) / OW),
+              x1 = Math.ceil(((j + 1) * W) / OW);
             let s = 0;
             for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) s += F[(x >> 2) + (p * H + r) * W + c];
             F[(y >> 2) + (p * OH + i) * OW + j] = s / ((y1 - y0) * (x1 - x0));
@@ -124,18 +137,24 @@ export function convKernels({ f32, i32 }: JsMemory) {
       }
     },
     adaptiveAvgPool2dBackward(dx, dy, P, H, W, OH, OW, accumulate) {
-      const F = f32(), D = dx >> 2;
+      const F = f32(),
+        D = dx >> 2;
       if (!accumulate) F.fill(0, D, D + P * H * W);
       for (let p = 0; p < P; p++) {
         for (let i = 0; i < OH; i++) {
-          const y0 = Math.floor((i * H) / OH), y1 = Math.ceil(((i + 1) * H) / OH);
+          const y0 = Math.floor((i * H) / OH),
+            y1 = Math.ceil(((i + 1) * H) / OH);
           for (let j = 0; j < OW; j++) {
-            const x0 = Math.floor((j * W) / OW), x1 = Math.ceil(((j + 1) * W) / OW);
+            const x0 = Math.floor((j * W) / OW),
+              x1 = Math.ceil(((j + 1) * W) / OW);
             const g = F[(dy >> 2) + (p * OH + i) * OW + j] / ((y1 - y0) * (x1 - x0));
             for (let r = y0; r < y1; r++) for (let c = x0; c < x1; c++) F[D + (p * H + r) * W + c] += g;
           }
         }
       }
     },
-  } satisfies Pick<Kernels, "im2col" | "col2im" | "swap01" | "maxPool2d" | "maxPool2dBackward" | "avgPool2d" | "avgPool2dBackward" | "adaptiveAvgPool2d" | "adaptiveAvgPool2dBackward">;
+  } satisfies Pick<
+    Kernels,
+    "im2col" | "col2im" | "swap01" | "maxPool2d" | "maxPool2dBackward" | "avgPool2d" | "avgPool2dBackward" | "adaptiveAvgPool2d" | "adaptiveAvgPool2dBackward"
+  >;
 }

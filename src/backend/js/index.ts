@@ -33,7 +33,11 @@ import { softmaxKernels } from "./softmax.js";
  */
 type ArityMismatch<T> = {
   [K in keyof Kernels]: K extends keyof T
-    ? T[K] extends (...args: infer P) => unknown ? (P["length"] extends Parameters<Kernels[K]>["length"] ? never : K) : K
+    ? T[K] extends (...args: infer P) => unknown
+      ? P["length"] extends Parameters<Kernels[K]>["length"]
+        ? never
+        : K
+      : K
     : K;
 }[keyof Kernels];
 

@@ -17,7 +17,8 @@ export function indexingKernels({ f32, i32 }: JsMemory) {
       }
     },
     indexAdd(dst, src, index, outer, R, inner, n) {
-      const F = f32(), I = i32();
+      const F = f32(),
+        I = i32();
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < n; j++) {
           const r = I[(index >> 2) + j];
@@ -32,7 +33,8 @@ export function indexingKernels({ f32, i32 }: JsMemory) {
       });
     },
     scatterAdd(dst, src, index, meta, nd, dimStride) {
-      const F = f32(), I = i32();
+      const F = f32(),
+        I = i32();
       forEachElement(I, meta, nd, 3, ([d, s, x]) => {
         F[(dst >> 2) + d + I[(index >> 2) + x] * dimStride] += F[(src >> 2) + s];
       });

@@ -11,14 +11,15 @@ const logSumExp = (f: Float32Array, o: number, C: number): number => {
   for (let j = 0; j < C; j++) s += Math.exp(f[o + j] - m);
   return m + Math.log(s);
 };
-const rowScale = (f: Float32Array, scale: number, scales: number, i: number) =>
-  scales ? scale * f[(scales >> 2) + i] : scale;
+const rowScale = (f: Float32Array, scale: number, scales: number, i: number) => (scales ? scale * f[(scales >> 2) + i] : scale);
 
 /** Losses and (log-)softmax over rows as plain loops. */
 export function lossKernels({ f32, i32 }: JsMemory) {
   return {
     softmaxXentForward(x, labels, M, C, losses, lse, ignoreIndex) {
-      const f = f32(), I = i32(), X = x >> 2;
+      const f = f32(),
+        I = i32(),
+        X = x >> 2;
       let total = 0;
       for (let i = 0; i < M; i++) {
         const l = logSumExp(f, X + i * C, C);
@@ -31,7 +32,10 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       return total;
     },
     softmaxXentBackward(dx, x, labels, lse, M, C, scale, scales, ignoreIndex) {
-      const f = f32(), I = i32(), X = x >> 2, DX = dx >> 2;
+      const f = f32(),
+        I = i32(),
+        X = x >> 2,
+        DX = dx >> 2;
       for (let i = 0; i < M; i++) {
         const l = f[(lse >> 2) + i];
         const label = I[(labels >> 2) + i];
@@ -47,14 +51,19 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       }
     },
     logSoftmaxForward(y, x, M, C) {
-      const f = f32(), X = x >> 2, Y = y >> 2;
+      const f = f32(),
+        X = x >> 2,
+        Y = y >> 2;
       for (let i = 0; i < M; i++) {
         const l = logSumExp(f, X + i * C, C);
         for (let j = 0; j < C; j++) f[Y + i * C + j] = f[X + i * C + j] - l;
       }
     },
     logSoftmaxBackward(dx, dy, y, M, C) {
-      const f = f32(), DX = dx >> 2, DY = dy >> 2, Y = y >> 2;
+      const f = f32(),
+        DX = dx >> 2,
+        DY = dy >> 2,
+        Y = y >> 2;
       for (let i = 0; i < M; i++) {
         let s = 0;
         for (let j = 0; j < C; j++) s += f[DY + i * C + j];
@@ -64,14 +73,19 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       }
     },
     softmaxForward(y, x, M, C) {
-      const f = f32(), X = x >> 2, Y = y >> 2;
+      const f = f32(),
+        X = x >> 2,
+        Y = y >> 2;
       for (let i = 0; i < M; i++) {
         const l = logSumExp(f, X + i * C, C);
         for (let j = 0; j < C; j++) f[Y + i * C + j] = Math.exp(f[X + i * C + j] - l);
       }
     },
     softmaxBackward(dx, dy, y, M, C) {
-      const f = f32(), DX = dx >> 2, DY = dy >> 2, Y = y >> 2;
+      const f = f32(),
+        DX = dx >> 2,
+        DY = dy >> 2,
+        Y = y >> 2;
       for (let i = 0; i < M; i++) {
         let s = 0;
         for (let j = 0; j < C; j++) s += f[DY + i * C + j] * f[Y + i * C + j];
@@ -81,7 +95,8 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       }
     },
     nllForward(x, labels, M, C, losses, ignoreIndex) {
-      const f = f32(), I = i32();
+      const f = f32(),
+        I = i32();
       let total = 0;
       for (let i = 0; i < M; i++) {
         const label = I[(labels >> 2) + i];
@@ -92,7 +107,9 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       return total;
     },
     nllBackward(dx, labels, M, C, scale, scales, ignoreIndex) {
-      const f = f32(), I = i32(), DX = dx >> 2;
+      const f = f32(),
+        I = i32(),
+        DX = dx >> 2;
       f.fill(0, DX, DX + M * C);
       for (let i = 0; i < M; i++) {
         const label = I[(labels >> 2) + i];
@@ -100,7 +117,9 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       }
     },
     mseForward(a, b, n, out) {
-      const f = f32(), A = a >> 2, B = b >> 2;
+      const f = f32(),
+        A = a >> 2,
+        B = b >> 2;
       let total = 0;
       for (let i = 0; i < n; i++) {
         const d = f[A + i] - f[B + i];
@@ -110,8 +129,23 @@ export function lossKernels({ f32, i32 }: JsMemory) {
       return total;
     },
     mseBackward(dx, a, b, n, scale, scales) {
-      const f = f32(), A = a >> 2, B = b >> 2, DX = dx >> 2;
+      const f = f32(),
+        A = a >> 2,
+        B = b >> 2,
+        DX = dx >> 2;
       for (let i = 0; i < n; i++) f[DX + i] = (f[A + i] - f[B + i]) * rowScale(f, scale, scales, i);
     },
-  } satisfies Pick<Kernels, "softmaxXentForward" | "softmaxXentBackward" | "logSoftmaxForward" | "logSoftmaxBackward" | "softmaxForward" | "softmaxBackward" | "nllForward" | "nllBackward" | "mseForward" | "mseBackward">;
+  } satisfies Pick<
+    Kernels,
+    | "softmaxXentForward"
+    | "softmaxXentBackward"
+    | "logSoftmaxForward"
+    | "logSoftmaxBackward"
+    | "softmaxForward"
+    | "softmaxBackward"
+    | "nllForward"
+    | "nllBackward"
+    | "mseForward"
+    | "mseBackward"
+  >;
 }

@@ -8,10 +8,11 @@ export function normKernels({ f32 }: JsMemory) {
   return {
     channelFill(y, v, N, C, S) {
       const f = f32();
-      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
-        const o = (y >> 2) + (n * C + c) * S;
-        f.fill(f[(v >> 2) + c], o, o + S);
-      }
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < C; c++) {
+          const o = (y >> 2) + (n * C + c) * S;
+          f.fill(f[(v >> 2) + c], o, o + S);
+        }
     },
     channelSum(dst, x, N, C, S, accumulate) {
       const f = f32();
@@ -36,38 +37,49 @@ export function normKernels({ f32 }: JsMemory) {
     bnForward(y, x, mean, invstd, weight, bias, N, C, S) {
       const f = f32();
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
-        const w = weight ? f[(weight >> 2) + c] : 1, b = bias ? f[(bias >> 2) + c] : 0;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
-          const o = (n * C + c) * S + k;
-          f[(y >> 2) + o] = (f[(x >> 2) + o] - m) * r * w + b;
-        }
+        const m = f[(mean >> 2) + c],
+          r = f[(invstd >> 2) + c];
+        const w = weight ? f[(weight >> 2) + c] : 1,
+          b = bias ? f[(bias >> 2) + c] : 0;
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < S; k++) {
+            const o = (n * C + c) * S + k;
+            f[(y >> 2) + o] = (f[(x >> 2) + o] - m) * r * w + b;
+          }
       }
     },
     bnBackwardSums(sums, dy, x, mean, invstd, N, C, S) {
       const f = f32();
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c];
-        let sumDy = 0, sumDyXhat = 0;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
-          const o = (n * C + c) * S + k;
-          sumDy += f[(dy >> 2) + o];
-          sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
-        }
+        const m = f[(mean >> 2) + c],
+          r = f[(invstd >> 2) + c];
+        let sumDy = 0,
+          sumDyXhat = 0;
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < S; k++) {
+            const o = (n * C + c) * S + k;
+            sumDy += f[(dy >> 2) + o];
+            sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
+          }
         f[(sums >> 2) + c] = sumDy;
         f[(sums >> 2) + C + c] = sumDyXhat;
       }
     },
     bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats) {
-      const f = f32(), M = N * S;
+      const f = f32(),
+        M = N * S;
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c], r = f[(invstd >> 2) + c], w = weight ? f[(weight >> 2) + c] : 1;
-        const a = (w * f[(sums >> 2) + c]) / M, b = (w * f[(sums >> 2) + C + c]) / M;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) {
-          const o = (n * C + c) * S + k;
-          const gh = f[(dy >> 2) + o] * w;
-          f[(dx >> 2) + o] = batchStats ? r * (gh - a - (f[(x >> 2) + o] - m) * r * b) : gh * r;
-        }
+        const m = f[(mean >> 2) + c],
+          r = f[(invstd >> 2) + c],
+          w = weight ? f[(weight >> 2) + c] : 1;
+        const a = (w * f[(sums >> 2) + c]) / M,
+          b = (w * f[(sums >> 2) + C + c]) / M;
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < S; k++) {
+            const o = (n * C + c) * S + k;
+            const gh = f[(dy >> 2) + o] * w;
+            f[(dx >> 2) + o] = batchStats ? r * (gh - a - (f[(x >> 2) + o] - m) * r * b) : gh * r;
+          }
       }
     },
     dropout(y, mask, x, n, threshold, scale, seed) {
@@ -91,7 +103,8 @@ export function normKernels({ f32 }: JsMemory) {
         const m = s / N;
         let q = 0;
         for (let j = 0; j < N; j++) q += (F[row + j] - m) ** 2;
-        const mf = Math.fround(m), r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
+        const mf = Math.fround(m),
+          r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
         F[(mean >> 2) + i] = mf;
         F[(rstd >> 2) + i] = r;
         for (let j = 0; j < N; j++) {
@@ -104,12 +117,16 @@ export function normKernels({ f32 }: JsMemory) {
     },
     layerNormBackward(dx, dw, db, dy, x, mean, rstd, w, M, N, accW, accB) {
       const F = f32();
-      const gw = new Float64Array(N), gb = new Float64Array(N);
+      const gw = new Float64Array(N),
+        gb = new Float64Array(N);
       for (let i = 0; i < M; i++) {
-        const m = F[(mean >> 2) + i], r = F[(rstd >> 2) + i];
-        let sg = 0, sgx = 0;
+        const m = F[(mean >> 2) + i],
+          r = F[(rstd >> 2) + i];
+        let sg = 0,
+          sgx = 0;
         for (let j = 0; j < N; j++) {
-          const g0 = F[(dy >> 2) + i * N + j], xh = (F[(x >> 2) + i * N + j] - m) * r;
+          const g0 = F[(dy >> 2) + i * N + j],
+            xh = (F[(x >> 2) + i * N + j] - m) * r;
           const g = w ? g0 * F[(w >> 2) + j] : g0;
           sg += g;
           sgx += g * xh;
@@ -145,7 +162,8 @@ export function normKernels({ f32 }: JsMemory) {
         const r = F[(rstd >> 2) + i];
         let sgx = 0;
         for (let j = 0; j < N; j++) {
-          const g0 = F[(dy >> 2) + i * N + j], xh = F[(x >> 2) + i * N + j] * r;
+          const g0 = F[(dy >> 2) + i * N + j],
+            xh = F[(x >> 2) + i * N + j] * r;
           sgx += (w ? g0 * F[(w >> 2) + j] : g0) * xh;
           gw[j] += g0 * xh;
         }
@@ -158,5 +176,18 @@ export function normKernels({ f32 }: JsMemory) {
       }
       if (dw) for (let j = 0; j < N; j++) F[(dw >> 2) + j] = (accW ? F[(dw >> 2) + j] : 0) + gw[j];
     },
-  } satisfies Pick<Kernels, "channelFill" | "channelSum" | "bnStats" | "bnForward" | "bnBackwardSums" | "bnBackwardDx" | "dropout" | "layerNorm" | "layerNormBackward" | "rmsNorm" | "rmsNormBackward">;
+  } satisfies Pick<
+    Kernels,
+    | "channelFill"
+    | "channelSum"
+    | "bnStats"
+    | "bnForward"
+    | "bnBackwardSums"
+    | "bnBackwardDx"
+    | "dropout"
+    | "layerNorm"
+    | "layerNormBackward"
+    | "rmsNorm"
+    | "rmsNormBackward"
+  >;
 }

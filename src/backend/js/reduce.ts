@@ -11,13 +11,20 @@ function reduceIdentity(op: number): number {
 /** One step of a reduction in float64; max/min keep a NaN once seen. */
 function reduceStep(op: number, acc: number, v: number): number {
   switch (op) {
-    case ReduceOp.Sum: return acc + v;
-    case ReduceOp.Prod: return acc * v;
-    case ReduceOp.Max: return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, v);
-    case ReduceOp.Min: return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.min(acc, v);
-    case ReduceOp.SumAbs: return acc + Math.abs(v);
-    case ReduceOp.MaxAbs: return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, Math.abs(v));
-    default: return acc + v * v;
+    case ReduceOp.Sum:
+      return acc + v;
+    case ReduceOp.Prod:
+      return acc * v;
+    case ReduceOp.Max:
+      return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, v);
+    case ReduceOp.Min:
+      return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.min(acc, v);
+    case ReduceOp.SumAbs:
+      return acc + Math.abs(v);
+    case ReduceOp.MaxAbs:
+      return Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, Math.abs(v));
+    default:
+      return acc + v * v;
   }
 }
 
@@ -25,13 +32,16 @@ function reduceStep(op: number, acc: number, v: number): number {
 export function reduceKernels({ f32, i32 }: JsMemory) {
   return {
     sum(x, n) {
-      const f = f32(), X = x >> 2;
+      const f = f32(),
+        X = x >> 2;
       let s = 0;
       for (let i = 0; i < n; i++) s += f[X + i];
       return s;
     },
     colSum(dst, x, M, N, accumulate) {
-      const f = f32(), D = dst >> 2, X = x >> 2;
+      const f = f32(),
+        D = dst >> 2,
+        X = x >> 2;
       for (let j = 0; j < N; j++) {
         let s = accumulate ? f[D + j] : 0;
         for (let i = 0; i < M; i++) s += f[X + i * N + j];
@@ -39,7 +49,9 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     argmaxRows(dst, x, M, N) {
-      const f = f32(), I = i32(), X = x >> 2;
+      const f = f32(),
+        I = i32(),
+        X = x >> 2;
       for (let i = 0; i < M; i++) {
         let arg = 0;
         let best = f[X + i * N];
@@ -54,19 +66,23 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     sumsq(x, n) {
-      const f = f32(), X = x >> 2;
+      const f = f32(),
+        X = x >> 2;
       let s = 0;
       for (let i = 0; i < n; i++) s += f[X + i] * f[X + i];
       return s;
     },
     nonfiniteCount(x, n) {
-      const f = f32(), X = x >> 2;
+      const f = f32(),
+        X = x >> 2;
       let c = 0;
       for (let i = 0; i < n; i++) if (!Number.isFinite(f[X + i])) c++;
       return c;
     },
     reduceDim(op, dst, x, outer, R, inner, accumulate) {
-      const F = f32(), D = dst >> 2, X = x >> 2;
+      const F = f32(),
+        D = dst >> 2,
+        X = x >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let acc = reduceIdentity(op);
@@ -77,10 +93,13 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     argReduceDim(values, indices, x, outer, R, inner, isMin) {
-      const F = f32(), I = i32(), X = x >> 2;
+      const F = f32(),
+        I = i32(),
+        X = x >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
-          let best = F[X + o * R * inner + j], arg = 0;
+          let best = F[X + o * R * inner + j],
+            arg = 0;
           for (let r = 1; r < R && !Number.isNaN(best); r++) {
             const v = F[X + (o * R + r) * inner + j];
             if (Number.isNaN(v) || (isMin ? v < best : v > best)) {
@@ -94,7 +113,8 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     varDim(dst, mean, x, outer, R, inner, correction) {
-      const F = f32(), X = x >> 2;
+      const F = f32(),
+        X = x >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let s = 0;
@@ -108,7 +128,9 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     cumsumDim(y, x, outer, R, inner, reverse) {
-      const F = f32(), X = x >> 2, Y = y >> 2;
+      const F = f32(),
+        X = x >> 2,
+        Y = y >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let s = 0;
@@ -121,7 +143,9 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     scatterDim(dx, g, index, outer, R, inner, accumulate) {
-      const F = f32(), I = i32(), D = dx >> 2;
+      const F = f32(),
+        I = i32(),
+        D = dx >> 2;
       for (let o = 0; o < outer; o++) {
         if (!accumulate) F.fill(0, D + o * R * inner, D + (o + 1) * R * inner);
         for (let j = 0; j < inner; j++) {
@@ -131,7 +155,8 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
       }
     },
     prodBackward(dx, dy, x, outer, R, inner) {
-      const F = f32(), X = x >> 2;
+      const F = f32(),
+        X = x >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           const g = F[(dy >> 2) + o * inner + j];
@@ -143,5 +168,8 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
         }
       }
     },
-  } satisfies Pick<Kernels, "sum" | "colSum" | "argmaxRows" | "sumsq" | "nonfiniteCount" | "reduceDim" | "argReduceDim" | "varDim" | "cumsumDim" | "scatterDim" | "prodBackward">;
+  } satisfies Pick<
+    Kernels,
+    "sum" | "colSum" | "argmaxRows" | "sumsq" | "nonfiniteCount" | "reduceDim" | "argReduceDim" | "varDim" | "cumsumDim" | "scatterDim" | "prodBackward"
+  >;
 }

@@ -22,7 +22,9 @@ function columnLogSumExp(F: Float32Array, p: number, R: number, step: number): n
 export function softmaxKernels({ f32 }: JsMemory) {
   return {
     softmaxDim(y, x, outer, R, inner, log) {
-      const F = f32(), X = x >> 2, Y = y >> 2;
+      const F = f32(),
+        X = x >> 2,
+        Y = y >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           const col = o * R * inner + j;
@@ -35,7 +37,10 @@ export function softmaxKernels({ f32 }: JsMemory) {
       }
     },
     softmaxDimBackward(dx, dy, y, outer, R, inner, log) {
-      const F = f32(), DX = dx >> 2, DY = dy >> 2, Y = y >> 2;
+      const F = f32(),
+        DX = dx >> 2,
+        DY = dy >> 2,
+        Y = y >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           const col = o * R * inner + j;
@@ -49,7 +54,8 @@ export function softmaxKernels({ f32 }: JsMemory) {
       }
     },
     logsumexpDim(dst, x, outer, R, inner) {
-      const F = f32(), X = x >> 2;
+      const F = f32(),
+        X = x >> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) F[(dst >> 2) + o * inner + j] = columnLogSumExp(F, X + o * R * inner + j, R, inner);
       }

@@ -27,7 +27,8 @@ export function fmax(a: number, b: number): number {
 /** wasm's f32.nearest: round half to even. */
 export function nearest(x: number): number {
   if (!Number.isFinite(x)) return x;
-  const fl = Math.floor(x), d = x - fl;
+  const fl = Math.floor(x),
+    d = x - fl;
   const r = d < 0.5 ? fl : d > 0.5 ? fl + 1 : fl % 2 === 0 ? fl : fl + 1;
   return r === 0 ? (x < 0 || Object.is(x, -0) ? -0 : 0) : r;
 }
@@ -38,8 +39,10 @@ export function truncSat(x: number): number {
   return Math.max(-2147483648, Math.min(2147483647, Math.trunc(x)));
 }
 
-const LOG2E = f(Math.LOG2E), LN2_HI = f(0.693359375), LN2_LO = f(-2.12194440e-4);
-const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f);
+const LOG2E = f(Math.LOG2E),
+  LN2_HI = f(0.693359375),
+  LN2_LO = f(-2.1219444e-4);
+const EXP_P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f);
 
 export function sexp(x: number): number {
   x = fmin(fmax(x, -104), 89);
@@ -51,13 +54,17 @@ export function sexp(x: number): number {
   for (let k = 2; k < 6; k++) y = f(f(y * r) + EXP_P[k]);
   y = f(f(f(y * z) + r) + 1);
   const n = truncSat(fx);
-  const n1 = n >> 1, n2 = n - n1;
+  const n1 = n >> 1,
+    n2 = n - n1;
   return f(f(y * fromBits((n1 + 127) << 23)) * fromBits((n2 + 127) << 23));
 }
 
-const SQRTHF = f(Math.SQRT1_2), TWO23 = 8388608, MIN_NORMAL = f(1.17549435e-38);
-const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-  -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1].map(f);
+const SQRTHF = f(Math.SQRT1_2),
+  TWO23 = 8388608,
+  MIN_NORMAL = f(1.17549435e-38);
+const LOG_P = [
+  7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+].map(f);
 
 export function slog(x: number): number {
   const tiny = x < MIN_NORMAL;
@@ -103,10 +110,10 @@ export function ssigmoid(x: number): number {
   return x >= 0 ? f(1 / d) : f(e / d);
 }
 
-const ERF_A = [-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
-  -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02].map(f);
-const ERF_B = [-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
-  -1.42647390514189e-02].map(f);
+const ERF_A = [
+  -2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2,
+].map(f);
+const ERF_B = [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2].map(f);
 
 export function serf(x: number): number {
   x = fmin(fmax(x, -4), 4);
