@@ -8,21 +8,20 @@
 //   npm run bench [-- --quick] [-- --no-kernels] [-- --only id,id] [-- --epochs N] [-- --rounds R]
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
+import { DOC, renderBenchmarksDoc } from "../scripts/benchmarks-doc.js";
 import { fmt, fmtRatio, machineInfo, machineLine, printTable, repoDir, writeJson } from "./common.js";
 import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js";
 import type { ThreadsReport } from "./threads.js";
 import { type CnnResult, printCnn, runCnnBench } from "./cnn.js";
 import type { BreakdownParts } from "./breakdown.js";
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    "no-kernels": { type: "boolean", default: false },
-    only: { type: "string" },
-    epochs: { type: "string" },
-    rounds: { type: "string" },
-  },
+const values = parseFlags("npm run bench --", "Every benchmark, each in its own process, then one summary table (bench/results/bench-<date>.json and .md).", {
+  quick: { type: "boolean", help: "100 steps per configuration instead of full epochs" },
+  "no-kernels": { type: "boolean", help: "skip the kernel benchmark" },
+  only: { type: "string", help: "end-to-end configurations to run, comma-separated ids" },
+  epochs: { type: "int", min: 1, help: "epochs per end-to-end configuration" },
+  rounds: { type: "int", min: 1, help: "rounds of the thread-pool benchmark" },
 });
 const quick = values.quick;
 const machine = machineInfo();
@@ -59,8 +58,8 @@ console.log("\n== end to end (bench/e2e.ts; each configuration in its own proces
 const e2e = await runE2E({
   quick,
   only: values.only?.split(","),
-  epochs: values.epochs ? Number(values.epochs) : undefined,
-  rounds: values.rounds ? Number(values.rounds) : undefined,
+  epochs: values.epochs,
+  rounds: values.rounds,
 });
 printE2E(e2e);
 
@@ -269,3 +268,7 @@ writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, 
 const md = file.replace(/\.json$/, ".md");
 fs.writeFileSync(md, `Machine: ${machineLine(machine)}\n\n${markdown(head, rows, sections)}`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), md)}`);
+if (!quick) {
+  fs.writeFileSync(DOC, renderBenchmarksDoc());
+  console.log(`docs: ${path.relative(process.cwd(), DOC)} regenerated from bench/results/`);
+}

@@ -3,10 +3,11 @@
 // common.ts so the benchmark children that import common.ts do not load the compiler.
 import fs from "node:fs";
 import path from "node:path";
-import asc from "assemblyscript/asc";
 import { benchDir, resultsDir } from "./common.js";
 
 export async function compileAs(source: string, wasmName: string): Promise<WebAssembly.Instance> {
+  // Imported on first use: loading the compiler takes seconds, and --help must not wait for it.
+  const { default: asc } = await import("assemblyscript/asc");
   fs.mkdirSync(resultsDir, { recursive: true });
   // baseDir bench/ so asc does not merge in the package's asconfig.json (kernels, imported memory)
   const { error, stderr } = await asc.main([

@@ -16,7 +16,7 @@
 //   measures this in more detail);
 // - the remainder (loop − data − steps × step) is the loop's own cost: batch hand-over, the
 //   DataLoader's releases, loss.item(), timer noise.
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import { DataLoader, type Tensor, createBackend, datasets, manualSeed, models, nn, optim, setBackend, tensor, transforms } from "../src/index.js";
 import { machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
 import { type Call, recordingBackend, replayer } from "./record.js";
@@ -68,19 +68,20 @@ const SETUPS: Record<string, Setup> = {
   },
 };
 
-const { values } = parseArgs({
-  options: {
-    model: { type: "string", default: "mlp" },
-    steps: { type: "string" },
-    runs: { type: "string", default: "3" },
-    out: { type: "string" },
+const values = parseFlags(
+  "npm run bench:breakdown --",
+  "Where an epoch's time goes: the real loop, the data pipeline, forward, backward and the optimizer step, timed apart.",
+  {
+    model: { type: "string", default: "mlp", choices: ["mlp", "cnn"], help: "which training setup" },
+    steps: { type: "int", min: 1, help: "steps per run (default: the setup's)" },
+    runs: { type: "int", default: 3, min: 1, help: "runs per part (the median is reported)" },
+    out: { type: "string", help: "results file (default bench/results/breakdown-<date>.json)" },
   },
-});
+);
 const setup = SETUPS[values.model];
-if (setup === undefined) throw new Error(`--model: expected mlp or cnn, got '${values.model}'`);
 const BATCH = setup.batch;
-const runs = Math.max(1, Number(values.runs) | 0);
-const steps = Math.max(1, Number(values.steps ?? setup.defaultSteps) | 0);
+const runs = values.runs;
+const steps = values.steps ?? setup.defaultSteps;
 
 /** Median seconds per call of fn, sampled for about `ms` milliseconds. */
 const medianSeconds = (fn: () => void, ms: number): number => time(fn, ms, { minSamples: 5, maxSamples: Infinity }).median;

@@ -1,4 +1,4 @@
-// CNN training throughput (issue 7): models.MnistCNN (conv 32 → BN → ReLU → pool, conv 64 → BN →
+// CNN training throughput: models.MnistCNN (conv 32 → BN → ReLU → pool, conv 64 → BN →
 // ReLU → pool, dropout, dense 128, dense 10) with Adam at batch 64 on real MNIST, for wasmgrad
 // (wasm, 1 and 2 threads; js) and TensorFlow.js (wasm, cpu) with the same layers. Each
 // implementation runs in its own process; samples/s over timed steps after warm-up.
@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import { fmt, loadMnistRaw, machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
 import { runTs } from "./e2e.js";
 
@@ -136,18 +136,20 @@ export function printCnn(results: CnnResult[]): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      impl: { type: "string" },
-      threads: { type: "string", default: "1" },
-      steps: { type: "string" },
-      out: { type: "string" },
-      scale: { type: "string", default: "1" },
+  const values = parseFlags(
+    "npm run bench:cnn --",
+    "The MNIST CNN's training throughput: wasmgrad (1 and 2 threads) and TensorFlow.js, each in its own process.",
+    {
+      impl: { type: "string", help: "run one implementation in this process (used by the benchmark itself)" },
+      threads: { type: "int", default: 1, min: 1, help: "threads for --impl" },
+      steps: { type: "int", min: 1, help: "steps for --impl (default 10)" },
+      out: { type: "string", help: "results file" },
+      scale: { type: "number", default: 1, min: 0, help: "scales the number of steps timed" },
     },
-  });
+  );
   if (values.impl) {
     try {
-      const rates = await runOne(values.impl, Number(values.threads), Number(values.steps ?? 10));
+      const rates = await runOne(values.impl, values.threads, values.steps ?? 10);
       fs.writeFileSync(values.out!, JSON.stringify(rates));
     } catch (e) {
       fs.writeFileSync(values.out!, JSON.stringify({ error: (e as Error).message }));
@@ -155,7 +157,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
   } else {
     console.log(machineLine(machineInfo()));
-    const results = await runCnnBench(Number(values.scale));
+    const results = await runCnnBench(values.scale);
     printCnn(results);
     const out = values.out ?? path.join(resultsDir, `cnn-${stamp()}.json`);
     writeJson(out, { machine: machineInfo(), results });

@@ -16,7 +16,7 @@
 //                               tf.sequential of 3 dense layers with PyTorch's init, trained by
 //                               model.fit (default) or by optimizer.minimize (--tf-loop minimize)
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import type * as TF from "@tensorflow/tfjs";
 import { type Timing, loadMnistRaw, median, peakRssMiB, repoDir, rssMiB, time, writeJson } from "./common.js";
 
@@ -63,39 +63,33 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      impl: { type: "string" },
-      threads: { type: "string" },
-      epochs: { type: "string", default: "1" },
-      steps: { type: "string" },
-      warmup: { type: "string", default: "20" },
-      batch: { type: "string", default: "100" },
-      "tf-loop": { type: "string", default: "fit" },
-      out: { type: "string" },
-      seed: { type: "string", default: "0" },
-      id: { type: "string" },
-    },
+  const values = parseFlags("bench/e2e-run.ts", "One end-to-end training run of one implementation (started by bench/e2e.ts in a fresh process).", {
+    impl: { type: "string", choices: IMPLS, help: "implementation" },
+    threads: { type: "int", min: 1, help: "kernel threads (wasmgrad)" },
+    epochs: { type: "int", default: 1, min: 1, help: "epochs" },
+    steps: { type: "int", min: 1, help: "stop after this many steps" },
+    warmup: { type: "int", default: 20, min: 0, help: "untimed steps first" },
+    batch: { type: "int", default: 100, min: 1, help: "batch size" },
+    "tf-loop": { type: "string", default: "fit", choices: ["fit", "minimize"], help: "TensorFlow.js training loop" },
+    out: { type: "string", help: "results file" },
+    seed: { type: "int", default: 0, min: 0, help: "random seed" },
+    id: { type: "string", help: "name in log lines" },
   });
-  const impl = values.impl as Impl;
-  if (!IMPLS.includes(impl)) throw new Error(`--impl: expected one of ${IMPLS.join(", ")}, got '${values.impl}'`);
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got '${v}'`);
-    return n;
-  };
-  const tfLoop = values["tf-loop"];
-  if (tfLoop !== "fit" && tfLoop !== "minimize") throw new Error(`--tf-loop: expected fit or minimize, got '${tfLoop}'`);
+  if (values.impl === undefined) {
+    console.error("bench/e2e-run.ts: --impl is required (see --help)");
+    process.exit(2);
+  }
+  const impl = values.impl;
   return {
     impl,
-    threads: values.threads === undefined ? null : int("threads", values.threads, 1),
-    epochs: int("epochs", values.epochs, 1),
-    steps: values.steps === undefined ? null : int("steps", values.steps, 1),
-    warmup: int("warmup", values.warmup, 0),
-    batch: int("batch", values.batch, 1),
-    tfLoop,
+    threads: values.threads ?? null,
+    epochs: values.epochs,
+    steps: values.steps ?? null,
+    warmup: values.warmup,
+    batch: values.batch,
+    tfLoop: values["tf-loop"],
     out: values.out ?? null,
-    seed: int("seed", values.seed, 0),
+    seed: values.seed,
     id: values.id ?? `${impl}${values.threads !== undefined ? ` ×${values.threads}` : ""}`,
   };
 }

@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import { fileURLToPath } from "node:url";
 import type { Impl, RunResult } from "./e2e-run.js";
 import { fmt, fmtRatio, machineInfo, machineLine, median, printTable, repoDir, resultsDir, writeJson } from "./common.js";
@@ -312,24 +312,26 @@ export function resultsFile(prefix: string, quick: boolean): string {
 // ---- standalone --------------------------------------------------------------------------------
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean", default: false },
-      only: { type: "string" },
-      epochs: { type: "string" },
-      "no-numpy": { type: "boolean", default: false },
-      "no-overhead": { type: "boolean", default: false },
-      rounds: { type: "string" },
+  const values = parseFlags(
+    "npm run bench:e2e --",
+    "End to end: the seed MLP trained by wasmgrad (wasm, js), TensorFlow.js (wasm, cpu) and numpy, each in its own process.",
+    {
+      quick: { type: "boolean", help: "100 steps per configuration instead of full epochs" },
+      only: { type: "string", help: "configurations to run, comma-separated ids" },
+      epochs: { type: "int", min: 1, help: "epochs per configuration" },
+      "no-numpy": { type: "boolean", help: "skip the numpy reference" },
+      "no-overhead": { type: "boolean", help: "skip the per-step overhead measurement" },
+      rounds: { type: "int", min: 1, help: "rounds of the overhead measurement" },
     },
-  });
+  );
   console.log(`machine: ${machineLine(machineInfo())}`);
   const r = await runE2E({
     quick: values.quick,
     only: values.only?.split(","),
-    epochs: values.epochs ? Number(values.epochs) : undefined,
+    epochs: values.epochs,
     numpy: !values["no-numpy"],
     overhead: !values["no-overhead"],
-    rounds: values.rounds ? Number(values.rounds) : undefined,
+    rounds: values.rounds,
   });
   printE2E(r);
   const file = resultsFile("e2e", r.quick);

@@ -1,4 +1,4 @@
-// Kernel benchmark (issue 2): the wasm and js backends side by side in one run.
+// Kernel benchmark: the wasm and js backends side by side in one run.
 //   npx tsx --conditions=wasmgrad-source bench/kernels.ts [--out results.json]
 // gemm GFLOP/s for the seed MLP (784→128→64→10, batch 100) in the forms training uses, plus
 // 100×784×128 and 512³ in all three forms; a register-only SIMD peak (bench/peak.as.ts) to put the
@@ -12,8 +12,15 @@ import { tensor } from "../src/tensor.js";
 import { conv2d } from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
 import { compileAs } from "./asc.js";
+import { parseFlags } from "../src/cli/flags.js";
 import { type Timing, lcg, resultsDir, time as sampleTime } from "./common.js";
 import { runTorchBench, tensorOpCases } from "./tensor-ops.js";
+
+const flags = parseFlags(
+  "npm run bench:kernels --",
+  "Kernel speeds, wasm and js side by side: gemm forms, memory-bound kernels, conv2d, and tensor ops against PyTorch on one thread.",
+  { out: { type: "string", help: "results file (default bench/results/kernels-<date>.json)" } },
+);
 
 const WASM_BUDGET_MS = 800; // sampling time per case; the js backend is slow, so it gets
 const JS_BUDGET_MS = 1500; // fewer (but at least MIN_SAMPLES) samples within its budget
@@ -385,8 +392,7 @@ printTable(
 
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
-const outArg = process.argv.indexOf("--out");
-const file = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(resultsDir, `kernels-${date}.json`);
+const file = flags.out !== undefined ? path.resolve(flags.out) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(
   file,
   `${JSON.stringify(

@@ -11,7 +11,7 @@
 // (best − best, and the median of paired differences of alternating samples).
 // Recording keeps the baseline honest when ops or kernels change. Steps and replays are timed
 // alternately (the machine is shared); best and median are reported.
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import { type BackendName, type Tensor, createBackend, nn, optim, setBackend, tensor } from "../src/index.js";
 import { lcg, machineInfo, median, printTable, summarize, writeJson } from "./common.js";
 import { type Call as RecordedCall, recordingBackend, replayer } from "./record.js";
@@ -259,7 +259,10 @@ function printOverhead(results: OverheadResult[]): void {
 }
 
 {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, out: { type: "string" } } });
+  const values = parseFlags("npm run bench:overhead --", "Per-op and per-step overhead of the Tensor API over the bare kernels.", {
+    quick: { type: "boolean", help: "fewer, shorter rounds" },
+    out: { type: "string", help: "results file" },
+  });
   const rounds = values.quick ? 3 : 6;
   const roundMs = values.quick ? 150 : 300;
   const results: OverheadResult[] = [];

@@ -24,7 +24,8 @@ const t = (be: Backend, data: Float32Array, shape: number[]) => tensor(data, { s
 /** The memory-bound ops over [B, 512, 768]; names match bench/pytorch/kernels.py's keys. */
 function sizedCases(B: number): TensorOpCase[] {
   const N = B * T * D;
-  const big = values(N);
+  let data: Float32Array | null = null; // made on first use: --help must not wait for 100 MB of random numbers
+  const big = () => (data ??= values(N));
   const shape = `[${B},${T},${D}]`;
   return [
     {
@@ -33,7 +34,7 @@ function sizedCases(B: number): TensorOpCase[] {
       unit: "GB/s",
       work: 8 * N,
       setup: (be) => {
-        const x = t(be, big, [B, T, D]);
+        const x = t(be, big(), [B, T, D]);
         return () => {
           softmax(x, -1);
         };
@@ -45,7 +46,7 @@ function sizedCases(B: number): TensorOpCase[] {
       unit: "GB/s",
       work: 8 * N,
       setup: (be) => {
-        const x = t(be, big, [B, T, D]),
+        const x = t(be, big(), [B, T, D]),
           w = t(be, values(D), [D]),
           b = t(be, values(D), [D]);
         return () => {
@@ -59,7 +60,7 @@ function sizedCases(B: number): TensorOpCase[] {
       unit: "GB/s",
       work: 8 * N,
       setup: (be) => {
-        const x = t(be, big, [B, T, D]);
+        const x = t(be, big(), [B, T, D]);
         return () => {
           gelu(x);
         };
@@ -71,8 +72,8 @@ function sizedCases(B: number): TensorOpCase[] {
       unit: "GB/s",
       work: 8 * N,
       setup: (be) => {
-        const h1 = t(be, big.subarray(0, N / 2), [B, T, D / 2]),
-          h2 = t(be, big.subarray(N / 2), [B, T, D / 2]);
+        const h1 = t(be, big().subarray(0, N / 2), [B, T, D / 2]),
+          h2 = t(be, big().subarray(N / 2), [B, T, D / 2]);
         return () => {
           cat([h1, h2], -1);
         };
@@ -84,7 +85,7 @@ function sizedCases(B: number): TensorOpCase[] {
       unit: "GB/s",
       work: 8 * N,
       setup: (be) => {
-        const x = t(be, big, [B, T, D]);
+        const x = t(be, big(), [B, T, D]);
         return () => {
           x.permute(0, 2, 1).contiguous();
         };

@@ -1,4 +1,4 @@
-// Thread-pool benchmark (issue 5): seed-MLP training samples/s on real MNIST with 1 and 2
+// Thread-pool benchmark: seed-MLP training samples/s on real MNIST with 1 and 2
 // threads, at batch 100 and batch 1000, in one process, on two backend instances (one with a
 // 2-thread pool made once and warmed up, as a training run has it). Rounds alternate 1 and 2
 // threads so a busy moment on the shared machine hits both; best and median per configuration. Also checks
@@ -6,7 +6,7 @@
 // the workers ran versus the main thread took back.
 //   npx tsx --conditions=wasmgrad-source bench/threads.ts [--rounds R] [--out file.json]
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 import { type Backend, DataLoader, type Tensor, createBackend, datasets, manualSeed, nn, optim, setBackend, transforms } from "wasmgrad";
 import { fmt, machineInfo, machineLine, median, printTable, resultsDir, stamp, writeJson } from "./common.js";
 
@@ -109,9 +109,12 @@ export function printThreads(r: ThreadsReport): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "4" }, out: { type: "string" } } });
+  const values = parseFlags("npm run bench:threads --", "The thread pool: gemm and training steps with 1 and 2 threads at batch 100 and 1000.", {
+    rounds: { type: "int", default: 4, min: 1, help: "rounds per configuration" },
+    out: { type: "string", help: "results file (default bench/results/threads-<date>.json)" },
+  });
   console.log(machineLine(machineInfo()));
-  const r = await runThreadsBench(Number(values.rounds));
+  const r = await runThreadsBench(values.rounds);
   printThreads(r);
   const out = values.out ?? path.join(resultsDir, `threads-${stamp()}.json`);
   writeJson(out, { machine: machineInfo(), ...r });

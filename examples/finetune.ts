@@ -15,26 +15,21 @@
 import { type Tensor, correctCount, data, datasets, defaultGenerator, io, manualSeed, nn, noGrad, optim, setBackend, tensor, transforms } from "wasmgrad";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../src/cli/flags.js";
 
-const { values: args } = parseArgs({
-  options: {
-    "pretrain-epochs": { type: "string", default: "5" },
-    "head-epochs": { type: "string", default: "20" },
-    epochs: { type: "string", default: "30" },
-    "per-class": { type: "string", default: "100" },
-    seed: { type: "string", default: "0" },
-    weights: { type: "string", default: join(tmpdir(), "wasmgrad-mnist-digits0-4.safetensors") },
+const args = parseFlags(
+  "npm run finetune --",
+  "Transfer learning on MNIST: pretrain on digits 0-4, save safetensors, fine-tune on 100 images per class of 5-9.",
+  {
+    "pretrain-epochs": { type: "int", default: 5, min: 1, help: "epochs on digits 0-4" },
+    "head-epochs": { type: "int", default: 20, min: 0, help: "epochs training only the new head" },
+    epochs: { type: "int", default: 30, min: 0, help: "epochs fine-tuning everything after the head" },
+    "per-class": { type: "int", default: 100, min: 1, help: "fine-tuning images per digit 5-9" },
+    seed: { type: "int", default: 0, min: 0, help: "random seed" },
+    weights: { type: "string", default: join(tmpdir(), "wasmgrad-mnist-digits0-4.safetensors"), help: "where the pretrained weights are saved" },
   },
-});
-const num = (name: keyof typeof args) => {
-  const v = Number(args[name]);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`--${name}: expected a non-negative number, got '${args[name]}'`);
-    process.exit(2);
-  }
-  return v;
-};
+);
+const num = (name: "pretrain-epochs" | "head-epochs" | "epochs" | "per-class" | "seed") => args[name];
 setBackend("wasm");
 manualSeed(num("seed"));
 

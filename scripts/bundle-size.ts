@@ -6,6 +6,7 @@
 //   npm run size            (needs dist/: npm run build)
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { parseFlags } from "../src/cli/flags.js";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
@@ -102,5 +103,6 @@ export function format(r: SizeReport): string {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  parseFlags("npm run size --", "Bundle size of an app importing wasmgrad (esbuild, minified, raw and gzipped) next to TensorFlow.js's.", {});
   console.log(format(await measure()));
 }

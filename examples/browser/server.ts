@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../src/cli/flags.js";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,10 +98,13 @@ export async function startPlayground(options: { port?: number; host?: string } 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "127.0.0.1" } } });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`playground: --port expects 0–65535, got '${values.port}'`);
+  const values = parseFlags("npm run playground --", "Serves the browser playground (examples/browser) with the headers threads need (COOP/COEP).", {
+    port: { type: "int", default: 8080, min: 0, help: "port (0 picks a free one)" },
+    host: { type: "string", default: "127.0.0.1", help: "address to listen on" },
+  });
+  const port = values.port;
+  if (port > 65535) {
+    console.error(`npm run playground: --port must be ≤ 65535, got ${port}`);
     process.exit(2);
   }
   try {

@@ -251,7 +251,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
       if (!Number.isFinite(value)) {
         bar.clear();
         throw new CliError(
-          `training stopped: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1} (lr ${currentLr}); ` + "try a lower --lr or a scheduler",
+          `training stopped: the loss became ${value} at epoch ${epoch + 1}, step ${step + 1} (lr ${currentLr}); try a lower --lr or a scheduler`,
           DIVERGED,
         );
       }

@@ -12,7 +12,7 @@
 //    allocation from a length it has not checked against the bytes it has,
 //  - (checkpoints) changes nothing when it fails: model, optimizer, scheduler, loader and
 //    generator are as before; when it succeeds the model holds exactly the file's tensors.
-// test/fuzz.test.ts runs a CI-sized number of cases; scripts/fuzz.ts (npm run fuzz) runs long.
+// test/fuzz.test.ts runs a CI-sized number of cases; test/long/fuzz.ts (npm run fuzz) runs long.
 import { gzipSync } from "node:zlib";
 import {
   DataLoader,

@@ -5,30 +5,19 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { parseFlags } from "../../src/cli/flags.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "../..");
 const PYTHON = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
-const USAGE = `usage: npm run test:reference [-- --no-generate]
-
-Regenerates the golden files in test/reference/golden/ by running every test/reference/*.py with
+const args = parseFlags(
+  "npm run test:reference --",
+  `Regenerates the golden files in test/reference/golden/ by running every test/reference/*.py with
 ${PYTHON} (override with REFERENCE_PYTHON), then runs the tests that read them and prints
 \`git diff --stat\` of the golden files (it should be empty: the generators are deterministic).
-Needs Debian's python3-torch and python3-numpy: apt-get install -y python3-torch python3-numpy
-
-  --no-generate   only run the tests against the committed files
-  --help          this text`;
-
-const args = process.argv.slice(2);
-if (args.includes("--help") || args.includes("-h")) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const unknown = args.filter((a) => a !== "--no-generate");
-if (unknown.length > 0) {
-  console.error(`test:reference: unknown argument ${unknown[0]} (see --help)`);
-  process.exit(2);
-}
+Needs Debian's python3-torch and python3-numpy: apt-get install -y python3-torch python3-numpy`,
+  { "no-generate": { type: "boolean", help: "only run the tests against the committed files" } },
+);
 
 /** Every test file that reads a golden file (through test/helpers/golden.ts or by path). */
 function goldenTests(dir: string): string[] {
@@ -45,7 +34,7 @@ function run(cmd: string, argv: string[], cwd = ROOT): void {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-if (!args.includes("--no-generate")) {
+if (!args["no-generate"]) {
   const probe = spawnSync(PYTHON, ["-c", "import numpy, torch; print(numpy.__version__, torch.__version__)"], { encoding: "utf8" });
   if (probe.status !== 0) {
     console.error(

@@ -1,6 +1,6 @@
-// @ts-nocheck -- AssemblyScript, compiled by bench/conv-direct.ts (not part of the TypeScript build).
+// @ts-nocheck -- AssemblyScript, compiled by bench/experiments/conv-direct.ts (not part of the TypeScript build).
 // A direct SIMD 3×3 convolution (stride 1, padding 1, no bias, NCHW), the alternative to im2col +
-// gemm that issue 7 asks us to race. Register tile like the gemm's: 4 output channels × 8 output
+// gemm it races against. Register tile like the gemm's: 4 output channels × 8 output
 // columns = 8 f32x4 accumulators; per tap, 2 input vectors and 4 weight splats feed 16 mul+add.
 // Each image is first copied into a zero-padded scratch plane so the inner loop has no bounds
 // checks; rows are padded to a multiple of 8 columns (+4 for the taps), extra lanes are dropped.

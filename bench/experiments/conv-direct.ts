@@ -1,18 +1,20 @@
-// Direct SIMD convolution vs im2col + gemm (issue 7: "whichever benchmarks faster"), forward pass
+// Direct SIMD convolution vs im2col + gemm, forward pass
 // of models.MnistCNN's two 3×3 layers at batch 64, side by side in one run. The direct kernel
-// (bench/conv-direct.as.ts) is compiled here and runs on its own memory; wasmgrad's conv2d runs on
+// (bench/experiments/conv-direct.as.ts) is compiled here and runs on its own memory; wasmgrad's conv2d runs on
 // the wasm backend. Both outputs are compared before anything is timed.
 //   npm run bench:conv-direct [-- --out file.json]
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { compileAs } from "./asc.js";
-import { createBackend } from "../src/backend/index.js";
-import { tensor } from "../src/tensor.js";
-import { conv2d } from "../src/ops/index.js";
-import { noGrad } from "../src/lifetime.js";
-import { lcg, machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "./common.js";
+import { parseFlags } from "../../src/cli/flags.js";
+import { compileAs } from "../asc.js";
+import { createBackend } from "../../src/backend/index.js";
+import { tensor } from "../../src/tensor.js";
+import { conv2d } from "../../src/ops/index.js";
+import { noGrad } from "../../src/lifetime.js";
+import { lcg, machineInfo, machineLine, printTable, resultsDir, stamp, time, writeJson } from "../common.js";
 
-const { values } = parseArgs({ options: { out: { type: "string" } } });
+const values = parseFlags("npm run bench:conv-direct --", "Experiment: a direct 3×3 convolution kernel against im2col + gemm.", {
+  out: { type: "string", help: "results file" },
+});
 
 interface DirectExports {
   memory: WebAssembly.Memory;
@@ -22,7 +24,7 @@ interface DirectExports {
 
 const rnd = lcg(11);
 
-const k = (await compileAs("conv-direct.as.ts", "conv-direct.wasm")).exports as unknown as DirectExports;
+const k = (await compileAs("experiments/conv-direct.as.ts", "conv-direct.wasm")).exports as unknown as DirectExports;
 const wasm = createBackend("wasm", { shared: false });
 const cases = [
   { name: "conv1 1→32 3×3 pad 1, 28×28", N: 64, C: 1, H: 28, O: 32 },

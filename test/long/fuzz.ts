@@ -10,32 +10,25 @@
 // <format>-<case>.bin with a .txt describing it). Exits with 1 if anything failed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { type FuzzReport, allTargets, runFuzzAsync } from "../test/helpers/fuzz.js";
+import { parseFlags } from "../../src/cli/flags.js";
+import { type FuzzReport, allTargets, runFuzzAsync } from "../helpers/fuzz.js";
 
-const { values: args } = parseArgs({
-  options: {
-    cases: { type: "string", default: "200000" },
-    seed: { type: "string", default: "1" },
-    target: { type: "string", default: "all" },
-    minutes: { type: "string" },
-    out: { type: "string" },
-    "max-case-ms": { type: "string", default: "2000" },
+const args = parseFlags(
+  "npm run fuzz --",
+  "The long fuzz run of the file parsers (IDX, safetensors, checkpoints): random and mutated inputs, each must load or fail with a documented error.",
+  {
+    cases: { type: "int", default: 200000, min: 1, help: "cases per format" },
+    seed: { type: "int", default: 1, min: 0, help: "seed of the case sequence" },
+    target: { type: "string", default: "all", choices: ["all", "idx", "safetensors", "checkpoint"], help: "which format" },
+    minutes: { type: "number", min: 0, help: "stop each format after this long" },
+    out: { type: "string", help: "write failing inputs here" },
+    "max-case-ms": { type: "int", default: 2000, min: 1, help: "a case slower than this is a failure" },
   },
-});
-const cases = Number(args.cases);
-const seed = Number(args.seed);
-const maxCaseMs = Number(args["max-case-ms"]);
-if (!Number.isSafeInteger(cases) || cases < 1 || !Number.isSafeInteger(seed)) {
-  console.error("--cases and --seed must be integers");
-  process.exit(2);
-}
+);
+const { cases, seed } = args;
+const maxCaseMs = args["max-case-ms"];
 const targets = allTargets().filter((t) => args.target === "all" || t.name === args.target);
-if (targets.length === 0) {
-  console.error(`--target: expected idx, safetensors, checkpoint or all, got '${args.target}'`);
-  process.exit(2);
-}
-const budgetMs = args.minutes === undefined ? undefined : (Number(args.minutes) * 60_000) / targets.length;
+const budgetMs = args.minutes === undefined ? undefined : (args.minutes * 60_000) / targets.length;
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const rss0 = process.memoryUsage().rss;

@@ -10,23 +10,36 @@
 //   npm run soak -- --epochs 200 --backend js --batch 32
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { parseArgs } from "node:util";
-import { DataLoader, correctCount, datasets, defaultGenerator, getBackend, io, manualSeed, nn, noGrad, optim, setBackend, transforms } from "../src/index.js";
-import { stepScopeSizes } from "../src/lifetime.js";
+import {
+  DataLoader,
+  correctCount,
+  datasets,
+  defaultGenerator,
+  getBackend,
+  io,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  setBackend,
+  transforms,
+} from "../../src/index.js";
+import { stepScopeSizes } from "../../src/lifetime.js";
+import { parseFlags } from "../../src/cli/flags.js";
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: "string", default: "50" },
-    backend: { type: "string", default: "wasm" },
-    batch: { type: "string", default: "100" },
-    warmup: { type: "string", default: "3" },
-    "rss-slack-mib": { type: "string", default: "48" },
+const args = parseFlags(
+  "npm run soak --",
+  "A long run of the seed MLP on MNIST that fails if memory (heap, wasm memory, JS heap, RSS) grows after the warm-up.",
+  {
+    epochs: { type: "int", default: 50, min: 1, help: "epochs" },
+    backend: { type: "string", default: "wasm", choices: ["wasm", "js"], help: "kernel backend" },
+    batch: { type: "int", default: 100, min: 1, help: "batch size" },
+    warmup: { type: "int", default: 3, min: 0, help: "epochs before memory must stay flat" },
+    "rss-slack-mib": { type: "number", default: 48, min: 0, help: "RSS growth tolerated after the warm-up (MiB)" },
   },
-});
-const epochs = Number(args.epochs),
-  batchSize = Number(args.batch),
-  warmup = Number(args.warmup);
-if (args.backend !== "wasm" && args.backend !== "js") throw new Error(`--backend: wasm or js, got ${args.backend}`);
+);
+const { epochs, warmup } = args;
+const batchSize = args.batch;
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -125,7 +138,7 @@ const problems: string[] = [];
 for (const k of ["live", "reserved", "blocks", "wasm", "scopes"] as const) {
   if (after.length > 0 && worst(k) > base[k]) problems.push(`${k} grew from ${base[k]} (epoch ${base.epoch}) to ${worst(k)}`);
 }
-const slack = Number(args["rss-slack-mib"]) * 2 ** 20;
+const slack = args["rss-slack-mib"] * 2 ** 20;
 if (after.length > 0 && worst("rss") > base.rss + slack) problems.push(`RSS grew from ${mib(base.rss)} MiB to ${mib(worst("rss"))} MiB`);
 if (after.length > 0 && worst("jsHeap") > base.jsHeap + slack) problems.push(`the JS heap grew from ${mib(base.jsHeap)} MiB to ${mib(worst("jsHeap"))} MiB`);
 const last = samples[samples.length - 1];
