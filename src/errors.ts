@@ -1,6 +1,7 @@
 // Every error the library throws on bad input is one of these classes, so callers can tell
 // a wrong shape from a corrupt file from an exhausted memory, and the library stays usable.
 
+/** Base class of every error wasmgrad throws on bad input. */
 export class WasmgradError extends Error {
   constructor(message: string) {
     super(message);
@@ -35,6 +36,7 @@ export class FormatError extends WasmgradError {}
  */
 export class AnomalyError extends WasmgradError {}
 
+/** A shape as error messages print it: [2, 3]. */
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }

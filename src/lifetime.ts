@@ -191,6 +191,7 @@ setOutOfMemoryHandler((heap) => {
   return "the tensors of the unfinished training step on this backend were released";
 });
 
+/** Whether operations are being recorded for autograd (false inside noGrad), as torch.is_grad_enabled. */
 export function isGradEnabled(): boolean {
   return noGradDepth === 0;
 }

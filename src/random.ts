@@ -2,8 +2,10 @@
 // xoshiro128** on 32-bit integer math: same sequence in every JS runtime, state is four uint32
 // words that checkpoints save and restore. Not PyTorch's mt19937: same seed ≠ same numbers as torch.
 
+/** The four 32-bit words of a Generator's state. */
 export type RngState = [number, number, number, number];
 
+/** A seedable random number generator (xoshiro128**) for init, shuffling, dropout and sampling (torch.Generator). */
 export class Generator {
   private s0 = 0;
   private s1 = 0;
@@ -93,10 +95,12 @@ export class Generator {
     return p;
   }
 
+  /** The generator's state, to save (torch's get_state). */
   getState(): { words: RngState; spareNormal: number | null } {
     return { words: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spareNormal };
   }
 
+  /** Restores a state from getState(). */
   setState(state: { words: RngState; spareNormal: number | null }): void {
     [this.s0, this.s1, this.s2, this.s3] = state.words.map((w) => w >>> 0) as RngState;
     this.spareNormal = state.spareNormal;

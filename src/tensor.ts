@@ -29,7 +29,9 @@ import type { NormOrder } from "./ops/reduce.js";
 
 /** Element types: float32, int32 and bool (stored as int32 0/1). */
 export type DType = "float32" | "int32" | "bool";
+/** A tensor shape: one size per dim. */
 export type Shape = readonly number[];
+/** Nested arrays of numbers or booleans, as tensor() takes them. */
 export type NestedArray = number | boolean | NestedArray[];
 
 const DTYPES: readonly DType[] = ["float32", "int32", "bool"];
@@ -49,6 +51,7 @@ export class ValuesIndices {
     this[0] = values;
     this[1] = indices;
   }
+  /** values, then indices: `const [values, indices] = x.max(1)`. */
   *[Symbol.iterator](): Iterator<Tensor> {
     yield this.values;
     yield this.indices;
@@ -90,6 +93,7 @@ export class Tensor {
   get requiresGrad(): boolean {
     return this.requires;
   }
+  /** Sets requires_grad; only leaf tensors may be set. */
   set requiresGrad(value: boolean) {
     if (typeof value !== "boolean") throw new ValueError(`requiresGrad must be true or false, got ${describe(value)}`);
     if (value && this.dtype !== "float32") {

@@ -5,6 +5,7 @@ import { useWasmModule } from "./backend/index.js";
 import { builtin } from "./platform.js";
 import { ValueError } from "./errors.js";
 
+/** Where initWasm finds the kernels: a URL or path, a fetch Response, a compiled module, or the bytes. */
 export type WasmSource = string | URL | Response | PromiseLike<Response> | WebAssembly.Module | BufferSource;
 
 /**

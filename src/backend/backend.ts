@@ -40,14 +40,17 @@ export type Kernels = Omit<KernelExports, InternalExport> & {
   ): void;
 };
 
+/** The two backends: the wasm SIMD kernels, or their plain-JavaScript twins. */
 export type BackendName = "wasm" | "js";
 
+/** A backend: one linear memory with its heap and every kernel working in it (setBackend, createBackend). */
 export interface Backend extends Kernels {
   readonly name: BackendName;
   readonly heap: Heap;
   readonly memory: WebAssembly.Memory;
   /** Threads gemm may use (see threads.ts); returns how many it will really use (1 if unsupported). */
   setNumThreads(n: number): number;
+  /** Threads the gemm may use on this backend (setNumThreads). */
   getNumThreads(): number;
   /** Counters of the thread pool since it started (null without a pool). */
   threadStats(): import("./threads.js").ThreadStats | null;
@@ -59,7 +62,9 @@ export interface Backend extends Kernels {
   writeMeta(values: Int32Array): number;
   /** Views over the whole memory, rebuilt after the memory grows. */
   f32(): Float32Array;
+  /** The memory as int32 (a fresh view after the memory grows). */
   i32(): Int32Array;
+  /** The memory as bytes (a fresh view after the memory grows). */
   u8(): Uint8Array;
 }
 
@@ -98,6 +103,7 @@ export class MemoryViews {
   }
 }
 
+/** Options of createBackend: memory limit and sharing. */
 export interface MemoryOptions {
   /** Upper bound of the backend's memory in bytes (default 4 GiB − 64 KiB, the wasm32 limit). */
   maxMemoryBytes?: number;

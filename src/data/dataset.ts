@@ -10,12 +10,16 @@ import { checkGenerator, describe } from "../check.js";
 /** What a batch of samples of type T looks like: a tensor per tuple field, or one tensor. */
 export type BatchOf<T> = T extends unknown[] ? { [K in keyof T]: Tensor } : Tensor;
 
+/** A map-style dataset (torch.utils.data.Dataset): implement getItem(index) and length. */
 export abstract class Dataset<T = unknown> {
+  /** Number of samples. */
   abstract get length(): number;
+  /** The sample at index (0 ≤ index < length). */
   abstract getItem(index: number): T;
   /** Optional fast path: the samples at `indices`, already batched. */
   getBatch?(indices: Int32Array): BatchOf<T>;
 
+  /** Throws an IndexError unless 0 ≤ index < length. */
   protected checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw new ValueError(`${this.constructor.name}: index ${index} out of range for ${this.length} samples`);

@@ -5,6 +5,7 @@ import { FormatError, ValueError } from "../errors.js";
 import { describe } from "../check.js";
 import { gunzipSync } from "../platform.js";
 
+/** A parsed IDX file: its element type, dims and data. */
 export interface IdxArray {
   dims: number[];
   data: Uint8Array;

@@ -4,6 +4,7 @@ export { parseIdx, parseIdxFile, type IdxArray } from "./idx.js";
 export * as transforms from "./transforms.js";
 export type { NDArray, Transform } from "./transforms.js";
 import { MNIST, type MNISTOptions } from "./mnist.js";
+/** Ready-made datasets (torchvision.datasets). */
 export const datasets = { MNIST };
 export type { MNISTOptions };
 export { MNIST };

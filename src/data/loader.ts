@@ -10,6 +10,7 @@ import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";
 import { checkBool, checkFunction, checkGenerator, checkOptions, describe } from "../check.js";
 
+/** Options of DataLoader (torch's batch_size, shuffle, drop_last, generator, collate_fn). */
 export interface DataLoaderOptions<T, B> {
   batchSize?: number;
   shuffle?: boolean;
@@ -35,6 +36,7 @@ export interface DataLoaderState {
   batchesDone: number;
 }
 
+/** Batches of a Dataset, shuffled or in order, collated into tensors (torch.utils.data.DataLoader); its position can be checkpointed. */
 export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -74,6 +76,7 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** The batches of one epoch (a new shuffle each epoch). */
   *[Symbol.iterator](): Iterator<B> {
     const n = this.dataset.length;
     const resume = this.resume;

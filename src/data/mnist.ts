@@ -15,6 +15,7 @@ import { asBytes, checkBool, checkOptions, describe } from "../check.js";
 import { fs, gunzip, gunzipSync, packageDir, path } from "../platform.js";
 import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
 
+/** Options of datasets.MNIST. */
 export interface MNISTOptions {
   /** Directory holding the IDX files (also searched: root/MNIST/raw, torchvision's layout). */
   root?: string;
@@ -31,6 +32,7 @@ const FILES = {
   test: ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
 } as const;
 
+/** The MNIST digits (torchvision.datasets.MNIST): 60,000 training or 10,000 test images as [1, 28, 28] tensors with int labels. */
 export class MNIST extends Dataset<[Tensor, number]> {
   /** Raw pixels, [N, H, W] uint8. */
   readonly data: Uint8Array;
@@ -124,6 +126,7 @@ export class MNIST extends Dataset<[Tensor, number]> {
     return new MNIST({ images, labels, transform: options.transform });
   }
 
+  /** Number of images. */
   get length(): number {
     return this.targets.length;
   }

@@ -27,6 +27,7 @@ export interface NDArray {
   shape: number[];
 }
 
+/** A transform of one sample (or of a whole batch, where the transform can), as torchvision's. */
 export interface Transform {
   /** Transforms one sample. */
   apply(x: NDArray): NDArray;
@@ -170,6 +171,7 @@ export class Lambda implements Transform {
   readonly applyBatch?: (x: NDArray) => NDArray;
 
   constructor(
+    /** The function applied to each sample. */
     readonly fn: (x: NDArray) => NDArray,
     options: { batched?: (x: NDArray) => NDArray } = {},
   ) {
@@ -194,6 +196,7 @@ export class Lambda implements Transform {
 /** A random geometric transform: per-image affine maps from output pixels to input pixels. */
 export abstract class RandomGeometric implements Transform {
   readonly geometric = true;
+  /** Value of the pixels a warp brings in from outside the image. */
   readonly fill: number;
   protected readonly generator?: Generator;
 
@@ -239,6 +242,7 @@ export abstract class RandomGeometric implements Transform {
   }
 }
 
+/** Options of RandomAffine (torchvision's degrees, translate, scale, fill). */
 export interface RandomAffineOptions {
   /** Rotation range in degrees: d means (-d, d). */
   degrees: number | [number, number];
@@ -364,9 +368,16 @@ export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], sc
  */
 export interface BatchPlan {
   once: Transform | null;
-  perBatch: { transform: RandomGeometric; fill: (channel: number) => number }[];
+  /** The random warps applied per batch, each with its fill value per channel. */
+  perBatch: {
+    /** A random warp. */
+    transform: RandomGeometric;
+    /** Its fill value for a channel, after the pixel-wise steps that follow it. */
+    fill: (channel: number) => number;
+  }[];
 }
 
+/** How a Compose splits into per-sample steps done once and random warps done per batch (null when it cannot). */
 export function planBatches(t: Transform | undefined): BatchPlan | null {
   if (t === undefined) return { once: null, perBatch: [] };
   const list = flatten(t);

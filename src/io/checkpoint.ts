@@ -22,10 +22,13 @@ import { readBytes, writeBytesAtomic } from "../platform.js";
 
 /** Anything with a JSON-serialisable state: LR schedulers, DataLoaders, your own objects. */
 export interface Stateful<S = unknown> {
+  /** The state, as JSON. */
   stateDict(): S;
+  /** Restores a state made by stateDict(). */
   loadStateDict(state: S): void;
 }
 
+/** What a checkpoint holds: model, optimizer, scheduler, loader position, epoch, step, generator and extra JSON. */
 export interface CheckpointState {
   model: Module;
   // biome-ignore lint/suspicious/noExplicitAny: any optimizer, whatever its options type
@@ -44,6 +47,7 @@ export interface CheckpointState {
   extra?: unknown;
 }
 
+/** What loadCheckpoint returns: epoch, step, extra, and the state dict's missing/unexpected keys. */
 export interface CheckpointInfo extends LoadResult {
   epoch: number;
   step: number;

@@ -26,6 +26,7 @@ export interface LoadedTensor {
   dtype: string;
 }
 
+/** A safetensors file read whole: its tensors and its string metadata. */
 export interface SafetensorsContents {
   tensors: Record<string, LoadedTensor>;
   /** The header's `__metadata__` (string → string), or {} when there is none. */
@@ -270,6 +271,7 @@ export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?
   return out;
 }
 
+/** Options of saveSafetensors: string metadata for the header. */
 export interface SaveSafetensorsOptions {
   /** String → string pairs stored as the header's `__metadata__` (PyTorch writes {format: "pt"}). */
   metadata?: Record<string, string>;

@@ -17,12 +17,15 @@ function at(owner: string, i: number, n: number): number {
 /** Items stored as own properties "0", "1", ... (a subclass adds its item check). */
 abstract class IndexedList<T> extends Module {
   #count = 0;
+  /** Checks one item and returns it typed; the error names `where`. */
   protected abstract check(item: unknown, where: string): T;
 
+  /** Registers the initial items under 0, 1, 2, ... */
   protected setAll(items: Iterable<T>): void {
     for (const m of Array.from(items)) this.append(m);
   }
 
+  /** Number of items. */
   override get length(): number {
     return this.#count;
   }
@@ -65,6 +68,7 @@ abstract class IndexedList<T> extends Module {
     this.#count++;
   }
 
+  /** The items in order. */
   *[Symbol.iterator](): Iterator<T> {
     for (let i = 0; i < this.#count; i++) yield (this as unknown as Record<string, T>)[String(i)];
   }
@@ -81,6 +85,7 @@ export class ModuleList extends IndexedList<Module> {
     if (!(m instanceof Module)) throw new ValueError(`ModuleList: the item at ${where} is not a Module, got ${describe(m)}`);
     return m;
   }
+  /** ModuleList has no forward: throws. */
   forward(): never {
     throw new ValueError("ModuleList has no forward(): iterate over it and call its modules");
   }
@@ -143,6 +148,7 @@ export class ModuleDict extends Module {
   values(): Module[] {
     return Array.from(this.children());
   }
+  /** Number of items. */
   override get length(): number {
     return this.keys().length;
   }

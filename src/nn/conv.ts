@@ -7,6 +7,7 @@ import { Module, Parameter } from "./module.js";
 import { checkArgCount, checkBool, checkInt, checkOptions } from "../check.js";
 import { kaimingUniform_, uniform_ } from "./init.js";
 
+/** Options of nn.Conv2d (torch: stride, padding, dilation, groups, bias). */
 export interface Conv2dLayerOptions {
   stride?: Pair;
   /** Zero padding per side, or "valid" (none) / "same" (output size = input size, stride 1). */
@@ -70,6 +71,7 @@ export class Conv2d extends Module {
     this.resetParameters();
   }
 
+  /** Draws weight and bias again with PyTorch's default init. */
   resetParameters(): void {
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
@@ -192,6 +194,7 @@ abstract class Pool2d extends Module {
     poolParams(new.target.name, kernelSize, options, allowed);
     this.stride = options.stride ?? kernelSize;
   }
+  /** The pooling settings as torch prints them. */
   override extraRepr(): string {
     return `kernel_size=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.stride)}, padding=${JSON.stringify(this.options.padding ?? 0)}`;
   }

@@ -41,6 +41,7 @@ export function calculateGain(nonlinearity: "linear" | "relu" | "leaky_relu" | "
   throw new ValueError(`calculateGain: unsupported nonlinearity ${describe(nonlinearity)} (expected 'linear', 'relu', 'leaky_relu', 'tanh' or 'sigmoid')`);
 }
 
+/** Fills t with U(low, high) in place (nn.init.uniform_). */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   checkInit("uniform_", t, { low, high }, generator);
   const d = t.data;
@@ -48,6 +49,7 @@ export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = de
   return t;
 }
 
+/** Fills t with N(mean, std²) in place (nn.init.normal_). */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   checkInit("normal_", t, { mean, std }, generator);
   const d = t.data;
@@ -55,15 +57,18 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
   return t;
 }
 
+/** Fills t with value in place (nn.init.constant_). */
 export function constant_(t: Tensor, value: number): Tensor {
   if (!(t instanceof Tensor)) throw new ValueError(`constant_: expected a Tensor, got ${describe(t)}`);
   if (typeof value !== "number") throw new ValueError(`constant_: value must be a number, got ${describe(value)}`);
   t.data.fill(value);
   return t;
 }
+/** Fills t with 0 in place (nn.init.zeros_). */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
+/** Fills t with 1 in place (nn.init.ones_). */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }

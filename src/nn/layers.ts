@@ -36,6 +36,7 @@ export class Linear extends Module {
     this.resetParameters();
   }
 
+  /** Draws weight and bias again with PyTorch's default init. */
   resetParameters(): void {
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
@@ -53,12 +54,14 @@ export class Linear extends Module {
   }
 }
 
+/** nn.ReLU: max(x, 0). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return F.relu(x);
   }
 }
 
+/** nn.Identity: returns its input. */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;
@@ -83,6 +86,7 @@ export class Flatten extends Module {
   }
 }
 
+/** nn.Softmax(dim): softmax along dim. */
 export class Softmax extends Module {
   constructor(readonly dim = -1) {
     super();
@@ -96,6 +100,7 @@ export class Softmax extends Module {
   }
 }
 
+/** nn.LogSoftmax(dim): log-softmax along dim. */
 export class LogSoftmax extends Module {
   constructor(readonly dim = -1) {
     super();
@@ -126,6 +131,7 @@ export class Sequential extends Module {
     }
   }
 
+  /** Number of layers. */
   override get length(): number {
     return Array.from(this.children()).length;
   }

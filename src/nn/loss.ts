@@ -16,6 +16,7 @@ abstract class Loss extends Module {
     checkReduction(new.target.name, reduction, extraReductions);
     this.reduction = reduction;
   }
+  /** The loss of input against target, reduced as configured. */
   abstract override forward(input: Tensor, target: Tensor): Tensor;
   override extraRepr(): string {
     return `reduction='${this.reduction}'`;

@@ -33,8 +33,10 @@ export class Parameter extends Tensor {
 
 /** A state dict value: a tensor, or plain shape + data (as read from a file). */
 export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+/** A state dict: tensors by dotted name (fc1.weight). */
 export type StateDict = Record<string, Tensor>;
 
+/** What loadStateDict returns: keys the model has and the dict lacks, and keys the dict has and the model lacks. */
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
@@ -51,6 +53,7 @@ export interface Module {
   (...args: AnyArgs): ReturnType<this["forward"]>;
 }
 
+/** Base class of every layer and model (torch.nn.Module): subclass it, assign submodules and Parameters as fields, define forward(). */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the call signature is provided by the constructor
 export abstract class Module {
   /** Training mode (dropout active, batch norm updating statistics); see train()/eval(). */
@@ -74,6 +77,7 @@ export abstract class Module {
     return callable as unknown as this;
   }
 
+  /** The computation of this module; model(x) calls it. */
   abstract forward(...args: AnyArgs): unknown;
 
   /** Own submodules in registration order (PyTorch's named_children). */
@@ -83,6 +87,7 @@ export abstract class Module {
       if (v instanceof Module) yield [key, v];
     }
   }
+  /** The direct submodules, in assignment order. */
   *children(): Generator<Module> {
     for (const [, m] of this.namedChildren()) yield m;
   }
@@ -96,6 +101,7 @@ export abstract class Module {
       yield* child.namedModules(prefix ? `${prefix}.${name}` : name, seen);
     }
   }
+  /** This module and every submodule, depth first. */
   *modules(): Generator<Module> {
     for (const [, m] of this.namedModules()) yield m;
   }
@@ -120,6 +126,7 @@ export abstract class Module {
       }
     }
   }
+  /** Every parameter (of submodules too unless recurse is false), each once. */
   parameters(recurse = true): Parameter[] {
     return Array.from(this.namedParameters("", recurse), ([, p]) => p);
   }
@@ -131,6 +138,7 @@ export abstract class Module {
     this.bufferNames.set(name, persistent);
   }
 
+  /** Every buffer with its dotted name. */
   *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
     for (const [modName, m] of this.namedModules(prefix)) {
       for (const [name] of m.bufferNames) {
@@ -139,6 +147,7 @@ export abstract class Module {
       }
     }
   }
+  /** Every buffer (BatchNorm's running statistics, loss weights, ...). */
   buffers(): Tensor[] {
     return Array.from(this.namedBuffers(), ([, b]) => b);
   }
@@ -149,6 +158,7 @@ export abstract class Module {
     for (const m of this.modules()) m.training = mode;
     return this;
   }
+  /** Evaluation mode (dropout off, batch norm uses its running statistics); train(false). */
   eval(): this {
     return this.train(false);
   }
@@ -243,6 +253,7 @@ export abstract class Module {
     return "";
   }
 
+  /** The module tree as torch prints it. */
   toString(): string {
     const kids = Array.from(this.namedChildren());
     const head = `${this.constructor.name}(${this.extraRepr()}`;

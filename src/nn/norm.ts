@@ -21,6 +21,7 @@ export class Dropout extends Module {
   }
 }
 
+/** Options of nn.BatchNorm1d/2d (torch: eps, momentum, affine, track_running_stats). */
 export interface BatchNormLayerOptions {
   eps?: number;
   /** Running-average factor; null: cumulative average over all batches. Default 0.1. */
@@ -66,6 +67,7 @@ abstract class BatchNorm extends Module {
     this.registerBuffer("num_batches_tracked", track ? filled([], 0, "int32") : null);
   }
 
+  /** Throws a ShapeError unless x has the rank this batch norm takes. */
   protected abstract checkInput(x: Tensor): void;
 
   forward(x: Tensor): Tensor {

@@ -5,8 +5,10 @@ import { checkBool, checkInt, checkOptions, describe } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 import { cat, dense, narrow, squeeze, unsqueeze } from "./layout.js";
 
+/** A size for both spatial dims, or [height, width]. */
 export type Pair = number | [number, number];
 
+/** Options of conv2d (torch: stride, padding, dilation, groups). */
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
@@ -182,6 +184,7 @@ function groupedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   return cat(parts, 1);
 }
 
+/** Options of maxPool2d/avgPool2d (torch: stride, padding, ceil_mode). */
 export interface Pool2dOptions {
   stride?: Pair;
   padding?: Pair;

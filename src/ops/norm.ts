@@ -6,6 +6,7 @@ import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { dense } from "./layout.js";
 import { type Generator, defaultGenerator } from "../random.js";
 
+/** Options of batchNorm (torch: training, momentum, eps). */
 export interface BatchNormOptions {
   /** Use batch statistics (and update the running ones) — the module's training mode. */
   training?: boolean;

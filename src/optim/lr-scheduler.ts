@@ -45,6 +45,7 @@ import {
   sortedInts,
 } from "./hyper.js";
 
+/** Any optimizer, whatever its options type. */
 // biome-ignore lint/suspicious/noExplicitAny: any optimizer, whatever its options type
 export type AnyOptimizer = Optimizer<any>;
 
@@ -67,11 +68,13 @@ export type PerGroup = number | readonly number[];
 /** JSON-safe number: ±Infinity and NaN become strings. */
 export type JsonNumber = number | "Infinity" | "-Infinity" | "NaN";
 
+/** A number for a JSON state: Infinity and NaN as strings. */
 export function encodeNumber(x: number): JsonNumber {
   if (Number.isFinite(x)) return x;
   return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
 }
 
+/** The number encodeNumber wrote; throws a ValueError naming `what` otherwise. */
 export function decodeNumber(x: unknown, what: string): number {
   if (typeof x === "number") return x;
   if (x === "Infinity") return Infinity;
@@ -360,6 +363,7 @@ interface Phase {
   endMomentum: MomentumKey;
 }
 
+/** Options of OneCycleLR (torch's max_lr, total_steps or epochs × steps_per_epoch, pct_start, ...). */
 export interface OneCycleLROptions {
   /** Peak lr, one for all groups or one per group. */
   maxLr: PerGroup;
@@ -552,6 +556,7 @@ function oneCyclePhases(totalSteps: number, pctStart: number, threePhase: boolea
 
 // ---- ReduceLROnPlateau -------------------------------------------------------------------------
 
+/** Options of ReduceLROnPlateau (torch's mode, factor, patience, threshold, cooldown, min_lr, eps). */
 export interface ReduceLROnPlateauOptions {
   /** 'min' (default): reduce when the metric stops decreasing; 'max': when it stops increasing. */
   mode?: "min" | "max";
@@ -609,6 +614,7 @@ export class ReduceLROnPlateau {
     return this.mode === "min" ? Infinity : -Infinity;
   }
 
+  /** Whether the scheduler is waiting out its cooldown after a reduction. */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
@@ -658,6 +664,7 @@ export class ReduceLROnPlateau {
     });
   }
 
+  /** The lr of each parameter group after the last step (get_last_lr). */
   getLastLr(): number[] {
     return [...this.lastLr];
   }
@@ -677,6 +684,7 @@ export class ReduceLROnPlateau {
     };
   }
 
+  /** Restores a state made by stateDict(). */
   loadStateDict(state: SchedulerState): void {
     const owner = "ReduceLROnPlateau.loadStateDict";
     if (state === null || typeof state !== "object") throw new ValueError(`${owner}: expected an object, got ${String(state)}`);

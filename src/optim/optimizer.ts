@@ -7,6 +7,7 @@ import { describe } from "../check.js";
 import { type HyperSpec, resolveHyper } from "./hyper.js";
 import { zeroGradOf, type StateValue } from "../nn/module.js";
 
+/** A parameter group: its parameters and their options (torch's param_groups entries). */
 export interface ParamGroup<O> {
   params: Tensor[];
   options: O;
@@ -15,6 +16,7 @@ export interface ParamGroup<O> {
 /** A group as the user passes it: params plus any options overriding the defaults. */
 export type ParamGroupInput<O> = { params: Iterable<Tensor> } & Partial<O>;
 
+/** Parameters to optimize: an iterable of tensors, or groups with options of their own. */
 export type ParamsInput<O> = Iterable<Tensor> | ParamGroupInput<O>[];
 
 /** Per-parameter optimizer state: named tensors, per-parameter numbers (NAdam's mu_product) and the step count. */
@@ -365,6 +367,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected scalarNames(_options: O): string[] {
     return [];
   }
+  /** Updates one parameter in place from its gradient and state: what a subclass implements (one fused kernel call in the built-in optimizers). */
   protected abstract update(p: Tensor, grad: Tensor, st: ParamState, options: O): void;
 }
 

@@ -16,6 +16,7 @@ import type { Module } from "../nn/module.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { decodeNumber, encodeNumber, type JsonNumber } from "../optim/lr-scheduler.js";
 
+/** Options of EarlyStopping: patience, minDelta, mode ("min" or "max"), checkFinite. */
 export interface EarlyStoppingOptions {
   /** Epochs in a row without improvement after which step() says stop (default 3). */
   patience?: number;
@@ -41,6 +42,7 @@ export interface EarlyStoppingState {
   stopped: boolean;
 }
 
+/** Stops training when a validation metric stops improving and keeps the best weights (as Lightning's/Keras's EarlyStopping). */
 export class EarlyStopping {
   patience: number;
   minDelta: number;
@@ -159,6 +161,7 @@ export class EarlyStopping {
     };
   }
 
+  /** Restores a state made by stateDict(). */
   loadStateDict(state: EarlyStoppingState): void {
     const owner = "EarlyStopping.loadStateDict";
     if (state === null || typeof state !== "object" || state.type !== "EarlyStopping") {

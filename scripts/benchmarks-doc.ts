@@ -1,0 +1,147 @@
+// docs/benchmarks.md is generated from bench/results/ by this script (npm run docs:bench; npm run
+// bench runs it at the end): the newest summary table of `npm run bench`, the tensor-op rows of
+// the newest kernels run (wasm, js and PyTorch), and the newest example-program run. Nothing in it
+// is typed by hand, and test/docs.test.ts checks the committed file equals what this writes.
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseFlags } from "../src/cli/flags.js";
+
+const ROOT = join(import.meta.dirname, "..");
+export const RESULTS = join(ROOT, "bench", "results");
+export const DOC = join(ROOT, "docs", "benchmarks.md");
+
+/** The newest file `<prefix>-<YYYY-MM-DD>[...].<ext>` in dir (dates sort as text). */
+function newest(dir: string, prefix: string, ext: string): string | null {
+  const files = readdirSync(dir).filter((f) => new RegExp(`^${prefix}-\\d{4}-\\d{2}-\\d{2}[^.]*\\.${ext}$`).test(f) && !f.includes("quick"));
+  return files.length === 0 ? null : files.sort().at(-1)!;
+}
+
+const n = (x: number | null | undefined, digits = 3) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "–" : Number(x.toPrecision(digits)).toLocaleString("en-US");
+
+interface OpSide {
+  bestUs: number;
+  rate: number;
+}
+interface KernelsJson {
+  date: string;
+  machine: { cpu: string; cores: number; node: string };
+  torch?: { version?: string; error?: string };
+  tensorOps?: { name: string; shape: string; unit: string; wasm: OpSide; js: OpSide; torch: OpSide | null }[];
+}
+interface ExamplesJson {
+  date: string;
+  quick: boolean;
+  results: {
+    name: string;
+    args: string[];
+    wasmgrad: { wallSeconds: number; error?: string; figures: Record<string, number> };
+    torch: { wallSeconds: number; error?: string; figures: Record<string, number> };
+  }[];
+}
+
+function tensorOpsSection(dir: string): string {
+  const file = newest(dir, "kernels", "json");
+  const k = file ? (JSON.parse(readFileSync(join(dir, file), "utf8")) as KernelsJson) : null;
+  if (!k?.tensorOps) return "No kernels run with tensor-op rows in bench/results/ yet (`npm run bench:kernels`).\n";
+  const torch = k.torch?.version ? `PyTorch ${k.torch.version}` : `PyTorch (not run: ${k.torch?.error ?? "missing"})`;
+  const rows = k.tensorOps.map((r) => {
+    const ratio = r.torch ? `${n(r.torch.bestUs / r.wasm.bestUs, 2)}×` : "–";
+    return `| ${r.name.replace(/ \[.*/, "")} | ${r.shape} | ${r.unit} | ${n(r.wasm.rate)} | ${n(r.wasm.bestUs)} | ${n(r.js.rate)} | ${n(r.torch?.rate)} | ${n(r.torch?.bestUs)} | ${ratio} |`;
+  });
+  return [
+    `\`npm run bench:kernels\`, ${k.date.slice(0, 10)} (\`bench/results/${file}\`): ${k.machine.cpu}, ${k.machine.cores} cores, Node ${k.machine.node}; the same ops in ${torch} on one thread (\`bench/pytorch/kernels.py\`) in the same run. Best of several calls; rate is GFLOP/s for bmm and GB/s of compulsory traffic (read + write) otherwise; torch ÷ wasm above 1 means wasmgrad is faster.`,
+    "",
+    "| op | shape | unit | wasm | wasm µs | js | PyTorch | PyTorch µs | PyTorch ÷ wasm (time) |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    "At 64×512×768 every output is 100 MB: PyTorch maps a fresh one from the OS on each call and pays the page faults; at 8×512×768 (12.6 MB) glibc reuses the block and PyTorch's figure is the op alone. wasmgrad reuses freed blocks of its heap at any size.",
+    "",
+  ].join("\n");
+}
+
+function examplesSection(dir: string): string {
+  const file = newest(dir, "examples", "json");
+  if (!file) return "No example-program run in bench/results/ yet (`npm run bench:examples`).\n";
+  const e = JSON.parse(readFileSync(join(dir, file), "utf8")) as ExamplesJson;
+  const rows = e.results.flatMap((r) => [
+    `| ${r.name} | wall time, s | ${r.wasmgrad.error ? `failed: ${r.wasmgrad.error}` : n(r.wasmgrad.wallSeconds)} | ${r.torch.error ? `failed: ${r.torch.error}` : n(r.torch.wallSeconds)} |`,
+    ...Object.keys({ ...r.wasmgrad.figures, ...r.torch.figures }).map(
+      (key) => `| | ${key} | ${n(r.wasmgrad.figures[key], 4)} | ${n(r.torch.figures[key], 4)} |`,
+    ),
+  ]);
+  return [
+    `\`npm run bench:examples\`, ${e.date.slice(0, 10)} (\`bench/results/${file}\`): each port in \`examples/\` and its PyTorch twin in \`examples/pytorch/\`, with the same flags, one after the other, one thread each. Random draws differ between the two (PyTorch's generator is not ours) except in the polynomial fit, which starts both from the same values.`,
+    "",
+    "| program | figure | wasmgrad | PyTorch |",
+    "|---|---|---:|---:|",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
+function summarySection(dir: string): string {
+  const file = newest(dir, "bench", "md");
+  if (!file) return "No `npm run bench` summary in bench/results/ yet.\n";
+  return `\`npm run bench\` (\`bench/results/${file}\`; every figure of that run is in the .json beside it):\n\n${readFileSync(join(dir, file), "utf8").trim()}\n`;
+}
+
+/** The whole of docs/benchmarks.md, from the result files in `dir`. */
+export function renderBenchmarksDoc(dir = RESULTS): string {
+  return `# Benchmarks
+
+<!-- Generated by scripts/benchmarks-doc.ts from bench/results/ (npm run docs:bench); do not edit. -->
+
+All figures come from one machine (a shared 2-core AMD EPYC, Linux x64) and each table from one
+run, so ratios inside a table compare like with like; the machine is noisy, so compare ratios, not
+absolute figures across tables. Reproduce with the command above each table.
+
+\`\`\`sh
+npm run bench                 # end to end, kernels, threads, CNN, breakdown, overhead: one summary table
+npm run bench:kernels         # kernels and tensor ops, wasm vs js vs PyTorch on one thread
+npm run bench:examples        # the example ports vs their PyTorch twins
+npm run bench:e2e             # end to end only: wasmgrad, TensorFlow.js, numpy
+npm run bench:threads         # the seed MLP with 1 and 2 threads
+npm run bench:cnn             # CNN training throughput
+npm run bench:breakdown       # where a training step's time goes
+npm run bench:overhead        # per-step overhead over the bare kernels
+\`\`\`
+
+## Tensor ops against PyTorch
+
+${tensorOpsSection(dir)}
+## Example programs against PyTorch
+
+${examplesSection(dir)}
+## Training the seed MLP: wasmgrad, TensorFlow.js, numpy
+
+${summarySection(dir)}
+What each column runs:
+- **wasmgrad wasm / js**: the loop of \`examples/mnist-mlp.ts\` verbatim (DataLoader over
+  \`datasets.MNIST\` with ToTensor + Normalize, shuffled; zeroGrad, forward, loss, backward, step,
+  \`loss.item()\`) on the wasm or the js backend; the 2-threads column calls \`setNumThreads(2)\`.
+- **TensorFlow.js 4.22** (\`@tensorflow/tfjs\`): three dense layers initialised like PyTorch,
+  \`tf.train.momentum(0.001, 0.9)\`, softmax cross-entropy on logits; \`model.fit\` or
+  \`optimizer.minimize\` per step, on its wasm backend (SIMD, one thread) or its cpu backend.
+- **numpy**: \`bench/numpy_mlp.py\`, the same MLP, init and update in float32 with OpenBLAS on one
+  thread.
+- Each configuration trains in its own process (\`bench/e2e-run.ts\`), its timed epochs spread over
+  up to three processes run round-robin with the other columns.
+`;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const flags = parseFlags("npm run docs:bench --", "Writes docs/benchmarks.md from the newest result files in bench/results/.", {
+    check: { type: "boolean", help: "only check that docs/benchmarks.md is up to date (exit 1 if not)" },
+  });
+  const text = renderBenchmarksDoc();
+  if (flags.check) {
+    const same = readFileSync(DOC, "utf8") === text;
+    console.log(same ? "docs/benchmarks.md is up to date" : "docs/benchmarks.md is out of date: run npm run docs:bench");
+    process.exit(same ? 0 : 1);
+  }
+  writeFileSync(DOC, text);
+  console.log(`wrote ${DOC}`);
+}
