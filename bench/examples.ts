@@ -22,7 +22,7 @@ interface Program {
 }
 
 const last = (out: string, re: RegExp): number => {
-  const all = [...out.matchAll(new RegExp(re.source, "g"))];
+  const all = [...out.matchAll(new RegExp(re.source, `${re.flags.replace("g", "")}g`))];
   return all.length === 0 ? Number.NaN : Number(all[all.length - 1][1]);
 };
 

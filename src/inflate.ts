@@ -26,7 +26,38 @@ const WINDOW = 32768;
 // Lengths (symbols 257–285) and distances (0–29): base values and extra bits.
 const LEN_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258);
 const LEN_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0);
-const DIST_BASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577);
+const DIST_BASE = Uint16Array.of(
+  1,
+  2,
+  3,
+  4,
+  5,
+  7,
+  9,
+  13,
+  17,
+  25,
+  33,
+  49,
+  65,
+  97,
+  129,
+  193,
+  257,
+  385,
+  513,
+  769,
+  1025,
+  1537,
+  2049,
+  3073,
+  4097,
+  6145,
+  8193,
+  12289,
+  16385,
+  24577,
+);
 const DIST_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);
 /** The order in which a dynamic block lists the code lengths of its code-length code. */
 const CLEN_ORDER = Uint8Array.of(16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15);
@@ -128,8 +159,15 @@ export function crc32(bytes: Uint8Array, crc = 0, from = 0, to = bytes.length): 
   let i = from;
   for (; i + 8 <= to; i += 8) {
     const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-    c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
-      t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+    c =
+      t[1792 + (a & 0xff)] ^
+      t[1536 + ((a >>> 8) & 0xff)] ^
+      t[1280 + ((a >>> 16) & 0xff)] ^
+      t[1024 + (a >>> 24)] ^
+      t[768 + bytes[i + 4]] ^
+      t[512 + bytes[i + 5]] ^
+      t[256 + bytes[i + 6]] ^
+      t[bytes[i + 7]];
   }
   for (; i < to; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
@@ -140,7 +178,7 @@ export function adler32(bytes: Uint8Array, adler = 1, from = 0, to = bytes.lengt
   let a = adler & 0xffff;
   let b = adler >>> 16;
   // 3800 bytes keep b below 2^31 between reductions.
-  for (let i = from; i < to;) {
+  for (let i = from; i < to; ) {
     const stop = Math.min(i + 3800, to);
     for (; i < stop; i++) {
       a += bytes[i];
@@ -186,7 +224,11 @@ export class Inflater {
   private ckStart = 0;
   private members = 0;
 
-  constructor(private readonly input: Uint8Array, readonly format: InflateFormat, readonly name: string) {
+  constructor(
+    private readonly input: Uint8Array,
+    readonly format: InflateFormat,
+    readonly name: string,
+  ) {
     this.check = format === "zlib" ? 1 : 0;
   }
 
@@ -300,7 +342,10 @@ export class Inflater {
       const id1 = this.byte();
       const id2 = this.byte();
       if (id1 !== 0x1f || id2 !== 0x8b) {
-        throw this.fail(this.members === 0 ? `not gzip data (it starts with 0x${hex(id1)} 0x${hex(id2)}, not 0x1f 0x8b)` : `unexpected bytes after the gzip data`, at);
+        throw this.fail(
+          this.members === 0 ? `not gzip data (it starts with 0x${hex(id1)} 0x${hex(id2)}, not 0x1f 0x8b)` : `unexpected bytes after the gzip data`,
+          at,
+        );
       }
       const method = this.byte();
       if (method !== 8) throw this.fail(`unknown compression method ${method}`, at);
@@ -365,7 +410,7 @@ export class Inflater {
     const clen = new Uint16Array(128);
     const cmask = buildTable(codeLengths, 0, 19, clen, CODELEN);
     if (typeof cmask === "string") throw this.fail(`invalid code lengths set (${cmask})`);
-    for (let i = 0; i < nlen + ndist;) {
+    for (let i = 0; i < nlen + ndist; ) {
       const e = clen[this.peek(cmask)];
       if (e === 0) throw this.fail("invalid code lengths set");
       this.bits(e & 15);

@@ -1,10 +1,11 @@
 // Everything that depends on the runtime: Node built-ins reached through
 // process.getBuiltinModule (never a static `node:` import, so the package stays loadable in
 // browsers and workers, which pass bytes or URLs instead of paths), file reads and atomic
-// writes, and gzip decompression. The rest of the library asks here.
-import { FormatError, ValueError } from "./errors.js";
+// writes. The rest of the library asks here. (Gzip is decompressed in gunzip.ts, the same way
+// in every runtime.)
+import { ValueError } from "./errors.js";
 
-// The few parts of node:fs, node:zlib, node:module and node:path used here, typed locally so
+// The few parts of node:fs, node:module and node:path used here, typed locally so
 // the published .d.ts files do not depend on @types/node.
 export interface NodeFs {
   existsSync(path: string): boolean;
@@ -15,9 +16,6 @@ export interface NodeFs {
   closeSync(fd: number): void;
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
-}
-interface NodeZlib {
-  gunzipSync(data: Uint8Array, options?: { finishFlush?: number; maxOutputLength?: number }): Uint8Array;
 }
 interface NodeModule {
   createRequire(base: string): { resolve(id: string): string };
@@ -52,119 +50,6 @@ export function fs(what = "reading files"): NodeFs {
 /** node:path, or a ValueError. */
 export function path(): NodePath {
   return requireBuiltin<NodePath>("node:path", "resolving paths");
-}
-
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** DEFLATE cannot expand data by more than about 1032 times. */
-const MAX_INFLATE_RATIO = 1032;
-/** zlib's Z_SYNC_FLUSH: decompress what a truncated stream holds without failing. */
-const Z_SYNC_FLUSH = 2;
-
-/**
- * The size the decompressed data announces in its own header, given a prefix of it (null: the
- * prefix is too short to tell). May throw a FormatError for a prefix that is already wrong.
- */
-export type DeclaredSize = (prefix: Uint8Array) => number | null;
-
-/** The declared size, checked against what the compressed bytes can hold at most. */
-function checkDeclared(name: string, declared: number, compressed: number): number {
-  const most = MAX_INFLATE_RATIO * compressed + 1024;
-  if (declared > most) {
-    throw new FormatError(
-      `${name}: its header declares ${declared} bytes, but ${compressed} bytes of gzip data cannot hold more than ${most} (truncated or corrupt file)`,
-    );
-  }
-  return Math.max(1, declared);
-}
-
-function tooBig(name: string, limit: number): FormatError {
-  return new FormatError(`${name}: the gzip data decompresses to more than the ${limit} bytes its header declares`);
-}
-
-/**
- * Decompresses gzip bytes synchronously (Node zlib); other bytes pass through. With
- * `declaredSize`, the header of the data is read from a decompressed prefix first and
- * decompression stops at the size it declares: a corrupt or hostile file cannot make it
- * allocate more than its own header announces (nor more than the input can inflate to).
- */
-export function gunzipSync(bytes: Uint8Array, name: string, declaredSize?: DeclaredSize): Uint8Array {
-  if (!isGzip(bytes)) return bytes;
-  const zlib = builtin<NodeZlib>("node:zlib");
-  if (zlib === null) throw new ValueError(`${name}: gzip data needs node:zlib here; use the async URL/bytes loader instead`);
-  const corrupt = (e: unknown) => new FormatError(`${name}: corrupt gzip data (${(e as Error).message})`);
-  let limit: number | undefined;
-  if (declaredSize !== undefined) {
-    // Growing prefixes (each inflates to at most ~1032× its size) until the header is complete.
-    for (let k = 64; ; k *= 4) {
-      const part = bytes.subarray(0, Math.min(k, bytes.length));
-      let prefix: Uint8Array;
-      try {
-        prefix = new Uint8Array(zlib.gunzipSync(part, { finishFlush: Z_SYNC_FLUSH }));
-      } catch (e) {
-        throw corrupt(e);
-      }
-      const declared = declaredSize(prefix);
-      if (declared !== null) {
-        limit = checkDeclared(name, declared, bytes.length);
-        break;
-      }
-      if (part.length === bytes.length) break;
-    }
-  }
-  try {
-    // A view of zlib's buffer, not a copy (the training set's images are 47 MB).
-    const out = zlib.gunzipSync(bytes, limit === undefined ? undefined : { maxOutputLength: limit });
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch (e) {
-    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" && limit !== undefined) throw tooBig(name, limit);
-    throw corrupt(e);
-  }
-}
-
-/**
- * Decompresses gzip bytes with the web-standard DecompressionStream; other bytes pass through.
- * `declaredSize` bounds the output as in gunzipSync.
- */
-export async function gunzip(bytes: Uint8Array, name: string, declaredSize?: DeclaredSize): Promise<Uint8Array> {
-  if (!isGzip(bytes)) return bytes;
-  if (typeof DecompressionStream === "undefined") return gunzipSync(bytes, name, declaredSize);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let limit = Infinity;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  try {
-    reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.length;
-      if (declaredSize !== undefined && limit === Infinity) {
-        const declared = declaredSize(concat(chunks, total));
-        if (declared !== null) limit = checkDeclared(name, declared, bytes.length);
-      }
-      if (total > limit) throw tooBig(name, limit);
-    }
-  } catch (e) {
-    void reader?.cancel().catch(() => undefined);
-    if (e instanceof FormatError) throw e;
-    throw new FormatError(`${name}: corrupt gzip data (${(e as Error).message})`);
-  }
-  return concat(chunks, total);
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Directory of an installed npm package, resolved from here or from the working directory. */

@@ -38,7 +38,9 @@ function theirs(input: Uint8Array, format: InflateFormat): Buffer | Error {
 }
 
 function compress(data: Uint8Array, format: InflateFormat, options: zlib.ZlibOptions = {}): Uint8Array {
-  return new Uint8Array(format === "gzip" ? zlib.gzipSync(data, options) : format === "zlib" ? zlib.deflateSync(data, options) : zlib.deflateRawSync(data, options));
+  return new Uint8Array(
+    format === "gzip" ? zlib.gzipSync(data, options) : format === "zlib" ? zlib.deflateSync(data, options) : zlib.deflateRawSync(data, options),
+  );
 }
 
 /** Both decoders agree: the same bytes, or both reject (ours with a FormatError). */
@@ -108,8 +110,17 @@ describe("inflate: the same output as zlib", () => {
     // 3 bytes from 32,768 back (distance code 29, 13 extra bits all ones) and ending.
     const r = new Rand(3);
     const first = Uint8Array.from({ length: 32768 }, () => r.int(256));
-    const stored = (body: Uint8Array, final = false) => Uint8Array.of(final ? 1 : 0, body.length & 255, body.length >> 8, ~body.length & 255, (~body.length >> 8) & 255, ...body);
-    const fixedTail = bitsToBytes([[1, 1], [1, 2], [0b0000001, 7, true], [0, 0], [29, 5, true], [8191, 13], [0, 7, true]]);
+    const stored = (body: Uint8Array, final = false) =>
+      Uint8Array.of(final ? 1 : 0, body.length & 255, body.length >> 8, ~body.length & 255, (~body.length >> 8) & 255, ...body);
+    const fixedTail = bitsToBytes([
+      [1, 1],
+      [1, 2],
+      [0b0000001, 7, true],
+      [0, 0],
+      [29, 5, true],
+      [8191, 13],
+      [0, 7, true],
+    ]);
     const raw = Buffer.concat([stored(new Uint8Array(0)), stored(first), fixedTail]);
     for (const piece of [undefined, () => 1000, () => 1]) {
       const out = ours(raw, "deflate", piece);
@@ -117,7 +128,9 @@ describe("inflate: the same output as zlib", () => {
     }
     expectAgreement(raw, "deflate");
     // The same reference after only 32,767 bytes reaches before the start.
-    expect(ours(Buffer.concat([stored(first.subarray(1)), fixedTail]), "deflate")).toMatchObject({ message: expect.stringMatching(/invalid distance too far back/) });
+    expect(ours(Buffer.concat([stored(first.subarray(1)), fixedTail]), "deflate")).toMatchObject({
+      message: expect.stringMatching(/invalid distance too far back/),
+    });
     expectAgreement(Buffer.concat([stored(first.subarray(1)), fixedTail]), "deflate");
   });
 
@@ -148,8 +161,11 @@ describe("inflate: the same output as zlib", () => {
     // Members are concatenated; zero bytes after a member end the data, other bytes must be a member.
     const two = Buffer.concat([gz, compress(Uint8Array.of(1, 2, 3), "gzip", { level: 0 }), gz]);
     expect(ours(two, "gzip", () => 97)).toEqual(Buffer.concat([data, Buffer.of(1, 2, 3), data]));
-    for (const tail of [[0], [0, 0, 0], [0, 5, 6], [5], [0x1f], [0x1f, 0x8b, 8]]) expectAgreement(Buffer.concat([two, Buffer.from(tail)]), "gzip", undefined, `tail ${tail}`);
-    expect((ours(Buffer.concat([gz, Buffer.of(5, 6)]), "gzip") as Error).message).toBe(`data: corrupt gzip data at byte ${gz.length}: unexpected bytes after the gzip data`);
+    for (const tail of [[0], [0, 0, 0], [0, 5, 6], [5], [0x1f], [0x1f, 0x8b, 8]])
+      expectAgreement(Buffer.concat([two, Buffer.from(tail)]), "gzip", undefined, `tail ${tail}`);
+    expect((ours(Buffer.concat([gz, Buffer.of(5, 6)]), "gzip") as Error).message).toBe(
+      `data: corrupt gzip data at byte ${gz.length}: unexpected bytes after the gzip data`,
+    );
     // zlib and raw data end where their stream ends; what follows is not read (as zlib does).
     for (const format of ["zlib", "deflate"] as const) expectAgreement(Buffer.concat([compress(data, format), Buffer.of(1, 2, 3)]), format);
   });
@@ -161,7 +177,11 @@ describe("inflate: the same rejections as zlib", () => {
     const gz = compress(data, "gzip");
     const badCrc = gz.slice();
     badCrc[gz.length - 8] ^= 0x40;
-    expect((ours(badCrc, "gzip") as Error).message).toMatch(new RegExp(`^data: corrupt gzip data at byte ${gz.length - 8}: incorrect data check \\(CRC-32 0x[0-9a-f]+, the data gives 0x${crc32(data).toString(16)}\\)$`));
+    expect((ours(badCrc, "gzip") as Error).message).toMatch(
+      new RegExp(
+        `^data: corrupt gzip data at byte ${gz.length - 8}: incorrect data check \\(CRC-32 0x[0-9a-f]+, the data gives 0x${crc32(data).toString(16)}\\)$`,
+      ),
+    );
     const badLength = gz.slice();
     badLength[gz.length - 4] ^= 1;
     expect((ours(badLength, "gzip") as Error).message).toMatch(/incorrect length check \(901 bytes, the data has 900\)/);
@@ -169,7 +189,12 @@ describe("inflate: the same rejections as zlib", () => {
     const badAdler = z.slice();
     badAdler[z.length - 1] ^= 1;
     expect((ours(badAdler, "zlib") as Error).message).toMatch(/^data: corrupt zlib data at byte \d+: incorrect data check \(Adler-32/);
-    for (const [bytes, format] of [[badCrc, "gzip"], [badLength, "gzip"], [badAdler, "zlib"]] as const) expectAgreement(bytes, format);
+    for (const [bytes, format] of [
+      [badCrc, "gzip"],
+      [badLength, "gzip"],
+      [badAdler, "zlib"],
+    ] as const)
+      expectAgreement(bytes, format);
     // The error stays: the decoder does not go on from a bad state.
     const inf = new Inflater(badCrc, "gzip", "data");
     expect(() => inf.read(new Uint8Array(5000))).toThrow(/incorrect data check/);

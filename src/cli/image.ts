@@ -1,9 +1,13 @@
-// Minimal image codecs for the command line (Node only: PNG data is zlib, via node:zlib).
+// Minimal image codecs for the command line.
 //   decodePng: 8-bit, non-interlaced grayscale, gray+alpha, RGB, RGBA and palette images, all five
-//              row filters → luminance 0–255 (alpha composited over the background)
+//              row filters → luminance 0–255 (alpha composited over the background). Chunk CRCs
+//              are checked, and the image data is inflated (src/inflate.ts) to exactly the size
+//              the IHDR implies: more is an error, found after one byte more.
 //   decodePgm: netpbm P2 (ASCII) and P5 (binary), maxval up to 65535
-//   encodePng: 8-bit grayscale, for the report's digit thumbnails and test fixtures
-import { deflateSync, inflateSync } from "node:zlib";
+//   encodePng: 8-bit grayscale (node:zlib), for the report's digit thumbnails and test fixtures
+import { deflateSync } from "node:zlib";
+import { FormatError } from "../errors.js";
+import { Inflater, crc32 } from "../inflate.js";
 import type { GrayImage } from "./preprocess.js";
 
 export class ImageFormatError extends Error {
@@ -50,6 +54,10 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
     const start = pos + 8;
     if (start + length + 4 > bytes.length) throw new ImageFormatError(`${name}: PNG chunk ${type} at byte ${pos} runs past the end of the file`);
     const body = bytes.subarray(start, start + length);
+    const stored = view.getUint32(start + length);
+    const computed = crc32(bytes, 0, pos + 4, start + length);
+    if (stored !== computed)
+      throw new ImageFormatError(`${name}: PNG chunk ${type} at byte ${pos} is corrupt: its CRC is 0x${hex8(stored)}, its contents give 0x${hex8(computed)}`);
     if (type === "IHDR") {
       if (length < 13) throw new ImageFormatError(`${name}: PNG IHDR chunk too short`);
       width = view.getUint32(start);
@@ -78,18 +86,9 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
   if (!ended) throw new ImageFormatError(`${name}: PNG is truncated (no IEND chunk)`);
   if (colorType === 3 && palette === null) throw new ImageFormatError(`${name}: palette PNG without a PLTE chunk`);
 
-  let raw: Uint8Array;
-  try {
-    raw = new Uint8Array(inflateSync(Buffer.concat(idat)));
-  } catch (e) {
-    throw new ImageFormatError(`${name}: corrupt PNG image data (${(e as Error).message})`);
-  }
   const channels = CHANNELS[colorType];
   const stride = width * channels;
-  if (raw.length < height * (stride + 1)) {
-    throw new ImageFormatError(`${name}: PNG image data is ${raw.length} bytes, ${width}×${height} ${COLOR_NAMES[colorType]} needs ${height * (stride + 1)}`);
-  }
-  const px = unfilter(raw, width, height, channels, name);
+  const px = unfilter(inflateImageData(Buffer.concat(idat), width, height, colorType, name), width, height, channels, name);
 
   // Samples → luminance (BT.601) and alpha; then composite over the background: white unless the
   // visible pixels are mostly light (light ink on a transparent background).
@@ -133,6 +132,38 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
   const data = new Float32Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = alpha[i] * lum[i] + (1 - alpha[i]) * background;
   return { width, height, data };
+}
+
+/** DEFLATE cannot expand data by more than about 1032 times. */
+const MAX_INFLATE_RATIO = 1032;
+
+/** The zlib stream of the IDAT chunks → exactly the rows × (1 + stride) bytes the IHDR implies. */
+function inflateImageData(zdata: Uint8Array, width: number, height: number, colorType: number, name: string): Uint8Array {
+  const stride = width * CHANNELS[colorType];
+  const need = height * (stride + 1);
+  const image = `${width}×${height} ${COLOR_NAMES[colorType]} image`;
+  if (need > MAX_INFLATE_RATIO * zdata.length + 1024) {
+    throw new ImageFormatError(`${name}: PNG image data of ${zdata.length} bytes cannot hold the ${need} bytes a ${image} needs (truncated or corrupt file)`);
+  }
+  const raw = new Uint8Array(need);
+  try {
+    const inf = new Inflater(zdata, "zlib", `${name}: PNG image data`);
+    const n = inf.read(raw);
+    if (n < need) throw new ImageFormatError(`${name}: PNG image data is ${n} bytes, ${width}×${height} ${COLOR_NAMES[colorType]} needs ${need}`);
+    if (!inf.atEnd()) {
+      throw new ImageFormatError(
+        `${name}: PNG image data decompresses to more than the ${need} bytes a ${image} needs (${height} row${height === 1 ? "" : "s"} of 1 + ${stride} bytes)`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof FormatError) throw new ImageFormatError(e.message);
+    throw e;
+  }
+  return raw;
+}
+
+function hex8(v: number): string {
+  return v.toString(16).padStart(8, "0");
 }
 
 /** Reverses the per-row PNG filters (None, Sub, Up, Average, Paeth). */
@@ -183,8 +214,9 @@ export function decodePgm(bytes: Uint8Array, name: string): GrayImage {
   if (!isPgm(bytes)) throw new ImageFormatError(`${name}: not a PGM file (expected P2 or P5)`);
   const binary = bytes[1] === 0x35;
   let pos = 2;
-  // Header tokens (whitespace separated, '#' comments to end of line).
-  const token = (): number => {
+  // Header tokens (whitespace separated, '#' comments to end of line): decimal numbers, read digit
+  // by digit and rejected beyond 9 digits, so a long one costs nothing.
+  const token = (what = "header number"): number => {
     for (;;) {
       while (pos < bytes.length && /\s/.test(String.fromCharCode(bytes[pos]))) pos++;
       if (bytes[pos] === 0x23) {
@@ -194,9 +226,13 @@ export function decodePgm(bytes: Uint8Array, name: string): GrayImage {
       break;
     }
     const start = pos;
-    while (pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39) pos++;
+    let v = 0;
+    for (; pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39; pos++) {
+      v = 10 * v + bytes[pos] - 0x30;
+      if (v > 999_999_999) throw new ImageFormatError(`${name}: PGM ${what} at byte ${start} is too large (more than 9 digits)`);
+    }
     if (pos === start) throw new ImageFormatError(`${name}: malformed PGM header or data at byte ${start}`);
-    return Number(String.fromCharCode(...bytes.subarray(start, pos)));
+    return v;
   };
   const width = token();
   const height = token();
@@ -214,7 +250,7 @@ export function decodePgm(bytes: Uint8Array, name: string): GrayImage {
     for (let i = 0; i < n; i++) data[i] = (wide ? (bytes[pos + 2 * i] << 8) | bytes[pos + 2 * i + 1] : bytes[pos + i]) * scale;
   } else {
     for (let i = 0; i < n; i++) {
-      const v = token();
+      const v = token("sample");
       if (v > maxval) throw new ImageFormatError(`${name}: PGM sample ${v} exceeds maxval ${maxval}`);
       data[i] = v * scale;
     }
@@ -224,21 +260,6 @@ export function decodePgm(bytes: Uint8Array, name: string): GrayImage {
 
 // ---- encoding ----------------------------------------------------------------------------------
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(bytes: Uint8Array, crc = 0xffffffff): number {
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return crc;
-}
-
 /** Wraps a chunk body with its length, type and CRC. */
 export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -246,7 +267,7 @@ export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   view.setUint32(0, body.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(body, 8);
-  view.setUint32(8 + body.length, (crc32(out.subarray(4, 8 + body.length)) ^ 0xffffffff) >>> 0);
+  view.setUint32(8 + body.length, crc32(out, 0, 4, 8 + body.length));
   return out;
 }
 

@@ -12,6 +12,7 @@ export const PREDICT_OPTIONS: OptionSpec = {
   idx: { type: "string" },
   index: { type: "string" },
   labels: { type: "string" },
+  "max-bytes": { type: "string" },
   top: { type: "string" },
   backend: { type: "string" },
   threads: { type: "string" },
@@ -29,6 +30,7 @@ not interlaced) or PGM (P2/P5), any size: a light background is inverted, the di
   --idx FILE           an IDX image file (e.g. t10k-images-idx3-ubyte, plain or .gz)
   --index LIST         samples of --idx: 7 or 0,5,9 or 0-9
   --labels FILE        IDX labels to show the true class (default: the matching *-labels-idx1-ubyte)
+  --max-bytes N        the most a gzipped IDX file may decompress to (default 268435456, 256 MiB)
   --top K              also list the K most likely classes (default 3)
   --model mlp|cnn      the model type, if the file does not say
   --backend wasm|js    --threads N
@@ -57,9 +59,9 @@ export function parseIndexList(spec: string, n: number): number[] {
   return out;
 }
 
-function readIdx(path: string, dims: number, what: string) {
+function readIdx(path: string, dims: number, what: string, maxBytes: number | undefined) {
   requireFile(path, what);
-  return data.parseIdxFile(new Uint8Array(readFileSync(path)), path, dims);
+  return data.parseIdxFile(new Uint8Array(readFileSync(path)), path, dims, { maxBytes });
 }
 
 export async function predictCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
@@ -76,6 +78,7 @@ export async function predictCommand(argv: string[], out: (s: string) => void = 
   if (images.length === 0 && idxPath === undefined) throw new CliError("predict: give image files or --idx FILE --index N", USAGE);
   if (idxPath !== undefined && !flags.has("index")) throw new CliError("predict: --idx needs --index N (e.g. --index 0 or --index 0-9)", USAGE);
   const top = flags.num("top", 3, { int: true, min: 1, max: 10 });
+  const maxBytes = flags.has("max-bytes") ? flags.num("max-bytes", 0, { int: true, min: 1 }) : undefined;
   const json = flags.bool("json");
 
   // Read every input first, so a bad file fails before any work.
@@ -92,14 +95,14 @@ export async function predictCommand(argv: string[], out: (s: string) => void = 
     inputs.push({ name: path, pixels: p.pixels, note: notes.join(", ") || undefined });
   }
   if (idxPath !== undefined) {
-    const idx = readIdx(idxPath, 3, "--idx file");
+    const idx = readIdx(idxPath, 3, "--idx file", maxBytes);
     const [n, h, w] = idx.dims;
     if (h !== 28 || w !== 28) throw new CliError(`${idxPath}: images are ${h}×${w}, the models take 28×28`);
     const indices = parseIndexList(flags.str("index")!, n);
     let labelsPath = flags.str("labels");
     const guess = idxPath.replace(/images([-.])idx3/, "labels$1idx1");
     if (labelsPath === undefined && guess !== idxPath && existsSync(guess)) labelsPath = guess;
-    const labels = labelsPath === undefined ? null : readIdx(labelsPath, 1, "--labels file");
+    const labels = labelsPath === undefined ? null : readIdx(labelsPath, 1, "--labels file", maxBytes);
     if (labels !== null && labels.dims[0] !== n) throw new CliError(`${labelsPath}: ${labels.dims[0]} labels for ${n} images in ${idxPath}`);
     for (const i of indices) inputs.push({ name: `${idxPath}#${i}`, pixels: idx.data.slice(i * 784, (i + 1) * 784), label: labels?.data[i] });
   }

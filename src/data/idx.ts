@@ -2,8 +2,8 @@
 // number 0x0000TTDD (TT element type, DD number of dimensions), DD big-endian uint32 sizes,
 // then the elements. Only unsigned bytes (TT = 0x08) are used by MNIST and supported here.
 import { FormatError, ValueError } from "../errors.js";
-import { describe } from "../check.js";
-import { gunzipSync } from "../platform.js";
+import { checkOptions, describe } from "../check.js";
+import { checkMaxBytes, gunzipSync } from "../gunzip.js";
 
 /** A parsed IDX file: its element type, dims and data. */
 export interface IdxArray {
@@ -84,10 +84,22 @@ function hex(b: number): string {
   return b.toString(16).padStart(2, "0");
 }
 
+export interface ParseIdxFileOptions {
+  /**
+   * The most bytes gzipped data may decompress to (default 256 MiB; the MNIST training images
+   * are 47 MB): a header that declares more is a ValueError before anything is decompressed.
+   * Raise it for bigger files you trust. Plain bytes are taken as they are.
+   */
+  maxBytes?: number;
+}
+
 /**
  * An IDX file's bytes, plain or gzipped, parsed. Gzipped data is decompressed no further than
- * the size its IDX header declares (Node, Deno, Bun: node:zlib).
+ * the size its IDX header declares, and not at all when that is over `maxBytes`.
  */
-export function parseIdxFile(bytes: Uint8Array, name: string, expectedDims?: number): IdxArray {
-  return parseIdx(gunzipSync(bytes, name, idxDeclaredSize(name, expectedDims)), name, expectedDims);
+export function parseIdxFile(bytes: Uint8Array, name: string, expectedDims?: number, options: ParseIdxFileOptions = {}): IdxArray {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`parseIdxFile: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
+  checkOptions("parseIdxFile", options, ["maxBytes"]);
+  const maxBytes = checkMaxBytes("parseIdxFile", options.maxBytes);
+  return parseIdx(gunzipSync(bytes, name, idxDeclaredSize(name, expectedDims), maxBytes), name, expectedDims);
 }

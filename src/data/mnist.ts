@@ -12,7 +12,8 @@ import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";
 import { idxDeclaredSize, parseIdx } from "./idx.js";
 import { asBytes, checkBool, checkOptions, describe } from "../check.js";
-import { fs, gunzip, gunzipSync, packageDir, path } from "../platform.js";
+import { fs, packageDir, path } from "../platform.js";
+import { checkMaxBytes, gunzip, gunzipSync } from "../gunzip.js";
 import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
 
 /** Options of datasets.MNIST. */
@@ -25,6 +26,12 @@ export interface MNISTOptions {
   /** Raw file contents instead of a root (browsers, workers): IDX bytes, plain or gzip. */
   images?: Uint8Array;
   labels?: Uint8Array;
+  /**
+   * The most bytes a gzipped file may decompress to (default 256 MiB; the training images are
+   * 47 MB): a header that declares more is a ValueError before anything is decompressed. Raise
+   * it for bigger files you trust. Plain files are read as they are.
+   */
+  maxBytes?: number;
 }
 
 const FILES = {
@@ -51,7 +58,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
 
   constructor(options: MNISTOptions = {}) {
     super();
-    checkOptions("MNIST", options, ["root", "train", "transform", "images", "labels"]);
+    checkOptions("MNIST", options, ["root", "train", "transform", "images", "labels", "maxBytes"]);
+    const maxBytes = checkMaxBytes("MNIST", options.maxBytes);
     if (options.train !== undefined) checkBool("MNIST", "train", options.train);
     if (options.root !== undefined && typeof options.root !== "string")
       throw new ValueError(`MNIST: root must be a directory path, got ${describe(options.root)}`);
@@ -73,10 +81,10 @@ export class MNIST extends Dataset<[Tensor, number]> {
         ? [
             "images",
             "labels",
-            gunzipSync(bytesOf(options.images, "images"), "images", idxDeclaredSize("images", 3)),
-            gunzipSync(bytesOf(options.labels, "labels"), "labels", idxDeclaredSize("labels", 1)),
+            gunzipSync(bytesOf(options.images, "images"), "images", idxDeclaredSize("images", 3), maxBytes),
+            gunzipSync(bytesOf(options.labels, "labels"), "labels", idxDeclaredSize("labels", 1), maxBytes),
           ]
-        : readSplit(options.root, split);
+        : readSplit(options.root, split, maxBytes);
     const images = parseIdx(imgBytes, imgName, 3);
     const labels = parseIdx(lblBytes, lblName, 1);
     const [n, h, w] = images.dims;
@@ -116,11 +124,13 @@ export class MNIST extends Dataset<[Tensor, number]> {
   }
 
   /** Fetches the two files of a split (gzip or plain) and parses them, for browsers and workers. */
-  static async fromUrls(urls: { images: string | URL; labels: string | URL }, options: { transform?: Transform } = {}): Promise<MNIST> {
+  static async fromUrls(urls: { images: string | URL; labels: string | URL }, options: { transform?: Transform; maxBytes?: number } = {}): Promise<MNIST> {
+    checkOptions("MNIST.fromUrls", options, ["transform", "maxBytes"]);
+    const maxBytes = checkMaxBytes("MNIST.fromUrls", options.maxBytes);
     const get = async (u: string | URL, dims: number) => {
       const res = await fetch(u);
       if (!res.ok) throw new ValueError(`MNIST: fetching ${String(u)} failed: HTTP ${res.status}`);
-      return gunzip(new Uint8Array(await res.arrayBuffer()), String(u), idxDeclaredSize(String(u), dims));
+      return gunzip(new Uint8Array(await res.arrayBuffer()), String(u), idxDeclaredSize(String(u), dims), maxBytes);
     };
     const [images, labels] = await Promise.all([get(urls.images, 3), get(urls.labels, 1)]);
     return new MNIST({ images, labels, transform: options.transform });
@@ -200,7 +210,7 @@ function checkBatchResult(once: NDArray, n: number): void {
 }
 
 /** Finds and reads a split's two files: names as published, with or without .gz. */
-function readSplit(root: string | undefined, split: "train" | "test"): [string, string, Uint8Array, Uint8Array] {
+function readSplit(root: string | undefined, split: "train" | "test", maxBytes: number): [string, string, Uint8Array, Uint8Array] {
   const dirs: string[] = [];
   if (root !== undefined) {
     dirs.push(root, path().join(root, "MNIST", "raw"));
@@ -219,6 +229,11 @@ function readSplit(root: string | undefined, split: "train" | "test"): [string, 
     throw new ValueError(`MNIST: ${base} (or ${base}.gz) not found in ${dirs.join(" or ")}`);
   };
   const [imgPath, lblPath] = FILES[split].map(find);
-  const read = (p: string, dims: number) => gunzipSync(new Uint8Array(fs().readFileSync(p)), p, idxDeclaredSize(p, dims));
+  const read = (p: string, dims: number) => gunzipSync(bytesView(fs().readFileSync(p)), p, idxDeclaredSize(p, dims), maxBytes);
   return [imgPath, lblPath, read(imgPath, 3), read(lblPath, 1)];
+}
+
+/** The bytes of a file read by node:fs as a Uint8Array, without copying them. */
+function bytesView(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
