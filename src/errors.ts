@@ -38,5 +38,18 @@ export class AnomalyError extends WasmgradError {}
 
 /** A shape as error messages print it: [2, 3]. */
 export function shapeStr(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
+  // Elements that are not numbers (a malformed shape from a file) print briefly, never recursively.
+  return `[${shape.map((d) => (typeof d === "number" ? d : brief(d))).join(", ")}]`;
+}
+
+/** A value as short JSON for an error message: at most `max` characters, and no deep recursion
+ *  (a value nested thousands deep prints as its first characters, not as a RangeError). */
+export function brief(value: unknown, max = 80): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? "[[[… (nested too deeply to print)" : String(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

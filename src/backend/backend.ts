@@ -52,6 +52,8 @@ export interface Backend extends Kernels {
   setNumThreads(n: number): number;
   /** Threads the gemm may use on this backend (setNumThreads). */
   getNumThreads(): number;
+  /** @internal The live thread pool (tests look inside), or null. */
+  threadPool?(): import("./threads.js").ThreadPool | null;
   /** Counters of the thread pool since it started (null without a pool). */
   threadStats(): import("./threads.js").ThreadStats | null;
   /**

@@ -33,7 +33,8 @@ const STATE = 0,
 const IDLE = 0,
   POSTED = 1,
   CLAIMED = 2,
-  DONE = 3;
+  DONE = 3,
+  EXITED = 4; // written by a quitting worker as its last access to the shared memory
 const OP_QUIT = -1;
 const OPS: Record<GemmForm | "dot", number> = { nn: 0, nt: 1, tn: 2, dot: 3 };
 
@@ -57,7 +58,11 @@ function start(module, memory, ctl, spinMs) {
     }
     if (Atomics.compareExchange(w, ${STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) continue; // taken back
     const op = w[${OP}];
-    if (op === ${OP_QUIT}) return;
+    if (op === ${OP_QUIT}) {
+      Atomics.store(w, ${STATE}, ${EXITED});
+      Atomics.notify(w, ${STATE});
+      return;
+    }
     const a = w.subarray(${ARGS}, ${ARGS + 12});
     if (op === ${OPS.dot}) k.gemmNtDot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
@@ -168,44 +173,68 @@ export class ThreadPool {
 
   /**
    * Runs the gemm split into row (or, for few rows, column) slices over the main thread and the
-   * ready workers; `local` runs one slice on this thread. Returns false if it did not split.
+   * ready workers; `local` runs one slice on this thread, `reserveLocal(M)` makes sure this
+   * thread's scratch holds a slice of M rows. Returns false if it did not split.
+   *
+   * Memory safety: every scratch block is allocated before any slice is handed out (an
+   * OutOfMemoryError then leaves nothing running), and no exit — normal or thrown — happens
+   * before every handed-out slice is taken back or finished: the caller may free the output
+   * the moment this returns or throws.
    */
-  gemm(g: GemmArgs, local: (g: GemmArgs) => void): boolean {
+  gemm(g: GemmArgs, local: (g: GemmArgs) => void, reserveLocal: (M: number) => void): boolean {
+    if (this.closed) return false;
     const flops = 2 * g.M * g.N * g.K;
     if (flops < HOT_SPLIT_MIN_FLOPS) return false;
     const ready = this.readyWorkers(flops);
     if (ready.length === 0) return false;
     const slices = splitGemm(g, ready.length + 1);
     if (slices.length < 2) return false;
+    // This thread may run any slice (it takes back the unclaimed ones): scratch for the tallest.
+    if (g.form !== "dot") {
+      reserveLocal(Math.max(...slices.map((s) => s.M)));
+      for (let s = 1; s < slices.length; s++) this.reserveScratch(ready[s - 1], slices[s].M);
+    }
     for (let s = 1; s < slices.length; s++) this.post(ready[s - 1], slices[s]);
-    local(slices[0]);
+    let error: unknown = null;
+    try {
+      local(slices[0]);
+    } catch (e) {
+      error = e;
+    }
     for (let s = 1; s < slices.length; s++) {
       const block = this.blocks[ready[s - 1]];
       if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) {
-        local(slices[s]);
+        if (error !== null) continue; // the gemm failed: just keep the slice from running
+        try {
+          local(slices[s]);
+        } catch (e) {
+          error = e;
+        }
       } else {
         this.waitDone(block);
         this.stats.workerSlices++;
       }
     }
+    if (error !== null) throw error;
     this.stats.splits++;
     this.stats.postedSlices += slices.length - 1;
     return true;
   }
 
+  /** Grows worker w's packing scratch to hold a slice of M rows (may throw OutOfMemoryError). */
+  private reserveScratch(w: number, M: number): void {
+    const need = this.scratchFor(M);
+    if (need <= this.scratchBytes[w]) return;
+    // Forget the old block first: if alloc throws, nothing may point into freed memory.
+    if (this.scratchBytes[w] > 0) this.heap.free(this.scratch[w]);
+    this.scratchBytes[w] = 0;
+    this.scratch[w] = this.heap.alloc(need);
+    this.scratchBytes[w] = need;
+  }
+
   private post(w: number, g: GemmArgs): void {
     const block = this.blocks[w];
-    let scratch = 0;
-    if (g.form !== "dot") {
-      const need = this.scratchFor(g.M);
-      if (need > this.scratchBytes[w]) {
-        if (this.scratchBytes[w] > 0) this.heap.free(this.scratch[w]);
-        this.scratchBytes[w] = 0;
-        this.scratch[w] = this.heap.alloc(need);
-        this.scratchBytes[w] = need;
-      }
-      scratch = this.scratch[w];
-    }
+    const scratch = g.form === "dot" ? 0 : this.scratch[w];
     block[OP] = OPS[g.form];
     block.set([g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, g.accumulate ? 1 : 0, scratch], ARGS);
     Atomics.store(block, STATE, POSTED);
@@ -223,18 +252,53 @@ export class ThreadPool {
     Atomics.store(block, STATE, IDLE);
   }
 
-  /** Stops the workers and frees the control blocks and their scratch. */
-  close(): void {
-    for (let i = 0; i < this.workers.length; i++) {
-      this.blocks[i][OP] = OP_QUIT;
-      Atomics.store(this.blocks[i], STATE, POSTED);
-      Atomics.notify(this.blocks[i], STATE);
-      if (this.scratchBytes[i] > 0) this.heap.free(this.scratch[i]);
+  /**
+   * Stops the workers. Their control blocks and scratch go back to the heap only once every
+   * worker has said it exited (its last access to the shared memory): a worker that is still
+   * starting up, or still running, must never find its block reused by a tensor. Where this
+   * thread may block (Node, workers) it waits for that up to `waitMs`; otherwise, or if a worker
+   * is slower, the blocks are freed later, from a timer, once all have exited.
+   */
+  close(waitMs = 2000): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const block of this.blocks) {
+      block[OP] = OP_QUIT;
+      Atomics.store(block, STATE, POSTED);
+      Atomics.notify(block, STATE);
     }
-    // Let quit be read first: terminating a worker mid-instantiation is also fine.
-    setTimeout(() => this.workers.forEach((w) => w.terminate()), 100);
-    this.heap.free(this.ctl);
+    if (this.canBlock) {
+      const until = performance.now() + waitMs;
+      for (const block of this.blocks) {
+        for (let s = Atomics.load(block, STATE); s !== EXITED && performance.now() < until; s = Atomics.load(block, STATE)) {
+          Atomics.wait(block, STATE, s, 10);
+        }
+      }
+    }
+    this.releaseWhenExited();
   }
+
+  /** Whether close() has been called (the pool takes no more work). */
+  closed = false;
+
+  /** Frees the blocks and terminates the workers once all have exited; polls until then. */
+  private releaseWhenExited(): void {
+    if (this.blocks.some((b) => Atomics.load(b, STATE) !== EXITED)) {
+      const timer = setTimeout(() => this.releaseWhenExited(), 20) as { unref?: () => void };
+      timer.unref?.(); // a worker that never started must not keep Node alive
+      return;
+    }
+    for (let i = 0; i < this.workers.length; i++) {
+      if (this.scratchBytes[i] > 0) this.heap.free(this.scratch[i]);
+      this.scratchBytes[i] = 0;
+      this.workers[i].terminate();
+    }
+    this.heap.free(this.ctl);
+    this.released = true;
+  }
+
+  /** Whether the control blocks and scratch have gone back to the heap (after close()). */
+  released = false;
 }
 
 function canAtomicsWait(block: Int32Array): boolean {

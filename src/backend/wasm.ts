@@ -75,11 +75,12 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     writeMeta: metaWriter(heap, views),
     setNumThreads,
     getNumThreads: () => pool?.threads ?? 1,
+    threadPool: () => pool,
     threadStats: () => (pool === null ? null : { ...pool.stats }),
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
-      if (pool?.gemm(g, runGemm)) return;
+      if (pool?.gemm(g, runGemm, gemmScratch)) return;
       runGemm(g);
     },
   };

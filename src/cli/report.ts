@@ -59,13 +59,30 @@ interface ChartOptions {
 
 /** ~5 round tick values covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  // A range at the limit of float spacing (steps that do not move lo) gets its two ends.
+  if (!(step > 0) || !Number.isFinite(step) || lo + step === lo || hi - step === hi) return [lo, hi];
+  // Ticks by index, not by repeated addition: always a bounded number of iterations.
+  const first = Math.ceil(lo / step),
+    last = Math.floor(hi / step + 1e-9);
+  if (!(last - first < 100)) return [lo, hi];
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
-  return ticks;
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toPrecision(12)));
+  return ticks.length > 0 ? ticks : [lo, hi];
+}
+
+/** Smallest and largest of many values (Math.min(...values) overflows the stack past ~100k). */
+function extent(values: Iterable<number>): [number, number] {
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
 }
 
 function logTicks(lo: number, hi: number): number[] {
@@ -98,11 +115,11 @@ export function lineChart(id: string, series: Series[], o: ChartOptions): string
   if (all.length === 0) {
     return `<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" role="img"><text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="muted">no data</text></svg>`;
   }
-  let x0 = Math.min(...all.map((p) => p[0]));
-  let x1 = Math.max(...all.map((p) => p[0]));
+  let [x0, x1] = extent(all.map((p) => p[0]));
   if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-  let y0 = o.yMin ?? Math.min(...all.map((p) => p[1]));
-  let y1 = o.yMax ?? Math.max(...all.map((p) => p[1]));
+  const [yLo, yHi] = extent(all.map((p) => p[1]));
+  let y0 = o.yMin ?? yLo;
+  let y1 = o.yMax ?? yHi;
   if (o.logY) {
     y0 = Math.max(y0, 1e-6);
     if (y1 <= y0) y1 = y0 * 10;
@@ -230,7 +247,7 @@ export function renderReport(input: ReportInput): string {
   const epochs = input.metrics.filter((m) => m.type === "epoch");
   const guides: [number, string][] = epochs.map((m) => [m.step, `end of epoch ${m.epoch}`]);
   const lossValues = [...steps, ...epochs].map((m) => m.loss).filter((v) => Number.isFinite(v) && v > 0);
-  const logLoss = lossValues.length > 1 && Math.max(...lossValues) / Math.min(...lossValues) > 8;
+  const logLoss = lossValues.length > 1 && extent(lossValues)[1] / extent(lossValues)[0] > 8;
 
   const loss = lineChart(
     "loss-chart",

@@ -1,7 +1,8 @@
 // DataLoader (torch.utils.data.DataLoader): batches of a dataset, optionally shuffled by the
 // seeded generator each epoch. Batches are contiguous tensors in the current step scope, so a
 // training loop's batches are released with the step's other temporaries.
-import { ValueError } from "../errors.js";
+import { ValueError, shapeStr } from "../errors.js";
+import { contiguous } from "../ops/layout.js";
 import { Tensor, emptyTensor, type DType } from "../tensor.js";
 import { type ScopeMark, currentScope, markScope, releaseBetween } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
@@ -171,38 +172,74 @@ export function isGeneratorState(s: unknown): s is { words: RngState; spareNorma
   );
 }
 
-/** Stacks samples: tuples field by field; tensors, NDArrays and numbers into one tensor each. */
+/** Stacks samples: tuples field by field; tensors, NDArrays and numbers into one tensor each.
+ *  Every sample must match the first (kind, tuple length, shape, dtype, backend): a ValueError
+ *  names the first sample that does not, instead of batching the wrong bytes. */
 export function defaultCollate(samples: unknown[]): unknown {
   const first = samples[0];
   if (Array.isArray(first)) {
-    return first.map((_, k) => stack(samples.map((s) => (s as unknown[])[k])));
+    samples.forEach((s, i) => {
+      if (!Array.isArray(s) || s.length !== first.length) {
+        throw new ValueError(
+          `DataLoader: sample ${i} of the batch is ${describe(s)}, but sample 0 is a tuple of ${first.length}; every sample must have the same fields`,
+        );
+      }
+    });
+    return first.map((_, k) =>
+      stack(
+        samples.map((s) => (s as unknown[])[k]),
+        ` (field ${k})`,
+      ),
+    );
   }
-  return stack(samples);
+  return stack(samples, "");
 }
 
-function stack(values: unknown[]): Tensor {
+function stack(values: unknown[], field: string): Tensor {
   const first = values[0];
   const n = values.length;
+  const mismatch = (i: number, what: string) =>
+    new ValueError(`DataLoader: sample ${i} of the batch${field} ${what}; every sample must match sample 0 (or pass a collate function)`);
   if (typeof first === "number") {
-    const dtype: DType = values.every((v) => Number.isInteger(v)) ? "int32" : "float32";
+    values.forEach((v, i) => {
+      if (typeof v !== "number") throw mismatch(i, `is ${describe(v)}, but sample 0 is a number`);
+    });
+    const ints = values.every((v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31);
+    const dtype: DType = ints ? "int32" : "float32";
     const be = getBackend();
     const out = emptyTensor(be, [n], dtype, currentScope(be));
     out.data.set(values as number[]);
     return out;
   }
   if (first instanceof Tensor) {
+    values.forEach((v, i) => {
+      if (!(v instanceof Tensor)) throw mismatch(i, `is ${describe(v)}, but sample 0 is a Tensor`);
+      if (v.backend !== first.backend) throw mismatch(i, `is on the ${v.backend.name} backend, sample 0 on ${first.backend.name}`);
+      if (v.dtype !== first.dtype) throw mismatch(i, `has dtype ${v.dtype}, sample 0 ${first.dtype}`);
+      if (v.shape.length !== first.shape.length || v.shape.some((d, k) => d !== first.shape[k])) {
+        throw mismatch(i, `has shape ${shapeStr(v.shape)}, sample 0 ${shapeStr(first.shape)}`);
+      }
+    });
     const out = emptyTensor(first.backend, [n, ...first.shape], first.dtype, currentScope(first.backend));
     const bytes = first.size * 4;
-    values.forEach((v, i) => first.backend.copy(out.ptr + i * bytes, (v as Tensor).ptr, bytes));
+    values.forEach((v, i) => first.backend.copy(out.ptr + i * bytes, contiguous(v as Tensor).ptr, bytes));
     return out;
   }
   if (first !== null && typeof first === "object" && "data" in first && "shape" in first) {
     const a = first as NDArray;
+    values.forEach((v, i) => {
+      const b = v as NDArray;
+      if (b === null || typeof b !== "object" || !(b.data instanceof Float32Array || b.data instanceof Uint8Array) || !Array.isArray(b.shape))
+        throw mismatch(i, `is ${describe(v)}, but sample 0 is an image array`);
+      if (b.shape.length !== a.shape.length || b.shape.some((d, k) => d !== a.shape[k]) || b.data.length !== a.data.length) {
+        throw mismatch(i, `has shape ${shapeStr(b.shape)}, sample 0 ${shapeStr(a.shape)}`);
+      }
+    });
     const be = getBackend();
     const out = emptyTensor(be, [n, ...a.shape], "float32", currentScope(be));
     const data = out.data;
     values.forEach((v, i) => data.set((v as NDArray).data, i * a.data.length));
     return out;
   }
-  throw new ValueError(`DataLoader: cannot batch samples of type ${typeof first}; pass a collate function`);
+  throw new ValueError(`DataLoader: cannot batch samples of type ${typeof first}${field}; pass a collate function`);
 }

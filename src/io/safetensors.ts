@@ -13,7 +13,7 @@
 // the reference writer does, tensors in the order given. A file that breaks the layout throws a
 // FormatError naming the file, the byte offset and what was expected; nothing is allocated
 // before the header has been checked against the file's size.
-import { FormatError, ValueError, shapeStr } from "../errors.js";
+import { FormatError, ValueError, brief, shapeStr } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { asBytes, describe } from "../check.js";
 import type { StateValue } from "../nn/module.js";
@@ -60,6 +60,50 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
+/** Deepest nesting a safetensors header needs is 3 ({ name: { shape: [...] } }); allow some room. */
+const MAX_HEADER_DEPTH = 32;
+
+/**
+ * Checks what JSON.parse lets pass: a key twice in one object (JSON.parse keeps the last; the
+ * format forbids duplicates) and nesting deeper than MAX_HEADER_DEPTH. Returns what is wrong
+ * (with the byte offset in the header text), or null. Assumes nothing about validity otherwise:
+ * JSON.parse checks that next.
+ */
+export function checkJsonStructure(text: string): string | null {
+  const stack: (Set<string> | null)[] = []; // a Set of keys per object, null per array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          return null; // malformed: JSON.parse reports it
+        }
+        if (top.has(key)) return `has the key ${brief(key)} twice in one object (at character ${i}); keys must be unique`;
+        top.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      stack.push(c === "{" ? new Set() : null);
+      if (stack.length > MAX_HEADER_DEPTH) return `nests objects/arrays more than ${MAX_HEADER_DEPTH} deep (at character ${i})`;
+      expectKey = c === "{";
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ",") {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}
+
 /** obj[key] = value as an own property, even for keys like "__proto__" (names come from files). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
@@ -103,6 +147,8 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
   } catch {
     return fail(`the header (bytes 8 to ${8 + headerLen}) is not valid UTF-8`);
   }
+  const structure = checkJsonStructure(text);
+  if (structure !== null) fail(`the header (bytes 8 to ${8 + headerLen}) ${structure}`);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -120,7 +166,7 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
       if (info === null) continue;
       if (typeof info !== "object" || Array.isArray(info)) fail("__metadata__ in the header must be an object of strings");
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__["${k}"] must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== "string") fail(`__metadata__[${brief(k)}] must be a string, got ${brief(v)}`);
         setOwn(metadata, k, v as string);
       }
       continue;
@@ -138,10 +184,10 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
       );
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      fail(`${what}: shape must be an array of non-negative integers, got ${brief(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`${what}: data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+      fail(`${what}: data_offsets must be [begin, end] with non-negative integers, got ${brief(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen) {
@@ -224,7 +270,9 @@ export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== "string") throw new ValueError(`saveSafetensors: metadata["${k}"] must be a string, got ${typeof v}`);
     }
-    header.__metadata__ = metadata;
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(metadata)) setOwn(own, k, v);
+    setOwn(header, "__metadata__", own);
   }
   const parts: { data: ArrayLike<number>; int: boolean; begin: number }[] = [];
   let offset = 0;
@@ -239,7 +287,7 @@ export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?
       throw new ValueError(`saveSafetensors: tensor "${key}" has ${data.length} values for shape ${shapeStr(shape)} (${count} elements)`);
     }
     const int = value instanceof Tensor ? value.dtype === "int32" : data instanceof Int32Array;
-    header[key] = { dtype: int ? "I32" : "F32", shape, data_offsets: [offset, offset + 4 * count] };
+    setOwn(header, key, { dtype: int ? "I32" : "F32", shape, data_offsets: [offset, offset + 4 * count] });
     parts.push({ data, int, begin: offset });
     offset += 4 * count;
   }
