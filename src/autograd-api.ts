@@ -15,6 +15,9 @@ export { setDetectAnomaly, isAnomalyEnabled, detectAnomaly } from "./autograd.js
 
 /** What forward() and backward() of an autograd.Function share (torch's ctx). */
 export class FunctionCtx {
+  constructor() {
+    checkArgCount("FunctionCtx", arguments, 0);
+  }
   /** For each argument of apply(): whether it is a tensor that needs a gradient. */
   needsInputGrad: boolean[] = [];
   private saved: Tensor[] = [];

@@ -7,6 +7,7 @@ import type { Backend } from "./backend/backend.js";
 import { AnomalyError, ShapeError, ValueError, shapeStr } from "./errors.js";
 import { type Scope, allocStorage, allocTemp, currentScope, endStep, isGradEnabled, outputScope, releaseTemp } from "./lifetime.js";
 import { Tensor, emptyTensor, sameBackend, type DType, type Shape } from "./tensor.js";
+import { checkArgCount } from "./check.js";
 
 export interface GradNode {
   readonly op: string;
@@ -29,12 +30,14 @@ let anomalyMode = false;
 
 /** Turns anomaly detection on or off for everything that follows (torch.autograd.set_detect_anomaly). */
 export function setDetectAnomaly(mode: boolean): void {
+  checkArgCount("setDetectAnomaly", arguments, 1);
   if (typeof mode !== "boolean") throw new ValueError(`setDetectAnomaly: expected true or false, got ${String(mode)}`);
   anomalyMode = mode;
 }
 
 /** Whether anomaly detection is on (torch.is_anomaly_enabled). */
 export function isAnomalyEnabled(): boolean {
+  checkArgCount("isAnomalyEnabled", arguments, 0);
   return anomalyMode;
 }
 
@@ -45,6 +48,7 @@ export function isAnomalyEnabled(): boolean {
  *   autograd.detectAnomaly(() => { criterion(model(x), y).backward(); });
  */
 export function detectAnomaly<T>(fn: () => T): T {
+  checkArgCount("detectAnomaly", arguments, 1);
   if (typeof fn !== "function") throw new ValueError(`detectAnomaly: expected a function, got ${typeof fn}`);
   const previous = anomalyMode;
   anomalyMode = true;

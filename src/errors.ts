@@ -1,10 +1,11 @@
-// Every error the library throws on bad input is one of these classes, so callers can tell
+import { checkArgCount } from "./check.js"; // Every error the library throws on bad input is one of these classes, so callers can tell
 // a wrong shape from a corrupt file from an exhausted memory, and the library stays usable.
 
 /** Base class of every error wasmgrad throws on bad input. */
 export class WasmgradError extends Error {
   constructor(message: string) {
     super(message);
+    checkArgCount("WasmgradError", arguments, 1);
     this.name = new.target.name;
   }
 }
@@ -30,6 +31,24 @@ export class BackendMismatchError extends WasmgradError {}
 /** A file or byte buffer that does not follow its format; names the file, offset and expectation. */
 export class FormatError extends WasmgradError {}
 
+/** A file could not be read or written: names the operation, the path and the system's reason (ENOENT, EISDIR, EACCES, ...). */
+export class FileError extends WasmgradError {
+  /** The system error code, e.g. "ENOENT" (undefined when there is none). */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    checkArgCount("BackendMismatchError", arguments, 2);
+    checkArgCount("DTypeError", arguments, 2);
+    checkArgCount("FileError", arguments, 2);
+    checkArgCount("FormatError", arguments, 2);
+    checkArgCount("OutOfMemoryError", arguments, 2);
+    checkArgCount("ReleasedTensorError", arguments, 2);
+    checkArgCount("ShapeError", arguments, 2);
+    checkArgCount("ValueError", arguments, 2);
+    this.code = code;
+  }
+}
+
 /**
  * Anomaly mode (autograd.setDetectAnomaly / detectAnomaly) found NaN or ±Infinity: names the op,
  * forward or backward, the shapes, and how many values were not finite.
@@ -38,6 +57,7 @@ export class AnomalyError extends WasmgradError {}
 
 /** A shape as error messages print it: [2, 3]. */
 export function shapeStr(shape: readonly number[]): string {
+  checkArgCount("shapeStr", arguments, 1);
   // Elements that are not numbers (a malformed shape from a file) print briefly, never recursively.
   return `[${shape.map((d) => (typeof d === "number" ? d : brief(d))).join(", ")}]`;
 }
@@ -45,6 +65,7 @@ export function shapeStr(shape: readonly number[]): string {
 /** A value as short JSON for an error message: at most `max` characters, and no deep recursion
  *  (a value nested thousands deep prints as its first characters, not as a RangeError). */
 export function brief(value: unknown, max = 80): string {
+  checkArgCount("brief", arguments, 2);
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);

@@ -66,7 +66,8 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
         continue;
       }
       throw new ShapeError(
-        `${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast: dimension ${d - nd} ` + `(size ${out[d]} vs ${v}) must be equal or 1`,
+        `${op}: shapes ${shapes.map((s) => shapeStr(s)).join(" and ")} cannot be broadcast: dimension ${d - nd} ` +
+          `(size ${out[d]} vs ${v}) must be equal or 1`,
       );
     }
   }

@@ -24,6 +24,7 @@
 import type { Backend } from "./backend/backend.js";
 import { type Heap, setOutOfMemoryHandler } from "./backend/heap.js";
 import { ValueError } from "./errors.js";
+import { checkArgCount } from "./check.js";
 
 /** Stands in for a storage in the FinalizationRegistry (it must not reference the storage). */
 interface FinalizerToken {
@@ -193,6 +194,7 @@ setOutOfMemoryHandler((heap) => {
 
 /** Whether operations are being recorded for autograd (false inside noGrad), as torch.is_grad_enabled. */
 export function isGradEnabled(): boolean {
+  checkArgCount("isGradEnabled", arguments, 0);
   return noGradDepth === 0;
 }
 
@@ -264,6 +266,7 @@ function storagesOf(result: unknown, out: Storage[]): void {
  * values are tensors), which move to the enclosing noGrad scope or become persistent.
  */
 export function noGrad<T>(fn: () => T): T {
+  checkArgCount("noGrad", arguments, 1);
   if (typeof fn !== "function") throw new ValueError(`noGrad(fn): expected a function, got ${typeof fn}`);
   return runWithoutGrad(fn, null);
 }

@@ -1,4 +1,4 @@
-// The one seeded PRNG behind init, shuffling, dropout and augmentation (manualSeed(n)).
+import { checkArgCount } from "./check.js"; // The one seeded PRNG behind init, shuffling, dropout and augmentation (manualSeed(n)).
 // xoshiro128** on 32-bit integer math: same sequence in every JS runtime, state is four uint32
 // words that checkpoints save and restore. Not PyTorch's mt19937: same seed ≠ same numbers as torch.
 
@@ -14,6 +14,7 @@ export class Generator {
   private spareNormal: number | null = null;
 
   constructor(seed = 0) {
+    checkArgCount("Generator", arguments, 1);
     this.manualSeed(seed);
   }
 
@@ -116,5 +117,6 @@ export const defaultGenerator = new Generator(0);
 
 /** Seeds the global generator, as torch.manual_seed does. */
 export function manualSeed(seed: number): Generator {
+  checkArgCount("manualSeed", arguments, 1);
   return defaultGenerator.manualSeed(seed);
 }

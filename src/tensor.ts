@@ -22,7 +22,7 @@ import type { GradNode } from "./autograd.js";
 import { runBackward } from "./autograd.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { checkArgCount, checkGenerator, checkOptions, describe } from "./check.js";
-import { MAX_NDIM, contiguousStrides, isContiguousLayout } from "./layout.js";
+import { MAX_NDIM, contiguousStrides, isContiguousLayout, normDim } from "./layout.js";
 import * as ops from "./ops/index.js";
 import type { IndexItem } from "./ops/indexing.js";
 import type { NormOrder } from "./ops/reduce.js";
@@ -48,6 +48,7 @@ export class ValuesIndices {
     readonly values: Tensor,
     readonly indices: Tensor,
   ) {
+    checkArgCount("ValuesIndices", arguments, 2);
     this[0] = values;
     this[1] = indices;
   }
@@ -79,6 +80,7 @@ export class Tensor {
 
   /** @internal use the factories (tensor, zeros, randn, ...) or ops instead. */
   constructor(storage: Storage, shape: Shape, dtype: DType, offset = 0, strides?: Shape) {
+    checkArgCount("Tensor", arguments, 5);
     if (shape.length > MAX_NDIM) throw new ShapeError(`tensors have at most ${MAX_NDIM} dimensions, got shape ${shapeStr(shape)}`);
     this.storage = storage;
     this.shape = Object.freeze([...shape]);
@@ -131,7 +133,7 @@ export class Tensor {
   stride(dim?: number): number | number[] {
     checkArgCount("stride", arguments, 1);
     if (dim === undefined) return [...this.strides];
-    return this.strides[ops.normDim("stride", dim, this.ndim)];
+    return this.strides[normDim("stride", dim, this.ndim)];
   }
 
   /** @internal byte offset of element 0 in the backend's memory, for any layout; throws if released. */
@@ -231,6 +233,7 @@ export class Tensor {
 
   /** A short description with the values of small tensors. */
   toString(): string {
+    checkArgCount("toString", arguments, 0);
     const body = this.size <= 20 ? JSON.stringify(this.tolist()) : `${this.size} elements`;
     return `tensor(${body}, shape=${shapeStr(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }

@@ -4,6 +4,7 @@
 import { useWasmModule } from "./backend/index.js";
 import { builtin } from "./platform.js";
 import { ValueError } from "./errors.js";
+import { checkArgCount } from "./check.js";
 
 /** Where initWasm finds the kernels: a URL or path, a fetch Response, a compiled module, or the bytes. */
 export type WasmSource = string | URL | Response | PromiseLike<Response> | WebAssembly.Module | BufferSource;
@@ -16,6 +17,7 @@ export type WasmSource = string | URL | Response | PromiseLike<Response> | WebAs
  *   await initWasm(new URL("wasmgrad/kernels.wasm", import.meta.url));
  */
 export async function initWasm(source: WasmSource): Promise<WebAssembly.Module> {
+  checkArgCount("initWasm", arguments, 1);
   const module = await compile(await source);
   useWasmModule(module);
   return module;

@@ -2,9 +2,13 @@
 // against the first; the safetensors writer keeps names like __proto__ as own keys and the reader
 // rejects duplicate keys and absurd nesting as FormatErrors; report charts terminate and never
 // spread huge arrays into Math.min/max.
+import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { lineChart, niceTicks } from "../src/cli/report.js";
-import { DataLoader, FormatError, ValueError, createBackend, data, io, tensor } from "../src/index.js";
+import { carriedFrom } from "../src/cli/train.js";
+import { DataLoader, FileError, FormatError, ValueError, WasmgradError, createBackend, data, io, nn, optim, tensor } from "../src/index.js";
 
 const thrown = (f: () => unknown): Error => {
   try {
@@ -119,5 +123,62 @@ describe("report charts", () => {
     const points: [number, number][] = Array.from({ length: 200_000 }, (_, i) => [i, 1 / (1 + i)]);
     const svg = lineChart("loss", [{ name: "loss", color: "#000", points }], { xLabel: "step", yLabel: "loss", logY: true });
     expect(svg).toMatch(/^<svg id="loss"/);
+  });
+});
+
+describe("files: typed errors naming the path and the operation; unique temp files removed on failure", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wasmgrad-files-"));
+  it("reading a missing file or a directory is a FileError with the code", () => {
+    const missing = thrown(() => io.loadSafetensors(join(dir, "nope.safetensors")));
+    expect(missing).toBeInstanceOf(FileError);
+    expect(missing.message).toMatch(/^loadSafetensors\(path\): cannot read .*nope\.safetensors: no such file or directory \(ENOENT\)$/);
+    expect((missing as FileError).code).toBe("ENOENT");
+    const isDir = thrown(() => io.loadCheckpoint(dir, { model: new nn.Linear(1, 1) }));
+    expect(isDir).toBeInstanceOf(FileError);
+    expect(isDir.message).toMatch(/cannot read .*: it is a directory \(EISDIR\)/);
+  });
+
+  it("writing to a directory or a missing directory is a FileError, and no temp file stays behind", () => {
+    const target = join(dir, "sub");
+    mkdirSync(target);
+    const e = thrown(() => io.saveSafetensors({ w: tensor([1]) }, target));
+    expect(e).toBeInstanceOf(FileError);
+    expect(e.message).toMatch(/^saveSafetensors\(path\): cannot write .*sub: it is a directory \(EISDIR\)$/);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    const e2 = thrown(() => io.saveSafetensors({ w: tensor([1]) }, join(dir, "no", "such", "dir.safetensors")));
+    expect(e2).toBeInstanceOf(FileError);
+    expect((e2 as FileError).code).toBe("ENOENT");
+  });
+});
+
+describe("loadCheckpoint with optimizer buffers named like Object.prototype members", () => {
+  it("rejects them before changing anything: the optimizer keeps its momentum and options", () => {
+    const model = new nn.Linear(2, 1);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    model(tensor([[1, 2]]))
+      .sum()
+      .backward();
+    opt.step();
+    const good = io.encodeCheckpoint({ model, optimizer: opt, epoch: 1, step: 1 });
+    const { tensors, metadata } = io.decodeSafetensors(good);
+    const before = opt.stateDict();
+    for (const bad of ["constructor", "__proto__", "toString", "evil"]) {
+      const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const [k, v] of Object.entries(tensors)) Object.defineProperty(sd, k.replace("momentum_buffer", bad), { value: v, enumerable: true });
+      const file = io.encodeSafetensors(sd as never, metadata);
+      const e = thrown(() => io.loadCheckpoint(file, { model, optimizer: opt }));
+      expect(e, bad).toBeInstanceOf(WasmgradError);
+      expect(e.message, bad).toMatch(new RegExp(`unknown state buffer '${bad.replace(/[_]/g, "_")}'`));
+      expect(opt.stateDict()).toEqual(before);
+    }
+    opt.step(); // still usable
+  });
+});
+
+describe("wasmgrad train --resume", () => {
+  it("a checkpoint's extra: null starts fresh figures; strings are an error naming the field", () => {
+    expect(carriedFrom(null, "a.ckpt").trainSeconds).toBe(0);
+    expect(() => carriedFrom({ runningLoss: "x" }, "a.ckpt")).toThrow(/a\.ckpt: the checkpoint's extra\.runningLoss must be a finite number, got "x"/);
+    expect(() => carriedFrom([], "a.ckpt")).toThrow(/extra must be an object/);
   });
 });

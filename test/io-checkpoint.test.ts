@@ -1,7 +1,7 @@
 // Checkpoints in one process: optimizer state dicts, save → load → continue equals an
 // uninterrupted run bitwise (weights, optimizer buffers, generator, DataLoader position), and
 // the errors of a wrong or damaged checkpoint. The kill -9 version is io-kill9.test.ts.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -146,7 +146,7 @@ describe("checkpoints", () => {
       const at = train(first, 3, undefined, (epoch, step) => epoch === 1 && step === 11); // batch 3 of epoch 2
       const path = join(dir, `${opt}.ckpt`);
       io.saveCheckpoint(path, { ...first, epoch: at.epoch, step: at.step, rng: defaultGenerator, extra: { note: "mid-epoch" } });
-      expect(existsSync(`${path}.tmp`)).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 
       // Fresh objects with other weights and another global generator state.
       const resumed = setup(77, opt);
@@ -200,14 +200,19 @@ describe("checkpoints", () => {
     expect(Array.from(tensors["model.2.bias"].data)).toEqual(s.model.stateDict()["2.bias"].toArray());
   });
 
-  it("overwrites atomically; a leftover temp file from a crash does not matter", () => {
+  it("overwrites atomically; a temp file a killed process left behind is removed by the next write, one of a live process is not", () => {
     const s = setup(9, "sgd");
     const path = join(dir, "atomic.ckpt");
     io.saveCheckpoint(path, { ...s, epoch: 0, step: 0 });
-    writeFileSync(`${path}.tmp`, "half-written garbage from a killed process");
+    const dead = `${path}.999999999-abc-def.tmp`; // no such pid
+    const live = `${path}.${process.ppid}-abc-def.tmp`; // a process that runs (still writing, as far as we know)
+    writeFileSync(dead, "half-written garbage from a killed process");
+    writeFileSync(live, "another process's write in progress");
     train(s, 1);
     io.saveCheckpoint(path, { ...s, epoch: 1, step: 8 });
-    expect(existsSync(`${path}.tmp`)).toBe(false);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    rmSync(live);
     expect(io.loadCheckpoint(path, { model: setup(9, "sgd").model }).step).toBe(8);
   });
 

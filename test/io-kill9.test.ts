@@ -5,7 +5,7 @@
 // an epoch boundary, so every resume is mid-epoch). The killed runs sleep 2 ms per step so the
 // kill surely lands before they finish; sleeping changes no numbers.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -33,7 +33,7 @@ interface Run {
  * tsx as a loader (`npx tsx` would put a wrapper process between us and the trainer, and the
  * kill would miss it).
  */
-function runChild(args: string[], killWhen?: (line: string) => boolean, killWhenExists?: string, script = CHILD): Promise<Run> {
+function runChild(args: string[], killWhen?: (line: string) => boolean, killWhenExists?: () => boolean, script = CHILD): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", script, ...args], {
       cwd: ROOT,
@@ -54,7 +54,7 @@ function runChild(args: string[], killWhen?: (line: string) => boolean, killWhen
         if (!killing && killWhen?.(line)) {
           killing = true;
           const poll = () => {
-            if (killWhenExists === undefined || existsSync(killWhenExists)) child.kill("SIGKILL");
+            if (killWhenExists === undefined || killWhenExists()) child.kill("SIGKILL");
             else if (child.exitCode === null) setImmediate(poll);
           };
           poll();
@@ -127,10 +127,15 @@ describe("kill -9 and resume", () => {
   it("killed while writing a checkpoint: the previous one stays intact and loadable", async () => {
     const path = join(dir, "big.ckpt");
     let midWrite = 0;
-    const tmp = `${path}.tmp`;
+    /** The temp files of `path` (<path>.<pid>-<unique>.tmp) on disk now. */
+    const temps = () => readdirSync(dir).filter((f) => f.startsWith("big.ckpt.") && f.endsWith(".tmp"));
     for (let attempt = 0; attempt < 2; attempt++) {
       // After two complete checkpoints, killed as soon as a temp file appears (the third write's).
-      const run = await runChild(["--write-loop", path], (l) => l === "saved 2", tmp);
+      const run = await runChild(
+        ["--write-loop", path],
+        (l) => l === "saved 2",
+        () => temps().length > 0,
+      );
       expect(run.signal).toBe("SIGKILL");
       const saved = run.lines.filter((l) => l.startsWith("saved ")).map((l) => Number(l.split(" ")[1]));
       expect(saved.slice(0, 2)).toEqual([1, 2]); // more if a loaded machine missed the first temp file
@@ -142,10 +147,10 @@ describe("kill -9 and resume", () => {
       expect([last, last + 1]).toContain(step);
       expect(tensors["model.weight"].data.every((v) => v === step)).toBe(true);
       expect(tensors["model.bias"].data.every((v) => v === step)).toBe(true);
-      if (existsSync(tmp)) {
+      if (temps().length > 0) {
         midWrite++;
         expect(step).toBe(last);
-        rmSync(tmp);
+        for (const t of temps()) rmSync(join(dir, t));
       }
     }
     expect(midWrite).toBeGreaterThan(0);
@@ -158,7 +163,12 @@ describe("kill -9 and resume", () => {
     const results = (r: Run) => r.lines.filter((l) => /^(Epoch|Test accuracy)/.test(l)).map((l) => l.replace(/\s+\(.*\)$/, ""));
     const reference = runChild(common, undefined, undefined, MNIST_EXAMPLE);
     // Killed as soon as the first mid-epoch checkpoint (step 7 of 20 in epoch 1) is on disk.
-    const killed = await runChild([...common, "--checkpoint", ckpt, "--checkpoint-every", "7"], () => true, ckpt, MNIST_EXAMPLE);
+    const killed = await runChild(
+      [...common, "--checkpoint", ckpt, "--checkpoint-every", "7"],
+      () => true,
+      () => existsSync(ckpt),
+      MNIST_EXAMPLE,
+    );
     expect(killed.signal).toBe("SIGKILL");
     expect(results(killed)).toEqual([]);
     const resumed = await runChild([...common, "--checkpoint", ckpt, "--checkpoint-every", "7", "--resume"], undefined, undefined, MNIST_EXAMPLE);

@@ -48,7 +48,7 @@ afterAll(() => {
 });
 
 describe("the npm package", () => {
-  it("ships dist (both entries, types, kernels.wasm), README and LICENSE, and nothing else", () => {
+  it("ships dist (both entries, types, kernels.wasm), README, CHANGELOG and LICENSE, and nothing else", () => {
     for (const f of [
       "package.json",
       "README.md",
@@ -61,7 +61,7 @@ describe("the npm package", () => {
     ]) {
       expect(app.files, f).toContain(f);
     }
-    expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "LICENSE"].includes(f)))).toEqual([]);
+    expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f)))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app.dir, "node_modules/wasmgrad/package.json"), "utf8"));
     // Only the workerd entry has a side effect (it hands the kernels to useWasmModule).
     expect(pkg.sideEffects).toEqual(["./dist/entry-workerd.js"]);

@@ -7,6 +7,7 @@ import { createJsBackend } from "./js/index.js";
 import { createWasmBackend } from "./wasm.js";
 import { threadsSupported } from "./threads.js";
 import { ValueError } from "../errors.js";
+import { checkArgCount, checkOptions } from "../check.js";
 
 export type { Backend, BackendName, GemmForm, Kernels, MemoryOptions } from "./backend.js";
 
@@ -16,6 +17,7 @@ let current: BackendName = "wasm";
 
 /** The embedded kernels as bytes (`shared`: the build for a shared memory, used by threads). */
 export function kernelsWasmBytes(shared = false): Uint8Array {
+  checkArgCount("kernelsWasmBytes", arguments, 1);
   const bin = atob(shared ? KERNELS_MT_WASM_BASE64 : KERNELS_WASM_BASE64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -27,6 +29,7 @@ export function kernelsWasmBytes(shared = false): Uint8Array {
  * the first tensor is made; needed where compiling from bytes is forbidden (workerd).
  */
 export function useWasmModule(source: WebAssembly.Module | BufferSource): void {
+  checkArgCount("useWasmModule", arguments, 1);
   if (instances.wasm) throw new ValueError("useWasmModule: the wasm backend is already running; call it before creating tensors");
   wasmSource = source;
 }
@@ -37,6 +40,8 @@ export function useWasmModule(source: WebAssembly.Module | BufferSource): void {
  * threads and no module was supplied with useWasmModule (pass `shared: false` to opt out).
  */
 export function createBackend(name: BackendName, options: MemoryOptions & { shared?: boolean } = {}): Backend {
+  checkArgCount("createBackend", arguments, 2);
+  checkOptions("createBackend", options, ["maxMemoryBytes", "shared"]);
   if (name === "js") return createJsBackend(options);
   if (name === "wasm") {
     const shared = (options.shared ?? true) && wasmSource === null && threadsSupported();
@@ -49,6 +54,7 @@ let requestedThreads = 1;
 
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
+  checkArgCount("getBackend", arguments, 0);
   let b = instances[current];
   if (b === undefined) {
     b = instances[current] = createBackend(current);
@@ -64,6 +70,7 @@ export function getBackend(): Backend {
  * (workerd, pages that are not cross-origin isolated), or on the js backend.
  */
 export function setNumThreads(n: number): number {
+  checkArgCount("setNumThreads", arguments, 1);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValueError(`setNumThreads: expected an integer from 1 to 256, got ${n}`);
   requestedThreads = n;
   return getBackend().setNumThreads(n);
@@ -71,6 +78,7 @@ export function setNumThreads(n: number): number {
 
 /** Threads the current backend uses for big matrix products. */
 export function getNumThreads(): number {
+  checkArgCount("getNumThreads", arguments, 0);
   return getBackend().getNumThreads();
 }
 
@@ -79,6 +87,7 @@ export function getNumThreads(): number {
  * or a Backend made by createBackend. Tensors stay on the backend that made them.
  */
 export function setBackend(backend: BackendName | Backend): Backend {
+  checkArgCount("setBackend", arguments, 1);
   if (typeof backend === "string") {
     if (backend !== "wasm" && backend !== "js") {
       throw new ValueError(`setBackend: unknown backend '${String(backend)}' (expected 'wasm' or 'js')`);

@@ -87,7 +87,6 @@ export function decodePng(bytes: Uint8Array, name: string): GrayImage {
   if (colorType === 3 && palette === null) throw new ImageFormatError(`${name}: palette PNG without a PLTE chunk`);
 
   const channels = CHANNELS[colorType];
-  const stride = width * channels;
   const px = unfilter(inflateImageData(Buffer.concat(idat), width, height, colorType, name), width, height, channels, name);
 
   // Samples → luminance (BT.601) and alpha; then composite over the background: white unless the

@@ -1,7 +1,7 @@
 // wasmgrad train: trains models.MnistMLP or models.MnistCNN on MNIST with a live progress bar,
 // writes <out>/model.safetensors, <out>/metrics.jsonl and <out>/report.html, and can checkpoint
 // and resume (same bits as an uninterrupted run, as examples/mnist-mlp.ts).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { DataLoader, type Tensor, correctCount, defaultGenerator, io, manualSeed, nn, optim } from "wasmgrad";
 import { CliError, DIVERGED, Flags, type OptionSpec, USAGE, parseFlags, rejectPositionals } from "./args.js";
@@ -101,6 +101,46 @@ const emptyInterval = () => ({ loss: 0, correct: 0, seen: 0, steps: 0, seconds: 
 /** Nothing carried into an epoch (a fresh start, or the start of the next epoch). */
 const freshCarried = (trainSeconds = 0): Carried => ({ runningLoss: 0, correct: 0, seen: 0, epochSeconds: 0, trainSeconds, interval: emptyInterval() });
 
+/**
+ * The running figures a checkpoint's `extra` carries into the resumed epoch. A checkpoint written
+ * by other code may have none (null): then the run goes on with fresh figures. Anything else must
+ * have every field as a finite number; a CliError names the first that is not.
+ */
+export function carriedFrom(extra: unknown, path: string): Carried {
+  if (extra === null || extra === undefined) return freshCarried();
+  const bad = (field: string, v: unknown) =>
+    new CliError(
+      `train: ${path}: the checkpoint's extra.${field} must be a finite number, got ${JSON.stringify(v) ?? String(v)} (not a checkpoint written by wasmgrad train?)`,
+    );
+  if (typeof extra !== "object" || Array.isArray(extra))
+    throw new CliError(`train: ${path}: the checkpoint's extra must be an object, got ${JSON.stringify(extra)}`);
+  const e = extra as Record<string, unknown>;
+  const fresh = freshCarried();
+  for (const k of Object.keys(fresh) as (keyof Carried)[]) {
+    if (k === "interval") continue;
+    if (typeof e[k] !== "number" || !Number.isFinite(e[k])) throw bad(k, e[k]);
+  }
+  const interval = e.interval as Record<string, unknown> | null;
+  if (interval === null || typeof interval !== "object") throw bad("interval", interval);
+  for (const k of Object.keys(fresh.interval)) if (typeof interval[k] !== "number" || !Number.isFinite(interval[k])) throw bad(`interval.${k}`, interval[k]);
+  return e as unknown as Carried;
+}
+
+/**
+ * Fails now, before any training, if a file cannot be written where the run will write it: the
+ * path is a directory, or its directory does not exist or is not writable.
+ */
+function checkWritable(path: string, what: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new CliError(`train: ${what} ${path} is a directory; give a file path`);
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`train: the directory of ${what} ${path} (${dir}) does not exist`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new CliError(`train: cannot write ${what} ${path}: its directory ${dir} is not writable`);
+  }
+}
+
 export async function trainCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const { values, positionals } = parseFlags("train", argv, TRAIN_OPTIONS);
   const flags = new Flags("train", values);
@@ -133,6 +173,8 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
   const dataRoot = flags.str("data");
   const { backend, threads } = setupBackend(flags);
   makeDirectory(outDir);
+  if (checkpoint !== undefined) checkWritable(checkpoint, "--checkpoint");
+  for (const f of ["metrics.jsonl", "model.safetensors", "report.html"]) checkWritable(join(outDir, f), "output file");
   manualSeed(seed);
 
   // Data: the pixel-wise transform runs once over the whole set; augmentation per batch.
@@ -174,7 +216,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void = (s
   if (resume && existsSync(checkpoint!)) {
     const info = io.loadCheckpoint(checkpoint!, { model, optimizer, loader, scheduler: scheduler ?? undefined, rng: defaultGenerator });
     ({ epoch: startEpoch, step } = info);
-    carried = info.extra as Carried;
+    carried = carriedFrom(info.extra, checkpoint!);
     const done = loader.stateDict().batchesDone;
     resumedNote =
       `Resumed from ${checkpoint}: step ${step}, ` +

@@ -5,13 +5,16 @@ import { Tensor, emptyTensor, sameBackend } from "../tensor.js";
 import { currentScope } from "../lifetime.js";
 import type { Generator } from "../random.js";
 import { defaultGenerator } from "../random.js";
-import { checkGenerator, describe } from "../check.js";
+import { checkGenerator, describe, checkArgCount } from "../check.js";
 
 /** What a batch of samples of type T looks like: a tensor per tuple field, or one tensor. */
 export type BatchOf<T> = T extends unknown[] ? { [K in keyof T]: Tensor } : Tensor;
 
 /** A map-style dataset (torch.utils.data.Dataset): implement getItem(index) and length. */
 export abstract class Dataset<T = unknown> {
+  constructor() {
+    checkArgCount(new.target.name, arguments, 0); // also a subclass without its own constructor given arguments
+  }
   /** Number of samples. */
   abstract get length(): number;
   /** The sample at index (0 ≤ index < length). */
@@ -53,6 +56,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
 
   /** Row `index` of every tensor, as views (no copy). */
   getItem(index: number): Tensor[] {
+    checkArgCount("getItem", arguments, 1);
     this.checkIndex(index);
     return this.tensors.map((t) => {
       const rowBytes = (t.size / t.shape[0]) * 4;
@@ -61,6 +65,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
   }
 
   override getBatch(indices: Int32Array): Tensor[] {
+    checkArgCount("getBatch", arguments, 1);
     for (const i of indices) this.checkIndex(i);
     return this.tensors.map((t) => gatherRows(t, indices));
   }
@@ -68,6 +73,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
 
 /** A new tensor [indices.length, ...rest] of t's rows, in the current step/noGrad scope. */
 export function gatherRows(t: Tensor, indices: Int32Array): Tensor {
+  checkArgCount("gatherRows", arguments, 2);
   const be = t.backend;
   const rowBytes = (t.size / t.shape[0]) * 4;
   const out = emptyTensor(be, [indices.length, ...t.shape.slice(1)], t.dtype, currentScope(be));
@@ -82,6 +88,7 @@ export function gatherRows(t: Tensor, indices: Int32Array): Tensor {
  * 1), shuffled by the seeded generator, as torch.utils.data.random_split.
  */
 export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator: Generator = defaultGenerator): Subset<T>[] {
+  checkArgCount("randomSplit", arguments, 3);
   const n = dataset.length;
   if (!Array.isArray(lengths) || lengths.length === 0 || lengths.some((l) => typeof l !== "number" || !Number.isFinite(l) || l < 0)) {
     throw new ValueError(
@@ -118,6 +125,8 @@ export class Subset<T> extends Dataset<T> {
     indices: Int32Array | readonly number[],
   ) {
     super();
+
+    checkArgCount("Subset", arguments, 2);
     if (dataset === null || typeof dataset !== "object" || typeof dataset.getItem !== "function") {
       throw new ValueError(`Subset: dataset must be a Dataset, got ${describe(dataset)}`);
     }
@@ -141,6 +150,7 @@ export class Subset<T> extends Dataset<T> {
     return this.indices.length;
   }
   getItem(index: number): T {
+    checkArgCount("getItem", arguments, 1);
     this.checkIndex(index);
     return this.dataset.getItem(this.indices[index]);
   }

@@ -2,7 +2,7 @@
 // number 0x0000TTDD (TT element type, DD number of dimensions), DD big-endian uint32 sizes,
 // then the elements. Only unsigned bytes (TT = 0x08) are used by MNIST and supported here.
 import { FormatError, ValueError } from "../errors.js";
-import { checkOptions, describe } from "../check.js";
+import { checkOptions, describe, checkArgCount } from "../check.js";
 import { checkMaxBytes, gunzipSync } from "../gunzip.js";
 
 /** A parsed IDX file: its element type, dims and data. */
@@ -47,6 +47,7 @@ export function readIdxHeader(bytes: Uint8Array, name: string, expectedDims?: nu
 
 /** Parses an IDX file's bytes; every error names the file (`name`) and the byte offset. */
 export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number): IdxArray {
+  checkArgCount("parseIdx", arguments, 3);
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`parseIdx: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
   if (bytes.length < 4) {
     throw new FormatError(`${name}: ${bytes.length} bytes is too short for an IDX file (a 4-byte magic number comes first)`);
@@ -84,6 +85,7 @@ function hex(b: number): string {
   return b.toString(16).padStart(2, "0");
 }
 
+/** Options of parseIdxFile: the most bytes gzipped data may decompress to. */
 export interface ParseIdxFileOptions {
   /**
    * The most bytes gzipped data may decompress to (default 256 MiB; the MNIST training images
@@ -98,6 +100,7 @@ export interface ParseIdxFileOptions {
  * the size its IDX header declares, and not at all when that is over `maxBytes`.
  */
 export function parseIdxFile(bytes: Uint8Array, name: string, expectedDims?: number, options: ParseIdxFileOptions = {}): IdxArray {
+  checkArgCount("parseIdxFile", arguments, 4);
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`parseIdxFile: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
   checkOptions("parseIdxFile", options, ["maxBytes"]);
   const maxBytes = checkMaxBytes("parseIdxFile", options.maxBytes);

@@ -9,7 +9,7 @@ import { getBackend } from "../backend/index.js";
 import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";
-import { checkBool, checkFunction, checkGenerator, checkOptions, describe } from "../check.js";
+import { checkBool, checkFunction, checkGenerator, checkOptions, describe, checkArgCount } from "../check.js";
 
 /** Options of DataLoader (torch's batch_size, shuffle, drop_last, generator, collate_fn). */
 export interface DataLoaderOptions<T, B> {
@@ -52,6 +52,7 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
     readonly dataset: Dataset<T>,
     options: DataLoaderOptions<T, B> = {},
   ) {
+    checkArgCount("DataLoader", arguments, 2);
     const d = dataset as Partial<Dataset<T>> | null;
     if (d === null || typeof d !== "object" || typeof d.getItem !== "function" || !Number.isSafeInteger(d.length) || (d.length as number) < 0) {
       throw new ValueError(`DataLoader: dataset must be a Dataset (a non-negative integer length and getItem(i)), got ${describe(dataset)}`);
@@ -128,6 +129,7 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
    * the batches done so far; taken between epochs it says "start the next epoch afresh".
    */
   stateDict(): DataLoaderState {
+    checkArgCount("stateDict", arguments, 0);
     const s = this.resume ?? this.epoch ?? { samples: this.dataset.length, batchSize: this.batchSize, generator: null, batchesDone: 0 };
     return structuredClone(s);
   }
@@ -138,6 +140,7 @@ export class DataLoader<T = unknown, B = BatchOf<T>> implements Iterable<B> {
    * already done. Restore the generator itself (checkpoints do) to continue the same sequence.
    */
   loadStateDict(state: DataLoaderState): void {
+    checkArgCount("loadStateDict", arguments, 1);
     if (state === null || typeof state !== "object" || !Number.isSafeInteger(state.batchesDone) || state.batchesDone < 0) {
       throw new ValueError(`DataLoader.loadStateDict: expected {samples, batchSize, generator, batchesDone}, got ${JSON.stringify(state)}`);
     }
@@ -176,6 +179,7 @@ export function isGeneratorState(s: unknown): s is { words: RngState; spareNorma
  *  Every sample must match the first (kind, tuple length, shape, dtype, backend): a ValueError
  *  names the first sample that does not, instead of batching the wrong bytes. */
 export function defaultCollate(samples: unknown[]): unknown {
+  checkArgCount("defaultCollate", arguments, 1);
   const first = samples[0];
   if (Array.isArray(first)) {
     samples.forEach((s, i) => {

@@ -11,7 +11,7 @@ import { currentScope, factoryScope } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
 import { Dataset } from "./dataset.js";
 import { idxDeclaredSize, parseIdx } from "./idx.js";
-import { asBytes, checkBool, checkOptions, describe } from "../check.js";
+import { asBytes, checkBool, checkOptions, describe, checkArgCount } from "../check.js";
 import { fs, packageDir, path } from "../platform.js";
 import { checkMaxBytes, gunzip, gunzipSync } from "../gunzip.js";
 import { type BatchPlan, type NDArray, type Transform, planBatches, warpBatch } from "./transforms.js";
@@ -58,6 +58,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
 
   constructor(options: MNISTOptions = {}) {
     super();
+
+    checkArgCount("MNIST", arguments, 1);
     checkOptions("MNIST", options, ["root", "train", "transform", "images", "labels", "maxBytes"]);
     const maxBytes = checkMaxBytes("MNIST", options.maxBytes);
     if (options.train !== undefined) checkBool("MNIST", "train", options.train);

@@ -6,7 +6,7 @@ import { Tensor, emptyTensor } from "../tensor.js";
 import { getBackend } from "../backend/index.js";
 import type { Scope } from "../lifetime.js";
 import { type Generator, defaultGenerator } from "../random.js";
-import { checkFiniteNumber, checkFunction, checkGenerator, checkOptions, describe } from "../check.js";
+import { checkFiniteNumber, checkFunction, checkGenerator, checkOptions, describe, checkArgCount } from "../check.js";
 
 /** x must be {data: Float32Array | Uint8Array, shape} with as many values as the shape holds. */
 function checkNDArray(owner: string, x: NDArray): void {
@@ -45,6 +45,7 @@ export class Compose implements Transform {
   readonly applyBatch?: (x: NDArray) => NDArray;
 
   constructor(readonly transforms: Transform[]) {
+    checkArgCount("Compose", arguments, 1);
     if (!Array.isArray(transforms)) throw new ValueError(`Compose: expected a list of transforms, got ${describe(transforms)}`);
     transforms.forEach((t, i) => {
       if (t === null || typeof t !== "object" || typeof t.apply !== "function")
@@ -66,6 +67,9 @@ export class Compose implements Transform {
  * Float input is only reshaped to [C, H, W]. Batches: [N, H, W] or [N, H, W, C] → [N, C, H, W].
  */
 export class ToTensor implements Transform {
+  constructor() {
+    checkArgCount("ToTensor", arguments, 0);
+  }
   /** Pixel values are bytes here (fills of transforms before ToTensor are in 0–255). */
   pixel(value: number): number {
     return Math.fround(value / 255);
@@ -113,6 +117,7 @@ export class Normalize implements Transform {
   readonly std: number[];
 
   constructor(mean: number[] | number, std: number[] | number) {
+    checkArgCount("Normalize", arguments, 2);
     this.mean = Array.isArray(mean) ? [...mean] : [mean];
     this.std = Array.isArray(std) ? [...std] : [std];
     for (const [name, list] of [
@@ -175,6 +180,7 @@ export class Lambda implements Transform {
     readonly fn: (x: NDArray) => NDArray,
     options: { batched?: (x: NDArray) => NDArray } = {},
   ) {
+    checkArgCount("Lambda", arguments, 2);
     checkFunction("Lambda", "fn", fn);
     checkOptions("Lambda", options, ["batched"]);
     if (options.batched !== undefined) checkFunction("Lambda", "batched", options.batched);
@@ -201,6 +207,7 @@ export abstract class RandomGeometric implements Transform {
   protected readonly generator?: Generator;
 
   constructor(options: { fill?: number; generator?: Generator }) {
+    checkArgCount("RandomGeometric", arguments, 1);
     const name = new.target.name;
     if (options === null || typeof options !== "object") throw new ValueError(`${name}: options must be an object, got ${describe(options)}`);
     this.fill = options.fill ?? 0;
@@ -262,6 +269,8 @@ export class RandomAffine extends RandomGeometric {
 
   constructor(options: RandomAffineOptions) {
     super(options);
+
+    checkArgCount("RandomAffine", arguments, 1);
     checkOptions("RandomAffine", options, ["degrees", "translate", "scale", "fill", "generator"]);
     const d = options.degrees;
     const isPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x));
@@ -306,6 +315,8 @@ export class RandomCrop extends RandomGeometric {
 
   constructor(size: number | [number, number], options: { padding?: number; fill?: number; generator?: Generator } = {}) {
     super(options);
+
+    checkArgCount("RandomCrop", arguments, 2);
     checkOptions("RandomCrop", options, ["padding", "fill", "generator"]);
     if (typeof size !== "number" && !(Array.isArray(size) && size.length === 2)) {
       throw new ValueError(`RandomCrop: size must be an integer or a pair [h, w], got ${describe(size)}`);
@@ -337,6 +348,7 @@ export class RandomCrop extends RandomGeometric {
 
 /** Warps a batch (N, C, H, W) by fresh random maps of `t`; fills[c] outside the image. */
 export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], scope: Scope | null = null): Tensor {
+  checkArgCount("warpBatch", arguments, 4);
   if (!(batch instanceof Tensor) || batch.dtype !== "float32" || batch.ndim !== 4) {
     throw new ShapeError(`warpBatch: expected a float32 batch (N, C, H, W), got ${describe(batch)}`);
   }
@@ -379,6 +391,7 @@ export interface BatchPlan {
 
 /** How a Compose splits into per-sample steps done once and random warps done per batch (null when it cannot). */
 export function planBatches(t: Transform | undefined): BatchPlan | null {
+  checkArgCount("planBatches", arguments, 1);
   if (t === undefined) return { once: null, perBatch: [] };
   const list = flatten(t);
   const pixelwise = list.filter((x) => !isGeometric(x));

@@ -16,7 +16,7 @@ import type { Optimizer, OptimizerStateInput } from "../optim/optimizer.js";
 import { type Generator, defaultGenerator } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { type DataLoaderState, isGeneratorState } from "../data/loader.js";
-import { asBytes, checkGenerator, describe } from "../check.js";
+import { asBytes, checkGenerator, describe, checkArgCount } from "../check.js";
 import { decodeSafetensors, encodeSafetensors, setOwn, type LoadedTensor } from "./safetensors.js";
 import { readBytes, writeBytesAtomic } from "../platform.js";
 
@@ -74,6 +74,7 @@ const VERSION = "1";
 
 /** The checkpoint as bytes (what saveCheckpoint writes). */
 export function encodeCheckpoint(state: CheckpointState): Uint8Array {
+  checkArgCount("encodeCheckpoint", arguments, 1);
   checkState("saveCheckpoint", state);
   for (const k of ["epoch", "step"] as const) {
     const v = state[k];
@@ -139,6 +140,7 @@ function checkState(owner: string, state: CheckpointState & { strict?: boolean }
  *   io.saveCheckpoint("run.ckpt", { model, optimizer, epoch, step, rng: defaultGenerator, loader });
  */
 export function saveCheckpoint(path: string | null, state: CheckpointState): Uint8Array {
+  checkArgCount("saveCheckpoint", arguments, 2);
   if (path !== null && typeof path !== "string") throw new ValueError(`saveCheckpoint: path must be a string (or null for bytes only), got ${describe(path)}`);
   const bytes = encodeCheckpoint(state);
   if (path !== null) writeBytesAtomic(path, bytes, "saveCheckpoint(path)");
@@ -213,6 +215,7 @@ function copyStateDict(model: Module): Record<string, StateValue> {
  * as they were, so after an error everything is as before the call.
  */
 export function loadCheckpoint(source: string | Uint8Array | ArrayBuffer, into: CheckpointState & { strict?: boolean }): CheckpointInfo {
+  checkArgCount("loadCheckpoint", arguments, 2);
   checkState("loadCheckpoint", into);
   const given = typeof source === "string" ? null : asBytes(source);
   if (typeof source !== "string" && given === null) throw new ValueError(`loadCheckpoint: expected a path or the file's bytes, got ${describe(source)}`);

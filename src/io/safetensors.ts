@@ -15,7 +15,7 @@
 // before the header has been checked against the file's size.
 import { FormatError, ValueError, brief, shapeStr } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { asBytes, describe } from "../check.js";
+import { asBytes, checkArgCount, checkOptions, describe } from "../check.js";
 import type { StateValue } from "../nn/module.js";
 import { readBytes, writeBytesAtomic } from "../platform.js";
 
@@ -128,6 +128,7 @@ function bfloat16ToFloat(h: number): number {
  * not referenced). `name` (a path or a label) goes into error messages.
  */
 export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safetensors data"): SafetensorsContents {
+  checkArgCount("decodeSafetensors", arguments, 2);
   const buf = asBytes(bytes);
   if (buf === null) throw new ValueError(`loadSafetensors: expected a path or the file's bytes (Uint8Array or ArrayBuffer), got ${describe(bytes)}`);
   const fail = (msg: string): never => {
@@ -253,6 +254,7 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
  * F32, int32 tensors (and Int32Array data) as I32. Metadata values must be strings.
  */
 export function encodeSafetensors(tensors: Record<string, StateValue>, metadata?: Record<string, string>): Uint8Array {
+  checkArgCount("encodeSafetensors", arguments, 2);
   if (tensors === null || typeof tensors !== "object" || Array.isArray(tensors) || tensors instanceof Tensor) {
     throw new ValueError(`saveSafetensors: expected an object of name → tensor (model.stateDict()), got ${describe(tensors)}`);
   }
@@ -334,6 +336,10 @@ export interface SaveSafetensorsOptions {
  *   const bytes = io.saveSafetensors(model.stateDict());
  */
 export function saveSafetensors(tensors: Record<string, StateValue>, path?: string, options: SaveSafetensorsOptions = {}): Uint8Array {
+  checkArgCount("saveSafetensors", arguments, 3);
+  checkOptions("saveSafetensors", options, ["metadata"]);
+  if (path !== undefined && typeof path !== "string")
+    throw new ValueError(`saveSafetensors: path must be a string (or omitted for the bytes only), got ${describe(path)}`);
   const bytes = encodeSafetensors(tensors, options.metadata);
   if (path !== undefined) writeBytesAtomic(path, bytes, "saveSafetensors(path)");
   return bytes;
@@ -341,6 +347,7 @@ export function saveSafetensors(tensors: Record<string, StateValue>, path?: stri
 
 /** A safetensors file's tensors and metadata, from a path (Node, Deno, Bun) or from bytes. */
 export function readSafetensors(source: string | Uint8Array | ArrayBuffer): SafetensorsContents {
+  checkArgCount("readSafetensors", arguments, 1);
   if (typeof source === "string") return decodeSafetensors(readBytes(source, "loadSafetensors(path)"), source);
   return decodeSafetensors(source);
 }
@@ -353,5 +360,6 @@ export function readSafetensors(source: string | Uint8Array | ArrayBuffer): Safe
  *   model.loadStateDict(io.loadSafetensors(new Uint8Array(await (await fetch(url)).arrayBuffer())));
  */
 export function loadSafetensors(source: string | Uint8Array | ArrayBuffer): Record<string, LoadedTensor> {
+  checkArgCount("loadSafetensors", arguments, 1);
   return readSafetensors(source).tensors;
 }

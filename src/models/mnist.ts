@@ -1,6 +1,7 @@
 // Ready-made MNIST models, shared by the examples, the CLI and the browser playground.
 import type { Tensor } from "../tensor.js";
 import * as nn from "../nn/index.js";
+import { checkArgCount } from "../check.js";
 
 /** The seed MLP of the PyTorch tutorial: 784→128→ReLU→64→ReLU→10 (input (N, 784) or (N, 1, 28, 28)). */
 export class MnistMLP extends nn.Module {
@@ -9,6 +10,7 @@ export class MnistMLP extends nn.Module {
   fc3 = new nn.Linear(64, 10);
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     x = x.view(x.shape[0], -1);
     return this.fc3(this.fc2(this.fc1(x).relu()).relu());
   }
@@ -30,6 +32,7 @@ export class MnistCNN extends nn.Module {
   fc2 = new nn.Linear(128, 10);
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     if (x.ndim === 2) x = x.view(x.shape[0], 1, 28, 28);
     x = this.pool(this.bn1(this.conv1(x)).relu()); // 32 × 14 × 14
     x = this.pool(this.bn2(this.conv2(x)).relu()); // 64 × 7 × 7

@@ -17,9 +17,11 @@ export class GELU extends Module {
     this.approximate = a;
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.gelu(x, { approximate: this.approximate });
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `approximate='${this.approximate}'`;
   }
 }
@@ -27,6 +29,7 @@ export class GELU extends Module {
 /** nn.SiLU: x · σ(x). */
 export class SiLU extends Module {
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.silu(x);
   }
 }
@@ -34,6 +37,7 @@ export class SiLU extends Module {
 /** nn.Sigmoid. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.sigmoid(x);
   }
 }
@@ -41,6 +45,7 @@ export class Sigmoid extends Module {
 /** nn.Tanh. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.tanh(x);
   }
 }
@@ -53,9 +58,11 @@ export class LeakyReLU extends Module {
     checkFiniteNumber("LeakyReLU", "negativeSlope", negativeSlope);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.leakyRelu(x, this.negativeSlope);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `negative_slope=${this.negativeSlope}`;
   }
 }
@@ -68,9 +75,11 @@ export class ELU extends Module {
     checkFiniteNumber("ELU", "alpha", alpha);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.elu(x, this.alpha);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `alpha=${this.alpha}`;
   }
 }
@@ -87,9 +96,11 @@ export class Softplus extends Module {
     checkFiniteNumber("Softplus", "threshold", threshold);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.softplus(x, this.beta, this.threshold);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `beta=${this.beta}, threshold=${this.threshold}`;
   }
 }

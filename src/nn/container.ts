@@ -87,6 +87,7 @@ export class ModuleList extends IndexedList<Module> {
   }
   /** ModuleList has no forward: throws. */
   forward(): never {
+    checkArgCount("forward", arguments, 0);
     throw new ValueError("ModuleList has no forward(): iterate over it and call its modules");
   }
 }
@@ -104,6 +105,7 @@ export class ParameterList extends IndexedList<Parameter> {
     throw new ValueError(`ParameterList: the item at ${where} is not a Tensor, got ${describe(p)}`);
   }
   forward(): never {
+    checkArgCount("forward", arguments, 0);
     throw new ValueError("ParameterList has no forward()");
   }
 }
@@ -134,18 +136,22 @@ export class ModuleDict extends Module {
   }
   /** Whether a module is stored under key. */
   has(key: string): boolean {
+    checkArgCount("has", arguments, 1);
     return Object.hasOwn(this, key) && (this as unknown as Record<string, unknown>)[key] instanceof Module;
   }
   /** The keys, in order. */
   keys(): string[] {
+    checkArgCount("keys", arguments, 0);
     return Array.from(this.namedChildren(), ([k]) => k);
   }
   /** [key, module] pairs, in order. */
   items(): [string, Module][] {
+    checkArgCount("items", arguments, 0);
     return Array.from(this.namedChildren());
   }
   /** The modules, in order. */
   values(): Module[] {
+    checkArgCount("values", arguments, 0);
     return Array.from(this.children());
   }
   /** Number of items. */
@@ -153,6 +159,7 @@ export class ModuleDict extends Module {
     return this.keys().length;
   }
   forward(): never {
+    checkArgCount("forward", arguments, 0);
     throw new ValueError("ModuleDict has no forward(): look modules up with get(key)");
   }
 }

@@ -73,6 +73,7 @@ export class Conv2d extends Module {
 
   /** Draws weight and bias again with PyTorch's default init. */
   resetParameters(): void {
+    checkArgCount("resetParameters", arguments, 0);
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
       const bound = 1 / Math.sqrt((this.inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1]);
@@ -81,10 +82,12 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize}), stride=(${this.stride}), padding=(${this.padding})${this.groups > 1 ? `, groups=${this.groups}` : ""}`;
   }
 }
@@ -159,10 +162,12 @@ export class Conv1d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.conv1d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize},), stride=(${this.stride},)`;
   }
 }
@@ -175,9 +180,11 @@ export class AdaptiveAvgPool2d extends Module {
     pair("AdaptiveAvgPool2d outputSize", outputSize, 1);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.adaptiveAvgPool2d(x, this.outputSize);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `output_size=${JSON.stringify(this.outputSize)}`;
   }
 }
@@ -196,6 +203,7 @@ abstract class Pool2d extends Module {
   }
   /** The pooling settings as torch prints them. */
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `kernel_size=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.stride)}, padding=${JSON.stringify(this.options.padding ?? 0)}`;
   }
 }
@@ -204,11 +212,14 @@ abstract class Pool2d extends Module {
 export class MaxPool2d extends Pool2d {
   constructor(kernelSize: Pair, options: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {}) {
     super(kernelSize, options, ["stride", "padding", "ceilMode"]);
+    checkArgCount("MaxPool2d", arguments, 2);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.options.padding, ceilMode: this.options.ceilMode });
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${super.extraRepr()}${this.options.ceilMode ? ", ceil_mode=True" : ""}`;
   }
 }
@@ -217,8 +228,10 @@ export class MaxPool2d extends Pool2d {
 export class AvgPool2d extends Pool2d {
   constructor(kernelSize: Pair, options: { stride?: Pair; padding?: Pair } = {}) {
     super(kernelSize, options);
+    checkArgCount("AvgPool2d", arguments, 2);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.options.padding });
   }
 }

@@ -37,15 +37,18 @@ export class Embedding extends Module {
 
   /** N(0, 1), with the padding row set to zeros (as PyTorch's reset_parameters). */
   resetParameters(): void {
+    checkArgCount("resetParameters", arguments, 0);
     normal_(this.weight);
     if (this.paddingIdx !== null) this.weight.select(0, this.paddingIdx).fill_(0);
   }
 
   forward(input: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.embedding(input, this.weight, this.paddingIdx);
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ""}`;
   }
 }

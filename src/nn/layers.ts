@@ -4,7 +4,7 @@ import type { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
 import { kaimingUniform_, uniform_ } from "./init.js";
-import { checkBool, checkInt, checkOptions } from "../check.js";
+import { checkBool, checkInt, checkOptions, checkArgCount } from "../check.js";
 import { MAX_DIM } from "../tensor.js";
 
 /**
@@ -21,6 +21,8 @@ export class Linear extends Module {
     options: { bias?: boolean } = {},
   ) {
     super();
+
+    checkArgCount("Linear", arguments, 3);
     for (const [name, v] of [
       ["inFeatures", inFeatures],
       ["outFeatures", outFeatures],
@@ -38,6 +40,7 @@ export class Linear extends Module {
 
   /** Draws weight and bias again with PyTorch's default init. */
   resetParameters(): void {
+    checkArgCount("resetParameters", arguments, 0);
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
       const bound = this.inFeatures > 0 ? 1 / Math.sqrt(this.inFeatures) : 0;
@@ -46,10 +49,12 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.linear(x, this.weight, this.bias);
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
   }
 }
@@ -57,6 +62,7 @@ export class Linear extends Module {
 /** nn.ReLU: max(x, 0). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.relu(x);
   }
 }
@@ -64,6 +70,7 @@ export class ReLU extends Module {
 /** nn.Identity: returns its input. */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return x;
   }
 }
@@ -75,13 +82,16 @@ export class Flatten extends Module {
     readonly endDim = -1,
   ) {
     super();
+    checkArgCount("Flatten", arguments, 2);
     checkInt("Flatten", "startDim", startDim, -MAX_DIM);
     checkInt("Flatten", "endDim", endDim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.flatten(x, this.startDim, this.endDim);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
@@ -90,12 +100,15 @@ export class Flatten extends Module {
 export class Softmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkArgCount("Softmax", arguments, 1);
     checkInt("Softmax", "dim", dim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.softmax(x, this.dim);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `dim=${this.dim}`;
   }
 }
@@ -104,12 +117,15 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkArgCount("LogSoftmax", arguments, 1);
     checkInt("LogSoftmax", "dim", dim, -MAX_DIM);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.logSoftmax(x, this.dim);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `dim=${this.dim}`;
   }
 }
@@ -138,6 +154,7 @@ export class Sequential extends Module {
 
   /** The i-th module (negative counts from the end). */
   at(i: number): Module {
+    checkArgCount("at", arguments, 1);
     const kids = Array.from(this.children());
     const m = kids[i < 0 ? i + kids.length : i];
     if (m === undefined) throw new ShapeError(`Sequential: index ${i} out of range for ${kids.length} modules`);
@@ -146,11 +163,13 @@ export class Sequential extends Module {
 
   /** Appends a module under the next integer name. */
   append(m: Module): this {
+    checkArgCount("append", arguments, 1);
     (this as unknown as Record<string, Module>)[String(this.length)] = m;
     return this;
   }
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     let y: unknown = x;
     for (const m of this.children()) y = m.forward(y);
     return y as Tensor;

@@ -19,6 +19,7 @@ abstract class Loss extends Module {
   /** The loss of input against target, reduced as configured. */
   abstract override forward(input: Tensor, target: Tensor): Tensor;
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `reduction='${this.reduction}'`;
   }
   /** A weight option kept as a buffer (in the state dict, as in PyTorch), or null. */
@@ -42,6 +43,7 @@ export class CrossEntropyLoss extends Loss {
     this.labelSmoothing = options.labelSmoothing ?? 0;
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.crossEntropy(input, target, {
       weight: this.weight,
       ignoreIndex: this.ignoreIndex,
@@ -62,6 +64,7 @@ export class NLLLoss extends Loss {
     this.ignoreIndex = options.ignoreIndex ?? -100;
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.nllLoss(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction });
   }
 }
@@ -73,6 +76,7 @@ export class MSELoss extends Loss {
     checkArgCount("MSELoss", arguments, 1);
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.mseLoss(input, target, this.reduction);
   }
 }
@@ -84,6 +88,7 @@ export class L1Loss extends Loss {
     checkArgCount("L1Loss", arguments, 1);
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.l1Loss(input, target, { reduction: this.reduction });
   }
 }
@@ -97,6 +102,7 @@ export class SmoothL1Loss extends Loss {
     this.beta = options.beta ?? 1;
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
   }
 }
@@ -110,6 +116,7 @@ export class HuberLoss extends Loss {
     this.delta = options.delta ?? 1;
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
   }
 }
@@ -123,6 +130,7 @@ export class BCELoss extends Loss {
     this.weight = this.weightBuffer("weight", options.weight);
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.binaryCrossEntropy(input, target, { weight: this.weight, reduction: this.reduction });
   }
 }
@@ -138,6 +146,7 @@ export class BCEWithLogitsLoss extends Loss {
     this.pos_weight = this.weightBuffer("pos_weight", options.posWeight);
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.binaryCrossEntropyWithLogits(input, target, { weight: this.weight, posWeight: this.pos_weight, reduction: this.reduction });
   }
 }
@@ -155,9 +164,11 @@ export class KLDivLoss extends Module {
     this.logTarget = options.logTarget ?? false;
   }
   forward(input: Tensor, target: Tensor): Tensor {
+    checkArgCount("forward", arguments, 2);
     return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `reduction='${this.reduction}'`;
   }
 }

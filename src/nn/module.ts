@@ -13,7 +13,7 @@ import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor, type Shape } from "../tensor.js";
 import { noGrad } from "../lifetime.js";
 import { getBackend } from "../backend/index.js";
-import { checkBool, checkOptions, describe } from "../check.js";
+import { checkBool, checkOptions, describe, checkArgCount } from "../check.js";
 
 /** A tensor that is a module parameter: persistent, requiresGrad by default. */
 export class Parameter extends Tensor {
@@ -22,6 +22,7 @@ export class Parameter extends Tensor {
     const dense = data.isContiguous() ? data : data.detach().contiguous();
     dense.keep();
     super(dense.storage, dense.shape, dense.dtype, dense.offset);
+    checkArgCount("Parameter", arguments, 2);
     this.requiresGrad = requiresGrad;
   }
 
@@ -62,6 +63,7 @@ export abstract class Module {
   declare private readonly bufferNames: Map<string, boolean>;
 
   constructor() {
+    checkArgCount(new.target.name, arguments, 0); // also a subclass without its own constructor given arguments
     const callable = function (this: unknown, ...args: AnyArgs) {
       return (callable as unknown as Module).forward(...args);
     };
@@ -82,6 +84,7 @@ export abstract class Module {
 
   /** Own submodules in registration order (PyTorch's named_children). */
   *namedChildren(): Generator<[string, Module]> {
+    checkArgCount("namedChildren", arguments, 0);
     for (const key of Object.keys(this)) {
       const v = (this as Record<string, unknown>)[key];
       if (v instanceof Module) yield [key, v];
@@ -89,11 +92,13 @@ export abstract class Module {
   }
   /** The direct submodules, in assignment order. */
   *children(): Generator<Module> {
+    checkArgCount("children", arguments, 0);
     for (const [, m] of this.namedChildren()) yield m;
   }
 
   /** This module and all below it, depth first, each once (PyTorch's named_modules). */
   *namedModules(prefix = "", seen = new Set<Module>()): Generator<[string, Module]> {
+    checkArgCount("namedModules", arguments, 2);
     if (seen.has(this)) return;
     seen.add(this);
     yield [prefix, this];
@@ -103,6 +108,7 @@ export abstract class Module {
   }
   /** This module and every submodule, depth first. */
   *modules(): Generator<Module> {
+    checkArgCount("modules", arguments, 0);
     for (const [, m] of this.namedModules()) yield m;
   }
 
@@ -116,6 +122,7 @@ export abstract class Module {
 
   /** Parameters with dotted names (`fc1.weight`); shared parameters appear once. */
   *namedParameters(prefix = "", recurse = true): Generator<[string, Parameter]> {
+    checkArgCount("namedParameters", arguments, 2);
     const seen = new Set<Tensor>();
     const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
     for (const [modName, m] of mods) {
@@ -128,11 +135,13 @@ export abstract class Module {
   }
   /** Every parameter (of submodules too unless recurse is false), each once. */
   parameters(recurse = true): Parameter[] {
+    checkArgCount("parameters", arguments, 1);
     return Array.from(this.namedParameters("", recurse), ([, p]) => p);
   }
 
   /** Declares a buffer: a tensor that is state but not a parameter (e.g. running_mean). */
   registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    checkArgCount("registerBuffer", arguments, 3);
     if (tensor !== null) tensor.keep();
     (this as Record<string, unknown>)[name] = tensor;
     this.bufferNames.set(name, persistent);
@@ -140,6 +149,7 @@ export abstract class Module {
 
   /** Every buffer with its dotted name. */
   *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
+    checkArgCount("namedBuffers", arguments, 1);
     for (const [modName, m] of this.namedModules(prefix)) {
       for (const [name] of m.bufferNames) {
         const t = (m as unknown as Record<string, unknown>)[name];
@@ -149,22 +159,26 @@ export abstract class Module {
   }
   /** Every buffer (BatchNorm's running statistics, loss weights, ...). */
   buffers(): Tensor[] {
+    checkArgCount("buffers", arguments, 0);
     return Array.from(this.namedBuffers(), ([, b]) => b);
   }
 
   /** Sets training mode here and below; returns this. */
   train(mode = true): this {
+    checkArgCount("train", arguments, 1);
     checkBool(`${this.constructor.name}.train`, "mode", mode);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
   /** Evaluation mode (dropout off, batch norm uses its running statistics); train(false). */
   eval(): this {
+    checkArgCount("eval", arguments, 0);
     return this.train(false);
   }
 
   /** Freezes (false) or unfreezes (true) every parameter; returns this. */
   requiresGrad_(requiresGrad = true): this {
+    checkArgCount("requiresGrad_", arguments, 1);
     checkBool(`${this.constructor.name}.requiresGrad_`, "requiresGrad", requiresGrad);
     for (const p of this.parameters()) p.requiresGrad = requiresGrad;
     return this;
@@ -172,11 +186,13 @@ export abstract class Module {
 
   /** Clears gradients: drops them (setToNone, PyTorch's default) or fills them with zeros. */
   zeroGrad(setToNone = true): void {
+    checkArgCount("zeroGrad", arguments, 1);
     zeroGradOf(this.parameters(), setToNone);
   }
 
   /** Calls fn on every module (children first, as PyTorch's apply); returns this. */
   apply(fn: (m: Module) => void): this {
+    checkArgCount("apply", arguments, 1);
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
@@ -187,6 +203,7 @@ export abstract class Module {
    * Values are detached views sharing the module's memory.
    */
   stateDict(): StateDict {
+    checkArgCount("stateDict", arguments, 0);
     const out: StateDict = {};
     for (const [modName, m] of this.namedModules()) {
       const key = (name: string) => (modName ? `${modName}.${name}` : name);
@@ -204,6 +221,7 @@ export abstract class Module {
    * (default) missing or unexpected keys throw; otherwise they are returned, as in PyTorch.
    */
   loadStateDict(stateDict: Record<string, StateValue>, options: { strict?: boolean } = {}): LoadResult {
+    checkArgCount("loadStateDict", arguments, 2);
     if (stateDict === null || typeof stateDict !== "object" || Array.isArray(stateDict) || stateDict instanceof Tensor) {
       throw new ValueError(`loadStateDict: expected an object of name → tensor, got ${describe(stateDict)}`);
     }
@@ -250,11 +268,13 @@ export abstract class Module {
 
   /** Extra text inside this module's repr, e.g. `in_features=784, out_features=128`. */
   extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return "";
   }
 
   /** The module tree as torch prints it. */
   toString(): string {
+    checkArgCount("toString", arguments, 0);
     const kids = Array.from(this.namedChildren());
     const head = `${this.constructor.name}(${this.extraRepr()}`;
     if (kids.length === 0) return `${head})`;
@@ -269,6 +289,7 @@ export abstract class Module {
 
 /** Clears the gradients of `params` (drop, or fill with zeros). */
 export function zeroGradOf(params: Iterable<Tensor>, setToNone = true): void {
+  checkArgCount("zeroGradOf", arguments, 2);
   for (const p of params) {
     if (p.grad === null) continue;
     if (setToNone) {

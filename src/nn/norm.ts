@@ -11,12 +11,15 @@ import { checkBatchNormOptions } from "../ops/norm.js";
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkArgCount("Dropout", arguments, 1);
     if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new ValueError(`Dropout: probability has to be between 0 and 1, but got ${p}`);
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.dropout(x, this.p, this.training);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `p=${this.p}`;
   }
 }
@@ -49,6 +52,7 @@ abstract class BatchNorm extends Module {
   ) {
     super();
     const name = new.target.name;
+    checkArgCount(name, arguments, 2);
     if (typeof numFeatures !== "number" || !Number.isInteger(numFeatures) || numFeatures < 1 || numFeatures > MAX_DIM) {
       throw new ValueError(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
     }
@@ -71,6 +75,7 @@ abstract class BatchNorm extends Module {
   protected abstract checkInput(x: Tensor): void;
 
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): input ${shapeStr(x.shape)} has ${x.shape[1]} channels`);
@@ -84,6 +89,7 @@ abstract class BatchNorm extends Module {
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, track_running_stats=${this.running_mean !== null}`;
   }
 }
@@ -137,9 +143,11 @@ export class LayerNorm extends Module {
     this.bias = affine && bias ? new Parameter(filled(this.normalizedShape, 0)) : null;
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `(${this.normalizedShape.join(", ")},), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
   }
 }
@@ -162,9 +170,11 @@ export class RMSNorm extends Module {
     this.weight = affine ? new Parameter(filled(this.normalizedShape, 1)) : null;
   }
   forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
     return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
   }
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `(${this.normalizedShape.join(", ")},), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
   }
 }

@@ -71,6 +71,7 @@ abstract class RNNBase extends Module {
 
   /** Every weight and bias U(-1/√hidden, 1/√hidden), as PyTorch. */
   resetParameters(): void {
+    checkArgCount("resetParameters", arguments, 0);
     const k = 1 / Math.sqrt(this.hiddenSize);
     for (const p of this.parameters()) uniform_(p, -k, k);
   }
@@ -119,6 +120,7 @@ abstract class RNNBase extends Module {
   }
 
   override extraRepr(): string {
+    checkArgCount("extraRepr", arguments, 0);
     return `${this.inputSize}, ${this.hiddenSize}${this.numLayers > 1 ? `, num_layers=${this.numLayers}` : ""}${this.batchFirst ? ", batch_first=True" : ""}`;
   }
 }
@@ -135,6 +137,7 @@ export class LSTM extends RNNBase {
   }
 
   forward(input: Tensor, state?: [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
+    checkArgCount("forward", arguments, 2);
     const { x, batched } = this.sequence(input);
     const [L, N] = [x.shape[0], x.shape[1]];
     if (state !== undefined && (!Array.isArray(state) || state.length !== 2)) throw new ValueError(`LSTM: the state must be [h0, c0], got ${describe(state)}`);
@@ -179,6 +182,7 @@ export class GRU extends RNNBase {
   }
 
   forward(input: Tensor, h0?: Tensor): [Tensor, Tensor] {
+    checkArgCount("forward", arguments, 2);
     const { x, batched } = this.sequence(input);
     const [L, N] = [x.shape[0], x.shape[1]];
     const hInit = this.initial(h0, N, batched, "h0", x);

@@ -5,7 +5,7 @@
 // read the gradients in TypeScript. Scaling is the backend's `affine` kernel, in place.
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { describe } from "../check.js";
+import { describe, checkArgCount } from "../check.js";
 
 /** A norm order: a positive number, Infinity (max |g|) or the string "inf". */
 export type NormType = number | "inf";
@@ -42,6 +42,7 @@ function normOrder(normType: NormType, owner: string): number {
  * (torch.nn.utils.get_total_norm). Computed in float64; returns 0 for an empty list.
  */
 export function getTotalNorm(tensors: Tensor | Iterable<Tensor>, normType: NormType = 2, errorIfNonfinite = false): number {
+  checkArgCount("getTotalNorm", arguments, 3);
   const p = normOrder(normType, "getTotalNorm");
   const list = toList(tensors);
   let total: number;
@@ -84,6 +85,7 @@ export function getTotalNorm(tensors: Tensor | Iterable<Tensor>, normType: NormT
  * infinite one zeroes them, as in PyTorch.
  */
 export function clipGradsWithNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: number, totalNorm: number): void {
+  checkArgCount("clipGradsWithNorm_", arguments, 3);
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new ValueError(`clipGradNorm_: invalid maxNorm ${maxNorm}`);
   const clipCoef = maxNorm / (totalNorm + 1e-6);
   // PyTorch clamps the coefficient to 1 and always multiplies; × 1 changes nothing, so skip it.
@@ -104,6 +106,7 @@ export function clipGradsWithNorm_(parameters: Tensor | Iterable<Tensor>, maxNor
  *   optimizer.step();
  */
 export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: number, normType: NormType = 2, errorIfNonfinite = false): number {
+  checkArgCount("clipGradNorm_", arguments, 4);
   // Arguments are checked even when there is nothing to clip, so a bad call fails on step one.
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new ValueError(`clipGradNorm_: invalid maxNorm ${maxNorm}`);
   normOrder(normType, "clipGradNorm_");
@@ -117,6 +120,7 @@ export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: nu
 
 /** Clamps every gradient element of `parameters` to [-clipValue, clipValue], in place (torch.nn.utils.clip_grad_value_). */
 export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue: number): void {
+  checkArgCount("clipGradValue_", arguments, 2);
   if (typeof clipValue !== "number" || Number.isNaN(clipValue)) throw new ValueError(`clipGradValue_: invalid clipValue ${clipValue}`);
   toList(parameters);
   // torch.clamp(g, -clipValue, clipValue): NaN stays NaN; a negative clipValue gives all clipValue.

@@ -1,7 +1,7 @@
 // 2-D convolution (im2col + gemm, per image) and pooling over NCHW tensors.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { type Tensor, requireFloat, sameBackend } from "../tensor.js";
-import { checkBool, checkInt, checkOptions, describe } from "../check.js";
+import { checkBool, checkInt, checkOptions, describe, checkArgCount } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 import { cat, dense, narrow, squeeze, unsqueeze } from "./layout.js";
 
@@ -71,6 +71,7 @@ const GROUP_BYTES = 512 * 1024;
  * thread count, so results do not either. cols are rebuilt in backward rather than kept.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  checkArgCount("conv2d", arguments, 4);
   checkOptions("conv2d", options, ["stride", "padding", "dilation", "groups", "imagesPerGemm"]);
   const groups = options.groups ?? 1;
   if (groups !== 1) return groupedConv2d(x, weight, bias ?? null, options, groups);
@@ -219,6 +220,7 @@ function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: Pool2dOp
 
 /** Max over kh×kw windows (stride defaults to the kernel size), as F.max_pool2d; `ceilMode`. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor {
+  checkArgCount("maxPool2d", arguments, 3);
   x = dense(x);
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("maxPool2d", x, kernelSize, options, ["stride", "padding", "ceilMode"]);
   const be = x.backend;
@@ -233,6 +235,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions = 
 
 /** Mean over kh×kw windows, padding counted as zeros (count_include_pad), as F.avg_pool2d. */
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptions, "ceilMode"> = {}): Tensor {
+  checkArgCount("avgPool2d", arguments, 3);
   x = dense(x);
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW } = poolGeometry("avgPool2d", x, kernelSize, options);
   const be = x.backend;
@@ -246,6 +249,7 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: Omit<Pool2dOptio
 
 /** F.adaptive_avg_pool2d: averages over windows that tile (H, W) into outputSize (PyTorch's window bounds). */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  checkArgCount("adaptiveAvgPool2d", arguments, 2);
   x = dense(x);
   const [N, C, H, W] = check4d("adaptiveAvgPool2d", x);
   const [OH, OW] = pair("adaptiveAvgPool2d outputSize", outputSize, 1);
@@ -268,6 +272,7 @@ export function conv1d(
   bias?: Tensor | null,
   options: { stride?: number; padding?: number; dilation?: number; groups?: number } = {},
 ): Tensor {
+  checkArgCount("conv1d", arguments, 4);
   checkOptions("conv1d", options, ["stride", "padding", "dilation", "groups"]);
   requireFloat("conv1d", "input", x);
   requireFloat("conv1d", "weight", weight);

@@ -8,7 +8,7 @@
 // in arithmetic counts as int32 0/1. Comparisons give bool. A number operand takes the
 // tensor's dtype when it is an integer and the tensor is integral, else float32.
 import { DTypeError, ValueError } from "../errors.js";
-import { describe } from "../check.js";
+import { describe, checkArgCount } from "../check.js";
 import { Tensor, type DType, numel, sameBackend } from "../tensor.js";
 import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { BinaryOp, UnaryOp } from "../backend/kernel-exports.generated.js";
@@ -44,76 +44,93 @@ const CODES: Record<Arith | Compare | Logical, number> = {
 
 /** a + b (broadcasting). */
 export function add(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("add", arguments, 2);
   return arith("add", a, b);
 }
 /** a - b (broadcasting). */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("sub", arguments, 2);
   return arith("sub", a, b);
 }
 /** a × b (broadcasting). */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("mul", arguments, 2);
   return arith("mul", a, b);
 }
 /** a / b, true division (broadcasting; integers divide as float32). */
 export function div(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("div", arguments, 2);
   return arith("div", a, b);
 }
 /** a ** b (b a number or a broadcast tensor). */
 export function pow(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("pow", arguments, 2);
   requireTensor("pow", a);
   if (typeof b === "number") return powScalar(a, b);
   return arith("pow", a, b);
 }
 /** Elementwise maximum (NaN propagates); gradient split evenly on ties, as in PyTorch. */
 export function maximum(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("maximum", arguments, 2);
   requireTensor("maximum", b);
   return arith("maximum", a, b);
 }
 /** Elementwise minimum (NaN propagates); gradient split evenly on ties. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("minimum", arguments, 2);
   requireTensor("minimum", b);
   return arith("minimum", a, b);
 }
 
 /** a == b as bool. */
 export function eq(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("eq", arguments, 2);
   return compare("eq", a, b);
 }
 /** a != b as bool. */
 export function ne(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("ne", arguments, 2);
   return compare("ne", a, b);
 }
 /** a < b as bool. */
 export function lt(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("lt", arguments, 2);
   return compare("lt", a, b);
 }
 /** a <= b as bool. */
 export function le(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("le", arguments, 2);
   return compare("le", a, b);
 }
 /** a > b as bool. */
 export function gt(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("gt", arguments, 2);
   return compare("gt", a, b);
 }
 /** a >= b as bool. */
 export function ge(a: Tensor, b: Tensor | number): Tensor {
+  checkArgCount("ge", arguments, 2);
   return compare("ge", a, b);
 }
 
 /** Elementwise and (operands taken as bool: nonzero is true). */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("logicalAnd", arguments, 2);
   return logical("logicalAnd", a, b);
 }
 /** Elementwise or. */
 export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("logicalOr", arguments, 2);
   return logical("logicalOr", a, b);
 }
 /** Elementwise exclusive or. */
 export function logicalXor(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("logicalXor", arguments, 2);
   return logical("logicalXor", a, b);
 }
 /** Elementwise not (nonzero → false). */
 export function logicalNot(a: Tensor): Tensor {
+  checkArgCount("logicalNot", arguments, 1);
   requireTensor("logicalNot", a);
   return compare("eq", a.dtype === "float32" ? a : to(a, "int32"), 0);
 }
@@ -355,6 +372,7 @@ function logical(op: Logical, a: Tensor, b: Tensor): Tensor {
 
 /** cond ? a : b elementwise with broadcasting (torch.where); a and b may be numbers. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  checkArgCount("where", arguments, 3);
   operand("where", cond, "first");
   const be = cond.backend;
   const isNum = (v: unknown) => typeof v === "number";
@@ -414,6 +432,7 @@ function scalarPtr(be: Backend, _v: 0): number {
 
 /** x with `value` where the (broadcast) bool mask is true (torch.masked_fill). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  checkArgCount("maskedFill", arguments, 3);
   operand("maskedFill", x, "first");
   operand("maskedFill", mask, "second");
   if (mask.dtype !== "bool") throw new DTypeError(`maskedFill: mask must be a bool tensor, got ${mask.dtype}`);

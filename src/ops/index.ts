@@ -27,7 +27,6 @@ export {
   fillInPlace,
   copyInPlace,
 } from "./layout.js";
-export { normDim } from "../layout.js";
 export { index, indexSelect, gather, scatterAdd, embedding, type IndexItem } from "./indexing.js";
 export { linear, matmul, bmm } from "./matmul.js";
 export {

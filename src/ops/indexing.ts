@@ -2,7 +2,7 @@
 // int32 (or bool masks in index()); every index is checked against its dim by one kernel scan
 // before any copy, and an out-of-range one is named with its position.
 import { DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
-import { describe } from "../check.js";
+import { describe, checkArgCount } from "../check.js";
 import { Tensor, numel, sameBackend, tensor } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { allocTemp, releaseTemp } from "../lifetime.js";
@@ -38,6 +38,7 @@ function wrapNegative(index: Tensor, size: number): Tensor {
 
 /** Rows of dim picked by an int32 index vector (torch.index_select); backward adds rows back. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkArgCount("indexSelect", arguments, 3);
   requireTensor("indexSelect", x);
   requireIndex("indexSelect", index);
   const be = sameBackend("indexSelect", x, index);
@@ -64,6 +65,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** out[i][j] = x[i][index[i][j]] along dim (torch.gather); index has x's ndim. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkArgCount("gather", arguments, 3);
   requireTensor("gather", x);
   requireIndex("gather", index);
   const be = sameBackend("gather", x, index);
@@ -97,6 +99,7 @@ function scatterAddInto(be: Tensor["backend"], dst: number, dstStrides: readonly
 
 /** A copy of x with src added at the index positions along dim (torch.scatter_add). */
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  checkArgCount("scatterAdd", arguments, 4);
   requireTensor("scatterAdd", x);
   requireTensor("scatterAdd", src);
   requireIndex("scatterAdd", index);
@@ -169,6 +172,7 @@ function consumed(item: IndexItem): number {
  * or number arrays gather (several broadcast together, as in NumPy), bool tensors mask.
  */
 export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
+  checkArgCount("index", arguments, 2);
   requireTensor("index", x);
   if (!Array.isArray(items)) throw new ValueError(`index: expected index items, got ${describe(items)}`);
   const ellipses = items.filter((i) => i === "...").length;
@@ -270,6 +274,7 @@ function advancedIndex(v: Tensor, advanced: { dim: number; index: Tensor }[]): T
  * (*indices.shape, dim). The row at paddingIdx (if given) gets no gradient, as in PyTorch.
  */
 export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
+  checkArgCount("embedding", arguments, 3);
   requireIndex("embedding", input);
   requireTensor("embedding", weight);
   const be = sameBackend("embedding", input, weight);

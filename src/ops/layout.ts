@@ -86,6 +86,7 @@ export function dense<T>(t: T): T {
 
 /** This tensor if contiguous, else a dense copy; gradients flow back unchanged. */
 export function contiguous(x: Tensor): Tensor {
+  checkArgCount("contiguous", arguments, 1);
   requireTensor("contiguous", x);
   if (x.isContiguous()) return x;
   return clone(x);
@@ -93,6 +94,7 @@ export function contiguous(x: Tensor): Tensor {
 
 /** A dense copy in new memory; gradients flow back unchanged. */
 export function clone(x: Tensor): Tensor {
+  checkArgCount("clone", arguments, 1);
   requireTensor("clone", x);
   const out = opOutput(x.backend, x.shape, [x], x.dtype);
   copyDense(x.backend, out.ptr, x);
@@ -159,6 +161,7 @@ function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
 
 /** A view with a new shape; a ShapeError (as in PyTorch) when the layout cannot be viewed so. */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
+  checkArgCount("view", arguments, 2);
   requireTensor("view", x);
   const target = resolveShape("view", x.size, shape, x.shape);
   const strides = viewStrides(x, target);
@@ -172,6 +175,7 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
 
 /** The same elements in a new shape: a view when the layout allows, else a copy (torch.reshape). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkArgCount("reshape", arguments, 2);
   requireTensor("reshape", x);
   const target = resolveShape("reshape", x.size, shape, x.shape);
   const strides = viewStrides(x, target);
@@ -198,6 +202,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 /** Splits dim into `sizes` (one may be -1): torch.unflatten. */
 export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
+  checkArgCount("unflatten", arguments, 3);
   requireTensor("unflatten", x);
   const d = normDim("unflatten", dim, x.ndim);
   if (!Array.isArray(sizes) || sizes.length === 0) throw new ValueError(`unflatten: sizes must be a non-empty array of dims, got ${describe(sizes)}`);
@@ -209,6 +214,7 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
 
 /** Reorders the dims (a view). */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  checkArgCount("permute", arguments, 2);
   requireTensor("permute", x);
   if (!Array.isArray(dims) || dims.length !== x.ndim) {
     throw new ShapeError(
@@ -247,6 +253,7 @@ function alias(op: string, x: Tensor): Tensor {
 
 /** Swaps two dims (a view). */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  checkArgCount("transpose", arguments, 3);
   requireTensor("transpose", x);
   if (x.ndim === 0) return alias("transpose", x);
   const a = normDim("transpose", dim0, x.ndim, "dim0"),
@@ -259,6 +266,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Moves dim `source` to position `destination` (a view). */
 export function movedim(x: Tensor, source: number, destination: number): Tensor {
+  checkArgCount("movedim", arguments, 3);
   requireTensor("movedim", x);
   const s = normDim("movedim", source, x.ndim, "source"),
     d = normDim("movedim", destination, x.ndim, "destination");
@@ -269,6 +277,7 @@ export function movedim(x: Tensor, source: number, destination: number): Tensor 
 
 /** Inserts a dim of size 1 at `dim` (a view). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  checkArgCount("unsqueeze", arguments, 2);
   requireTensor("unsqueeze", x);
   const d = normDim("unsqueeze", dim, x.ndim + 1);
   const shape = [...x.shape],
@@ -280,6 +289,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 /** Removes size-1 dims: all, or those listed (a listed dim that is not 1 stays, as in PyTorch). */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  checkArgCount("squeeze", arguments, 2);
   requireTensor("squeeze", x);
   const drop =
     dim === undefined || dim === null
@@ -297,6 +307,7 @@ export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
 
 /** Broadcasts size-1 dims to `shape` (-1 keeps a dim; new leading dims allowed) with stride 0. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  checkArgCount("expand", arguments, 2);
   requireTensor("expand", x);
   if (!Array.isArray(shape) || shape.length < x.ndim || shape.some((d) => !Number.isInteger(d) || d < -1)) {
     throw new ShapeError(
@@ -328,6 +339,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Elements start..start+length-1 along dim (a view). */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkArgCount("narrow", arguments, 4);
   requireTensor("narrow", x);
   const d = normDim("narrow", dim, x.ndim);
   const n = x.shape[d];
@@ -343,6 +355,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 
 /** The slice at `index` along dim, without that dim (a view). */
 export function select(x: Tensor, dim: number, index: number): Tensor {
+  checkArgCount("select", arguments, 3);
   requireTensor("select", x);
   if (x.ndim === 0) throw new ShapeError("select: cannot select from a 0-d tensor");
   const d = normDim("select", dim, x.ndim);
@@ -363,6 +376,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 
 /** Python's x[start:end:step] along dim: missing/null bounds and negative ones as in Python (a view). */
 export function slice(x: Tensor, dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
+  checkArgCount("slice", arguments, 5);
   requireTensor("slice", x);
   const d = normDim("slice", dim, x.ndim);
   const n = x.shape[d];
@@ -387,6 +401,7 @@ function sliceView(op: string, x: Tensor, d: number, start: number, len: number,
 
 /** Views of consecutive pieces along dim: of `splitSize` each (the last may be smaller), or of the listed sizes. */
 export function split(x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] {
+  checkArgCount("split", arguments, 3);
   requireTensor("split", x);
   const d = normDim("split", dim, x.ndim);
   const n = x.shape[d];
@@ -413,6 +428,7 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim = 0)
 
 /** `chunks` views of equal size ⌈n/chunks⌉ along dim (fewer if n is small), as torch.chunk. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  checkArgCount("chunk", arguments, 3);
   requireTensor("chunk", x);
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${describe(chunks)}`);
   const d = normDim("chunk", dim, x.ndim);
@@ -485,6 +501,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Tiles x `repeats[i]` times along dim i (extra leading repeats add dims), torch.Tensor.repeat. */
 export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
+  checkArgCount("repeat", arguments, 2);
   requireTensor("repeat", x);
   if (!Array.isArray(repeats) || repeats.length < x.ndim || repeats.some((r) => !Number.isInteger(r) || r < 0)) {
     throw new ShapeError(`repeat: expected at least ${x.ndim} non-negative integer repeats for shape ${shapeStr(x.shape)}, got ${describe(repeats)}`);
@@ -509,10 +526,12 @@ export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
 
 /** Lower triangle (j - i ≤ k) of the last two dims. */
 export function tril(x: Tensor, k = 0): Tensor {
+  checkArgCount("tril", arguments, 2);
   return triangle("tril", x, k, false);
 }
 /** Upper triangle (j - i ≥ k) of the last two dims. */
 export function triu(x: Tensor, k = 0): Tensor {
+  checkArgCount("triu", arguments, 2);
   return triangle("triu", x, k, true);
 }
 
@@ -535,6 +554,7 @@ function triangle(op: string, x: Tensor, k: number, upper: boolean): Tensor {
 
 /** A copy converted to dtype (x itself when it already has it). Float → int truncates toward 0. */
 export function to(x: Tensor, dtype: DType): Tensor {
+  checkArgCount("to", arguments, 2);
   requireTensor("to", x);
   checkDType("to", dtype);
   if (x.dtype === dtype) return x;
@@ -555,6 +575,7 @@ export function to(x: Tensor, dtype: DType): Tensor {
 
 /** Fills x (any layout) with value, not recorded. */
 export function fillInPlace(x: Tensor, value: number): void {
+  checkArgCount("fillInPlace", arguments, 2);
   requireTensor("fill_", x);
   if (typeof value !== "number" && typeof value !== "boolean") throw new ValueError(`fill_: value must be a number, got ${describe(value)}`);
   if (x.size === 0) return;
@@ -580,6 +601,7 @@ export function fillInPlace(x: Tensor, value: number): void {
 
 /** Copies src (broadcast to dst's shape, same dtype) into dst (any layout), not recorded. */
 export function copyInPlace(dst: Tensor, src: Tensor): void {
+  checkArgCount("copyInPlace", arguments, 2);
   requireTensor("copy_", dst);
   requireTensor("copy_", src);
   sameBackend("copy_", dst, src);

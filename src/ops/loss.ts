@@ -5,7 +5,7 @@
 // any kernel runs.
 import { DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, numel, requireFloat, sameBackend } from "../tensor.js";
-import { checkFiniteNumber, checkOptions, describe } from "../check.js";
+import { checkFiniteNumber, checkOptions, describe, checkArgCount } from "../check.js";
 import { opOutput, record } from "../autograd.js";
 import { dense, movedim, reshape } from "./layout.js";
 import { add, maximum, mul, ne, sub, where } from "./elementwise.js";
@@ -142,6 +142,7 @@ function gradScale(g: Tensor, counted: number, reduction: Reduction): [number, n
  * string (as before options existed) or the options object.
  */
 export function crossEntropy(input: Tensor, target: Tensor, options?: Reduction | CrossEntropyOptions): Tensor {
+  checkArgCount("crossEntropy", arguments, 3);
   const o = lossOptions<CrossEntropyOptions>("crossEntropy", options, ["weight", "ignoreIndex", "reduction", "labelSmoothing"]);
   const reduction = o.reduction ?? "mean";
   checkReduction("crossEntropy", reduction);
@@ -217,6 +218,7 @@ function probTargetXent(f: Flat, weight: Tensor | null, eps: number, reduction: 
 
 /** F.nll_loss: log-probabilities (C), (N, C) or (N, C, d1, ...) at int32 class indices; weight, ignoreIndex. */
 export function nllLoss(input: Tensor, target: Tensor, options?: Reduction | NLLLossOptions): Tensor {
+  checkArgCount("nllLoss", arguments, 3);
   const o = lossOptions<NLLLossOptions>("nllLoss", options, ["weight", "ignoreIndex", "reduction"]);
   const reduction = o.reduction ?? "mean";
   checkReduction("nllLoss", reduction);
@@ -257,6 +259,7 @@ function reduceElementwise(t: Tensor, reduction: Reduction): Tensor {
 
 /** Mean squared error between input and target of the same shape; dx = 2(x - t) · dy / n (fused kernels). */
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  checkArgCount("mseLoss", arguments, 3);
   checkReduction("mseLoss", reduction);
   sameShape("mseLoss", input, target);
   input = dense(input);
@@ -281,6 +284,7 @@ export interface ReductionOptions {
 
 /** F.l1_loss: |input - target|, reduced. */
 export function l1Loss(input: Tensor, target: Tensor, options?: Reduction | ReductionOptions): Tensor {
+  checkArgCount("l1Loss", arguments, 3);
   const o = lossOptions<ReductionOptions>("l1Loss", options, ["reduction"]);
   const reduction = o.reduction ?? "mean";
   checkReduction("l1Loss", reduction);
@@ -290,6 +294,7 @@ export function l1Loss(input: Tensor, target: Tensor, options?: Reduction | Redu
 
 /** F.smooth_l1_loss: 0.5·d²/β where |d| < β, else |d| - 0.5·β (β = 0 is the L1 loss). */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  checkArgCount("smoothL1Loss", arguments, 3);
   checkOptions("smoothL1Loss", options, ["reduction", "beta"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("smoothL1Loss", reduction);
@@ -303,6 +308,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
 
 /** F.huber_loss: 0.5·d² where |d| ≤ δ, else δ·(|d| - 0.5·δ). */
 export function huberLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; delta?: number } = {}): Tensor {
+  checkArgCount("huberLoss", arguments, 3);
   checkOptions("huberLoss", options, ["reduction", "delta"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("huberLoss", reduction);
@@ -336,6 +342,7 @@ function checkBroadcastWeight(op: string, name: string, w: Tensor | null | undef
 
 /** F.binary_cross_entropy: -(t·log x + (1 - t)·log(1 - x)) with each log clamped at -100, as PyTorch. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BCEOptions = {}): Tensor {
+  checkArgCount("binaryCrossEntropy", arguments, 3);
   checkOptions("binaryCrossEntropy", options, ["weight", "reduction"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("binaryCrossEntropy", reduction);
@@ -353,6 +360,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BCEOp
  * (1 - t)·x + (1 + (posWeight - 1)·t)·(log(1 + e^-|x|) + max(-x, 0)), times weight.
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BCEWithLogitsOptions = {}): Tensor {
+  checkArgCount("binaryCrossEntropyWithLogits", arguments, 3);
   checkOptions("binaryCrossEntropyWithLogits", options, ["weight", "reduction", "posWeight"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("binaryCrossEntropyWithLogits", reduction);
@@ -382,6 +390,7 @@ export interface KLDivOptions {
 
 /** F.kl_div(input = log q, target = p): p·(log p - log q) elementwise (0 where p = 0), reduced. */
 export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {}): Tensor {
+  checkArgCount("klDiv", arguments, 3);
   checkOptions("klDiv", options, ["reduction", "logTarget"]);
   const reduction = options.reduction ?? "mean";
   const batchmean = reduction === "batchmean";

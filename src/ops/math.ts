@@ -2,7 +2,7 @@
 // unaryBackward call backward. Inputs of another dtype are taken as float32; non-contiguous
 // inputs are copied first.
 import { ValueError } from "../errors.js";
-import { checkFiniteNumber, describe } from "../check.js";
+import { checkFiniteNumber, describe, checkArgCount } from "../check.js";
 import type { Tensor } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { UnaryOp } from "../backend/kernel-exports.generated.js";
@@ -22,47 +22,110 @@ function unary(name: string, code: number, x: Tensor, p0 = 0, p1 = 0, differenti
 }
 
 /** -x. */
-export const neg = (x: Tensor): Tensor => unary("neg", UnaryOp.Neg, x);
+export function neg(x: Tensor): Tensor {
+  checkArgCount("neg", arguments, 1);
+  return unary("neg", UnaryOp.Neg, x);
+}
 /** |x| (gradient 0 at 0). */
-export const abs = (x: Tensor): Tensor => unary("abs", UnaryOp.Abs, x);
+export function abs(x: Tensor): Tensor {
+  checkArgCount("abs", arguments, 1);
+  return unary("abs", UnaryOp.Abs, x);
+}
 /** e^x. */
-export const exp = (x: Tensor): Tensor => unary("exp", UnaryOp.Exp, x);
+export function exp(x: Tensor): Tensor {
+  checkArgCount("exp", arguments, 1);
+  return unary("exp", UnaryOp.Exp, x);
+}
 /** e^x - 1, accurate near 0. */
-export const expm1 = (x: Tensor): Tensor => unary("expm1", UnaryOp.Expm1, x);
+export function expm1(x: Tensor): Tensor {
+  checkArgCount("expm1", arguments, 1);
+  return unary("expm1", UnaryOp.Expm1, x);
+}
 /** Natural logarithm (-inf at 0, NaN below). */
-export const log = (x: Tensor): Tensor => unary("log", UnaryOp.Log, x);
+export function log(x: Tensor): Tensor {
+  checkArgCount("log", arguments, 1);
+  return unary("log", UnaryOp.Log, x);
+}
 /** log(1 + x), accurate near 0. */
-export const log1p = (x: Tensor): Tensor => unary("log1p", UnaryOp.Log1p, x);
+export function log1p(x: Tensor): Tensor {
+  checkArgCount("log1p", arguments, 1);
+  return unary("log1p", UnaryOp.Log1p, x);
+}
 /** Square root. */
-export const sqrt = (x: Tensor): Tensor => unary("sqrt", UnaryOp.Sqrt, x);
+export function sqrt(x: Tensor): Tensor {
+  checkArgCount("sqrt", arguments, 1);
+  return unary("sqrt", UnaryOp.Sqrt, x);
+}
 /** 1 / sqrt(x). */
-export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", UnaryOp.Rsqrt, x);
+export function rsqrt(x: Tensor): Tensor {
+  checkArgCount("rsqrt", arguments, 1);
+  return unary("rsqrt", UnaryOp.Rsqrt, x);
+}
 /** Sine. */
-export const sin = (x: Tensor): Tensor => unary("sin", UnaryOp.Sin, x);
+export function sin(x: Tensor): Tensor {
+  checkArgCount("sin", arguments, 1);
+  return unary("sin", UnaryOp.Sin, x);
+}
 /** Cosine. */
-export const cos = (x: Tensor): Tensor => unary("cos", UnaryOp.Cos, x);
+export function cos(x: Tensor): Tensor {
+  checkArgCount("cos", arguments, 1);
+  return unary("cos", UnaryOp.Cos, x);
+}
 /** Hyperbolic tangent. */
-export const tanh = (x: Tensor): Tensor => unary("tanh", UnaryOp.Tanh, x);
+export function tanh(x: Tensor): Tensor {
+  checkArgCount("tanh", arguments, 1);
+  return unary("tanh", UnaryOp.Tanh, x);
+}
 /** Logistic sigmoid 1 / (1 + e^-x). */
-export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", UnaryOp.Sigmoid, x);
+export function sigmoid(x: Tensor): Tensor {
+  checkArgCount("sigmoid", arguments, 1);
+  return unary("sigmoid", UnaryOp.Sigmoid, x);
+}
 /** log σ(x), stable for large |x|. */
-export const logSigmoid = (x: Tensor): Tensor => unary("logSigmoid", UnaryOp.LogSigmoid, x);
+export function logSigmoid(x: Tensor): Tensor {
+  checkArgCount("logSigmoid", arguments, 1);
+  return unary("logSigmoid", UnaryOp.LogSigmoid, x);
+}
 /** x · σ(x) (SiLU, swish). */
-export const silu = (x: Tensor): Tensor => unary("silu", UnaryOp.Silu, x);
+export function silu(x: Tensor): Tensor {
+  checkArgCount("silu", arguments, 1);
+  return unary("silu", UnaryOp.Silu, x);
+}
 /** x² (x · x). */
-export const square = (x: Tensor): Tensor => unary("square", UnaryOp.Square, x);
+export function square(x: Tensor): Tensor {
+  checkArgCount("square", arguments, 1);
+  return unary("square", UnaryOp.Square, x);
+}
 /** 1 / x. */
-export const reciprocal = (x: Tensor): Tensor => unary("reciprocal", UnaryOp.Reciprocal, x);
+export function reciprocal(x: Tensor): Tensor {
+  checkArgCount("reciprocal", arguments, 1);
+  return unary("reciprocal", UnaryOp.Reciprocal, x);
+}
 /** -1, 0 or 1 by the sign of x (NaN stays NaN); no gradient. */
-export const sign = (x: Tensor): Tensor => unary("sign", UnaryOp.Sign, x, 0, 0, false);
+export function sign(x: Tensor): Tensor {
+  checkArgCount("sign", arguments, 1);
+  return unary("sign", UnaryOp.Sign, x, 0, 0, false);
+}
 /** Rounds down; no gradient. */
-export const floor = (x: Tensor): Tensor => unary("floor", UnaryOp.Floor, x, 0, 0, false);
+export function floor(x: Tensor): Tensor {
+  checkArgCount("floor", arguments, 1);
+  return unary("floor", UnaryOp.Floor, x, 0, 0, false);
+}
 /** Rounds up; no gradient. */
-export const ceil = (x: Tensor): Tensor => unary("ceil", UnaryOp.Ceil, x, 0, 0, false);
+export function ceil(x: Tensor): Tensor {
+  checkArgCount("ceil", arguments, 1);
+  return unary("ceil", UnaryOp.Ceil, x, 0, 0, false);
+}
 /** Rounds half to even, as torch.round; no gradient. */
-export const round = (x: Tensor): Tensor => unary("round", UnaryOp.Round, x, 0, 0, false);
+export function round(x: Tensor): Tensor {
+  checkArgCount("round", arguments, 1);
+  return unary("round", UnaryOp.Round, x, 0, 0, false);
+}
 /** Rounds toward zero; no gradient. */
-export const trunc = (x: Tensor): Tensor => unary("trunc", UnaryOp.Trunc, x, 0, 0, false);
+export function trunc(x: Tensor): Tensor {
+  checkArgCount("trunc", arguments, 1);
+  return unary("trunc", UnaryOp.Trunc, x, 0, 0, false);
+}
 
 /** Options of gelu. */
 export interface GeluOptions {
@@ -72,6 +135,7 @@ export interface GeluOptions {
 
 /** GELU: x·Φ(x) with erf, or the tanh approximation (approximate: "tanh"). */
 export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  checkArgCount("gelu", arguments, 2);
   if (options === null || typeof options !== "object") throw new ValueError(`gelu: options must be an object {approximate}, got ${describe(options)}`);
   for (const k of Object.keys(options)) if (k !== "approximate") throw new ValueError(`gelu: unknown option '${k}' (expected 'approximate')`);
   const approximate = options.approximate ?? "none";
@@ -81,6 +145,7 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
 
 /** log(1 + e^(βx))/β, linear (x) where βx > threshold (torch.nn.functional.softplus). */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  checkArgCount("softplus", arguments, 3);
   checkFiniteNumber("softplus", "beta", beta);
   if (beta === 0) throw new ValueError("softplus: beta must be nonzero");
   checkFiniteNumber("softplus", "threshold", threshold);
@@ -89,18 +154,21 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
 
 /** x where x > 0, else negativeSlope·x. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  checkArgCount("leakyRelu", arguments, 2);
   checkFiniteNumber("leakyRelu", "negativeSlope", negativeSlope);
   return unary("leakyRelu", UnaryOp.LeakyRelu, x, negativeSlope);
 }
 
 /** x where x > 0, else alpha·(e^x - 1). */
 export function elu(x: Tensor, alpha = 1): Tensor {
+  checkArgCount("elu", arguments, 2);
   checkFiniteNumber("elu", "alpha", alpha);
   return unary("elu", UnaryOp.Elu, x, alpha);
 }
 
 /** Clamps into [min, max]; either bound may be null/undefined (not both). NaN stays NaN. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  checkArgCount("clamp", arguments, 3);
   const lo = min ?? -Infinity,
     hi = max ?? Infinity;
   if ((min === undefined || min === null) && (max === undefined || max === null)) throw new ValueError("clamp: at least one of min and max must be a number");
@@ -115,6 +183,7 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 
 /** max(x, 0) (NaN stays NaN); the existing fused relu kernels. */
 export function relu(x: Tensor): Tensor {
+  checkArgCount("relu", arguments, 1);
   requireTensor("relu", x);
   const src = contiguous(x.dtype === "float32" ? x : to(x, "float32"));
   const be = src.backend;

@@ -7,12 +7,14 @@ import { opOutput, record } from "../autograd.js";
 import type { Backend, GemmForm } from "../backend/backend.js";
 import { broadcastShapes, contiguousStrides } from "../layout.js";
 import { contiguous, requireTensor, squeeze, unsqueeze } from "./layout.js";
+import { checkArgCount } from "../check.js";
 
 /**
  * y (*, OUT) = x (*, IN) · W (OUT, IN)ᵀ + b (OUT), PyTorch's F.linear.
  * backward: dx = dy · W (nn), dW += dyᵀ · x (tn), db += column sums of dy.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkArgCount("linear", arguments, 3);
   const be = bias ? sameBackend("linear", x, weight, bias) : sameBackend("linear", x, weight);
   requireFloat("linear", "input", x);
   requireFloat("linear", "weight", weight);
@@ -66,6 +68,7 @@ function layoutOf(t: Tensor): MatrixLayout | null {
  * with more dims the leading (batch) dims broadcast. Each batch is one gemm (threaded when big).
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("matmul", arguments, 2);
   requireTensor("matmul", a);
   requireTensor("matmul", b);
   sameBackend("matmul", a, b);
@@ -84,6 +87,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** Batched matrix product of 3-D tensors (B, M, K) · (B, K, N), torch.bmm (no broadcasting). */
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  checkArgCount("bmm", arguments, 2);
   requireTensor("bmm", a);
   requireTensor("bmm", b);
   if (a.ndim !== 3 || b.ndim !== 3) throw new ShapeError(`bmm: expected two 3-D tensors, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);

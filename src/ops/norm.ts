@@ -1,7 +1,7 @@
 // Normalisation and dropout: batch norm, layer norm, RMS norm, dropout.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, requireFloat, sameBackend } from "../tensor.js";
-import { checkBool, checkFiniteNumber, checkOptions, describe } from "../check.js";
+import { checkBool, checkFiniteNumber, checkOptions, describe, checkArgCount } from "../check.js";
 import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { dense } from "./layout.js";
 import { type Generator, defaultGenerator } from "../random.js";
@@ -30,6 +30,7 @@ export function batchNorm(
   bias: Tensor | null = null,
   options: BatchNormOptions = {},
 ): Tensor {
+  checkArgCount("batchNorm", arguments, 6);
   x = dense(x);
   weight = dense(weight);
   bias = dense(bias);
@@ -136,6 +137,7 @@ function updateRunningStats(rm: Tensor, rv: Tensor, mean: Tensor, variance: Tens
  * generator, so manualSeed(n) fixes it in every runtime. Outside training it returns x.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  checkArgCount("dropout", arguments, 4);
   x = dense(x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${describe(p)}`);
   requireFloat("dropout", "input", x);
@@ -189,6 +191,7 @@ function gradSlot(ctx: BackwardContext, t: Tensor | null, use: (ptr: number, acc
  * One fused kernel forward, one backward (dx, dweight and dbias in the same pass).
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  checkArgCount("layerNorm", arguments, 5);
   requireFloat("layerNorm", "input", x);
   const N = normalizedSize("layerNorm", x, normalizedShape);
   checkParam("layerNorm", "weight", weight, N, normalizedShape);
@@ -220,6 +223,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
  * eps null means float32's machine epsilon, as PyTorch's default). Fused forward and backward.
  */
 export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, eps: number | null = null): Tensor {
+  checkArgCount("rmsNorm", arguments, 4);
   requireFloat("rmsNorm", "input", x);
   const N = normalizedSize("rmsNorm", x, normalizedShape);
   checkParam("rmsNorm", "weight", weight, N, normalizedShape);

@@ -3,7 +3,7 @@
 // (outer, R, inner): directly when the dims are one contiguous block of a contiguous x, else on
 // a copy with the reduced dims moved last. Sums accumulate in float64.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
-import { checkBool, describe } from "../check.js";
+import { checkBool, describe, checkArgCount } from "../check.js";
 import { type Tensor, ValuesIndices, numel, requireFloat } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { BinaryOp, ReduceOp, UnaryOp } from "../backend/kernel-exports.generated.js";
@@ -145,11 +145,13 @@ function requireFloatInput(op: string, x: Tensor): Tensor {
 
 /** Σ over all elements (dim undefined/null) or over dim(s); keepdim keeps them as size 1. */
 export function sum(x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor {
+  checkArgCount("sum", arguments, 3);
   return sumLike("sum", x, dim, keepdim, false);
 }
 
 /** Mean over all elements or dim(s) (NaN for an empty reduction, as in PyTorch). */
 export function mean(x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor {
+  checkArgCount("mean", arguments, 3);
   return sumLike("mean", x, dim, keepdim, true);
 }
 
@@ -172,6 +174,7 @@ function sumLike(op: string, x: Tensor, dim: number | readonly number[] | null |
 
 /** Product over all elements or one dim; gradients are exact with zeros in the input. */
 export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  checkArgCount("prod", arguments, 3);
   const src0 = requireFloatInput("prod", x);
   checkBool("prod", "keepdim", keepdim);
   if (dim !== undefined && dim !== null && typeof dim !== "number") throw new ValueError(`prod: dim must be an integer or null, got ${describe(dim)}`);
@@ -192,10 +195,12 @@ export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
 
 /** The maximum of all elements (a 0-d tensor); the gradient is shared evenly among ties. */
 export function amax(x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor {
+  checkArgCount("amax", arguments, 3);
   return extremum("amax", x, dim, keepdim, false);
 }
 /** The minimum of all elements (a 0-d tensor). */
 export function amin(x: Tensor, dim?: number | readonly number[] | null, keepdim = false): Tensor {
+  checkArgCount("amin", arguments, 3);
   return extremum("amin", x, dim, keepdim, true);
 }
 
@@ -240,10 +245,12 @@ function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
 
 /** Maximum along dim: values and int32 indices (first maximum; NaN wins), torch.max(x, dim). */
 export function maxDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  checkArgCount("maxDim", arguments, 3);
   return extremeDim("max", x, dim, keepdim, false);
 }
 /** Minimum along dim: values and int32 indices, torch.min(x, dim). */
 export function minDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  checkArgCount("minDim", arguments, 3);
   return extremeDim("min", x, dim, keepdim, true);
 }
 
@@ -265,10 +272,12 @@ function extremeDim(op: string, x: Tensor, dim: number, keepdim: boolean, isMin:
 
 /** Indices (int32) of the first maximum: flat over all elements, or along dim. */
 export function argmax(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  checkArgCount("argmax", arguments, 3);
   return argExtreme("argmax", x, dim, keepdim, false);
 }
 /** Indices (int32) of the first minimum: flat over all elements, or along dim. */
 export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  checkArgCount("argmin", arguments, 3);
   return argExtreme("argmin", x, dim, keepdim, true);
 }
 
@@ -315,11 +324,13 @@ function varOptions(op: string, options: VarOptions): { correction: number; keep
 
 /** Variance over all elements or dim(s): Σ(x - mean)² / (N - correction). */
 export function variance(x: Tensor, dim?: number | readonly number[] | null, options: VarOptions = {}): Tensor {
+  checkArgCount("variance", arguments, 3);
   return varLike("var", x, dim, options, false);
 }
 
 /** Standard deviation: sqrt(var). */
 export function std(x: Tensor, dim?: number | readonly number[] | null, options: VarOptions = {}): Tensor {
+  checkArgCount("std", arguments, 3);
   return varLike("std", x, dim, options, true);
 }
 
@@ -365,6 +376,7 @@ function varLike(op: string, x: Tensor, dim: number | readonly number[] | null |
 
 /** log Σ exp over dim(s), stable (max-subtracted); dx = g · softmax(x). */
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = false): Tensor {
+  checkArgCount("logsumexp", arguments, 3);
   const src0 = requireFloatInput("logsumexp", x);
   checkBool("logsumexp", "keepdim", keepdim);
   if (dim === undefined || dim === null) throw new ValueError("logsumexp: dim is required (an integer or an array of them)");
@@ -395,6 +407,7 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
 
 /** The p-norm over all elements or dim(s): 2 (default), 1, "inf", or any p > 0. */
 export function norm(x: Tensor, p: NormOrder = 2, dim?: number | readonly number[] | null, keepdim = false): Tensor {
+  checkArgCount("norm", arguments, 4);
   const src0 = requireFloatInput("norm", x);
   checkBool("norm", "keepdim", keepdim);
   if (p !== "inf" && (typeof p !== "number" || !(p > 0) || !Number.isFinite(p)))
@@ -488,6 +501,7 @@ function normInfBackward(be: Backend, dx: number, acc: boolean, g: Tensor, out: 
 
 /** Running sum along dim (float64 accumulators); dx = reversed running sum of g. */
 export function cumsum(x: Tensor, dim: number): Tensor {
+  checkArgCount("cumsum", arguments, 2);
   const src0 = requireFloatInput("cumsum", x);
   const d = normDim("cumsum", dim, src0.ndim);
   const src = contiguous(src0);

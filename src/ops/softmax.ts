@@ -4,14 +4,17 @@ import { type Tensor, numel } from "../tensor.js";
 import { opOutput, record } from "../autograd.js";
 import { normDim } from "../layout.js";
 import { contiguous, requireTensor, to } from "./layout.js";
+import { checkArgCount } from "../check.js";
 
 /** softmax along dim; dx = y (dy - Σ dy·y). */
 export function softmax(x: Tensor, dim: number): Tensor {
+  checkArgCount("softmax", arguments, 2);
   return softmaxLike("softmax", x, dim, false);
 }
 
 /** log-softmax along dim; dx = dy - exp(y) Σ dy. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  checkArgCount("logSoftmax", arguments, 2);
   return softmaxLike("logSoftmax", x, dim, true);
 }
 

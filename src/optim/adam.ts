@@ -68,5 +68,6 @@ export class Adam extends Optimizer<AdamOptions> {
 export class AdamW extends Adam {
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, options);
+    checkArgCount("AdamW", arguments, 2);
   }
 }

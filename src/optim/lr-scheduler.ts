@@ -29,6 +29,7 @@
 import { ValueError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
+import { checkArgCount } from "../check.js";
 import {
   type HyperSpec,
   type HyperValues,
@@ -70,12 +71,14 @@ export type JsonNumber = number | "Infinity" | "-Infinity" | "NaN";
 
 /** A number for a JSON state: Infinity and NaN as strings. */
 export function encodeNumber(x: number): JsonNumber {
+  checkArgCount("encodeNumber", arguments, 1);
   if (Number.isFinite(x)) return x;
   return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
 }
 
 /** The number encodeNumber wrote; throws a ValueError naming `what` otherwise. */
 export function decodeNumber(x: unknown, what: string): number {
+  checkArgCount("decodeNumber", arguments, 2);
   if (typeof x === "number") return x;
   if (x === "Infinity") return Infinity;
   if (x === "-Infinity") return -Infinity;
@@ -155,6 +158,7 @@ export abstract class LRScheduler {
    * minification); `hyper` declares the hyperparameters, resolved here from `options` onto this.
    */
   constructor(optimizer: AnyOptimizer, kind: string, hyper: HyperSpec = {}, options: unknown = {}) {
+    checkArgCount("LRScheduler", arguments, 4);
     checkOptimizer(kind, optimizer);
     this.kindName = kind;
     this.hyper = hyper;
@@ -205,6 +209,7 @@ export abstract class LRScheduler {
 
   /** Advances one epoch (or batch): call it after optimizer.step(). */
   step(): void {
+    checkArgCount("step", arguments, 0);
     this.lastEpoch++;
     const values = this.getLr();
     const groups = groupsOf(this.optimizer);
@@ -214,11 +219,13 @@ export abstract class LRScheduler {
 
   /** The lrs the scheduler set last, one per parameter group (PyTorch's get_last_lr()). */
   getLastLr(): number[] {
+    checkArgCount("getLastLr", arguments, 0);
     return [...this.lastLr];
   }
 
   /** Plain JSON: everything needed to continue the schedule (the optimizer holds the lrs). */
   stateDict(): LRSchedulerState {
+    checkArgCount("stateDict", arguments, 0);
     return {
       type: this.kind(),
       lastEpoch: this.lastEpoch,
@@ -230,6 +237,7 @@ export abstract class LRScheduler {
 
   /** Restores a state from stateDict(); checks everything before changing anything. */
   loadStateDict(state: LRSchedulerState): void {
+    checkArgCount("loadStateDict", arguments, 1);
     const name = this.kind();
     if (state === null || typeof state !== "object") throw new ValueError(`${name}.loadStateDict: expected an object, got ${String(state)}`);
     if (state.type !== undefined && state.type !== name) throw new ValueError(`${name}.loadStateDict: the state is of a ${String(state.type)}`);
@@ -263,6 +271,8 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: StepLROptions) {
     super(optimizer, "StepLR", STEP, options);
+
+    checkArgCount("StepLR", arguments, 2);
     this.initialStep();
   }
 
@@ -285,6 +295,8 @@ export class MultiStepLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
     super(optimizer, "MultiStepLR", MULTI_STEP, options);
+
+    checkArgCount("MultiStepLR", arguments, 2);
     this.initialStep();
   }
 
@@ -308,6 +320,8 @@ export class ExponentialLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
     super(optimizer, "ExponentialLR", EXPONENTIAL, options);
+
+    checkArgCount("ExponentialLR", arguments, 2);
     this.initialStep();
   }
 
@@ -336,6 +350,8 @@ export class CosineAnnealingLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
     super(optimizer, "CosineAnnealingLR", COSINE, options);
+
+    checkArgCount("CosineAnnealingLR", arguments, 2);
     this.initialStep();
   }
 
@@ -408,6 +424,7 @@ export class OneCycleLR extends LRScheduler {
   protected phases: Phase[];
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
+    checkArgCount("OneCycleLR", arguments, 2);
     checkOptimizer("OneCycleLR", optimizer);
     const o = resolveHyper("OneCycleLR", ONE_CYCLE_OPTIONS, options);
     const { pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase } = o;
@@ -494,6 +511,7 @@ export class OneCycleLR extends LRScheduler {
   }
 
   override step(): void {
+    checkArgCount("step", arguments, 0);
     // torch raises from get_lr() after incrementing last_epoch; keep the count unchanged instead.
     if (this.lastEpoch + 1 > this.totalSteps) {
       throw new ValueError(`OneCycleLR: tried to step ${this.lastEpoch + 1} times. The specified number of total steps is ${this.totalSteps}`);
@@ -599,6 +617,7 @@ export class ReduceLROnPlateau {
   private defaultMinLr: number | null;
 
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
+    checkArgCount("ReduceLROnPlateau", arguments, 2);
     checkOptimizer("ReduceLROnPlateau", optimizer);
     Object.assign(this, resolveHyper("ReduceLROnPlateau", PLATEAU, options, ["minLr"]));
     const minLr = options?.minLr ?? 0;
@@ -621,6 +640,7 @@ export class ReduceLROnPlateau {
 
   /** Whether `a` improves on `best` by more than the threshold. */
   isBetter(a: number, best: number): boolean {
+    checkArgCount("isBetter", arguments, 2);
     if (this.mode === "min" && this.thresholdMode === "rel") return a < best * (1.0 - this.threshold);
     if (this.mode === "min") return a < best - this.threshold;
     if (this.thresholdMode === "rel") return a > best * (this.threshold + 1.0);
@@ -629,6 +649,7 @@ export class ReduceLROnPlateau {
 
   /** One epoch's metric (a number or a one-element tensor such as the validation loss). */
   step(metric: number | Tensor): void {
+    checkArgCount("step", arguments, 1);
     const current = metricValue("ReduceLROnPlateau", metric);
     this.lastEpoch += 1;
     if (this.isBetter(current, this.best)) {
@@ -666,11 +687,13 @@ export class ReduceLROnPlateau {
 
   /** The lr of each parameter group after the last step (get_last_lr). */
   getLastLr(): number[] {
+    checkArgCount("getLastLr", arguments, 0);
     return [...this.lastLr];
   }
 
   /** Plain JSON: the hyperparameters, counters, best metric and per-group minimum lrs. */
   stateDict(): SchedulerState {
+    checkArgCount("stateDict", arguments, 0);
     return {
       type: "ReduceLROnPlateau",
       lastEpoch: this.lastEpoch,
@@ -686,6 +709,7 @@ export class ReduceLROnPlateau {
 
   /** Restores a state made by stateDict(). */
   loadStateDict(state: SchedulerState): void {
+    checkArgCount("loadStateDict", arguments, 1);
     const owner = "ReduceLROnPlateau.loadStateDict";
     if (state === null || typeof state !== "object") throw new ValueError(`${owner}: expected an object, got ${String(state)}`);
     if (state.type !== undefined && state.type !== "ReduceLROnPlateau") throw new ValueError(`${owner}: the state is of a ${String(state.type)}`);

@@ -3,7 +3,7 @@
 import { AnomalyError, BackendMismatchError, DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { isAnomalyEnabled } from "../autograd.js";
-import { describe } from "../check.js";
+import { describe, checkArgCount } from "../check.js";
 import { type HyperSpec, resolveHyper } from "./hyper.js";
 import { zeroGradOf, type StateValue } from "../nn/module.js";
 
@@ -63,6 +63,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     private readonly hyper: HyperSpec,
     readonly typeName: string,
   ) {
+    checkArgCount("Optimizer", arguments, 4);
     const name = typeName;
     this.defaults = this.validate(resolveHyper(name, hyper, options) as unknown as O);
     if (params instanceof Tensor)
@@ -78,6 +79,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Adds a group of parameters with its own option overrides (torch's add_param_group). */
   addParamGroup(group: ParamGroupInput<O>): void {
+    checkArgCount("addParamGroup", arguments, 1);
     const name = this.typeName;
     const params = group?.params;
     if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function" || params instanceof Tensor) {
@@ -108,6 +110,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Clears the gradients of every parameter (setToNone, the PyTorch default, drops them). */
   zeroGrad(setToNone = true): void {
+    checkArgCount("zeroGrad", arguments, 1);
     for (const g of this.paramGroups) zeroGradOf(g.params, setToNone);
   }
 
@@ -117,6 +120,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    * parameter changes.
    */
   step(): void {
+    checkArgCount("step", arguments, 0);
     const groups = this.paramGroups;
     for (let gi = 0; gi < groups.length; gi++) {
       const params = groups[gi].params;
@@ -181,6 +185,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** The optimizer's state (PyTorch's state_dict()): buffers and step counts, group options. */
   stateDict(): OptimizerStateDict<O> {
+    checkArgCount("stateDict", arguments, 0);
     const state: OptimizerStateDict<O>["state"] = {};
     const paramGroups: OptimizerStateDict<O>["paramGroups"] = [];
     let index = 0;
@@ -206,6 +211,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    * (lr, momentum, ...) replace the current ones. Everything is checked before anything changes.
    */
   loadStateDict(sd: OptimizerStateInput<O>): void {
+    checkArgCount("loadStateDict", arguments, 1);
     const name = this.typeName;
     if (
       sd === null ||

@@ -15,6 +15,7 @@ import { ValueError } from "../errors.js";
 import type { Module } from "../nn/module.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { decodeNumber, encodeNumber, type JsonNumber } from "../optim/lr-scheduler.js";
+import { checkArgCount, checkOptions } from "../check.js";
 
 /** Options of EarlyStopping: patience, minDelta, mode ("min" or "max"), checkFinite. */
 export interface EarlyStoppingOptions {
@@ -61,6 +62,8 @@ export class EarlyStopping {
   private weights: Record<string, Tensor> | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
+    checkArgCount("EarlyStopping", arguments, 1);
+    checkOptions("EarlyStopping", options, ["patience", "minDelta", "mode", "checkFinite"]);
     const { patience = 3, minDelta = 0, mode = "min", checkFinite = true } = options;
     check(patience, minDelta, mode, "EarlyStopping");
     this.patience = patience;
@@ -72,6 +75,7 @@ export class EarlyStopping {
 
   /** Whether `metric` improves on the best by more than minDelta. */
   isBetter(metric: number): boolean {
+    checkArgCount("isBetter", arguments, 1);
     return this.mode === "min" ? metric < this.best - this.minDelta : metric > this.best + this.minDelta;
   }
 
@@ -82,6 +86,7 @@ export class EarlyStopping {
    * (with checkFinite) a NaN or infinite metric.
    */
   step(metric: number | Tensor, model?: Module): boolean {
+    checkArgCount("step", arguments, 2);
     const value = metric instanceof Tensor ? metric.item() : metric;
     if (typeof value !== "number") throw new ValueError(`EarlyStopping.step: expected a number or a one-element tensor, got ${typeof value}`);
     const epoch = this.epoch++;
@@ -112,6 +117,7 @@ export class EarlyStopping {
 
   /** Copies the best weights back into `model` (strict: same keys and shapes). */
   restoreBest(model: Module): void {
+    checkArgCount("restoreBest", arguments, 1);
     if (this.weights === null) {
       throw new ValueError("EarlyStopping.restoreBest: no best weights were recorded (pass the model to step(metric, model))");
     }
@@ -120,6 +126,7 @@ export class EarlyStopping {
 
   /** Frees the copy of the best weights. */
   dispose(): void {
+    checkArgCount("dispose", arguments, 0);
     if (this.weights !== null) for (const t of Object.values(this.weights)) t.dispose();
     this.weights = null;
   }
@@ -147,6 +154,7 @@ export class EarlyStopping {
 
   /** Plain JSON for checkpoints (without the weights; see bestWeights). */
   stateDict(): EarlyStoppingState {
+    checkArgCount("stateDict", arguments, 0);
     return {
       type: "EarlyStopping",
       patience: this.patience,
@@ -163,6 +171,7 @@ export class EarlyStopping {
 
   /** Restores a state made by stateDict(). */
   loadStateDict(state: EarlyStoppingState): void {
+    checkArgCount("loadStateDict", arguments, 1);
     const owner = "EarlyStopping.loadStateDict";
     if (state === null || typeof state !== "object" || state.type !== "EarlyStopping") {
       throw new ValueError(`${owner}: expected the state of an EarlyStopping, got ${JSON.stringify(state)}`);

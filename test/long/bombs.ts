@@ -10,10 +10,14 @@ import { encodePng } from "../../src/cli/image.js";
 import type { BombTask } from "../helpers/bomb-child.js";
 import { LABELS_FOR_TWO, idxHonestImages, idxHonestLabels, idxPrefixBomb, pgmBomb, pngBomb, runBombChild } from "../helpers/bombs.js";
 
-const flags = parseFlags("npm run attack:bombs --", "Full-size decompression and parse bombs against the public API, each in a fresh process, with its peak RSS.", {
-  against: { type: "string", help: "also run them against this source tree (another checkout), for a before/after table" },
-  gib: { type: "number", default: 1, min: 0.01, help: "how far the bombs expand, in GiB" },
-});
+const flags = parseFlags(
+  "npm run attack:bombs --",
+  "Full-size decompression and parse bombs against the public API, each in a fresh process, with its peak RSS.",
+  {
+    against: { type: "string", help: "also run them against this source tree (another checkout), for a before/after table" },
+    gib: { type: "number", default: 1, min: 0.01, help: "how far the bombs expand, in GiB" },
+  },
+);
 
 const dir = mkdtempSync(join(tmpdir(), "wasmgrad-attack-"));
 const expand = Math.round(flags.gib * 2 ** 30);
