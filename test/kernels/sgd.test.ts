@@ -9,37 +9,11 @@
 // plausible wrong rules (eps inside the sqrt, dampened first momentum step, ...) are rejected,
 // so the comparisons are known to be sharp enough to fail.
 import { describe, expect, it } from "vitest";
-import { createBackend, type Backend } from "../../src/backend/index.js";
+import type { Backend } from "../../src/backend/index.js";
 import { Generator } from "../../src/random.js";
 
-const BACKENDS: readonly Backend[] = [createBackend("wasm"), createBackend("js")];
-const LENGTHS = [1, 7, 1001];
 const STEPS = 5;
-const RTOL = 1e-5;
-
-function randArray(g: Generator, n: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = g.uniform(-scale, scale);
-  return a;
-}
-
-/** A float64 state array with the magnitude scale of each element (for a cancellation-aware tolerance). */
-interface Tracked {
-  v: Float64Array;
-  mag: Float64Array;
-}
-
-const tracked = (init: ArrayLike<number>): Tracked => ({ v: Float64Array.from(init), mag: Float64Array.from(init, Math.abs) });
-
-function mismatch(label: string, got: ArrayLike<number>, ref: Tracked): string | null {
-  for (let i = 0; i < ref.v.length; i++) {
-    const err = Math.abs(got[i] - ref.v[i]);
-    const tol = RTOL * (Math.abs(ref.v[i]) + ref.mag[i]) + 1e-30;
-    if (!(err <= tol)) return `${label}: [${i}] got ${got[i]}, expected ${ref.v[i]} (|err| ${err} > ${tol})`;
-  }
-  return null;
-}
-
+import { BACKENDS, LENGTHS, mismatch, randArray, tracked } from "./optimizer-reference.js";
 import * as bufs from "./buffers.js";
 
 // ---- SGD ---------------------------------------------------------------------------------------
