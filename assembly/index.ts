@@ -19,6 +19,7 @@ export * from "./layout";
 export * from "./softmax";
 export * from "./math";
 export * from "./indexing";
+export * from "./attention";
 
 // First byte the kernels do not use: the allocator starts above it.
 export function heapBase(): usize {

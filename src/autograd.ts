@@ -272,7 +272,8 @@ export class BackwardContext {
   }
 }
 
-function tempTensor(backend: Backend, shape: Shape): Tensor {
+/** @internal A float32 gradient buffer outside every scope, freed by releaseTemp(t.storage). */
+export function tempTensor(backend: Backend, shape: Shape): Tensor {
   let n = 1;
   for (const d of shape) n *= d;
   return new Tensor(allocTemp(backend, n * 4), shape, "float32");

@@ -33,4 +33,6 @@ export {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   klDiv,
+  scaledDotProductAttention,
+  type AttentionOptions,
 } from "../ops/index.js";

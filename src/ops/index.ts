@@ -119,3 +119,4 @@ export {
 } from "./loss.js";
 export { conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, type Conv2dOptions, type Pool2dOptions, type Pair } from "./conv.js";
 export { batchNorm, dropout, layerNorm, rmsNorm, type BatchNormOptions } from "./norm.js";
+export { scaledDotProductAttention, type AttentionOptions } from "./attention.js";

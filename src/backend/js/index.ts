@@ -26,6 +26,7 @@ import { adamaxKernels } from "./adamax.js";
 import { nadamKernels } from "./nadam.js";
 import { radamKernels } from "./radam.js";
 import { softmaxKernels } from "./softmax.js";
+import { attentionKernels } from "./attention.js";
 
 /**
  * Names of kernels whose twin takes a different number of parameters than the kernel (tsc
@@ -69,6 +70,7 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
     ...radamKernels(mem),
     ...layoutKernels(mem),
     ...softmaxKernels(mem),
+    ...attentionKernels(mem),
     ...mathKernels(mem),
     ...indexingKernels(mem),
   };

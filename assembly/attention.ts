@@ -1,0 +1,333 @@
+import { sexp, slog } from "./vmath";
+
+// Fused scaled-dot-product attention (FlashAttention-style): for each (batch, head), blocks of
+// ROWS queries walk the keys in tiles of TILE; a tile's scores live in `work` (ROWS × TILE floats)
+// and are folded into a running max / sum / output (online softmax), so the T×S score matrix is
+// never stored. Backward recomputes each tile's probabilities from the saved log-sum-exp.
+//
+// Layout: q (B,H,T,D), k and v (B,H,S,D), o (B,H,T,D) are read/written through element strides in
+// `meta` (the last dim is unit-stride), dout as o; lse (B,H,T) and the gradients dq (B,H,T,D),
+// dk, dv (B,H,S,D) are dense. meta (int32) = [qB,qH,qT, kB,kH,kT, vB,vH,vT, oB,oH,oT, mB,mH]; the additive
+// float mask (0: none) has rows of S floats, T rows per (b, h), mB/mH its batch/head strides (0
+// when broadcast). causal hides key j from query i when j > i + causalOffset.
+// Every float op is a float32 op in a fixed order (dots: four lanes over d, lanes added
+// (0+1)+(2+3), then the d tail), which src/backend/js/attention.ts repeats bit for bit.
+
+const ROWS: i32 = 4;
+const TILE: i32 = 64;
+
+// Floats of `work` attentionForward needs; attentionBackward needs twice as many.
+export function attentionWorkFloats(): i32 {
+  return ROWS * TILE;
+}
+
+@inline function meta(m: usize, i: i32): usize {
+  return <usize>load<i32>(m + (<usize>i << 2)) << 2;
+}
+
+// work[r][j] = scale · a_r · b_(j0+j) for r < ROWS, j < nj: four rows a_r (pointers) against the
+// rows of b (bRow bytes apart), each pair a float32 dot product over D.
+@inline function dots4(
+  work: usize, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, bRow: usize, j0: i32, nj: i32, D: i32, scale: f32,
+): void {
+  const D4 = D & ~3;
+  for (let j = 0; j < nj; j++) {
+    const bj = b + <usize>(j0 + j) * bRow;
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    for (let d = 0; d < D4; d += 4) {
+      const off = <usize>d << 2;
+      const bv = v128.load(bj + off);
+      c0 = f32x4.add(c0, f32x4.mul(v128.load(a0 + off), bv));
+      c1 = f32x4.add(c1, f32x4.mul(v128.load(a1 + off), bv));
+      c2 = f32x4.add(c2, f32x4.mul(v128.load(a2 + off), bv));
+      c3 = f32x4.add(c3, f32x4.mul(v128.load(a3 + off), bv));
+    }
+    let s0 = hsum(c0), s1 = hsum(c1), s2 = hsum(c2), s3 = hsum(c3);
+    for (let d = D4; d < D; d++) {
+      const off = <usize>d << 2;
+      const bd = load<f32>(bj + off);
+      s0 += load<f32>(a0 + off) * bd;
+      s1 += load<f32>(a1 + off) * bd;
+      s2 += load<f32>(a2 + off) * bd;
+      s3 += load<f32>(a3 + off) * bd;
+    }
+    const w = work + (<usize>j << 2);
+    store<f32>(w, s0 * scale);
+    store<f32>(w + (<usize>TILE << 2), s1 * scale);
+    store<f32>(w + (<usize>(2 * TILE) << 2), s2 * scale);
+    store<f32>(w + (<usize>(3 * TILE) << 2), s3 * scale);
+  }
+}
+
+@inline function hsum(c: v128): f32 {
+  return (f32x4.extract_lane(c, 0) + f32x4.extract_lane(c, 1)) + (f32x4.extract_lane(c, 2) + f32x4.extract_lane(c, 3));
+}
+
+// One float32 dot product over D, in dots4's order.
+@inline function dot(a: usize, b: usize, D: i32): f32 {
+  const D4 = D & ~3;
+  let c = f32x4.splat(0);
+  for (let d = 0; d < D4; d += 4) c = f32x4.add(c, f32x4.mul(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2))));
+  let s = hsum(c);
+  for (let d = D4; d < D; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
+  return s;
+}
+
+// A score after the mask: -inf where the causal rule hides the key, else plus the additive mask
+// value at maskAt (0: no mask).
+@inline function masked(s: f32, maskAt: usize, hidden: bool): f32 {
+  if (hidden) return -Infinity;
+  return maskAt != 0 ? s + load<f32>(maskAt) : s;
+}
+
+// Keys a block of queries i0 .. i0+nr-1 can see: all S, or up to the last row's causal limit.
+@inline function keyEnd(S: i32, i0: i32, nr: i32, causal: bool, causalOffset: i32): i32 {
+  if (!causal) return S;
+  const e = i0 + nr + causalOffset;
+  return e < 0 ? 0 : e < S ? e : S;
+}
+
+// o (B,H,T,D) = softmax(scale · q kᵀ + mask) v, lse (B,H,T) = the rows' log-sum-exp (for backward);
+// a row that sees no key gets NaN outputs and lse = -inf. work: attentionWorkFloats() floats.
+export function attentionForward(
+  o: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, m: usize, work: usize,
+  B: i32, H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32,
+): void {
+  const qT = meta(m, 2), kT = meta(m, 5), vT = meta(m, 8), oT = meta(m, 11);
+  const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const bh = b * H + h;
+      const qb = q + <usize>b * meta(m, 0) + <usize>h * meta(m, 1);
+      const kb = k + <usize>b * meta(m, 3) + <usize>h * meta(m, 4);
+      const vb = v + <usize>b * meta(m, 6) + <usize>h * meta(m, 7);
+      const ob = o + <usize>b * meta(m, 9) + <usize>h * meta(m, 10);
+      const mb = mask != 0 ? mask + <usize>b * meta(m, 12) + <usize>h * meta(m, 13) : 0;
+      for (let i0 = 0; i0 < T; i0 += ROWS) {
+        const nr = min(ROWS, T - i0);
+        // Rows past T repeat the last row; their results are dropped.
+        const q0 = qb + <usize>i0 * qT, q1 = qb + <usize>min(i0 + 1, T - 1) * qT;
+        const q2 = qb + <usize>min(i0 + 2, T - 1) * qT, q3 = qb + <usize>min(i0 + 3, T - 1) * qT;
+        let m0: f32 = -Infinity, m1: f32 = -Infinity, m2: f32 = -Infinity, m3: f32 = -Infinity;
+        let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0;
+        for (let r = 0; r < nr; r++) memory.fill(ob + <usize>(i0 + r) * oT, 0, rowB);
+        const jEnd = keyEnd(S, i0, nr, causal, causalOffset);
+        for (let j0 = 0; j0 < jEnd; j0 += TILE) {
+          const nj = min(TILE, jEnd - j0);
+          dots4(work, q0, q1, q2, q3, kb, kT, j0, nj, D, scale);
+          // Per row: mask, new max, probabilities in place of the scores, rescale factor.
+          let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+          for (let r = 0; r < ROWS; r++) {
+            const w = work + <usize>r * tileB;
+            if (r >= nr) {
+              memory.fill(w, 0, <usize>nj << 2);
+              continue;
+            }
+            const i = i0 + r;
+            const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
+            const mOld = r == 0 ? m0 : r == 1 ? m1 : r == 2 ? m2 : m3;
+            let mt: f32 = -Infinity;
+            for (let j = 0; j < nj; j++) {
+              const s = masked(load<f32>(w + (<usize>j << 2)), mRow != 0 ? mRow + (<usize>j << 2) : 0, causal && j0 + j > i + causalOffset);
+              store<f32>(w + (<usize>j << 2), s);
+              mt = max<f32>(mt, s);
+            }
+            const mNew = max<f32>(mOld, mt);
+            let alpha: f32 = 1;
+            let sum: f32 = 0;
+            if (mNew == -Infinity) {
+              memory.fill(w, 0, <usize>nj << 2);
+            } else {
+              alpha = mOld == -Infinity ? 0 : sexp(mOld - mNew);
+              for (let j = 0; j < nj; j++) {
+                const s = load<f32>(w + (<usize>j << 2));
+                const p: f32 = s == -Infinity ? 0 : sexp(s - mNew);
+                store<f32>(w + (<usize>j << 2), p);
+                sum += p;
+              }
+            }
+            if (r == 0) { l0 = l0 * alpha + sum; m0 = mNew; a0 = alpha; }
+            else if (r == 1) { l1 = l1 * alpha + sum; m1 = mNew; a1 = alpha; }
+            else if (r == 2) { l2 = l2 * alpha + sum; m2 = mNew; a2 = alpha; }
+            else { l3 = l3 * alpha + sum; m3 = mNew; a3 = alpha; }
+          }
+          // o_r = o_r · alpha_r + Σ_j p_rj v_j, four output rows per loaded v chunk.
+          const o0 = ob + <usize>i0 * oT, o1 = ob + <usize>min(i0 + 1, T - 1) * oT;
+          const o2 = ob + <usize>min(i0 + 2, T - 1) * oT, o3 = ob + <usize>min(i0 + 3, T - 1) * oT;
+          const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2), va3 = f32x4.splat(a3);
+          const D4 = D & ~3;
+          for (let d = 0; d < D4; d += 4) {
+            const off = <usize>d << 2;
+            let c0 = f32x4.mul(v128.load(o0 + off), va0), c1 = f32x4.mul(v128.load(o1 + off), va1);
+            let c2 = f32x4.mul(v128.load(o2 + off), va2), c3 = f32x4.mul(v128.load(o3 + off), va3);
+            for (let j = 0; j < nj; j++) {
+              const vv = v128.load(vb + <usize>(j0 + j) * vT + off);
+              const w = work + (<usize>j << 2);
+              c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(w), vv));
+              c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(w + tileB), vv));
+              c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(w + 2 * tileB), vv));
+              c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(w + 3 * tileB), vv));
+            }
+            // Stores in reverse so that a repeated last row keeps the real row's value.
+            if (nr > 3) v128.store(o3 + off, c3);
+            if (nr > 2) v128.store(o2 + off, c2);
+            if (nr > 1) v128.store(o1 + off, c1);
+            v128.store(o0 + off, c0);
+          }
+          for (let d = D4; d < D; d++) {
+            const off = <usize>d << 2;
+            let c0 = load<f32>(o0 + off) * a0, c1 = load<f32>(o1 + off) * a1;
+            let c2 = load<f32>(o2 + off) * a2, c3 = load<f32>(o3 + off) * a3;
+            for (let j = 0; j < nj; j++) {
+              const vd = load<f32>(vb + <usize>(j0 + j) * vT + off);
+              const w = work + (<usize>j << 2);
+              c0 += load<f32>(w) * vd;
+              c1 += load<f32>(w + tileB) * vd;
+              c2 += load<f32>(w + 2 * tileB) * vd;
+              c3 += load<f32>(w + 3 * tileB) * vd;
+            }
+            if (nr > 3) store<f32>(o3 + off, c3);
+            if (nr > 2) store<f32>(o2 + off, c2);
+            if (nr > 1) store<f32>(o1 + off, c1);
+            store<f32>(o0 + off, c0);
+          }
+        }
+        // Normalise: o_r /= l_r (times the reciprocal), lse_r = m_r + log l_r.
+        for (let r = 0; r < nr; r++) {
+          const l = r == 0 ? l0 : r == 1 ? l1 : r == 2 ? l2 : l3;
+          const mr = r == 0 ? m0 : r == 1 ? m1 : r == 2 ? m2 : m3;
+          const orow = ob + <usize>(i0 + r) * oT;
+          const at = lse + (<usize>(bh * T + i0 + r) << 2);
+          if (mr == -Infinity) {
+            for (let d = 0; d < D; d++) store<f32>(orow + (<usize>d << 2), NaN);
+            store<f32>(at, -Infinity);
+            continue;
+          }
+          const inv: f32 = <f32>1 / l;
+          scaleRow(orow, D, inv);
+          store<f32>(at, mr + slog(l));
+        }
+      }
+    }
+  }
+}
+
+@inline function scaleRow(p: usize, D: i32, s: f32): void {
+  const vs = f32x4.splat(s);
+  const D4 = D & ~3;
+  for (let d = 0; d < D4; d += 4) v128.store(p + (<usize>d << 2), f32x4.mul(v128.load(p + (<usize>d << 2)), vs));
+  for (let d = D4; d < D; d++) store<f32>(p + (<usize>d << 2), load<f32>(p + (<usize>d << 2)) * s);
+}
+
+// dst (D) += Σ_j c_j · src_(j0+j) over j < nj: one accumulator row, j in order.
+@inline function rowAccumulate(dst: usize, coef: usize, src: usize, srcRow: usize, j0: i32, nj: i32, D: i32): void {
+  const D4 = D & ~3;
+  for (let d = 0; d < D4; d += 4) {
+    const off = <usize>d << 2;
+    let c = v128.load(dst + off);
+    for (let j = 0; j < nj; j++) {
+      c = f32x4.add(c, f32x4.mul(v128.load32_splat(coef + (<usize>j << 2)), v128.load(src + <usize>(j0 + j) * srcRow + off)));
+    }
+    v128.store(dst + off, c);
+  }
+  for (let d = D4; d < D; d++) {
+    const off = <usize>d << 2;
+    let c = load<f32>(dst + off);
+    for (let j = 0; j < nj; j++) c += load<f32>(coef + (<usize>j << 2)) * load<f32>(src + <usize>(j0 + j) * srcRow + off);
+    store<f32>(dst + off, c);
+  }
+}
+
+// dst_j (D) += Σ_r c_rj · src_r over r < nr for each j < nj: the key-side gradients (dk, dv).
+@inline function keyAccumulate(
+  dst: usize, coef: usize, s0: usize, s1: usize, s2: usize, s3: usize, nr: i32, j0: i32, nj: i32, D: i32,
+): void {
+  const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
+  const D4 = D & ~3;
+  for (let j = 0; j < nj; j++) {
+    const dj = dst + <usize>(j0 + j) * rowB;
+    const w = coef + (<usize>j << 2);
+    const p0 = v128.load32_splat(w), p1 = v128.load32_splat(w + tileB);
+    const p2 = v128.load32_splat(w + 2 * tileB), p3 = v128.load32_splat(w + 3 * tileB);
+    for (let d = 0; d < D4; d += 4) {
+      const off = <usize>d << 2;
+      let c = f32x4.add(v128.load(dj + off), f32x4.mul(p0, v128.load(s0 + off)));
+      if (nr > 1) c = f32x4.add(c, f32x4.mul(p1, v128.load(s1 + off)));
+      if (nr > 2) c = f32x4.add(c, f32x4.mul(p2, v128.load(s2 + off)));
+      if (nr > 3) c = f32x4.add(c, f32x4.mul(p3, v128.load(s3 + off)));
+      v128.store(dj + off, c);
+    }
+    for (let d = D4; d < D; d++) {
+      const off = <usize>d << 2;
+      let c = load<f32>(dj + off) + load<f32>(w) * load<f32>(s0 + off);
+      if (nr > 1) c += load<f32>(w + tileB) * load<f32>(s1 + off);
+      if (nr > 2) c += load<f32>(w + 2 * tileB) * load<f32>(s2 + off);
+      if (nr > 3) c += load<f32>(w + 3 * tileB) * load<f32>(s3 + off);
+      store<f32>(dj + off, c);
+    }
+  }
+}
+
+// Gradients of attentionForward: with p = softmax row (recomputed from lse), dp = dout · vᵀ and
+// Δ_i = dout_i · o_i: ds = p (dp − Δ), dq = scale · ds k, dk = scale · dsᵀ q, dv = pᵀ dout.
+// dq (B,H,T,D), dk and dv (B,H,S,D) are overwritten (dense); dout (B,H,T,D) is laid out as o
+// (meta's o strides); q, k, v, o, mask and causal as in the forward. work: 2 · attentionWorkFloats() floats.
+export function attentionBackward(
+  dq: usize, dk: usize, dv: usize, dout: usize, q: usize, k: usize, v: usize, o: usize, lse: usize,
+  mask: usize, m: usize, work: usize, B: i32, H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32,
+): void {
+  const qT = meta(m, 2), kT = meta(m, 5), vT = meta(m, 8), oT = meta(m, 11);
+  const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
+  const P = work, DS = work + <usize>(ROWS * TILE) * 4;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const bh = b * H + h;
+      const qb = q + <usize>b * meta(m, 0) + <usize>h * meta(m, 1);
+      const kb = k + <usize>b * meta(m, 3) + <usize>h * meta(m, 4);
+      const vb = v + <usize>b * meta(m, 6) + <usize>h * meta(m, 7);
+      const ob = o + <usize>b * meta(m, 9) + <usize>h * meta(m, 10);
+      const mb = mask != 0 ? mask + <usize>b * meta(m, 12) + <usize>h * meta(m, 13) : 0;
+      const dqb = dq + <usize>bh * <usize>T * rowB, dob = dout + <usize>b * meta(m, 9) + <usize>h * meta(m, 10);
+      const dkb = dk + <usize>bh * <usize>S * rowB, dvb = dv + <usize>bh * <usize>S * rowB;
+      memory.fill(dkb, 0, <usize>S * rowB);
+      memory.fill(dvb, 0, <usize>S * rowB);
+      memory.fill(dqb, 0, <usize>T * rowB);
+      for (let i0 = 0; i0 < T; i0 += ROWS) {
+        const nr = min(ROWS, T - i0);
+        const i1 = min(i0 + 1, T - 1), i2 = min(i0 + 2, T - 1), i3 = min(i0 + 3, T - 1);
+        const q0 = qb + <usize>i0 * qT, q1 = qb + <usize>i1 * qT, q2 = qb + <usize>i2 * qT, q3 = qb + <usize>i3 * qT;
+        const g0 = dob + <usize>i0 * oT, g1 = dob + <usize>i1 * oT, g2 = dob + <usize>i2 * oT, g3 = dob + <usize>i3 * oT;
+        // Δ_r = dout_r · o_r, once per block.
+        const e0 = dot(g0, ob + <usize>i0 * oT, D), e1 = dot(g1, ob + <usize>i1 * oT, D);
+        const e2 = dot(g2, ob + <usize>i2 * oT, D), e3 = dot(g3, ob + <usize>i3 * oT, D);
+        const jEnd = keyEnd(S, i0, nr, causal, causalOffset);
+        for (let j0 = 0; j0 < jEnd; j0 += TILE) {
+          const nj = min(TILE, jEnd - j0);
+          dots4(P, q0, q1, q2, q3, kb, kT, j0, nj, D, scale);
+          dots4(DS, g0, g1, g2, g3, vb, vT, j0, nj, D, 1);
+          for (let r = 0; r < ROWS; r++) {
+            const pw = P + <usize>r * tileB, dw = DS + <usize>r * tileB;
+            if (r >= nr) {
+              memory.fill(pw, 0, <usize>nj << 2);
+              memory.fill(dw, 0, <usize>nj << 2);
+              continue;
+            }
+            const i = i0 + r;
+            const L = load<f32>(lse + (<usize>(bh * T + i) << 2));
+            const delta = r == 0 ? e0 : r == 1 ? e1 : r == 2 ? e2 : e3;
+            const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
+            for (let j = 0; j < nj; j++) {
+              const s = masked(load<f32>(pw + (<usize>j << 2)), mRow != 0 ? mRow + (<usize>j << 2) : 0, causal && j0 + j > i + causalOffset);
+              const p: f32 = s == -Infinity ? 0 : sexp(s - L);
+              store<f32>(pw + (<usize>j << 2), p);
+              store<f32>(dw + (<usize>j << 2), p * (load<f32>(dw + (<usize>j << 2)) - delta) * scale);
+            }
+          }
+          keyAccumulate(dvb, P, g0, g1, g2, g3, nr, j0, nj, D);
+          keyAccumulate(dkb, DS, q0, q1, q2, q3, nr, j0, nj, D);
+          for (let r = 0; r < nr; r++) rowAccumulate(dqb + <usize>(i0 + r) * rowB, DS + <usize>r * tileB, kb, kT, j0, nj, D);
+        }
+      }
+    }
+  }
+}
