@@ -7,6 +7,17 @@ export { GELU, SiLU, Sigmoid, Tanh, LeakyReLU, ELU, Softplus } from "./activatio
 export { Embedding } from "./embedding.js";
 export { ModuleList, ModuleDict, ParameterList } from "./container.js";
 export { GRU, LSTM, type RNNOptions } from "./rnn.js";
+export {
+  MultiheadAttention,
+  TransformerEncoderLayer,
+  TransformerDecoderLayer,
+  type MultiheadAttentionOptions,
+  type MultiheadAttentionForwardOptions,
+  type TransformerLayerOptions,
+  type TransformerActivation,
+  type EncoderLayerForwardOptions,
+  type DecoderLayerForwardOptions,
+} from "./transformer.js";
 export * as functional from "./functional.js";
 export * as init from "./init.js";
 export * as utils from "./utils.js";

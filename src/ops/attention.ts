@@ -118,13 +118,23 @@ export function attentionComposed(
   return matmul(attn, v);
 }
 
-/** How the fused kernel's output lies: (B,H,T,D) as torch returns it, or (B,T,H,D) for a projection. */
-export type AttentionLayout = "bhtd" | "bthd";
+/**
+ * How the fused kernel's output lies: (B,H,T,D) as torch returns it, or with heads next to each
+ * other for an output projection: (B,T,H,D) (batch first) or (T,B,H,D) (sequence first).
+ */
+export type AttentionLayout = "bhtd" | "bthd" | "tbhd";
+
+/** Output shape and (b, h, t) element strides of each layout. */
+function outputLayout(layout: AttentionLayout, B: number, H: number, T: number, D: number): { shape: number[]; strides: number[] } {
+  if (layout === "bhtd") return { shape: [B, H, T, D], strides: [H * T * D, T * D, D] };
+  if (layout === "bthd") return { shape: [B, T, H, D], strides: [T * H * D, D, H * D] };
+  return { shape: [T, B, H, D], strides: [H * D, D, B * H * D] };
+}
 
 /**
  * @internal The fused kernel on 4-D q (B,H,T,D), k and v (B,H,S,D) of any strides (the last dim
- * unit-stride, else copied); mask a float (B,H,T,S) view or null; causal hides j > i + offset.
- * Returns (B,H,T,D) or (B,T,H,D) per `layout`, recorded for autograd.
+ * unit-stride, else copied); mask a float (B|1, H|1, T, S) tensor or null; causal hides j > i + offset.
+ * Returns the output in `layout`, recorded for autograd.
  */
 export function fusedAttention(
   q0: Tensor,
@@ -143,18 +153,19 @@ export function fusedAttention(
   const be = q.backend;
   const [B, H, T, D] = q.shape;
   const S = k.shape[2];
-  // The mask's (T, S) rows must be dense; its B and H dims may be broadcast (stride 0).
+  // The mask's (T, S) rows must be dense; its B and H dims may be 1 or broadcast (stride 0).
   let m: Tensor | null = null;
   let mB = 0,
     mH = 0;
   if (mask !== null) {
-    const rowsDense = mask.strides[3] === 1 && mask.strides[2] === S;
+    const rowsDense = (mask.strides[3] === 1 || S === 1) && (mask.strides[2] === S || T === 1);
     m = rowsDense ? mask : contiguous(mask);
-    [mB, mH] = m === mask ? [mask.strides[0], mask.strides[1]] : [H * T * S, T * S];
+    mB = m.shape[0] === 1 ? 0 : m.strides[0];
+    mH = m.shape[1] === 1 ? 0 : m.strides[1];
   }
-  const out = opOutput(be, layout === "bhtd" ? [B, H, T, D] : [B, T, H, D], [q, k, v]);
-  const [oB, oH, oT] = layout === "bhtd" ? [H * T * D, T * D, D] : [T * H * D, D, H * D];
-  const metaValues = Int32Array.of(...q.strides.slice(0, 3), ...k.strides.slice(0, 3), ...v.strides.slice(0, 3), oB, oH, oT, mB, mH);
+  const ol = outputLayout(layout, B, H, T, D);
+  const out = opOutput(be, ol.shape, [q, k, v]);
+  const metaValues = Int32Array.of(...q.strides.slice(0, 3), ...k.strides.slice(0, 3), ...v.strides.slice(0, 3), ...ol.strides, mB, mH);
   const recording = isRecording([q, k, v]);
   const lse = recording ? opOutput(be, [B, H, T], [q, k, v]) : null;
   const lseTemp = lse === null ? allocTemp(be, B * H * T * 4) : null;

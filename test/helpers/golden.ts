@@ -3,8 +3,10 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 import type { Backend } from "../../src/backend/index.js";
 import { type Tensor, tensor } from "../../src/tensor.js";
+import type { Module } from "../../src/nn/module.js";
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "../reference/golden");
 
@@ -32,4 +34,61 @@ export function toTensor(g: GoldenTensor, backend: Backend, requiresGrad = false
   const t = tensor(g.dtype === "float32" ? Float32Array.from(data) : Int32Array.from(data), { shape: g.shape, backend, dtype: g.dtype });
   if (requiresGrad) t.requiresGrad = true;
   return t;
+}
+
+/** One module case of a generator's `case()`: state dict, inputs, outputs and gradients. */
+export interface ModuleCase {
+  state: Record<string, GoldenTensor>;
+  inputs: GoldenTensor[];
+  outputs: GoldenTensor[];
+  R: GoldenTensor[];
+  inputGrads: (GoldenTensor | null)[];
+  paramGrads: Record<string, GoldenTensor>;
+}
+
+/** How to build our module for a case and call it (outputs as a list, like the generator's). */
+export interface ModuleSpec {
+  make: () => Module;
+  call?: (m: Module, xs: Tensor[]) => Tensor[];
+}
+
+/** Every element within rtol·|ref| + atol·max(1, max |ref|), naming the first that is not. */
+export function expectGoldenClose(label: string, got: ArrayLike<number>, ref: GoldenTensor, rtol: number, atol: number): void {
+  expect(got.length, `${label}: length`).toBe(ref.data.length);
+  const scale = Math.max(1, ...ref.data.map((v) => Math.abs(Number(v))));
+  for (let i = 0; i < got.length; i++) {
+    const r = Number(ref.data[i]);
+    if (!(Math.abs(got[i] - r) <= rtol * Math.abs(r) + atol * scale)) expect.fail(`${label}[${i}]: got ${got[i]}, PyTorch ${r}`);
+  }
+}
+
+/**
+ * Loads the torch state dict unchanged (same keys and shapes) into our module, runs the case and
+ * checks outputs, input gradients and every parameter's gradient against PyTorch's.
+ */
+export function checkModuleCase(caseName: string, c: ModuleCase, spec: ModuleSpec, be: Backend, tol = { out: 1e-5, grad: 1e-4 }): void {
+  const m = spec.make();
+  const ours = m.stateDict();
+  expect(Object.keys(ours), `${caseName}: state-dict keys`).toEqual(Object.keys(c.state));
+  m.loadStateDict(Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, toTensor(v, be)])));
+  const xs = c.inputs.map((t, k) => toTensor(t, be, t.dtype === "float32" && c.inputGrads[k] !== null));
+  const outs = spec.call ? spec.call(m, xs) : [m(...xs) as Tensor];
+  expect(outs.length).toBe(c.outputs.length);
+  outs.forEach((o, k) => {
+    expect([...o.shape], `${caseName} output ${k} shape`).toEqual(c.outputs[k].shape);
+    expectGoldenClose(`${caseName} output ${k}`, o.toArray(), c.outputs[k], tol.out, tol.out / 10);
+  });
+  let loss = outs[0].mul(toTensor(c.R[0], be)).sum();
+  for (let k = 1; k < outs.length; k++) loss = loss.add(outs[k].mul(toTensor(c.R[k], be)).sum());
+  loss.backward();
+  c.inputGrads.forEach((g, k) => {
+    if (g !== null) expectGoldenClose(`${caseName} input ${k} grad`, xs[k].grad!.toArray(), g, tol.grad, tol.grad / 10);
+  });
+  const params = Object.fromEntries(m.namedParameters());
+  expect(Object.keys(c.paramGrads).sort()).toEqual(
+    Object.keys(params)
+      .filter((k) => params[k].grad !== null)
+      .sort(),
+  );
+  for (const [k, g] of Object.entries(c.paramGrads)) expectGoldenClose(`${caseName} ${k} grad`, params[k].grad!.toArray(), g, tol.grad, tol.grad / 10);
 }

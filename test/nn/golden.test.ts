@@ -3,21 +3,13 @@
 // inputs and of every parameter must match to float32 tolerance, on both backends.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
-import { type Tensor, nn, setBackend } from "../../src/index.js";
-import { type GoldenTensor, loadGolden, toTensor } from "../helpers/golden.js";
+import { nn, setBackend } from "../../src/index.js";
+import { type ModuleCase, type ModuleSpec, checkModuleCase, loadGolden } from "../helpers/golden.js";
 
-interface Case {
-  state: Record<string, GoldenTensor>;
-  inputs: GoldenTensor[];
-  outputs: GoldenTensor[];
-  R: GoldenTensor[];
-  inputGrads: (GoldenTensor | null)[];
-  paramGrads: Record<string, GoldenTensor>;
-}
-const golden = loadGolden<{ cases: Record<string, Case> }>("nn_modules");
+const golden = loadGolden<{ cases: Record<string, ModuleCase> }>("nn_modules");
 
 /** Our module for each case and how to call it (outputs as a list, like the generator's). */
-const CASES: Record<string, { make: () => nn.Module; call?: (m: nn.Module, xs: Tensor[]) => Tensor[] }> = {
+const CASES: Record<string, ModuleSpec> = {
   embedding_padding: { make: () => new nn.Embedding(10, 4, { paddingIdx: 2 }) },
   layer_norm_2d_affine: { make: () => new nn.LayerNorm([4, 5]) },
   layer_norm_no_affine: { make: () => new nn.LayerNorm(6, { elementwiseAffine: false }) },
@@ -52,15 +44,6 @@ const CASES: Record<string, { make: () => nn.Module; call?: (m: nn.Module, xs: T
   },
 };
 
-function close(label: string, got: ArrayLike<number>, ref: GoldenTensor, rtol: number, atol: number): void {
-  expect(got.length, `${label}: length`).toBe(ref.data.length);
-  const scale = Math.max(1, ...ref.data.map((v) => Math.abs(Number(v))));
-  for (let i = 0; i < got.length; i++) {
-    const r = Number(ref.data[i]);
-    if (!(Math.abs(got[i] - r) <= rtol * Math.abs(r) + atol * scale)) expect.fail(`${label}[${i}]: got ${got[i]}, PyTorch ${r}`);
-  }
-}
-
 describe.each(["wasm", "js"] as const)("nn modules vs PyTorch 1.13 [%s]", (name) => {
   const be: Backend = createBackend(name);
   it("covers every golden case", () => {
@@ -69,33 +52,7 @@ describe.each(["wasm", "js"] as const)("nn modules vs PyTorch 1.13 [%s]", (name)
   for (const [caseName, c] of Object.entries(golden.cases)) {
     it(caseName, () => {
       setBackend(be);
-      const spec = CASES[caseName];
-      const m = spec.make();
-      // The torch state dict loads as is: same keys and shapes.
-      const ours = m.stateDict();
-      expect(Object.keys(ours), `${caseName}: state-dict keys`).toEqual(Object.keys(c.state));
-      const loaded = Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, toTensor(v, be)]));
-      m.loadStateDict(loaded);
-      const xs = c.inputs.map((t) => toTensor(t, be, t.dtype === "float32"));
-      const outs = spec.call ? spec.call(m, xs) : [m(...xs) as Tensor];
-      expect(outs.length).toBe(c.outputs.length);
-      outs.forEach((o, k) => {
-        expect([...o.shape], `${caseName} output ${k} shape`).toEqual(c.outputs[k].shape);
-        close(`${caseName} output ${k}`, o.toArray(), c.outputs[k], 1e-5, 1e-6);
-      });
-      let loss = outs[0].mul(toTensor(c.R[0], be)).sum();
-      for (let k = 1; k < outs.length; k++) loss = loss.add(outs[k].mul(toTensor(c.R[k], be)).sum());
-      loss.backward();
-      c.inputGrads.forEach((g, k) => {
-        if (g !== null) close(`${caseName} input ${k} grad`, xs[k].grad!.toArray(), g, 1e-4, 1e-5);
-      });
-      const params = Object.fromEntries(m.namedParameters());
-      expect(Object.keys(c.paramGrads).sort()).toEqual(
-        Object.keys(params)
-          .filter((k) => params[k].grad !== null)
-          .sort(),
-      );
-      for (const [k, g] of Object.entries(c.paramGrads)) close(`${caseName} ${k} grad`, params[k].grad!.toArray(), g, 1e-4, 1e-5);
+      checkModuleCase(caseName, c, CASES[caseName], be);
     });
   }
 });

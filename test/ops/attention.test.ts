@@ -49,7 +49,7 @@ function inputs(c: Case, seed: number) {
     const bool = c.mask !== "float";
     const values = Array.from({ length: n }, (_, i) => {
       if (i % c.S === 0) return bool ? 1 : 0.5; // key 0 always visible
-      return bool ? (g.uniform() < 0.6 ? 1 : 0) : g.normal() * 2;
+      return bool ? (g.random() < 0.6 ? 1 : 0) : g.normal() * 2;
     });
     mask = { shape: [c.B, Hm, c.T, c.S], values, bool };
   }
