@@ -1,1 +1,2 @@
 export { MnistMLP, MnistCNN } from "./mnist.js";
+export { GPT, type GPTConfig, type GenerateOptions } from "./gpt.js";
