@@ -9,6 +9,7 @@ import { attentionComposed, fusedAttention } from "../ops/attention.js";
 import * as nn from "../nn/index.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { noGrad } from "../lifetime.js";
+import { AdamW } from "../optim/adam.js";
 import { Generator as Rng, defaultGenerator } from "../random.js";
 import { checkArgCount, checkBool, checkFiniteNumber, checkInt, checkOptions, describe } from "../check.js";
 
@@ -176,6 +177,23 @@ export class GPT extends nn.Module {
       }
     }
     for (const [name, p] of this.namedParameters()) if (name.endsWith("c_proj.weight")) normal_(p, 0, 0.02 / Math.sqrt(2 * this.config.nLayer));
+  }
+
+  /**
+   * nanoGPT's configure_optimizers: AdamW with weight decay on the matrices and embeddings (≥ 2-D
+   * parameters) and none on biases and LayerNorm weights.
+   */
+  configureOptimizers(options: { lr: number; weightDecay: number; betas?: [number, number] }): AdamW {
+    checkArgCount("configureOptimizers", arguments, 1);
+    checkOptions("GPT.configureOptimizers", options, ["lr", "weightDecay", "betas"]);
+    const params = this.parameters();
+    return new AdamW(
+      [
+        { params: params.filter((p) => p.ndim >= 2), weightDecay: options.weightDecay },
+        { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
+      ],
+      { lr: options.lr, betas: options.betas ?? [0.9, 0.95] },
+    );
   }
 
   /** Parameters counted once (the tied head too), nanoGPT's get_num_params(non_embedding=false). */

@@ -5,7 +5,7 @@
 // size); memory stays flat over 1,000 training steps; bad input names the problem.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
-import { ShapeError, type Tensor, ValueError, models, optim, setBackend, tensor } from "../../src/index.js";
+import { ShapeError, type Tensor, ValueError, models, setBackend, tensor } from "../../src/index.js";
 import { Generator } from "../../src/random.js";
 import { thrown } from "../helpers/errors.js";
 import { type GoldenTensor, expectGoldenClose, loadGolden, toTensor } from "../helpers/golden.js";
@@ -22,17 +22,8 @@ interface GptGolden {
 const golden = loadGolden<GptGolden>("gpt");
 const CONFIG = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8 };
 
-/** nanoGPT's configure_optimizers: weight decay on 2-D parameters only. */
-function nanoAdamW(model: models.GPT, lr: number, weightDecay: number, betas: [number, number]) {
-  const params = model.parameters();
-  return new optim.AdamW(
-    [
-      { params: params.filter((p) => p.ndim >= 2), weightDecay },
-      { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
-    ],
-    { lr, betas },
-  );
-}
+/** nanoGPT's configure_optimizers. */
+const nanoAdamW = (model: models.GPT, lr: number, weightDecay: number, betas: [number, number]) => model.configureOptimizers({ lr, weightDecay, betas });
 
 describe.each(["wasm", "js"] as const)("models.GPT vs PyTorch 1.13 [%s]", (name) => {
   const be: Backend = createBackend(name);

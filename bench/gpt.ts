@@ -1,0 +1,150 @@
+// The small GPT side by side with real PyTorch on this machine, in one run: training tokens/s
+// (forward + backward + AdamW on fixed random batches) and generation tokens/s for wasmgrad with 1
+// and 2 threads and PyTorch 1.13 with 1 and 2 threads (bench/pytorch/gpt.py, the same model), plus
+// the fused attention kernel's GFLOP/s next to the gemm's on the model's own shapes.
+// Results: bench/results/gpt-<date>.json.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { createBackend } from "../src/backend/index.js";
+import { models, noGrad, setBackend, tensor } from "../src/index.js";
+import { fusedAttention } from "../src/ops/attention.js";
+import { parseFlags } from "../src/cli/flags.js";
+import { Generator } from "../src/random.js";
+import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, writeJson } from "./common.js";
+
+const flags = parseFlags("npm run bench:gpt --", "Training and generation speed of the small GPT: wasmgrad (1 and 2 threads) against PyTorch 1.13.", {
+  layers: { type: "int", default: 4, min: 1, help: "transformer blocks" },
+  heads: { type: "int", default: 4, min: 1, help: "attention heads" },
+  embd: { type: "int", default: 128, min: 1, help: "embedding size" },
+  block: { type: "int", default: 128, min: 1, help: "context length (tokens per sequence)" },
+  vocab: { type: "int", default: 96, min: 2, help: "vocabulary size" },
+  batch: { type: "int", default: 16, min: 1, help: "sequences per training step" },
+  steps: { type: "int", default: 10, min: 1, help: "timed training steps" },
+  gen: { type: "int", default: 100, min: 1, help: "tokens generated for the generation figure" },
+  out: { type: "string", help: "results file (default bench/results/gpt-<date>.json)" },
+});
+const PYTHON = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
+const config = { vocabSize: flags.vocab, blockSize: flags.block, nLayer: flags.layers, nHead: flags.heads, nEmbd: flags.embd };
+
+/** wasmgrad's training and generation speed with `threads` threads. */
+function ours(threads: number) {
+  const be = createBackend("wasm");
+  be.setNumThreads(threads);
+  setBackend(be);
+  const g = new Generator(0);
+  const model = new models.GPT(config);
+  const opt = model.configureOptimizers({ lr: 1e-3, weightDecay: 0.1 });
+  const ids = () => Int32Array.from({ length: flags.batch * flags.block }, () => Math.floor(g.random() * flags.vocab));
+  const x = tensor(ids(), { shape: [flags.batch, flags.block], dtype: "int32" });
+  const y = tensor(ids(), { shape: [flags.batch, flags.block], dtype: "int32" });
+  const step = () => {
+    const [, loss] = model.forward(x, y);
+    opt.zeroGrad();
+    loss!.backward();
+    opt.step();
+  };
+  for (let i = 0; i < 3; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < flags.steps; i++) step();
+  const stepSeconds = (performance.now() - t0) / 1000 / flags.steps;
+  const t1 = performance.now();
+  model.generate([[0]], { maxNewTokens: flags.gen, temperature: 0 });
+  const genSeconds = (performance.now() - t1) / 1000;
+  be.setNumThreads(1);
+  return { threads, trainTokensPerSec: (flags.batch * flags.block) / stepSeconds, stepSeconds, genTokensPerSec: flags.gen / genSeconds };
+}
+
+/** The fused attention kernel (forward, forward + backward) and the gemm on the model's shapes, GFLOP/s. */
+function kernels() {
+  const be = createBackend("wasm");
+  setBackend(be);
+  const g = new Generator(1);
+  const [B, H, T] = [flags.batch, flags.heads, flags.block];
+  const D = flags.embd / flags.heads;
+  const r = (...shape: number[]) =>
+    tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => g.normal()),
+      { shape },
+    );
+  const [q, k, v] = [r(B, H, T, D), r(B, H, T, D), r(B, H, T, D)];
+  // Causal attention does about half of the T×T work: count the visible pairs.
+  const pairs = B * H * ((T * (T + 1)) / 2);
+  const fwd = time(() => noGrad(() => fusedAttention(q, k, v, null, 1 / Math.sqrt(D), true, 0, "bthd")), 1500);
+  const qg = r(B, H, T, D).requiresGrad_(),
+    kg = r(B, H, T, D).requiresGrad_(),
+    vg = r(B, H, T, D).requiresGrad_();
+  const fb = time(() => {
+    fusedAttention(qg, kg, vg, null, 1 / Math.sqrt(D), true, 0, "bthd")
+      .sum()
+      .backward();
+  }, 1500);
+  // gemm: the model's c_attn product (B·T, E) · (E, 3E)ᵀ
+  const E = flags.embd;
+  const a = r(B * T, E),
+    w = r(3 * E, E);
+  const gm = time(() => noGrad(() => a.matmul(w.T)), 1500);
+  const gemmRate = (2 * B * T * E * 3 * E) / gm.best / 1e9;
+  return {
+    attentionForward: { seconds: fwd.best, gflops: (4 * pairs * D) / fwd.best / 1e9 },
+    attentionForwardBackward: { seconds: fb.best, gflops: (14 * pairs * D) / fb.best / 1e9 },
+    gemm: { seconds: gm.best, gflops: gemmRate, shape: `${B * T}×${E}·${E}×${3 * E}` },
+  };
+}
+
+function torchRun(threads: number) {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const args = [path.join("bench", "pytorch", "gpt.py"), "--threads", String(threads)];
+  for (const [k, v] of Object.entries({
+    layers: flags.layers,
+    heads: flags.heads,
+    embd: flags.embd,
+    block: flags.block,
+    vocab: flags.vocab,
+    batch: flags.batch,
+    steps: flags.steps,
+    gen: flags.gen,
+  }))
+    args.push(`--${k}`, String(v));
+  const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" };
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+    version: string;
+    threads: number;
+    trainTokensPerSec: number;
+    stepSeconds: number;
+    genTokensPerSec: number;
+  };
+}
+
+const machine = machineInfo();
+console.log(`machine: ${machineLine(machine)}`);
+console.log(`model: ${flags.layers} layers, ${flags.heads} heads, ${flags.embd} embd, block ${flags.block}, vocab ${flags.vocab}; batch ${flags.batch}`);
+const w1 = ours(1);
+const w2 = ours(2);
+const t1 = torchRun(1);
+const t2 = torchRun(2);
+const k = kernels();
+const f0 = (x: number) => x.toFixed(0);
+const rows: (string | number)[][] = [
+  ["wasmgrad, 1 thread", f0(w1.trainTokensPerSec), f0(w1.genTokensPerSec)],
+  ["wasmgrad, 2 threads", f0(w2.trainTokensPerSec), f0(w2.genTokensPerSec)],
+  ...[t1, t2].map((t, i) =>
+    "error" in t ? [`PyTorch, ${i + 1} thread(s)`, t.error, "-"] : [`PyTorch ${t.version}, ${i + 1} thread(s)`, f0(t.trainTokensPerSec), f0(t.genTokensPerSec)],
+  ),
+  ["TensorFlow.js wasm", "not run: no GPT port in this bench", "-"],
+];
+printTable(["", "train tokens/s", "generate tokens/s"], rows);
+const ratio = (a: number, b: { trainTokensPerSec: number } | { error: string }) => ("error" in b ? null : a / b.trainTokensPerSec);
+console.log(
+  `\nours / PyTorch 1 thread (training): ${fmtRatio(ratio(w1.trainTokensPerSec, t1))}   2 threads / 1 thread (ours): ${fmtRatio(w2.trainTokensPerSec / w1.trainTokensPerSec)}`,
+);
+console.log(
+  `attention kernel (causal, ${flags.batch}×${flags.heads}×${flags.block}×${flags.embd / flags.heads}): forward ${k.attentionForward.gflops.toFixed(1)} GFLOP/s, ` +
+    `forward+backward ${k.attentionForwardBackward.gflops.toFixed(1)} GFLOP/s; gemm ${k.gemm.shape} ${k.gemm.gflops.toFixed(1)} GFLOP/s ` +
+    `(attention/gemm ${(k.attentionForward.gflops / k.gemm.gflops).toFixed(2)} forward, ${(k.attentionForwardBackward.gflops / k.gemm.gflops).toFixed(2)} with backward)`,
+);
+const out = flags.out ?? path.join(resultsDir, `gpt-${stamp()}.json`);
+writeJson(out, { date: new Date().toISOString(), machine, flags, wasmgrad: [w1, w2], torch: [t1, t2], kernels: k });
+console.log(`\nwrote ${path.relative(repoDir, out)}`);
