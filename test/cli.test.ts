@@ -357,3 +357,63 @@ describe("wasmgrad bench and the published bin", () => {
     expect(help.stdout).toMatch(/^Usage: wasmgrad train \[flags\]/);
   });
 });
+
+describe("wasmgrad train --model gpt / generate", () => {
+  const text = () => {
+    const path = join(tmp, "names.txt");
+    if (!existsSync(path)) writeFileSync(path, "anna\nbob\ncarla\ndavid\nemma\nfrank\ngreta\nhugo\nida\njan\n".repeat(40));
+    return path;
+  };
+  it("trains on a text file, writes the run directory, and generate streams a sample from it", () => {
+    const out = join(tmp, "run-gpt");
+    const stdout = ok([
+      "train",
+      "--model",
+      "gpt",
+      "--data",
+      text(),
+      "--steps",
+      "40",
+      "--eval-interval",
+      "20",
+      "--eval-iters",
+      "2",
+      "--block",
+      "16",
+      "--layers",
+      "1",
+      "--embd",
+      "32",
+      "--heads",
+      "2",
+      "--out",
+      out,
+    ]);
+    expect(stdout).toMatch(/step 40: train loss [\d.]+, val loss [\d.]+/);
+    for (const f of ["model.safetensors", "config.json", "tokenizer.json", "metrics.jsonl"]) expect(existsSync(join(out, f)), f).toBe(true);
+    const metrics = readMetrics(out);
+    expect(metrics.map((m) => m.step)).toEqual([20, 40]);
+    expect(Number(metrics[1].train)).toBeLessThan(Number(metrics[0].train));
+    const sample = ok(["generate", out, "--prompt", "an", "--tokens", "30", "--seed", "1"]);
+    expect(sample.startsWith("an")).toBe(true);
+    expect(sample.length).toBeGreaterThanOrEqual(32);
+    expect(ok(["generate", out, "--prompt", "an", "--tokens", "30", "--seed", "1"])).toBe(sample);
+  });
+  it("bad flags and inputs are one line and exit code 2", () => {
+    const cases: [string[], RegExp][] = [
+      [["train", "--model", "gpt"], /needs --data FILE/],
+      [["train", "--model", "gpt", "--data", text(), "--stps", "3"], /unknown flag --stps \(did you mean --steps\?\)/],
+      [["train", "--model", "gpt", "--data", text(), "--embd", "10", "--heads", "4"], /--embd 10 must be divisible by --heads 4/],
+      [["generate"], /give the run directory/],
+    ];
+    for (const [args, re] of cases) {
+      const r = runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    }
+    const r = runCli(["generate", join(tmp, "no-such-run")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/run directory not found/);
+  });
+});

@@ -1,5 +1,5 @@
 // The wasmgrad command line (package.json "bin" → dist/cli.js, built from bin.ts by npm run build:js):
-//   wasmgrad train | eval | predict | bench
+//   wasmgrad train | eval | predict | bench | generate
 // Every failure — a bad flag, a missing or corrupt file, a library error — is one line on stderr
 // and a non-zero exit code; stack traces only with WASMGRAD_DEBUG=1.
 import { createRequire } from "node:module";
@@ -11,12 +11,14 @@ import { trainCommand } from "./train.js";
 import { evalCommand } from "./eval.js";
 import { predictCommand } from "./predict.js";
 import { benchCommand } from "./bench.js";
+import { generateCommand } from "./gpt.js";
 
 const HELP = `Usage: wasmgrad <command> [flags]      (wasmgrad <command> --help for its flags)
 
 Commands:
   train     train an MNIST MLP or CNN with a live progress bar; writes model.safetensors,
-            metrics.jsonl and a self-contained report.html
+            metrics.jsonl and a self-contained report.html; --model gpt trains a GPT on a text file
+  generate  sample text from a GPT trained with train --model gpt (tokens streamed)
   eval      accuracy, per-class precision/recall and confusion matrix of a saved model
   predict   classify PNG/PGM images or IDX samples with a saved model
   bench     the benchmark table
@@ -25,7 +27,9 @@ Examples:
   wasmgrad train --model cnn --epochs 3 --scheduler onecycle --lr 0.004 --out run-cnn
   wasmgrad eval run-cnn/model.safetensors
   wasmgrad predict run-cnn/model.safetensors digit.png
-  wasmgrad predict run-cnn/model.safetensors --idx t10k-images-idx3-ubyte --index 0-9`;
+  wasmgrad predict run-cnn/model.safetensors --idx t10k-images-idx3-ubyte --index 0-9
+  wasmgrad train --model gpt --data input.txt --steps 500 --out run-gpt
+  wasmgrad generate run-gpt --prompt "The " --tokens 300`;
 
 function version(): string {
   try {
@@ -52,6 +56,9 @@ export async function main(argv: string[]): Promise<number> {
       case "bench":
         await benchCommand(rest);
         return 0;
+      case "generate":
+        await generateCommand(rest);
+        return 0;
       case undefined:
       case "help":
       case "--help":
@@ -63,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`wasmgrad ${version()}\n`);
         return 0;
       default:
-        throw new CliError(`unknown command '${command}' (expected train, eval, predict or bench; see wasmgrad --help)`, USAGE);
+        throw new CliError(`unknown command '${command}' (expected train, eval, predict, bench or generate; see wasmgrad --help)`, USAGE);
     }
   } catch (e) {
     const { message, code } = describe(e);

@@ -10,6 +10,7 @@ import { MODEL_KINDS, MODEL_NAMES, type ModelKind, createModel, modelMetadata } 
 import { MNIST_MEAN, MNIST_STD } from "./preprocess.js";
 import { ProgressBar, formatDuration, formatInt } from "./progress.js";
 import { type MetricLine, renderReport } from "./report.js";
+import { trainGptCommand } from "./gpt.js";
 
 export const TRAIN_OPTIONS: OptionSpec = {
   model: { type: "string" },
@@ -41,7 +42,8 @@ export const TRAIN_HELP = `Usage: wasmgrad train [flags]
 Trains an MNIST classifier and writes <out>/model.safetensors, <out>/metrics.jsonl and
 <out>/report.html (loss, accuracy and lr charts, confusion matrix, misclassified digits).
 
-  --model mlp|cnn            models.MnistMLP (default) or models.MnistCNN
+  --model mlp|cnn|gpt        models.MnistMLP (default) or models.MnistCNN; gpt trains a language
+                             model on a text file (wasmgrad train --model gpt --help)
   --epochs N                 default 5
   --batch N                  batch size, default 100
   --optimizer sgd|adam|adamw default adam
@@ -80,7 +82,7 @@ interface Carried {
  * mkdir -p, one level at a time (Node 20's recursive mkdirSync spins forever under /proc);
  * a one-line CliError when it cannot.
  */
-function makeDirectory(dir: string): void {
+export function makeDirectory(dir: string): void {
   const missing: string[] = [];
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
     missing.unshift(d);
@@ -130,7 +132,7 @@ export function carriedFrom(extra: unknown, path: string): Carried {
  * Fails now, before any training, if a file cannot be written where the run will write it: the
  * path is a directory, or its directory does not exist or is not writable.
  */
-function checkWritable(path: string, what: string): void {
+export function checkWritable(path: string, what: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw new CliError(`train: ${what} ${path} is a directory; give a file path`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`train: the directory of ${what} ${path} (${dir}) does not exist`);
@@ -141,7 +143,17 @@ function checkWritable(path: string, what: string): void {
   }
 }
 
+/** The value of --model (--model X or --model=X) before full parsing: gpt has flags of its own. */
+function modelFlag(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--model") return argv[i + 1];
+    if (argv[i].startsWith("--model=")) return argv[i].slice(8);
+  }
+  return undefined;
+}
+
 export async function trainCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  if (modelFlag(argv) === "gpt") return trainGptCommand(argv, out);
   const { values, positionals } = parseFlags("train", argv, TRAIN_OPTIONS);
   const flags = new Flags("train", values);
   if (flags.bool("help")) {
