@@ -161,3 +161,15 @@ export function writeJson(file: string, value: unknown): void {
 export function stamp(d = new Date()): string {
   return d.toISOString().slice(0, 19).replace(/:/g, "-");
 }
+
+/**
+ * The environment for a real-PyTorch process with `threads` threads: OPENBLAS_CORETYPE and
+ * OPENBLAS_L2_SIZE removed (this machine sets them; they slow Debian's OpenBLAS down, see
+ * ../shared/FACTS.md), for that process only.
+ */
+export function torchEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}

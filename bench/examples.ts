@@ -2,21 +2,34 @@
 // one after the other in one run: wall time and the figures each prints (final loss, accuracy).
 // Results: bench/results/examples-<date>.json (docs/benchmarks.md is generated from it).
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseFlags } from "../src/cli/flags.js";
-import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, writeJson } from "./common.js";
+import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, torchEnv, writeJson } from "./common.js";
 
-const flags = parseFlags("npm run bench:examples --", "The example ports (polynomial, mnist-convnet, char-rnn) and their PyTorch twins, timed in one run.", {
-  quick: { type: "boolean", help: "mnist-convnet on 6,400 images and char-rnn for 2 epochs (minutes instead of ~8)" },
-  out: { type: "string", help: "results file (default bench/results/examples-<date>.json)" },
-});
+const flags = parseFlags(
+  "npm run bench:examples --",
+  "The example ports (polynomial, mnist-convnet, char-rnn, gpt) and their PyTorch twins, timed in one run.",
+  {
+    quick: { type: "boolean", help: "mnist-convnet on 6,400 images, char-rnn for 2 epochs, gpt for 200 steps (minutes instead of ~20)" },
+    only: {
+      type: "string",
+      help: "run these programs only (comma-separated: polynomial, mnist-convnet, char-rnn, gpt); their results replace theirs in the day's file",
+    },
+    out: { type: "string", help: "results file (default bench/results/examples-<date>.json)" },
+  },
+);
 const PYTHON = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
 
 interface Program {
+  /** what --only selects */
+  key: string;
   name: string;
   ours: string;
   torch: string;
   args: string[];
+  /** flags for our program only (output paths, no sampling) */
+  oursArgs?: string[];
   /** The figures to compare, read from the printed lines. */
   figures: (out: string) => Record<string, number>;
 }
@@ -28,6 +41,7 @@ const last = (out: string, re: RegExp): number => {
 
 const programs: Program[] = [
   {
+    key: "polynomial",
     name: "polynomial (2 × 2000 steps)",
     ours: "examples/polynomial.ts",
     torch: "examples/pytorch/polynomial.py",
@@ -35,6 +49,7 @@ const programs: Program[] = [
     figures: (out) => ({ "final loss, program 2": last(out, /^1999 ([\d.]+)$/m) }),
   },
   {
+    key: "mnist-convnet",
     name: `mnist-convnet (1 epoch${flags.quick ? ", 6,400 images" : ""})`,
     ours: "examples/mnist-convnet.ts",
     torch: "examples/pytorch/mnist_convnet.py",
@@ -46,17 +61,34 @@ const programs: Program[] = [
     }),
   },
   {
+    key: "char-rnn",
     name: `char-rnn (${flags.quick ? 2 : 10} epochs)`,
     ours: "examples/char-rnn.ts",
     torch: "examples/pytorch/char_rnn.py",
     args: flags.quick ? ["--epochs", "2"] : [],
     figures: (out) => ({ "training s": last(out, /training time: ([\d.]+) s/), "validation loss": last(out, /validation loss ([\d.]+)/) }),
   },
+  {
+    key: "gpt",
+    name: `gpt (Brown corpus, char-level, 0.82M parameters, ${flags.quick ? 200 : 1000} steps)`,
+    ours: "examples/gpt.ts",
+    torch: "examples/pytorch/gpt.py",
+    args: ["--steps", flags.quick ? "200" : "1000"],
+    oursArgs: ["--sample", "0", "--out", path.join("test-output", "bench-gpt")],
+    figures: (out) => ({ "training s": last(out, /training time: ([\d.]+) s/), "validation loss": last(out, /final val loss ([\d.]+)/) }),
+  },
 ];
+const only = flags.only?.split(",").map((k) => k.trim());
+const unknown = only?.filter((k) => !programs.some((p) => p.key === k)) ?? [];
+if (unknown.length > 0) {
+  console.error(`npm run bench:examples: --only: unknown program ${unknown.join(", ")} (expected ${programs.map((p) => p.key).join(", ")})`);
+  process.exit(2);
+}
 
 function run(cmd: string, args: string[]): { seconds: number; out: string; error?: string } {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: repoDir, encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" }, maxBuffer: 1 << 26 });
+  const env = cmd === PYTHON ? torchEnv(1) : { ...process.env, OMP_NUM_THREADS: "1" };
+  const r = spawnSync(cmd, args, { cwd: repoDir, encoding: "utf8", env, maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) return { seconds, out: r.stdout ?? "", error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };
   return { seconds, out: r.stdout };
@@ -64,19 +96,21 @@ function run(cmd: string, args: string[]): { seconds: number; out: string; error
 
 const machine = machineInfo();
 console.log(`machine: ${machineLine(machine)}`);
-const results = programs.map((p) => {
-  console.log(`\n${p.name}`);
-  const ours = run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", p.ours, ...p.args]);
-  console.log(`  wasmgrad: ${ours.error ?? `${ours.seconds.toFixed(1)} s`}`);
-  const torch = run(PYTHON, [p.torch, ...p.args]);
-  console.log(`  PyTorch:  ${torch.error ?? `${torch.seconds.toFixed(1)} s`}`);
-  return {
-    name: p.name,
-    args: p.args,
-    wasmgrad: { wallSeconds: ours.seconds, error: ours.error, figures: ours.error ? {} : p.figures(ours.out) },
-    torch: { wallSeconds: torch.seconds, error: torch.error, figures: torch.error ? {} : p.figures(torch.out) },
-  };
-});
+const results = programs
+  .filter((p) => only === undefined || only.includes(p.key))
+  .map((p) => {
+    console.log(`\n${p.name}`);
+    const ours = run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", p.ours, ...p.args, ...(p.oursArgs ?? [])]);
+    console.log(`  wasmgrad: ${ours.error ?? `${ours.seconds.toFixed(1)} s`}`);
+    const torch = run(PYTHON, [p.torch, ...p.args]);
+    console.log(`  PyTorch:  ${torch.error ?? `${torch.seconds.toFixed(1)} s`}`);
+    return {
+      name: p.name,
+      args: p.args,
+      wasmgrad: { wallSeconds: ours.seconds, error: ours.error, figures: ours.error ? {} : p.figures(ours.out) },
+      torch: { wallSeconds: torch.seconds, error: torch.error, figures: torch.error ? {} : p.figures(torch.out) },
+    };
+  });
 
 console.log("\nexample programs, wasmgrad (wasm, 1 thread) vs PyTorch (1 thread); same flags");
 printTable(
@@ -91,5 +125,10 @@ printTable(
   ),
 );
 const file = flags.out ?? path.join(resultsDir, `examples-${stamp().slice(0, 10)}.json`);
-writeJson(file, { date: new Date().toISOString(), machine, quick: flags.quick, results });
+// With --only, the other programs' results of the same file stay.
+const kept =
+  only !== undefined && existsSync(file)
+    ? (JSON.parse(readFileSync(file, "utf8")).results as typeof results).filter((r) => !results.some((n) => n.name.split(" ")[0] === r.name.split(" ")[0]))
+    : [];
+writeJson(file, { date: new Date().toISOString(), machine, quick: flags.quick, results: [...kept, ...results] });
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

@@ -10,7 +10,7 @@ import { models, noGrad, setBackend, tensor } from "../src/index.js";
 import { fusedAttention } from "../src/ops/attention.js";
 import { parseFlags } from "../src/cli/flags.js";
 import { Generator } from "../src/random.js";
-import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, writeJson } from "./common.js";
+import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, torchEnv, writeJson } from "./common.js";
 
 const flags = parseFlags("npm run bench:gpt --", "Training and generation speed of the small GPT: wasmgrad (1 and 2 threads) against PyTorch 1.13.", {
   layers: { type: "int", default: 4, min: 1, help: "transformer blocks" },
@@ -69,7 +69,8 @@ function kernels() {
   const [q, k, v] = [r(B, H, T, D), r(B, H, T, D), r(B, H, T, D)];
   // Causal attention does about half of the T×T work: count the visible pairs.
   const pairs = B * H * ((T * (T + 1)) / 2);
-  const fwd = time(() => noGrad(() => fusedAttention(q, k, v, null, 1 / Math.sqrt(D), true, 0, "bthd")), 1500);
+  // (The callbacks return nothing: a tensor returned from noGrad would outlive its scope.)
+  const fwd = time(() => noGrad(() => void fusedAttention(q, k, v, null, 1 / Math.sqrt(D), true, 0, "bthd")), 1500);
   const qg = r(B, H, T, D).requiresGrad_(),
     kg = r(B, H, T, D).requiresGrad_(),
     vg = r(B, H, T, D).requiresGrad_();
@@ -82,7 +83,7 @@ function kernels() {
   const E = flags.embd;
   const a = r(B * T, E),
     w = r(3 * E, E);
-  const gm = time(() => noGrad(() => a.matmul(w.T)), 1500);
+  const gm = time(() => noGrad(() => void a.matmul(w.T)), 1500);
   const gemmRate = (2 * B * T * E * 3 * E) / gm.best / 1e9;
   return {
     attentionForward: { seconds: fwd.best, gflops: (4 * pairs * D) / fwd.best / 1e9 },
@@ -92,9 +93,6 @@ function kernels() {
 }
 
 function torchRun(threads: number) {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
   const args = [path.join("bench", "pytorch", "gpt.py"), "--threads", String(threads)];
   for (const [k, v] of Object.entries({
     layers: flags.layers,
@@ -107,7 +105,7 @@ function torchRun(threads: number) {
     gen: flags.gen,
   }))
     args.push(`--${k}`, String(v));
-  const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env });
+  const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env: torchEnv(threads) });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" };
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as {
     version: string;
