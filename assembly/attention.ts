@@ -1,15 +1,17 @@
-import { sexp, slog } from "./vmath";
+import { sexp, slog, vexp } from "./vmath";
 
 // Fused scaled-dot-product attention (FlashAttention-style): for each (batch, head), blocks of
 // ROWS queries walk the keys in tiles of TILE; a tile's scores live in `work` (ROWS × TILE floats)
 // and are folded into a running max / sum / output (online softmax), so the T×S score matrix is
 // never stored. Backward recomputes each tile's probabilities from the saved log-sum-exp.
 //
-// Layout: q (B,H,T,D), k and v (B,H,S,D), o (B,H,T,D) are read/written through element strides in
-// `meta` (the last dim is unit-stride), dout as o; lse (B,H,T) and the gradients dq (B,H,T,D),
-// dk, dv (B,H,S,D) are dense. meta (int32) = [qB,qH,qT, kB,kH,kT, vB,vH,vT, oB,oH,oT, mB,mH]; the additive
-// float mask (0: none) has rows of S floats, T rows per (b, h), mB/mH its batch/head strides (0
-// when broadcast). causal hides key j from query i when j > i + causalOffset.
+// Layout: q (B,H,T,D), k and v (B,H,S,D), o (B,H,T,D) are read/written through element strides
+// (the last dim is unit-stride), dout as o; lse (B,H,T) and the gradients dq (B,H,T,D), dk, dv
+// (B,H,S,D) are dense. The additive float mask (0: none) has rows of S floats, T rows per (b, h),
+// mB/mH its batch/head strides (0 when broadcast). causal hides key j from query i when
+// j > i + causalOffset. Each export takes its arguments as one int32 record in memory (the
+// pointers, sizes, scale's bits, then the strides [qB,qH,qT, kB,kH,kT, vB,vH,vT, oB,oH,oT, mB,mH])
+// and a range bh0 ≤ b·H + h < bh1 of (batch, head) pairs, so threads can take disjoint ranges.
 // Every float op is a float32 op in a fixed order (dots: four lanes over d, lanes added
 // (0+1)+(2+3), then the d tail), which src/backend/js/attention.ts repeats bit for bit.
 
@@ -73,11 +75,39 @@ export function attentionWorkFloats(): i32 {
   return s;
 }
 
-// A score after the mask: -inf where the causal rule hides the key, else plus the additive mask
-// value at maskAt (0: no mask).
-@inline function masked(s: f32, maskAt: usize, hidden: bool): f32 {
-  if (hidden) return -Infinity;
-  return maskAt != 0 ? s + load<f32>(maskAt) : s;
+// The scores of one row's tile w (n floats) after the mask: plus the additive mask row (0: none),
+// and -inf where the causal rule hides the key (key j of the tile when j > limit).
+@inline function applyMask(w: usize, maskRow: usize, n: i32, causal: bool, limit: i32): void {
+  if (maskRow != 0) {
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(w + (<usize>j << 2), f32x4.add(v128.load(w + (<usize>j << 2)), v128.load(maskRow + (<usize>j << 2))));
+    for (; j < n; j++) store<f32>(w + (<usize>j << 2), load<f32>(w + (<usize>j << 2)) + load<f32>(maskRow + (<usize>j << 2)));
+  }
+  if (causal) for (let j = max(limit + 1, 0); j < n; j++) store<f32>(w + (<usize>j << 2), -Infinity);
+}
+
+// The maximum of n floats (NaN if any is NaN; the order does not matter for max).
+@inline function rowMax(w: usize, n: i32): f32 {
+  let vm = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) vm = f32x4.max(vm, v128.load(w + (<usize>j << 2)));
+  let m = max<f32>(max<f32>(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max<f32>(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+  for (; j < n; j++) m = max<f32>(m, load<f32>(w + (<usize>j << 2)));
+  return m;
+}
+
+// w_j = exp(w_j − shift) in place, 0 where w_j is -inf (a hidden key), four lanes at a time.
+@inline function expShifted(w: usize, n: i32, shift: f32): void {
+  const vs = f32x4.splat(shift), ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const s = v128.load(w + (<usize>j << 2));
+    v128.store(w + (<usize>j << 2), v128.bitselect(zero, vexp(f32x4.sub(s, vs)), f32x4.eq(s, ninf)));
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(w + (<usize>j << 2));
+    store<f32>(w + (<usize>j << 2), s == -Infinity ? 0 : sexp(s - shift));
+  }
 }
 
 // Keys a block of queries i0 .. i0+nr-1 can see: all S, or up to the last row's causal limit.
@@ -87,17 +117,31 @@ export function attentionWorkFloats(): i32 {
   return e < 0 ? 0 : e < S ? e : S;
 }
 
-// o (B,H,T,D) = softmax(scale · q kᵀ + mask) v, lse (B,H,T) = the rows' log-sum-exp (for backward);
-// a row that sees no key gets NaN outputs and lse = -inf. work: attentionWorkFloats() floats.
-export function attentionForward(
+@inline function arg(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+// o (B,H,T,D) = softmax(scale · q kᵀ + mask) v, lse (B,H,T) = the rows' log-sum-exp (for backward),
+// for the pairs bh0 ≤ b·H + h < bh1; a row that sees no key gets NaN outputs and lse = -inf.
+// args (int32): [o, lse, q, k, v, mask, B, H, T, S, D, scale bits, causal, causalOffset, strides ×14];
+// work: attentionWorkFloats() floats.
+export function attentionForward(args: usize, bh0: i32, bh1: i32, work: usize): void {
+  forwardRange(
+    <usize>arg(args, 0), <usize>arg(args, 1), <usize>arg(args, 2), <usize>arg(args, 3), <usize>arg(args, 4), <usize>arg(args, 5),
+    args + 14 * 4, work, arg(args, 7), arg(args, 8), arg(args, 9), arg(args, 10), reinterpret<f32>(arg(args, 11)),
+    arg(args, 12) != 0, arg(args, 13), bh0, bh1,
+  );
+}
+
+function forwardRange(
   o: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, m: usize, work: usize,
-  B: i32, H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32,
+  H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32, bh0: i32, bh1: i32,
 ): void {
   const qT = meta(m, 2), kT = meta(m, 5), vT = meta(m, 8), oT = meta(m, 11);
   const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const bh = b * H + h;
+  for (let bh = bh0; bh < bh1; bh++) {
+    {
+      const b = bh / H, h = bh % H;
       const qb = q + <usize>b * meta(m, 0) + <usize>h * meta(m, 1);
       const kb = k + <usize>b * meta(m, 3) + <usize>h * meta(m, 4);
       const vb = v + <usize>b * meta(m, 6) + <usize>h * meta(m, 7);
@@ -126,25 +170,16 @@ export function attentionForward(
             const i = i0 + r;
             const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
             const mOld = r == 0 ? m0 : r == 1 ? m1 : r == 2 ? m2 : m3;
-            let mt: f32 = -Infinity;
-            for (let j = 0; j < nj; j++) {
-              const s = masked(load<f32>(w + (<usize>j << 2)), mRow != 0 ? mRow + (<usize>j << 2) : 0, causal && j0 + j > i + causalOffset);
-              store<f32>(w + (<usize>j << 2), s);
-              mt = max<f32>(mt, s);
-            }
-            const mNew = max<f32>(mOld, mt);
+            applyMask(w, mRow, nj, causal, i + causalOffset - j0);
+            const mNew = max<f32>(mOld, rowMax(w, nj));
             let alpha: f32 = 1;
             let sum: f32 = 0;
             if (mNew == -Infinity) {
               memory.fill(w, 0, <usize>nj << 2);
             } else {
               alpha = mOld == -Infinity ? 0 : sexp(mOld - mNew);
-              for (let j = 0; j < nj; j++) {
-                const s = load<f32>(w + (<usize>j << 2));
-                const p: f32 = s == -Infinity ? 0 : sexp(s - mNew);
-                store<f32>(w + (<usize>j << 2), p);
-                sum += p;
-              }
+              expShifted(w, nj, mNew);
+              for (let j = 0; j < nj; j++) sum += load<f32>(w + (<usize>j << 2));
             }
             if (r == 0) { l0 = l0 * alpha + sum; m0 = mNew; a0 = alpha; }
             else if (r == 1) { l1 = l1 * alpha + sum; m1 = mNew; a1 = alpha; }
@@ -219,22 +254,45 @@ export function attentionForward(
   for (let d = D4; d < D; d++) store<f32>(p + (<usize>d << 2), load<f32>(p + (<usize>d << 2)) * s);
 }
 
-// dst (D) += Σ_j c_j · src_(j0+j) over j < nj: one accumulator row, j in order.
-@inline function rowAccumulate(dst: usize, coef: usize, src: usize, srcRow: usize, j0: i32, nj: i32, D: i32): void {
+// dst_r (D) += Σ_j c_rj · src_(j0+j) over j < nj (j in order) for four rows dst_0..3 at once, the
+// coefficient rows TILE floats apart; rows past nr repeat the last and are stored first, so the
+// real row's value is the one that stays.
+@inline function rowsAccumulate4(
+  d0: usize, d1: usize, d2: usize, d3: usize, coef: usize, src: usize, srcRow: usize, nr: i32, j0: i32, nj: i32, D: i32,
+): void {
+  const tileB = <usize>TILE << 2;
   const D4 = D & ~3;
   for (let d = 0; d < D4; d += 4) {
     const off = <usize>d << 2;
-    let c = v128.load(dst + off);
+    let c0 = v128.load(d0 + off), c1 = v128.load(d1 + off), c2 = v128.load(d2 + off), c3 = v128.load(d3 + off);
     for (let j = 0; j < nj; j++) {
-      c = f32x4.add(c, f32x4.mul(v128.load32_splat(coef + (<usize>j << 2)), v128.load(src + <usize>(j0 + j) * srcRow + off)));
+      const w = coef + (<usize>j << 2);
+      const kv = v128.load(src + <usize>(j0 + j) * srcRow + off);
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(w), kv));
+      c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(w + tileB), kv));
+      c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(w + 2 * tileB), kv));
+      c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(w + 3 * tileB), kv));
     }
-    v128.store(dst + off, c);
+    if (nr > 3) v128.store(d3 + off, c3);
+    if (nr > 2) v128.store(d2 + off, c2);
+    if (nr > 1) v128.store(d1 + off, c1);
+    v128.store(d0 + off, c0);
   }
   for (let d = D4; d < D; d++) {
     const off = <usize>d << 2;
-    let c = load<f32>(dst + off);
-    for (let j = 0; j < nj; j++) c += load<f32>(coef + (<usize>j << 2)) * load<f32>(src + <usize>(j0 + j) * srcRow + off);
-    store<f32>(dst + off, c);
+    let c0 = load<f32>(d0 + off), c1 = load<f32>(d1 + off), c2 = load<f32>(d2 + off), c3 = load<f32>(d3 + off);
+    for (let j = 0; j < nj; j++) {
+      const w = coef + (<usize>j << 2);
+      const kd = load<f32>(src + <usize>(j0 + j) * srcRow + off);
+      c0 += load<f32>(w) * kd;
+      c1 += load<f32>(w + tileB) * kd;
+      c2 += load<f32>(w + 2 * tileB) * kd;
+      c3 += load<f32>(w + 3 * tileB) * kd;
+    }
+    if (nr > 3) store<f32>(d3 + off, c3);
+    if (nr > 2) store<f32>(d2 + off, c2);
+    if (nr > 1) store<f32>(d1 + off, c1);
+    store<f32>(d0 + off, c0);
   }
 }
 
@@ -268,20 +326,30 @@ export function attentionForward(
   }
 }
 
-// Gradients of attentionForward: with p = softmax row (recomputed from lse), dp = dout · vᵀ and
-// Δ_i = dout_i · o_i: ds = p (dp − Δ), dq = scale · ds k, dk = scale · dsᵀ q, dv = pᵀ dout.
-// dq (B,H,T,D), dk and dv (B,H,S,D) are overwritten (dense); dout (B,H,T,D) is laid out as o
-// (meta's o strides); q, k, v, o, mask and causal as in the forward. work: 2 · attentionWorkFloats() floats.
-export function attentionBackward(
+// Gradients of attentionForward for the pairs bh0 ≤ b·H + h < bh1: with p = softmax row
+// (recomputed from lse), dp = dout · vᵀ and Δ_i = dout_i · o_i: ds = p (dp − Δ), dq = scale · ds k,
+// dk = scale · dsᵀ q, dv = pᵀ dout. dq (B,H,T,D), dk and dv (B,H,S,D) are overwritten (dense); dout
+// (B,H,T,D) is laid out as o; q, k, v, o, mask and causal as in the forward.
+// args (int32): [dq, dk, dv, dout, q, k, v, o, lse, mask, B, H, T, S, D, scale bits, causal,
+// causalOffset, strides ×14]; work: 2 · attentionWorkFloats() floats.
+export function attentionBackward(args: usize, bh0: i32, bh1: i32, work: usize): void {
+  backwardRange(
+    <usize>arg(args, 0), <usize>arg(args, 1), <usize>arg(args, 2), <usize>arg(args, 3), <usize>arg(args, 4), <usize>arg(args, 5),
+    <usize>arg(args, 6), <usize>arg(args, 7), <usize>arg(args, 8), <usize>arg(args, 9), args + 18 * 4, work,
+    arg(args, 11), arg(args, 12), arg(args, 13), arg(args, 14), reinterpret<f32>(arg(args, 15)), arg(args, 16) != 0, arg(args, 17), bh0, bh1,
+  );
+}
+
+function backwardRange(
   dq: usize, dk: usize, dv: usize, dout: usize, q: usize, k: usize, v: usize, o: usize, lse: usize,
-  mask: usize, m: usize, work: usize, B: i32, H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32,
+  mask: usize, m: usize, work: usize, H: i32, T: i32, S: i32, D: i32, scale: f32, causal: bool, causalOffset: i32, bh0: i32, bh1: i32,
 ): void {
   const qT = meta(m, 2), kT = meta(m, 5), vT = meta(m, 8), oT = meta(m, 11);
   const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
   const P = work, DS = work + <usize>(ROWS * TILE) * 4;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const bh = b * H + h;
+  for (let bh = bh0; bh < bh1; bh++) {
+    {
+      const b = bh / H, h = bh % H;
       const qb = q + <usize>b * meta(m, 0) + <usize>h * meta(m, 1);
       const kb = k + <usize>b * meta(m, 3) + <usize>h * meta(m, 4);
       const vb = v + <usize>b * meta(m, 6) + <usize>h * meta(m, 7);
@@ -316,16 +384,20 @@ export function attentionBackward(
             const L = load<f32>(lse + (<usize>(bh * T + i) << 2));
             const delta = r == 0 ? e0 : r == 1 ? e1 : r == 2 ? e2 : e3;
             const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
-            for (let j = 0; j < nj; j++) {
-              const s = masked(load<f32>(pw + (<usize>j << 2)), mRow != 0 ? mRow + (<usize>j << 2) : 0, causal && j0 + j > i + causalOffset);
-              const p: f32 = s == -Infinity ? 0 : sexp(s - L);
-              store<f32>(pw + (<usize>j << 2), p);
-              store<f32>(dw + (<usize>j << 2), p * (load<f32>(dw + (<usize>j << 2)) - delta) * scale);
+            applyMask(pw, mRow, nj, causal, i + causalOffset - j0);
+            expShifted(pw, nj, L);
+            // ds = p (dp − Δ) · scale, in place of dp
+            const vd = f32x4.splat(delta), vs = f32x4.splat(scale);
+            let j = 0;
+            for (; j + 4 <= nj; j += 4) {
+              const at = <usize>j << 2;
+              v128.store(dw + at, f32x4.mul(f32x4.mul(v128.load(pw + at), f32x4.sub(v128.load(dw + at), vd)), vs));
             }
+            for (; j < nj; j++) store<f32>(dw + (<usize>j << 2), load<f32>(pw + (<usize>j << 2)) * (load<f32>(dw + (<usize>j << 2)) - delta) * scale);
           }
           keyAccumulate(dvb, P, g0, g1, g2, g3, nr, j0, nj, D);
           keyAccumulate(dkb, DS, q0, q1, q2, q3, nr, j0, nj, D);
-          for (let r = 0; r < nr; r++) rowAccumulate(dqb + <usize>(i0 + r) * rowB, DS + <usize>r * tileB, kb, kT, j0, nj, D);
+          rowsAccumulate4(dqb + <usize>i0 * rowB, dqb + <usize>i1 * rowB, dqb + <usize>i2 * rowB, dqb + <usize>i3 * rowB, DS, kb, kT, nr, j0, nj, D);
         }
       }
     }

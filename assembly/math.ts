@@ -211,9 +211,59 @@ const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1/sqrt(2π)
 // from it (Exp, Sqrt, Rsqrt, Tanh, Sigmoid, Reciprocal); ops without a gradient (Sign, Floor,
 // Ceil, Round, Trunc) give 0
 export function unaryBackward(op: i32, dx: usize, dy: usize, x: usize, y: usize, n: i32, p0: f32, p1: f32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  switch (op) {
+    case UnaryOp.Exp: i = backwardLoop(UnaryOp.Exp, dx, dy, x, y, n); break;
+    case UnaryOp.Tanh: i = backwardLoop(UnaryOp.Tanh, dx, dy, x, y, n); break;
+    case UnaryOp.Sigmoid: i = backwardLoop(UnaryOp.Sigmoid, dx, dy, x, y, n); break;
+    case UnaryOp.Gelu: i = backwardLoop(UnaryOp.Gelu, dx, dy, x, y, n); break;
+    case UnaryOp.GeluTanh: i = backwardLoop(UnaryOp.GeluTanh, dx, dy, x, y, n); break;
+    case UnaryOp.Silu: i = backwardLoop(UnaryOp.Silu, dx, dy, x, y, n); break;
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(dy + o) * derivative(op, load<f32>(x + o), load<f32>(y + o), p0, p1));
+  }
+}
+
+// dx = dy · f'(x) four lanes at a time for the ops with a vector derivative (the activations of
+// transformers and RNNs); returns how many elements it did (the rest take the scalar loop).
+@inline function backwardLoop(op: i32, dx: usize, dy: usize, x: usize, y: usize, n: i32): i32 {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), vderivative(op, v128.load(x + o), v128.load(y + o))));
+  }
+  return i;
+}
+
+// derivative() lane by lane, with the same operations in the same order (same bits).
+@inline function vderivative(op: i32, x: v128, y: v128): v128 {
+  const one = f32x4.splat(1), half = f32x4.splat(0.5);
+  switch (op) {
+    case UnaryOp.Exp: return y;
+    case UnaryOp.Tanh: return f32x4.sub(one, f32x4.mul(y, y));
+    case UnaryOp.Sigmoid: return f32x4.mul(y, f32x4.sub(one, y));
+    case UnaryOp.Gelu: {
+      const cdf = f32x4.mul(half, f32x4.add(one, verf(f32x4.mul(x, f32x4.splat(SQRT1_2)))));
+      const pdf = f32x4.mul(f32x4.mul(x, f32x4.splat(INV_SQRT_2PI)), vexp(f32x4.mul(f32x4.mul(f32x4.splat(-0.5), x), x)));
+      return f32x4.add(cdf, pdf);
+    }
+    case UnaryOp.GeluTanh: {
+      const x2 = f32x4.mul(x, x);
+      const t = vtanh(f32x4.mul(f32x4.splat(SQRT_2_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x2, x)))));
+      const left = f32x4.mul(half, f32x4.add(one, t));
+      const right = f32x4.mul(
+        f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(one, f32x4.mul(t, t))), f32x4.splat(SQRT_2_PI)),
+        f32x4.add(one, f32x4.mul(f32x4.mul(f32x4.splat(3), f32x4.splat(GELU_C)), x2)),
+      );
+      return f32x4.add(left, right);
+    }
+    case UnaryOp.Silu: {
+      const s = vsigmoid(x);
+      return f32x4.mul(s, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, s))));
+    }
+    default: return one;
   }
 }
 

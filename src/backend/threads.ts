@@ -1,4 +1,5 @@
-// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms.
+// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms
+// and of the attention kernels ((batch, head) ranges).
 //
 // Each worker instantiates the same (shared-memory) kernel module on the same memory and waits
 // on its own 16-word control block in that memory. Fork-join per gemm: the main thread writes a
@@ -36,7 +37,14 @@ const IDLE = 0,
   DONE = 3,
   EXITED = 4; // written by a quitting worker as its last access to the shared memory
 const OP_QUIT = -1;
-const OPS: Record<GemmForm | "dot", number> = { nn: 0, nt: 1, tn: 2, dot: 3 };
+const OPS: Record<GemmForm | "dot" | "attentionForward" | "attentionBackward", number> = {
+  nn: 0,
+  nt: 1,
+  tn: 2,
+  dot: 3,
+  attentionForward: 4,
+  attentionBackward: 5,
+};
 
 // The worker's program, as source so it needs no separate file in any bundler or runtime.
 const WORKER_MAIN = `
@@ -65,6 +73,8 @@ function start(module, memory, ctl, spinMs) {
     }
     const a = w.subarray(${ARGS}, ${ARGS + 12});
     if (op === ${OPS.dot}) k.gemmNtDot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    else if (op === ${OPS.attentionForward}) k.attentionForward(a[0], a[1], a[2], a[3]);
+    else if (op === ${OPS.attentionBackward}) k.attentionBackward(a[0], a[1], a[2], a[3]);
     else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
     Atomics.store(w, ${SPINNING}, 1); // before DONE: the main thread may post a small job right away
     Atomics.store(w, ${STATE}, ${DONE});
@@ -195,18 +205,48 @@ export class ThreadPool {
       for (let s = 1; s < slices.length; s++) this.reserveScratch(ready[s - 1], slices[s].M);
     }
     for (let s = 1; s < slices.length; s++) this.post(ready[s - 1], slices[s]);
+    this.join(ready, slices.length, (s) => local(slices[s]));
+    return true;
+  }
+
+  /**
+   * Runs an attention kernel (assembly/attention.ts) over its (batch, head) pairs [0, total) split
+   * into contiguous ranges over this thread and the ready workers; `local(lo, hi)` runs a range
+   * here, each worker runs its range with `workBytes` of its own scratch as the kernel's work. The
+   * pairs are independent, so the bits do not depend on the split. Returns false if it did not split.
+   */
+  attention(kind: "forward" | "backward", args: number, total: number, flops: number, workBytes: number, local: (lo: number, hi: number) => void): boolean {
+    if (this.closed || total < 2 || flops < HOT_SPLIT_MIN_FLOPS) return false;
+    const ready = this.readyWorkers(flops);
+    if (ready.length === 0) return false;
+    const parts = Math.min(ready.length + 1, total);
+    const at = (i: number) => Math.round((i * total) / parts);
+    for (let s = 1; s < parts; s++) this.reserveBytes(ready[s - 1], workBytes);
+    const op = kind === "forward" ? OPS.attentionForward : OPS.attentionBackward;
+    for (let s = 1; s < parts; s++) this.postJob(ready[s - 1], op, [args, at(s), at(s + 1), this.scratch[ready[s - 1]]]);
+    this.join(ready, parts, (s) => local(at(s), at(s + 1)));
+    return true;
+  }
+
+  /**
+   * The join of a fork-join job of `count` slices, slice 0 here and slice s posted to worker
+   * ready[s - 1]: runs slice 0, then takes back every slice still unclaimed and runs it here, and
+   * waits for the claimed ones. After an exception no unclaimed slice starts, and it is rethrown
+   * only once every claimed slice has finished.
+   */
+  private join(ready: number[], count: number, runSlice: (s: number) => void): void {
     let error: unknown = null;
     try {
-      local(slices[0]);
+      runSlice(0);
     } catch (e) {
       error = e;
     }
-    for (let s = 1; s < slices.length; s++) {
+    for (let s = 1; s < count; s++) {
       const block = this.blocks[ready[s - 1]];
       if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) {
-        if (error !== null) continue; // the gemm failed: just keep the slice from running
+        if (error !== null) continue; // the job failed: just keep the slice from running
         try {
-          local(slices[s]);
+          runSlice(s);
         } catch (e) {
           error = e;
         }
@@ -217,13 +257,16 @@ export class ThreadPool {
     }
     if (error !== null) throw error;
     this.stats.splits++;
-    this.stats.postedSlices += slices.length - 1;
-    return true;
+    this.stats.postedSlices += count - 1;
   }
 
   /** Grows worker w's packing scratch to hold a slice of M rows (may throw OutOfMemoryError). */
   private reserveScratch(w: number, M: number): void {
-    const need = this.scratchFor(M);
+    this.reserveBytes(w, this.scratchFor(M));
+  }
+
+  /** Grows worker w's scratch to `need` bytes (may throw OutOfMemoryError). */
+  private reserveBytes(w: number, need: number): void {
     if (need <= this.scratchBytes[w]) return;
     // Forget the old block first: if alloc throws, nothing may point into freed memory.
     if (this.scratchBytes[w] > 0) this.heap.free(this.scratch[w]);
@@ -233,10 +276,15 @@ export class ThreadPool {
   }
 
   private post(w: number, g: GemmArgs): void {
-    const block = this.blocks[w];
     const scratch = g.form === "dot" ? 0 : this.scratch[w];
-    block[OP] = OPS[g.form];
-    block.set([g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, g.accumulate ? 1 : 0, scratch], ARGS);
+    this.postJob(w, OPS[g.form], [g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, g.accumulate ? 1 : 0, scratch]);
+  }
+
+  /** Hands worker w the job `op` with up to 12 int32 arguments. */
+  private postJob(w: number, op: number, args: number[]): void {
+    const block = this.blocks[w];
+    block[OP] = op;
+    block.set(args, ARGS);
     Atomics.store(block, STATE, POSTED);
     Atomics.notify(block, STATE);
   }

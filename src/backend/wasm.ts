@@ -77,6 +77,22 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     getNumThreads: () => pool?.threads ?? 1,
     threadPool: () => pool,
     threadStats: () => (pool === null ? null : { ...pool.stats }),
+    // Attention splits over (batch, head) pairs; the record holds T, S, D at words 8–10 (forward)
+    // or 12–14 (backward), see assembly/attention.ts.
+    attentionForward(args, bh0, bh1, work) {
+      const I = views.i32();
+      const flops = 4 * I[(args >> 2) + 8] * I[(args >> 2) + 9] * I[(args >> 2) + 10] * (bh1 - bh0);
+      const bytes = 4 * k.attentionWorkFloats();
+      if (bh0 === 0 && pool?.attention("forward", args, bh1, flops, bytes, (lo, hi) => k.attentionForward(args, lo, hi, work))) return;
+      k.attentionForward(args, bh0, bh1, work);
+    },
+    attentionBackward(args, bh0, bh1, work) {
+      const I = views.i32();
+      const flops = 10 * I[(args >> 2) + 12] * I[(args >> 2) + 13] * I[(args >> 2) + 14] * (bh1 - bh0);
+      const bytes = 8 * k.attentionWorkFloats();
+      if (bh0 === 0 && pool?.attention("backward", args, bh1, flops, bytes, (lo, hi) => k.attentionBackward(args, lo, hi, work))) return;
+      k.attentionBackward(args, bh0, bh1, work);
+    },
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };

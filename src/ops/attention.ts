@@ -165,15 +165,17 @@ export function fusedAttention(
   }
   const ol = outputLayout(layout, B, H, T, D);
   const out = opOutput(be, ol.shape, [q, k, v]);
-  const metaValues = Int32Array.of(...q.strides.slice(0, 3), ...k.strides.slice(0, 3), ...v.strides.slice(0, 3), ...ol.strides, mB, mH);
+  const strides = [...q.strides.slice(0, 3), ...k.strides.slice(0, 3), ...v.strides.slice(0, 3), ...ol.strides, mB, mH];
+  const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
+  const sizes = [B, H, T, S, D, scaleBits, causal ? 1 : 0, causalOffset];
   const recording = isRecording([q, k, v]);
   const lse = recording ? opOutput(be, [B, H, T], [q, k, v]) : null;
   const lseTemp = lse === null ? allocTemp(be, B * H * T * 4) : null;
   const work = allocTemp(be, be.attentionWorkFloats() * 4);
   try {
-    const metaPtr = be.writeMeta(metaValues);
     const lsePtr = lse !== null ? lse.ptr : lseTemp!.ptr;
-    be.attentionForward(out.ptr, lsePtr, q.basePtr, k.basePtr, v.basePtr, m ? m.basePtr : 0, metaPtr, work.ptr, B, H, T, S, D, scale, causal, causalOffset);
+    const args = be.writeMeta(Int32Array.of(out.ptr, lsePtr, q.basePtr, k.basePtr, v.basePtr, m ? m.basePtr : 0, ...sizes, ...strides));
+    be.attentionForward(args, 0, B * H, work.ptr);
   } finally {
     releaseTemp(work);
     if (lseTemp !== null) releaseTemp(lseTemp);
@@ -185,29 +187,10 @@ export function fusedAttention(
       dv = tempTensor(be, [B, H, S, D]);
     const w = allocTemp(be, 2 * be.attentionWorkFloats() * 4);
     try {
-      const metaPtr = be.writeMeta(metaValues);
-      be.attentionBackward(
-        dq.ptr,
-        dk.ptr,
-        dv.ptr,
-        g.ptr,
-        q.basePtr,
-        k.basePtr,
-        v.basePtr,
-        out.ptr,
-        lse.ptr,
-        m ? m.basePtr : 0,
-        metaPtr,
-        w.ptr,
-        B,
-        H,
-        T,
-        S,
-        D,
-        scale,
-        causal,
-        causalOffset,
+      const args = be.writeMeta(
+        Int32Array.of(dq.ptr, dk.ptr, dv.ptr, g.ptr, q.basePtr, k.basePtr, v.basePtr, out.ptr, lse.ptr, m ? m.basePtr : 0, ...sizes, ...strides),
       );
+      be.attentionBackward(args, 0, B * H, w.ptr);
       ctx.pass(q, dq);
       ctx.pass(k, dk);
       ctx.pass(v, dv);

@@ -268,3 +268,27 @@ describe("scaledDotProductAttention (fused)", () => {
     expect(thrown(ValueError, () => F.scaledDotProductAttention(z(3, 4), z(3, 4), z(3, 4), { dropoutP: 1.5 })).message).toMatch(/dropoutP/);
   });
 });
+
+describe("fused attention on threads", () => {
+  it("splits (batch, head) pairs over 2 threads with the same bits as 1 thread, forward and backward", async () => {
+    const results: number[][] = [];
+    for (const threads of [1, 2]) {
+      const be = createBackend("wasm");
+      expect(be.setNumThreads(threads)).toBe(threads);
+      await new Promise((r) => setTimeout(r, 200)); // let the worker start
+      const g = new Generator(11);
+      const r = (...s: number[]) =>
+        tensor(
+          Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
+          { shape: s, backend: be, requiresGrad: true },
+        );
+      const [q, k, v] = [r(3, 4, 70, 16), r(3, 4, 70, 16), r(3, 4, 70, 16)];
+      const out = fusedAttention(q, k, v, null, 0.25, true, 0, "bhtd");
+      out.mul(out).sum().backward();
+      results.push([...out.toArray(), ...q.grad!.toArray(), ...k.grad!.toArray(), ...v.grad!.toArray()]);
+      if (threads === 2) expect(be.threadStats()!.splits, "the pool took slices").toBeGreaterThan(0);
+      be.setNumThreads(1);
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+});

@@ -4,7 +4,7 @@
 // the rows do not interact, only the block/tile structure (which keys a block visits) matters.
 import type { Kernels } from "../backend.js";
 import type { JsMemory } from "./memory.js";
-import { fmax, sexp, slog } from "./vmath.js";
+import { fmax, fromBits, sexp, slog } from "./vmath.js";
 
 const f = Math.fround;
 const ROWS = 4;
@@ -20,9 +20,10 @@ function dot(F: Float32Array, a: number, b: number, D: number): number {
   return s;
 }
 
-/** Element strides of the operands from the kernel's meta block. */
-function stridesOf(I: Int32Array, m: number): number[] {
-  return Array.from(I.subarray(m >> 2, (m >> 2) + 14));
+/** The kernel's int32 argument record: `n` words, then the 14 strides. */
+function record(I: Int32Array, args: number, n: number): { words: number[]; strides: number[] } {
+  const all = Array.from(I.subarray(args >> 2, (args >> 2) + n + 14));
+  return { words: all.slice(0, n), strides: all.slice(n) };
 }
 
 function keyEnd(S: number, i0: number, nr: number, causal: boolean, causalOffset: number): number {
@@ -36,14 +37,17 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
     attentionWorkFloats() {
       return ROWS * TILE;
     },
-    attentionForward(o, lse, q, k, v, mask, m, _work, B, H, T, S, D, scale, causal, causalOffset) {
-      const F = f32(),
-        st = stridesOf(i32(), m);
-      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = st;
-      scale = f(scale);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const bh = b * H + h;
+    attentionForward(args, bh0, bh1, _work) {
+      const F = f32();
+      const { words, strides } = record(i32(), args, 14);
+      const [o, lse, q, k, v, mask, , H, T, S, D, scaleBits, causalWord, causalOffset] = words;
+      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = strides;
+      const scale = fromBits(scaleBits),
+        causal = causalWord !== 0;
+      for (let bh = bh0; bh < bh1; bh++) {
+        {
+          const b = Math.floor(bh / H),
+            h = bh % H;
           const qb = (q >> 2) + b * qB + h * qH,
             kb = (k >> 2) + b * kB + h * kH,
             vb = (v >> 2) + b * vB + h * vH,
@@ -106,14 +110,17 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
         }
       }
     },
-    attentionBackward(dq, dk, dv, dout, q, k, v, o, lse, mask, m, _work, B, H, T, S, D, scale, causal, causalOffset) {
-      const F = f32(),
-        st = stridesOf(i32(), m);
-      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = st;
-      scale = f(scale);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const bh = b * H + h;
+    attentionBackward(args, bh0, bh1, _work) {
+      const F = f32();
+      const { words, strides } = record(i32(), args, 18);
+      const [dq, dk, dv, dout, q, k, v, o, lse, mask, , H, T, S, D, scaleBits, causalWord, causalOffset] = words;
+      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = strides;
+      const scale = fromBits(scaleBits),
+        causal = causalWord !== 0;
+      for (let bh = bh0; bh < bh1; bh++) {
+        {
+          const b = Math.floor(bh / H),
+            h = bh % H;
           const qb = (q >> 2) + b * qB + h * qH,
             kb = (k >> 2) + b * kB + h * kH,
             vb = (v >> 2) + b * vB + h * vH,
