@@ -33,7 +33,52 @@ export function attentionWorkFloats(): i32 {
   work: usize, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, bRow: usize, j0: i32, nj: i32, D: i32, scale: f32,
 ): void {
   const D4 = D & ~3;
-  for (let j = 0; j < nj; j++) {
+  const tileB = <usize>TILE << 2;
+  let j = 0;
+  // Two keys per pass: each q chunk loaded once feeds both (8 accumulators); every (row, key)
+  // sum keeps its own lanes and order, so the bits are those of one key at a time.
+  for (; j + 2 <= nj; j += 2) {
+    const bj = b + <usize>(j0 + j) * bRow, bk = bj + bRow;
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+    for (let d = 0; d < D4; d += 4) {
+      const off = <usize>d << 2;
+      const bv = v128.load(bj + off), bw = v128.load(bk + off);
+      const x0 = v128.load(a0 + off), x1 = v128.load(a1 + off), x2 = v128.load(a2 + off), x3 = v128.load(a3 + off);
+      c0 = f32x4.add(c0, f32x4.mul(x0, bv));
+      e0 = f32x4.add(e0, f32x4.mul(x0, bw));
+      c1 = f32x4.add(c1, f32x4.mul(x1, bv));
+      e1 = f32x4.add(e1, f32x4.mul(x1, bw));
+      c2 = f32x4.add(c2, f32x4.mul(x2, bv));
+      e2 = f32x4.add(e2, f32x4.mul(x2, bw));
+      c3 = f32x4.add(c3, f32x4.mul(x3, bv));
+      e3 = f32x4.add(e3, f32x4.mul(x3, bw));
+    }
+    let s0 = hsum(c0), s1 = hsum(c1), s2 = hsum(c2), s3 = hsum(c3);
+    let t0 = hsum(e0), t1 = hsum(e1), t2 = hsum(e2), t3 = hsum(e3);
+    for (let d = D4; d < D; d++) {
+      const off = <usize>d << 2;
+      const bd = load<f32>(bj + off), be = load<f32>(bk + off);
+      s0 += load<f32>(a0 + off) * bd;
+      s1 += load<f32>(a1 + off) * bd;
+      s2 += load<f32>(a2 + off) * bd;
+      s3 += load<f32>(a3 + off) * bd;
+      t0 += load<f32>(a0 + off) * be;
+      t1 += load<f32>(a1 + off) * be;
+      t2 += load<f32>(a2 + off) * be;
+      t3 += load<f32>(a3 + off) * be;
+    }
+    const w = work + (<usize>j << 2);
+    store<f32>(w, s0 * scale);
+    store<f32>(w + tileB, s1 * scale);
+    store<f32>(w + 2 * tileB, s2 * scale);
+    store<f32>(w + 3 * tileB, s3 * scale);
+    store<f32>(w + 4, t0 * scale);
+    store<f32>(w + tileB + 4, t1 * scale);
+    store<f32>(w + 2 * tileB + 4, t2 * scale);
+    store<f32>(w + 3 * tileB + 4, t3 * scale);
+  }
+  for (; j < nj; j++) {
     const bj = b + <usize>(j0 + j) * bRow;
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     for (let d = 0; d < D4; d += 4) {
@@ -55,9 +100,9 @@ export function attentionWorkFloats(): i32 {
     }
     const w = work + (<usize>j << 2);
     store<f32>(w, s0 * scale);
-    store<f32>(w + (<usize>TILE << 2), s1 * scale);
-    store<f32>(w + (<usize>(2 * TILE) << 2), s2 * scale);
-    store<f32>(w + (<usize>(3 * TILE) << 2), s3 * scale);
+    store<f32>(w + tileB, s1 * scale);
+    store<f32>(w + 2 * tileB, s2 * scale);
+    store<f32>(w + 3 * tileB, s3 * scale);
   }
 }
 
@@ -96,18 +141,26 @@ export function attentionWorkFloats(): i32 {
   return m;
 }
 
-// w_j = exp(w_j − shift) in place, 0 where w_j is -inf (a hidden key), four lanes at a time.
-@inline function expShifted(w: usize, n: i32, shift: f32): void {
+// w_j = exp(w_j − shift) in place, 0 where w_j is -inf (a hidden key), four lanes at a time;
+// returns their sum (four lane sums added (0+1)+(2+3), then the tail in order).
+@inline function expShifted(w: usize, n: i32, shift: f32): f32 {
   const vs = f32x4.splat(shift), ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     const s = v128.load(w + (<usize>j << 2));
-    v128.store(w + (<usize>j << 2), v128.bitselect(zero, vexp(f32x4.sub(s, vs)), f32x4.eq(s, ninf)));
+    const p = v128.bitselect(zero, vexp(f32x4.sub(s, vs)), f32x4.eq(s, ninf));
+    v128.store(w + (<usize>j << 2), p);
+    acc = f32x4.add(acc, p);
   }
+  let sum = hsum(acc);
   for (; j < n; j++) {
     const s = load<f32>(w + (<usize>j << 2));
-    store<f32>(w + (<usize>j << 2), s == -Infinity ? 0 : sexp(s - shift));
+    const p: f32 = s == -Infinity ? 0 : sexp(s - shift);
+    store<f32>(w + (<usize>j << 2), p);
+    sum += p;
   }
+  return sum;
 }
 
 // Keys a block of queries i0 .. i0+nr-1 can see: all S, or up to the last row's causal limit.
@@ -178,54 +231,16 @@ function forwardRange(
               memory.fill(w, 0, <usize>nj << 2);
             } else {
               alpha = mOld == -Infinity ? 0 : sexp(mOld - mNew);
-              expShifted(w, nj, mNew);
-              for (let j = 0; j < nj; j++) sum += load<f32>(w + (<usize>j << 2));
+              sum = expShifted(w, nj, mNew);
             }
             if (r == 0) { l0 = l0 * alpha + sum; m0 = mNew; a0 = alpha; }
             else if (r == 1) { l1 = l1 * alpha + sum; m1 = mNew; a1 = alpha; }
             else if (r == 2) { l2 = l2 * alpha + sum; m2 = mNew; a2 = alpha; }
             else { l3 = l3 * alpha + sum; m3 = mNew; a3 = alpha; }
           }
-          // o_r = o_r · alpha_r + Σ_j p_rj v_j, four output rows per loaded v chunk.
-          const o0 = ob + <usize>i0 * oT, o1 = ob + <usize>min(i0 + 1, T - 1) * oT;
-          const o2 = ob + <usize>min(i0 + 2, T - 1) * oT, o3 = ob + <usize>min(i0 + 3, T - 1) * oT;
-          const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2), va3 = f32x4.splat(a3);
-          const D4 = D & ~3;
-          for (let d = 0; d < D4; d += 4) {
-            const off = <usize>d << 2;
-            let c0 = f32x4.mul(v128.load(o0 + off), va0), c1 = f32x4.mul(v128.load(o1 + off), va1);
-            let c2 = f32x4.mul(v128.load(o2 + off), va2), c3 = f32x4.mul(v128.load(o3 + off), va3);
-            for (let j = 0; j < nj; j++) {
-              const vv = v128.load(vb + <usize>(j0 + j) * vT + off);
-              const w = work + (<usize>j << 2);
-              c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(w), vv));
-              c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(w + tileB), vv));
-              c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(w + 2 * tileB), vv));
-              c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(w + 3 * tileB), vv));
-            }
-            // Stores in reverse so that a repeated last row keeps the real row's value.
-            if (nr > 3) v128.store(o3 + off, c3);
-            if (nr > 2) v128.store(o2 + off, c2);
-            if (nr > 1) v128.store(o1 + off, c1);
-            v128.store(o0 + off, c0);
-          }
-          for (let d = D4; d < D; d++) {
-            const off = <usize>d << 2;
-            let c0 = load<f32>(o0 + off) * a0, c1 = load<f32>(o1 + off) * a1;
-            let c2 = load<f32>(o2 + off) * a2, c3 = load<f32>(o3 + off) * a3;
-            for (let j = 0; j < nj; j++) {
-              const vd = load<f32>(vb + <usize>(j0 + j) * vT + off);
-              const w = work + (<usize>j << 2);
-              c0 += load<f32>(w) * vd;
-              c1 += load<f32>(w + tileB) * vd;
-              c2 += load<f32>(w + 2 * tileB) * vd;
-              c3 += load<f32>(w + 3 * tileB) * vd;
-            }
-            if (nr > 3) store<f32>(o3 + off, c3);
-            if (nr > 2) store<f32>(o2 + off, c2);
-            if (nr > 1) store<f32>(o1 + off, c1);
-            store<f32>(o0 + off, c0);
-          }
+          // o_r = o_r · alpha_r + Σ_j p_rj v_j, four output rows at once.
+          const o1 = ob + <usize>min(i0 + 1, T - 1) * oT, o2 = ob + <usize>min(i0 + 2, T - 1) * oT, o3 = ob + <usize>min(i0 + 3, T - 1) * oT;
+          rowsAccumulate4(ob + <usize>i0 * oT, o1, o2, o3, a0, a1, a2, a3, work, vb, vT, nr, j0, nj, D);
         }
         // Normalise: o_r /= l_r (times the reciprocal), lse_r = m_r + log l_r.
         for (let r = 0; r < nr; r++) {
@@ -254,17 +269,46 @@ function forwardRange(
   for (let d = D4; d < D; d++) store<f32>(p + (<usize>d << 2), load<f32>(p + (<usize>d << 2)) * s);
 }
 
-// dst_r (D) += Σ_j c_rj · src_(j0+j) over j < nj (j in order) for four rows dst_0..3 at once, the
-// coefficient rows TILE floats apart; rows past nr repeat the last and are stored first, so the
-// real row's value is the one that stays.
+// dst_r (D) = dst_r · a_r + Σ_j c_rj · src_(j0+j) over j < nj (j in order) for four rows dst_0..3
+// at once, the coefficient rows TILE floats apart; two chunks of d per pass share the coefficient
+// loads. Rows past nr repeat the last and are stored first, so the real row's value stays.
 @inline function rowsAccumulate4(
-  d0: usize, d1: usize, d2: usize, d3: usize, coef: usize, src: usize, srcRow: usize, nr: i32, j0: i32, nj: i32, D: i32,
+  d0: usize, d1: usize, d2: usize, d3: usize, a0: f32, a1: f32, a2: f32, a3: f32,
+  coef: usize, src: usize, srcRow: usize, nr: i32, j0: i32, nj: i32, D: i32,
 ): void {
   const tileB = <usize>TILE << 2;
-  const D4 = D & ~3;
-  for (let d = 0; d < D4; d += 4) {
+  const D4 = D & ~3, D8 = D & ~7;
+  const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2), va3 = f32x4.splat(a3);
+  for (let d = 0; d < D8; d += 8) {
+    const off = <usize>d << 2, of2 = off + 16;
+    let c0 = f32x4.mul(v128.load(d0 + off), va0), c1 = f32x4.mul(v128.load(d1 + off), va1);
+    let c2 = f32x4.mul(v128.load(d2 + off), va2), c3 = f32x4.mul(v128.load(d3 + off), va3);
+    let e0 = f32x4.mul(v128.load(d0 + of2), va0), e1 = f32x4.mul(v128.load(d1 + of2), va1);
+    let e2 = f32x4.mul(v128.load(d2 + of2), va2), e3 = f32x4.mul(v128.load(d3 + of2), va3);
+    for (let j = 0; j < nj; j++) {
+      const w = coef + (<usize>j << 2);
+      const row = src + <usize>(j0 + j) * srcRow;
+      const kv = v128.load(row + off), kw = v128.load(row + of2);
+      const p0 = v128.load32_splat(w), p1 = v128.load32_splat(w + tileB), p2 = v128.load32_splat(w + 2 * tileB), p3 = v128.load32_splat(w + 3 * tileB);
+      c0 = f32x4.add(c0, f32x4.mul(p0, kv));
+      e0 = f32x4.add(e0, f32x4.mul(p0, kw));
+      c1 = f32x4.add(c1, f32x4.mul(p1, kv));
+      e1 = f32x4.add(e1, f32x4.mul(p1, kw));
+      c2 = f32x4.add(c2, f32x4.mul(p2, kv));
+      e2 = f32x4.add(e2, f32x4.mul(p2, kw));
+      c3 = f32x4.add(c3, f32x4.mul(p3, kv));
+      e3 = f32x4.add(e3, f32x4.mul(p3, kw));
+    }
+    if (nr > 3) { v128.store(d3 + off, c3); v128.store(d3 + of2, e3); }
+    if (nr > 2) { v128.store(d2 + off, c2); v128.store(d2 + of2, e2); }
+    if (nr > 1) { v128.store(d1 + off, c1); v128.store(d1 + of2, e1); }
+    v128.store(d0 + off, c0);
+    v128.store(d0 + of2, e0);
+  }
+  for (let d = D8; d < D4; d += 4) {
     const off = <usize>d << 2;
-    let c0 = v128.load(d0 + off), c1 = v128.load(d1 + off), c2 = v128.load(d2 + off), c3 = v128.load(d3 + off);
+    let c0 = f32x4.mul(v128.load(d0 + off), va0), c1 = f32x4.mul(v128.load(d1 + off), va1);
+    let c2 = f32x4.mul(v128.load(d2 + off), va2), c3 = f32x4.mul(v128.load(d3 + off), va3);
     for (let j = 0; j < nj; j++) {
       const w = coef + (<usize>j << 2);
       const kv = v128.load(src + <usize>(j0 + j) * srcRow + off);
@@ -280,7 +324,7 @@ function forwardRange(
   }
   for (let d = D4; d < D; d++) {
     const off = <usize>d << 2;
-    let c0 = load<f32>(d0 + off), c1 = load<f32>(d1 + off), c2 = load<f32>(d2 + off), c3 = load<f32>(d3 + off);
+    let c0 = load<f32>(d0 + off) * a0, c1 = load<f32>(d1 + off) * a1, c2 = load<f32>(d2 + off) * a2, c3 = load<f32>(d3 + off) * a3;
     for (let j = 0; j < nj; j++) {
       const w = coef + (<usize>j << 2);
       const kd = load<f32>(src + <usize>(j0 + j) * srcRow + off);
@@ -302,7 +346,31 @@ function forwardRange(
 ): void {
   const rowB = <usize>D << 2, tileB = <usize>TILE << 2;
   const D4 = D & ~3;
-  for (let j = 0; j < nj; j++) {
+  let j = 0;
+  if (nr == 4) {
+    // Full blocks: two keys per pass share the four source chunks, no per-row branches.
+    for (; j + 2 <= nj; j += 2) {
+      const dj = dst + <usize>(j0 + j) * rowB, dk = dj + rowB;
+      const w = coef + (<usize>j << 2);
+      const p0 = v128.load32_splat(w), p1 = v128.load32_splat(w + tileB);
+      const p2 = v128.load32_splat(w + 2 * tileB), p3 = v128.load32_splat(w + 3 * tileB);
+      const q0 = v128.load32_splat(w + 4), q1 = v128.load32_splat(w + tileB + 4);
+      const q2 = v128.load32_splat(w + 2 * tileB + 4), q3 = v128.load32_splat(w + 3 * tileB + 4);
+      for (let d = 0; d < D4; d += 4) {
+        const off = <usize>d << 2;
+        const x0 = v128.load(s0 + off), x1 = v128.load(s1 + off), x2 = v128.load(s2 + off), x3 = v128.load(s3 + off);
+        v128.store(dj + off, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(dj + off), f32x4.mul(p0, x0)), f32x4.mul(p1, x1)), f32x4.mul(p2, x2)), f32x4.mul(p3, x3)));
+        v128.store(dk + off, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(dk + off), f32x4.mul(q0, x0)), f32x4.mul(q1, x1)), f32x4.mul(q2, x2)), f32x4.mul(q3, x3)));
+      }
+      for (let d = D4; d < D; d++) {
+        const off = <usize>d << 2;
+        const x0 = load<f32>(s0 + off), x1 = load<f32>(s1 + off), x2 = load<f32>(s2 + off), x3 = load<f32>(s3 + off);
+        store<f32>(dj + off, load<f32>(dj + off) + load<f32>(w) * x0 + load<f32>(w + tileB) * x1 + load<f32>(w + 2 * tileB) * x2 + load<f32>(w + 3 * tileB) * x3);
+        store<f32>(dk + off, load<f32>(dk + off) + load<f32>(w + 4) * x0 + load<f32>(w + tileB + 4) * x1 + load<f32>(w + 2 * tileB + 4) * x2 + load<f32>(w + 3 * tileB + 4) * x3);
+      }
+    }
+  }
+  for (; j < nj; j++) {
     const dj = dst + <usize>(j0 + j) * rowB;
     const w = coef + (<usize>j << 2);
     const p0 = v128.load32_splat(w), p1 = v128.load32_splat(w + tileB);
@@ -397,7 +465,7 @@ function backwardRange(
           }
           keyAccumulate(dvb, P, g0, g1, g2, g3, nr, j0, nj, D);
           keyAccumulate(dkb, DS, q0, q1, q2, q3, nr, j0, nj, D);
-          rowsAccumulate4(dqb + <usize>i0 * rowB, dqb + <usize>i1 * rowB, dqb + <usize>i2 * rowB, dqb + <usize>i3 * rowB, DS, kb, kT, nr, j0, nj, D);
+          rowsAccumulate4(dqb + <usize>i0 * rowB, dqb + <usize>i1 * rowB, dqb + <usize>i2 * rowB, dqb + <usize>i3 * rowB, 1, 1, 1, 1, DS, kb, kT, nr, j0, nj, D);
         }
       }
     }

@@ -79,10 +79,13 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
                   p.fill(0);
                 } else {
                   alpha = mx[r] === -Infinity ? 0 : sexp(f(mx[r] - mNew));
-                  for (let j = 0; j < nj; j++) {
-                    p[j] = p[j] === -Infinity ? 0 : sexp(f(p[j] - mNew));
-                    sum = f(sum + p[j]);
-                  }
+                  for (let j = 0; j < nj; j++) p[j] = p[j] === -Infinity ? 0 : sexp(f(p[j] - mNew));
+                  // four lane sums over j ≡ lane (mod 4), added (0+1)+(2+3), then the tail in order
+                  const n4 = nj & ~3;
+                  const lanes = [0, 0, 0, 0];
+                  for (let j = 0; j < n4; j++) lanes[j & 3] = f(lanes[j & 3] + p[j]);
+                  sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
+                  for (let j = n4; j < nj; j++) sum = f(sum + p[j]);
                 }
                 l[r] = f(f(l[r] * alpha) + sum);
                 mx[r] = mNew;
