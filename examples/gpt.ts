@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Generator, data, getBackend, io, manualSeed, models, setBackend, train } from "wasmgrad";
+import { BPETokenizer } from "wasmgrad/bpe";
 import { parseFlags } from "../src/cli/flags.js";
 import { ProgressBar, formatDuration, formatInt } from "../src/cli/progress.js";
 import { brownText } from "./lib/brown.js";
@@ -54,7 +55,7 @@ const names = () =>
     .map((p) => readFileSync(join(dirname(require.resolve(`${p}/package.json`)), "data", "names.txt"), "utf8"))
     .join("\n");
 const text = args.text ? readFileSync(args.text, "utf8") : args.corpus === "brown" ? brownText() : names();
-const tokenizer = args.tokenizer === "bpe" ? await data.BPETokenizer.gpt2() : data.CharTokenizer.fromText(text);
+const tokenizer: data.Tokenizer = args.tokenizer === "bpe" ? BPETokenizer.gpt2() : data.CharTokenizer.fromText(text);
 const ids = tokenizer.encode(text);
 const { train: trainIds, val: valIds } = data.splitTokens(ids, 0.9);
 console.log(`corpus: ${formatInt(text.length)} characters, ${formatInt(ids.length)} tokens, vocabulary ${formatInt(tokenizer.vocabSize)}`);

@@ -8,9 +8,10 @@ import { format, measure } from "../scripts/bundle-size.js";
  * Budget for examples/browser-min, minified + gzipped, kernels included (both builds, embedded as
  * base64: 58.5 KB of it). The general-tensor kernels (broadcasting, strided copies, math,
  * reductions, norms, optimizers) took the wasm from 18 to 81 KB and the library's JS grew with the
- * ops. A build without the embedded copies (initWasm(url)) is what this budget should move to.
+ * ops; the attention kernels, transformer layers, GPT and its training loop added ~8 KB more
+ * (164 KB). A build without the embedded copies (initWasm(url)) is what this budget should move to.
  */
-const BUDGET_GZIP_BYTES = 160 * 1024;
+const BUDGET_GZIP_BYTES = 176 * 1024;
 
 describe("bundle size", () => {
   it(`examples/browser-min is under ${BUDGET_GZIP_BYTES / 1024} KB gzipped with the wasm, and smaller than TF.js core + wasm`, async () => {

@@ -59,7 +59,8 @@ beforeAll(async () => {
     format: "esm",
     platform: "node",
     target: "es2022",
-    alias: { wasmgrad: join(repoRoot, "src/index.ts") },
+    // "wasmgrad" and "wasmgrad/bpe" from src/ through the package's own exports
+    conditions: ["wasmgrad-source"],
     logLevel: "silent",
   });
   slice = join(tmp, "mnist");

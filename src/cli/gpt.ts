@@ -5,6 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Generator, data, io, manualSeed, models, train } from "wasmgrad";
+import { BPETokenizer } from "wasmgrad/bpe";
 import { CliError, Flags, type OptionSpec, USAGE, parseFlags, rejectPositionals } from "./args.js";
 import { requireDir, requireFile, setupBackend } from "./common.js";
 import { ProgressBar, formatDuration, formatInt } from "./progress.js";
@@ -108,7 +109,7 @@ export async function trainGptCommand(argv: string[], out: (s: string) => void =
 
   const text = readFileSync(dataPath, "utf8");
   if (text.length < 2) throw new CliError(`train: ${dataPath} holds ${text.length} characters, too few to learn from`);
-  const tokenizer = tokenizerKind === "bpe" ? await data.BPETokenizer.gpt2() : data.CharTokenizer.fromText(text);
+  const tokenizer: data.Tokenizer = tokenizerKind === "bpe" ? BPETokenizer.gpt2() : data.CharTokenizer.fromText(text);
   const ids = tokenizer.encode(text);
   const { train: trainIds, val: valIds } = data.splitTokens(ids, 0.9);
   if (valIds.length < 2) throw new CliError(`train: ${dataPath} gives ${ids.length} tokens: too few for a validation split`);
@@ -186,7 +187,7 @@ async function tokenizerOf(dir: string): Promise<data.Tokenizer> {
   } catch (e) {
     throw new CliError(`generate: ${path} is not JSON: ${(e as Error).message}`);
   }
-  if ((json as { type?: unknown })?.type === "gpt2") return data.BPETokenizer.gpt2();
+  if ((json as { type?: unknown })?.type === "gpt2") return BPETokenizer.gpt2();
   return data.CharTokenizer.fromJSON(json);
 }
 

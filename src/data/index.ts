@@ -8,5 +8,5 @@ import { MNIST, type MNISTOptions } from "./mnist.js";
 export const datasets = { MNIST };
 export type { MNISTOptions };
 export { MNIST };
-export { type Tokenizer, CharTokenizer, BPETokenizer } from "./tokenizer.js";
+export { type Tokenizer, CharTokenizer } from "./tokenizer.js";
 export { TokenWindows, randomWindows, splitTokens } from "./text.js";

@@ -1,8 +1,8 @@
-// Tokenizers for language models: characters (a vocabulary built from a text) and GPT-2's
-// byte-level BPE through js-tiktoken, whose package ships the merge ranks (no download at run time;
-// loaded by a dynamic import so bundles that do not use BPE do not carry the ~1 MB of ranks).
+// Tokenizers for language models: the Tokenizer interface and characters (a vocabulary built from a
+// text). GPT-2's byte-level BPE is a separate entry, `wasmgrad/bpe` (src/bpe.ts), so that bundles
+// of the main entry never carry its ~1 MB of merge ranks.
 import { ValueError } from "../errors.js";
-import { checkArgCount, checkOptions, describe } from "../check.js";
+import { checkArgCount, describe } from "../check.js";
 
 /** Text ↔ token ids. */
 export interface Tokenizer {
@@ -95,44 +95,5 @@ export class CharTokenizer implements Tokenizer {
   /** {type: "char", chars} for saving beside a checkpoint. */
   toJSON(): { type: "char"; chars: string[] } {
     return { type: "char", chars: this.chars };
-  }
-}
-
-interface TiktokenLike {
-  encode(text: string, allowedSpecial?: string[] | "all", disallowedSpecial?: string[] | "all"): number[];
-  decode(tokens: number[]): string;
-}
-
-/** GPT-2's byte-level BPE (r50k_base: 50,257 tokens, <|endoftext|> = 50256), via js-tiktoken. */
-export class BPETokenizer implements Tokenizer {
-  /** <|endoftext|> */
-  readonly eotToken = 50256;
-  readonly vocabSize = 50257;
-  readonly #enc: TiktokenLike;
-
-  private constructor(enc: TiktokenLike) {
-    this.#enc = enc;
-  }
-
-  /** Loads GPT-2's encoding from the js-tiktoken package (no network). */
-  static async gpt2(): Promise<BPETokenizer> {
-    checkArgCount("BPETokenizer.gpt2", arguments, 0);
-    const [{ Tiktoken }, ranks] = await Promise.all([import("js-tiktoken/lite"), import("js-tiktoken/ranks/r50k_base")]);
-    return new BPETokenizer(new Tiktoken(ranks.default));
-  }
-
-  /** The ids of text; "<|endoftext|>" in the text is the special token only with allowSpecial. */
-  encode(text: string, options: { allowSpecial?: boolean } = {}): Int32Array {
-    checkArgCount("encode", arguments, 2);
-    if (typeof text !== "string") throw new ValueError(`BPETokenizer.encode: expected a string, got ${describe(text)}`);
-    checkOptions("BPETokenizer.encode", options, ["allowSpecial"]);
-    // Without allowSpecial the special text is encoded as ordinary characters, as tiktoken's encode_ordinary.
-    return Int32Array.from(options.allowSpecial ? this.#enc.encode(text, "all") : this.#enc.encode(text, [], []));
-  }
-
-  decode(ids: ArrayLike<number>): string {
-    checkArgCount("decode", arguments, 1);
-    checkIds("BPETokenizer.decode", ids, this.vocabSize);
-    return this.#enc.decode(Array.from(ids));
   }
 }

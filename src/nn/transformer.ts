@@ -252,7 +252,9 @@ export interface TransformerLayerOptions {
 
 /** The parts both layer kinds share: sizes, the feed-forward block and its activation. */
 abstract class TransformerLayerBase extends Module {
+  /** LayerNorm before each block (pre-norm) instead of after (post-norm). */
   readonly normFirst: boolean;
+  /** The feed-forward activation (relu, gelu or the given function). */
   protected readonly act: (x: Tensor) => Tensor;
 
   protected constructor(owner: string, dModel: number, nhead: number, options: TransformerLayerOptions) {
@@ -269,6 +271,7 @@ abstract class TransformerLayerBase extends Module {
     else throw new ValueError(`${owner}: activation must be "relu", "gelu" or a function, got ${describe(a)}`);
   }
 
+  /** The checked options both layer kinds build their parts from. */
   protected static settings(owner: string, options: TransformerLayerOptions) {
     const dimFeedforward = positiveInt(owner, "dimFeedforward", options.dimFeedforward ?? 2048);
     const dropout = probability(owner, "dropout", options.dropout ?? 0.1);
