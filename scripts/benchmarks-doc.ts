@@ -1,6 +1,6 @@
 // docs/benchmarks.md is generated from bench/results/ by this script (npm run docs:bench; npm run
 // bench runs it at the end): the newest summary table of `npm run bench`, the tensor-op rows of
-// the newest kernels run (wasm, js and PyTorch), and the newest example-program run. Nothing in it
+// the newest kernels run (wasm, js and PyTorch), the newest example-program run and GPT run. Nothing in it
 // is typed by hand, and test/docs.test.ts checks the committed file equals what this writes.
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -82,6 +82,45 @@ function examplesSection(dir: string): string {
   ].join("\n");
 }
 
+interface GptJson {
+  date: string;
+  flags: { layers: number; heads: number; embd: number; block: number; vocab: number; batch: number };
+  wasmgrad: { threads: number; trainTokensPerSec: number; genTokensPerSec: number }[];
+  torch: ({ version: string; threads: number; trainTokensPerSec: number; genTokensPerSec: number } | { error: string })[];
+  kernels: {
+    attentionForward: { gflops: number };
+    attentionForwardBackward: { gflops: number };
+    gemm: { gflops: number; shape: string };
+  };
+}
+
+function gptSection(dir: string): string {
+  const file = newest(dir, "gpt", "json");
+  if (!file) return "No `npm run bench:gpt` run in bench/results/ yet.\n";
+  const g = JSON.parse(readFileSync(join(dir, file), "utf8")) as GptJson;
+  const f = g.flags;
+  const rows = [
+    ...g.wasmgrad.map((w) => `| wasmgrad, ${w.threads} thread${w.threads > 1 ? "s" : ""} | ${n(w.trainTokensPerSec)} | ${n(w.genTokensPerSec)} |`),
+    ...g.torch.map((t, i) =>
+      "error" in t
+        ? `| PyTorch, ${i + 1} thread(s) | ${t.error} | – |`
+        : `| PyTorch ${t.version}, ${t.threads} thread${t.threads > 1 ? "s" : ""} | ${n(t.trainTokensPerSec)} | ${n(t.genTokensPerSec)} |`,
+    ),
+    "| TensorFlow.js wasm | not run (no GPT port) | – |",
+  ];
+  const k = g.kernels;
+  return [
+    `\`npm run bench:gpt\`, ${g.date.slice(0, 10)} (\`bench/results/${file}\`): the GPT of \`npm run gpt\` (${f.layers} layers, ${f.heads} heads, ${f.embd} embd, context ${f.block}, vocabulary ${f.vocab}), batch ${f.batch}; training = forward + backward + AdamW on fixed random batches; generation = one sequence, greedy, wasmgrad with its KV cache, PyTorch with nanoGPT's \`generate\` (the context through forward for every token).`,
+    "",
+    "| | training tokens/s | generation tokens/s |",
+    "|---|---:|---:|",
+    ...rows,
+    "",
+    `Attention kernel (causal, on the model's shapes): forward ${n(k.attentionForward.gflops)} GFLOP/s, forward + backward ${n(k.attentionForwardBackward.gflops)} GFLOP/s, next to the gemm's ${n(k.gemm.gflops)} GFLOP/s on ${k.gemm.shape}.`,
+    "",
+  ].join("\n");
+}
+
 function summarySection(dir: string): string {
   const file = newest(dir, "bench", "md");
   if (!file) return "No `npm run bench` summary in bench/results/ yet.\n";
@@ -102,6 +141,7 @@ absolute figures across tables. Reproduce with the command above each table.
 npm run bench                 # end to end, kernels, threads, CNN, breakdown, overhead: one summary table
 npm run bench:kernels         # kernels and tensor ops, wasm vs js vs PyTorch on one thread
 npm run bench:examples        # the example ports vs their PyTorch twins
+npm run bench:gpt             # the small GPT: training and generation tokens/s vs PyTorch
 npm run bench:e2e             # end to end only: wasmgrad, TensorFlow.js, numpy
 npm run bench:threads         # the seed MLP with 1 and 2 threads
 npm run bench:cnn             # CNN training throughput
@@ -115,6 +155,9 @@ ${tensorOpsSection(dir)}
 ## Example programs against PyTorch
 
 ${examplesSection(dir)}
+## The small GPT against PyTorch
+
+${gptSection(dir)}
 ## Training the seed MLP: wasmgrad, TensorFlow.js, numpy
 
 ${summarySection(dir)}
