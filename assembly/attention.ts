@@ -34,11 +34,11 @@ export function attentionWorkFloats(): i32 {
 ): void {
   const D4 = D & ~3;
   const tileB = <usize>TILE << 2;
-  let j = 0;
   // Two keys per pass: each q chunk loaded once feeds both (8 accumulators); every (row, key)
-  // sum keeps its own lanes and order, so the bits are those of one key at a time.
-  for (; j + 2 <= nj; j += 2) {
-    const bj = b + <usize>(j0 + j) * bRow, bk = bj + bRow;
+  // sum keeps its own lanes and order, so the bits are those of one key at a time. An odd last
+  // key is paired with itself; its duplicate lands in the tile's next (unused) slot.
+  for (let j = 0; j < nj; j += 2) {
+    const bj = b + <usize>(j0 + j) * bRow, bk = j + 1 < nj ? bj + bRow : bj;
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
     for (let d = 0; d < D4; d += 4) {
@@ -77,32 +77,6 @@ export function attentionWorkFloats(): i32 {
     store<f32>(w + tileB + 4, t1 * scale);
     store<f32>(w + 2 * tileB + 4, t2 * scale);
     store<f32>(w + 3 * tileB + 4, t3 * scale);
-  }
-  for (; j < nj; j++) {
-    const bj = b + <usize>(j0 + j) * bRow;
-    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-    for (let d = 0; d < D4; d += 4) {
-      const off = <usize>d << 2;
-      const bv = v128.load(bj + off);
-      c0 = f32x4.add(c0, f32x4.mul(v128.load(a0 + off), bv));
-      c1 = f32x4.add(c1, f32x4.mul(v128.load(a1 + off), bv));
-      c2 = f32x4.add(c2, f32x4.mul(v128.load(a2 + off), bv));
-      c3 = f32x4.add(c3, f32x4.mul(v128.load(a3 + off), bv));
-    }
-    let s0 = hsum(c0), s1 = hsum(c1), s2 = hsum(c2), s3 = hsum(c3);
-    for (let d = D4; d < D; d++) {
-      const off = <usize>d << 2;
-      const bd = load<f32>(bj + off);
-      s0 += load<f32>(a0 + off) * bd;
-      s1 += load<f32>(a1 + off) * bd;
-      s2 += load<f32>(a2 + off) * bd;
-      s3 += load<f32>(a3 + off) * bd;
-    }
-    const w = work + (<usize>j << 2);
-    store<f32>(w, s0 * scale);
-    store<f32>(w + tileB, s1 * scale);
-    store<f32>(w + 2 * tileB, s2 * scale);
-    store<f32>(w + 3 * tileB, s3 * scale);
   }
 }
 

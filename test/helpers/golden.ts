@@ -3,8 +3,9 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
-import type { Backend } from "../../src/backend/index.js";
+import { describe, expect, it } from "vitest";
+import { type Backend, createBackend } from "../../src/backend/index.js";
+import { setBackend } from "../../src/backend/index.js";
 import { type Tensor, tensor } from "../../src/tensor.js";
 import type { Module } from "../../src/nn/module.js";
 
@@ -91,4 +92,23 @@ export function checkModuleCase(caseName: string, c: ModuleCase, spec: ModuleSpe
       .sort(),
   );
   for (const [k, g] of Object.entries(c.paramGrads)) expectGoldenClose(`${caseName} ${k} grad`, params[k].grad!.toArray(), g, tol.grad, tol.grad / 10);
+}
+
+/**
+ * One describe per backend (wasm, js) with a test per golden case: `cases` must cover every case
+ * of the file, each checked by checkModuleCase.
+ */
+export function describeModuleCases(title: string, golden: { cases: Record<string, ModuleCase> }, cases: Record<string, ModuleSpec>): void {
+  describe.each(["wasm", "js"] as const)(`${title} [%s]`, (name) => {
+    const be: Backend = createBackend(name);
+    it("covers every golden case", () => {
+      expect(Object.keys(cases).sort()).toEqual(Object.keys(golden.cases).sort());
+    });
+    for (const [caseName, c] of Object.entries(golden.cases)) {
+      it(caseName, () => {
+        setBackend(be);
+        checkModuleCase(caseName, c, cases[caseName], be);
+      });
+    }
+  });
 }

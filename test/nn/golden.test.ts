@@ -1,10 +1,8 @@
 // nn modules against real PyTorch 1.13 (test/reference/nn_modules.py): each torch state dict is
 // loaded unchanged (same keys, shapes) into our module, and the outputs and the gradients of the
 // inputs and of every parameter must match to float32 tolerance, on both backends.
-import { describe, expect, it } from "vitest";
-import { type Backend, createBackend } from "../../src/backend/index.js";
-import { nn, setBackend } from "../../src/index.js";
-import { type ModuleCase, type ModuleSpec, checkModuleCase, loadGolden } from "../helpers/golden.js";
+import { nn } from "../../src/index.js";
+import { type ModuleCase, type ModuleSpec, describeModuleCases, loadGolden } from "../helpers/golden.js";
 
 const golden = loadGolden<{ cases: Record<string, ModuleCase> }>("nn_modules");
 
@@ -44,15 +42,4 @@ const CASES: Record<string, ModuleSpec> = {
   },
 };
 
-describe.each(["wasm", "js"] as const)("nn modules vs PyTorch 1.13 [%s]", (name) => {
-  const be: Backend = createBackend(name);
-  it("covers every golden case", () => {
-    expect(Object.keys(CASES).sort()).toEqual(Object.keys(golden.cases).sort());
-  });
-  for (const [caseName, c] of Object.entries(golden.cases)) {
-    it(caseName, () => {
-      setBackend(be);
-      checkModuleCase(caseName, c, CASES[caseName], be);
-    });
-  }
-});
+describeModuleCases("nn modules vs PyTorch 1.13", golden, CASES);

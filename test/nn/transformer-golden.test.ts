@@ -3,10 +3,8 @@
 // nn.MultiheadAttention self/cross attention with key-padding and float masks, with and without
 // returned weights; TransformerEncoderLayer post-/pre-norm; TransformerDecoderLayer. Torch's state
 // dicts load unchanged; outputs and every gradient match to float32 tolerance on both backends.
-import { describe, expect, it } from "vitest";
-import { type Backend, createBackend } from "../../src/backend/index.js";
-import { type Tensor, nn, setBackend } from "../../src/index.js";
-import { type ModuleCase, type ModuleSpec, checkModuleCase, loadGolden } from "../helpers/golden.js";
+import { type Tensor, nn } from "../../src/index.js";
+import { type ModuleCase, type ModuleSpec, describeModuleCases, loadGolden } from "../helpers/golden.js";
 
 const golden = loadGolden<{ cases: Record<string, ModuleCase> }>("transformer");
 const F = nn.functional;
@@ -51,15 +49,4 @@ const CASES: Record<string, ModuleSpec> = {
   },
 };
 
-describe.each(["wasm", "js"] as const)("attention and transformer layers vs PyTorch 1.13 [%s]", (name) => {
-  const be: Backend = createBackend(name);
-  it("covers every golden case", () => {
-    expect(Object.keys(CASES).sort()).toEqual(Object.keys(golden.cases).sort());
-  });
-  for (const [caseName, c] of Object.entries(golden.cases)) {
-    it(caseName, () => {
-      setBackend(be);
-      checkModuleCase(caseName, c, CASES[caseName], be);
-    });
-  }
-});
+describeModuleCases("attention and transformer layers vs PyTorch 1.13", golden, CASES);

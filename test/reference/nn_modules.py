@@ -44,7 +44,8 @@ def randomize(m):
 
 def case(module, inputs, call=None):
     call = call or (lambda m, xs: m(*xs))
-    xs = [x.clone().requires_grad_(x.dtype.is_floating_point) for x in inputs]
+    # float inputs get gradients unless marked no_grad (e.g. additive attention masks)
+    xs = [x.clone().requires_grad_(x.dtype.is_floating_point and not getattr(x, "no_grad", False)) for x in inputs]
     outs = call(module, xs)
     if isinstance(outs, torch.Tensor):
         outs = [outs]

@@ -12,8 +12,8 @@ import sys
 import torch
 import torch.nn as nn
 
-from golden_io import enc, meta, write
-from nn_modules import r, randomize
+from golden_io import meta, write
+from nn_modules import case, r, randomize
 
 SEED = 0
 torch.manual_seed(SEED)
@@ -42,24 +42,6 @@ class SDPA(nn.Module):
 
     def forward(self, q, k, v, mask=None):
         return sdpa(q, k, v, attn_mask=mask, **self.kw)
-
-
-def case(module, inputs, call=None):
-    call = call or (lambda m, xs: m(*xs))
-    xs = [x.clone().requires_grad_(x.dtype.is_floating_point and not getattr(x, "no_grad", False)) for x in inputs]
-    outs = call(module, xs)
-    if isinstance(outs, torch.Tensor):
-        outs = [outs]
-    Rs = [r(*o.shape) for o in outs]
-    sum((o * R).sum() for o, R in zip(outs, Rs)).backward()
-    return {
-        "state": {k: enc(v) for k, v in module.state_dict().items()},
-        "inputs": [enc(x) for x in inputs],
-        "outputs": [enc(o) for o in outs],
-        "R": [enc(R) for R in Rs],
-        "inputGrads": [enc(x.grad) if x.grad is not None else None for x in xs],
-        "paramGrads": {k: enc(p.grad) for k, p in module.named_parameters() if p.grad is not None},
-    }
 
 
 def mask_no_grad(m):

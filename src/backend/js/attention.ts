@@ -26,6 +26,14 @@ function record(I: Int32Array, args: number, n: number): { words: number[]; stri
   return { words: all.slice(0, n), strides: all.slice(n) };
 }
 
+/** Element offsets of pair bh's q, k, v, o and dout (laid out as o) and mask rows (-1: no mask). */
+function bases(bh: number, H: number, st: number[], q: number, k: number, v: number, o: number, mask: number, dout: number) {
+  const b = Math.floor(bh / H),
+    h = bh % H;
+  const at = (ptr: number, i: number) => (ptr >> 2) + b * st[i] + h * st[i + 1];
+  return { qb: at(q, 0), kb: at(k, 3), vb: at(v, 6), ob: at(o, 9), dob: at(dout, 9), mb: mask !== 0 ? at(mask, 12) : -1 };
+}
+
 function keyEnd(S: number, i0: number, nr: number, causal: boolean, causalOffset: number): number {
   if (!causal) return S;
   return Math.max(0, Math.min(S, i0 + nr + causalOffset));
@@ -41,18 +49,12 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
       const F = f32();
       const { words, strides } = record(i32(), args, 14);
       const [o, lse, q, k, v, mask, , H, T, S, D, scaleBits, causalWord, causalOffset] = words;
-      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = strides;
+      const [, , qT, , , kT, , , vT, , , oT] = strides;
       const scale = fromBits(scaleBits),
         causal = causalWord !== 0;
       for (let bh = bh0; bh < bh1; bh++) {
         {
-          const b = Math.floor(bh / H),
-            h = bh % H;
-          const qb = (q >> 2) + b * qB + h * qH,
-            kb = (k >> 2) + b * kB + h * kH,
-            vb = (v >> 2) + b * vB + h * vH,
-            ob = (o >> 2) + b * oB + h * oH;
-          const mb = mask !== 0 ? (mask >> 2) + b * mB + h * mH : -1;
+          const { qb, kb, vb, ob, mb } = bases(bh, H, strides, q, k, v, o, mask, 0);
           for (let i0 = 0; i0 < T; i0 += ROWS) {
             const nr = Math.min(ROWS, T - i0);
             const mx = new Array<number>(nr).fill(-Infinity),
@@ -117,20 +119,13 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
       const F = f32();
       const { words, strides } = record(i32(), args, 18);
       const [dq, dk, dv, dout, q, k, v, o, lse, mask, , H, T, S, D, scaleBits, causalWord, causalOffset] = words;
-      const [qB, qH, qT, kB, kH, kT, vB, vH, vT, oB, oH, oT, mB, mH] = strides;
+      const [, , qT, , , kT, , , vT, , , oT] = strides;
       const scale = fromBits(scaleBits),
         causal = causalWord !== 0;
       for (let bh = bh0; bh < bh1; bh++) {
         {
-          const b = Math.floor(bh / H),
-            h = bh % H;
-          const qb = (q >> 2) + b * qB + h * qH,
-            kb = (k >> 2) + b * kB + h * kH,
-            vb = (v >> 2) + b * vB + h * vH,
-            ob = (o >> 2) + b * oB + h * oH;
-          const mb = mask !== 0 ? (mask >> 2) + b * mB + h * mH : -1;
+          const { qb, kb, vb, ob, mb, dob } = bases(bh, H, strides, q, k, v, o, mask, dout);
           const dqb = (dq >> 2) + bh * T * D,
-            dob = (dout >> 2) + b * oB + h * oH,
             dkb = (dk >> 2) + bh * S * D,
             dvb = (dv >> 2) + bh * S * D;
           F.fill(0, dkb, dkb + S * D);
