@@ -85,6 +85,9 @@ export async function startPlayground(options: { port?: number; host?: string } 
         bundles = await bundlePlayground(); // fresh from the sources on every page load
         res.writeHead(200, { ...isolation, "content-type": "text/html; charset=utf-8" });
         res.end(readFileSync(join(here, path === "/gpt.html" ? "gpt.html" : "index.html")));
+      } else if (path === "/style.css") {
+        res.writeHead(200, { ...isolation, "content-type": "text/css; charset=utf-8" });
+        res.end(readFileSync(join(here, "style.css")));
       } else if (path === "/data/names.txt" || path === "/data/brown.txt") {
         const text = corpusText(path === "/data/brown.txt" ? "brown" : "names");
         res.writeHead(200, { ...isolation, "content-type": "text/plain; charset=utf-8" });
