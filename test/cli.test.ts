@@ -322,7 +322,7 @@ describe("errors: one line on stderr, a non-zero exit code, no stack trace", () 
     [["predict", "MODEL", "--index", "3"], 2, /--index and --labels need --idx FILE/],
     [["predict", "MODEL", "d.pgm", "--model", "cnn"], 1, /the weights do not fit the cnn model: .*missing keys: conv1\.weight/],
     [["bench", "--quick", "--builtin"], 2, /--quick needs the repository's bench\/all\.ts/],
-    [["fit"], 2, /^wasmgrad: unknown command 'fit' \(expected train, eval, predict or bench; see wasmgrad --help\)$/],
+    [["fit"], 2, /^wasmgrad: unknown command 'fit' \(expected train, eval, predict, bench or generate; see wasmgrad --help\)$/],
   ] as [string[], number, RegExp][])("wasmgrad %j", (args, code, message) => {
     const model = args.includes("MODEL") ? mlpModel() : "";
     const sub = (a: string) => (a === "MODEL" ? model : a === "IDX" ? join(slice, "t10k-images-idx3-ubyte.gz") : a);

@@ -144,6 +144,16 @@ const VALID: Record<string, () => unknown[]> = {
   triu: () => [t2(), 0],
   cat: () => [[t2(), t2()], 0],
   stack: () => [[t2(), t2()], 0],
+  scaledDotProductAttention: () => [t2(), t2(), t2(), {}],
+  MultiheadAttention: () => [4, 2, {}],
+  TransformerEncoderLayer: () => [4, 2, {}],
+  TransformerDecoderLayer: () => [4, 2, {}],
+  TokenWindows: () => [Int32Array.of(1, 2, 3, 4), { blockSize: 2 }],
+  estimateLoss: () => [
+    new W.models.GPT({ vocabSize: 5, blockSize: 2, nLayer: 1, nHead: 1, nEmbd: 2 }),
+    { val: Int32Array.of(1, 2, 3) },
+    { iters: 1, batchSize: 1 },
+  ],
 };
 
 /**

@@ -28,6 +28,15 @@ export function estimateLoss(
   options: { iters: number; batchSize: number; generator?: Generator },
 ): Record<string, number> {
   checkArgCount("estimateLoss", arguments, 3);
+  checkOptions("estimateLoss", options, ["iters", "batchSize", "generator"]);
+  checkInt("estimateLoss", "iters", options.iters, 1);
+  checkInt("estimateLoss", "batchSize", options.batchSize, 1);
+  if (splits === null || typeof splits !== "object")
+    throw new ValueError(`estimateLoss: splits must be an object of name → Int32Array, got ${describe(splits)}`);
+  for (const [name, ids] of Object.entries(splits)) {
+    if (!(ids instanceof Int32Array) || ids.length < 2)
+      throw new ValueError(`estimateLoss: split ${name} must be an Int32Array of at least 2 token ids, got ${describe(ids)}`);
+  }
   const g = options.generator ?? defaultGenerator;
   const T = model.config.blockSize;
   const wasTraining = model.training;
