@@ -184,3 +184,30 @@ describe("thread pool", () => {
     expect(() => setNumThreads(0)).toThrow(/integer from 1 to 256/);
   });
 });
+
+describe("activations on threads", () => {
+  it("GELU (tanh), SiLU and exp forward and backward split by element ranges, bitwise equal to one thread", async () => {
+    const run = async (threads: number) => {
+      const be = createBackend("wasm");
+      expect(be.setNumThreads(threads)).toBe(threads);
+      await new Promise((r) => setTimeout(r, 200)); // let the worker start
+      const g = new Generator(3);
+      // 500,003 elements (past the split threshold of a sleeping worker; not a multiple of 4, so the
+      // last range has a scalar tail)
+      const x = tensor(
+        Float32Array.from({ length: 500_003 }, () => g.normal() * 3),
+        { backend: be, requiresGrad: true },
+      );
+      const y = nn.functional.gelu(x, { approximate: "tanh" }).add(nn.functional.silu(x)).add(x.mul(0.1).exp());
+      y.mul(y).sum().backward();
+      const out = [...y.toArray(), ...x.grad!.toArray()];
+      const splits = be.threadStats()?.splits ?? 0;
+      be.setNumThreads(1);
+      return { out, splits };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.splits, "the pool took ranges").toBeGreaterThan(0);
+    expect(two.out).toEqual(one.out);
+  });
+});

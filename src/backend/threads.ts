@@ -1,5 +1,5 @@
-// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms
-// and of the attention kernels ((batch, head) ranges).
+// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms, of
+// the attention kernels ((batch, head) ranges) and of big elementwise activations (element ranges).
 //
 // Each worker instantiates the same (shared-memory) kernel module on the same memory and waits
 // on its own 16-word control block in that memory. Fork-join per gemm: the main thread writes a
@@ -37,14 +37,10 @@ const IDLE = 0,
   DONE = 3,
   EXITED = 4; // written by a quitting worker as its last access to the shared memory
 const OP_QUIT = -1;
-const OPS: Record<GemmForm | "dot" | "attentionForward" | "attentionBackward", number> = {
-  nn: 0,
-  nt: 1,
-  tn: 2,
-  dot: 3,
-  attentionForward: 4,
-  attentionBackward: 5,
-};
+const OPS = { nn: 0, nt: 1, tn: 2, dot: 3, attentionForward: 4, attentionBackward: 5, unary: 6, unaryBackward: 7 } as const;
+
+/** The int32 bits of a float32 (how float arguments reach a worker's control block). */
+const floatBits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0];
 
 // The worker's program, as source so it needs no separate file in any bundler or runtime.
 const WORKER_MAIN = `
@@ -52,6 +48,8 @@ function start(module, memory, ctl, spinMs) {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const w = new Int32Array(memory.buffer, ctl, ${WORDS});
   const run = [k.gemmNn, k.gemmNt, k.gemmTn];
+  const fbits = new Float32Array(1), ibits = new Int32Array(fbits.buffer);
+  const f32 = (i) => ((ibits[0] = i), fbits[0]); // float arguments travel as their int32 bits
   Atomics.store(w, ${SPINNING}, 1);
   Atomics.store(w, ${READY}, 1);
   for (;;) {
@@ -75,6 +73,8 @@ function start(module, memory, ctl, spinMs) {
     if (op === ${OPS.dot}) k.gemmNtDot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     else if (op === ${OPS.attentionForward}) k.attentionForward(a[0], a[1], a[2], a[3]);
     else if (op === ${OPS.attentionBackward}) k.attentionBackward(a[0], a[1], a[2], a[3]);
+    else if (op === ${OPS.unary}) k.unary(a[0], a[1], a[2], a[3], f32(a[4]), f32(a[5]));
+    else if (op === ${OPS.unaryBackward}) k.unaryBackward(a[0], a[1], a[2], a[3], a[4], a[5], f32(a[6]), f32(a[7]));
     else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
     Atomics.store(w, ${SPINNING}, 1); // before DONE: the main thread may post a small job right away
     Atomics.store(w, ${STATE}, ${DONE});
@@ -216,14 +216,47 @@ export class ThreadPool {
    * pairs are independent, so the bits do not depend on the split. Returns false if it did not split.
    */
   attention(kind: "forward" | "backward", args: number, total: number, flops: number, workBytes: number, local: (lo: number, hi: number) => void): boolean {
-    if (this.closed || total < 2 || flops < HOT_SPLIT_MIN_FLOPS) return false;
+    const op = kind === "forward" ? OPS.attentionForward : OPS.attentionBackward;
+    return this.split(op, total, 1, flops, workBytes, (lo, hi, scratch) => [args, lo, hi, scratch], local);
+  }
+
+  /**
+   * Runs unary (or unaryBackward) over n elements split into ranges aligned to 4 elements: `args`
+   * gives the kernel's arguments for a range (pointers moved to its first element), `local` runs a
+   * range here. Elementwise, so the bits do not depend on the split. Returns false if it did not split.
+   */
+  elementwise(
+    kind: "unary" | "unaryBackward",
+    n: number,
+    flops: number,
+    args: (lo: number, hi: number) => (number | { float: number })[],
+    local: (lo: number, hi: number) => void,
+  ): boolean {
+    const toWords = (a: (number | { float: number })[]) => a.map((v) => (typeof v === "number" ? v : floatBits(v.float)));
+    return this.split(OPS[kind], n, 4, flops, 0, (lo, hi) => toWords(args(lo, hi)), local);
+  }
+
+  /**
+   * Splits [0, total) into contiguous ranges (bounds multiples of `align`) over this thread and the
+   * ready workers; worker ranges run job `op` with the arguments `job` gives (with that worker's
+   * `workBytes` of scratch), this thread's with `local`.
+   */
+  private split(
+    op: number,
+    total: number,
+    align: number,
+    flops: number,
+    workBytes: number,
+    job: (lo: number, hi: number, scratch: number) => number[],
+    local: (lo: number, hi: number) => void,
+  ): boolean {
+    if (this.closed || total < 2 * align || flops < HOT_SPLIT_MIN_FLOPS) return false;
     const ready = this.readyWorkers(flops);
     if (ready.length === 0) return false;
-    const parts = Math.min(ready.length + 1, total);
-    const at = (i: number) => Math.round((i * total) / parts);
-    for (let s = 1; s < parts; s++) this.reserveBytes(ready[s - 1], workBytes);
-    const op = kind === "forward" ? OPS.attentionForward : OPS.attentionBackward;
-    for (let s = 1; s < parts; s++) this.postJob(ready[s - 1], op, [args, at(s), at(s + 1), this.scratch[ready[s - 1]]]);
+    const parts = Math.min(ready.length + 1, Math.floor(total / align));
+    const at = (i: number) => (i === parts ? total : align * Math.round((i * total) / parts / align));
+    if (workBytes > 0) for (let s = 1; s < parts; s++) this.reserveBytes(ready[s - 1], workBytes);
+    for (let s = 1; s < parts; s++) this.postJob(ready[s - 1], op, job(at(s), at(s + 1), this.scratch[ready[s - 1]]));
     this.join(ready, parts, (s) => local(at(s), at(s + 1)));
     return true;
   }

@@ -93,6 +93,18 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
       if (bh0 === 0 && pool?.attention("backward", args, bh1, flops, bytes, (lo, hi) => k.attentionBackward(args, lo, hi, work))) return;
       k.attentionBackward(args, bh0, bh1, work);
     },
+    // Activations (GELU, tanh, exp, ...) cost ~10–40 operations an element: big ones split by range.
+    unary(op, dst, x, n, p0, p1) {
+      const job = (lo: number, hi: number) => [op, dst + 4 * lo, x + 4 * lo, hi - lo, { float: p0 }, { float: p1 }];
+      if (pool?.elementwise("unary", n, UNARY_FLOPS * n, job, (lo, hi) => k.unary(op, dst + 4 * lo, x + 4 * lo, hi - lo, p0, p1))) return;
+      k.unary(op, dst, x, n, p0, p1);
+    },
+    unaryBackward(op, dx, dy, x, y, n, p0, p1) {
+      const at = (lo: number) => [dx + 4 * lo, dy + 4 * lo, x + 4 * lo, y + 4 * lo] as const;
+      const job = (lo: number, hi: number) => [op, ...at(lo), hi - lo, { float: p0 }, { float: p1 }];
+      if (pool?.elementwise("unaryBackward", n, UNARY_FLOPS * n, job, (lo, hi) => k.unaryBackward(op, ...at(lo), hi - lo, p0, p1))) return;
+      k.unaryBackward(op, dx, dy, x, y, n, p0, p1);
+    },
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
@@ -101,6 +113,9 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     },
   };
 }
+
+/** The work of one activation element, counted as flops for the thread pool's split threshold. */
+const UNARY_FLOPS = 20;
 
 /** The module's exports, checked to hold every kernel this build of the library was typed against. */
 function checkedExports(exports: WebAssembly.Exports): KernelExports {
