@@ -1,4 +1,5 @@
 import { sexp, slog, vexp } from "./vmath";
+import { rowMax } from "./rows";
 
 // Fused scaled-dot-product attention (FlashAttention-style): for each (batch, head), blocks of
 // ROWS queries walk the keys in tiles of TILE; a tile's scores live in `work` (ROWS × TILE floats)
@@ -103,16 +104,6 @@ export function attentionWorkFloats(): i32 {
     for (; j < n; j++) store<f32>(w + (<usize>j << 2), load<f32>(w + (<usize>j << 2)) + load<f32>(maskRow + (<usize>j << 2)));
   }
   if (causal) for (let j = max(limit + 1, 0); j < n; j++) store<f32>(w + (<usize>j << 2), -Infinity);
-}
-
-// The maximum of n floats (NaN if any is NaN; the order does not matter for max).
-@inline function rowMax(w: usize, n: i32): f32 {
-  let vm = f32x4.splat(-Infinity);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) vm = f32x4.max(vm, v128.load(w + (<usize>j << 2)));
-  let m = max<f32>(max<f32>(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max<f32>(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-  for (; j < n; j++) m = max<f32>(m, load<f32>(w + (<usize>j << 2)));
-  return m;
 }
 
 // w_j = exp(w_j − shift) in place, 0 where w_j is -inf (a hidden key), four lanes at a time;

@@ -1,4 +1,5 @@
 import { sexp, slog, vexp } from "./vmath";
+import { rowMax } from "./rows";
 
 // Softmax, log-softmax and log-sum-exp along one dim of x viewed as (outer, R, inner): four
 // lanes at a time along the row (inner = 1) or across four neighbouring columns (inner > 1),
@@ -68,16 +69,6 @@ export function softmaxDim(y: usize, x: usize, outer: i32, R: i32, inner: i32, l
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), f32x4.mul(v128.load(y + (<usize>i << 2)), vinv));
   for (; i < n; i++) store<f32>(y + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) * inv);
-}
-
-// The maximum of a contiguous row (NaN if any element is NaN).
-@inline function rowMax(x: usize, n: i32): f32 {
-  let vm = f32x4.splat(-Infinity);
-  let k = 0;
-  for (; k + 4 <= n; k += 4) vm = f32x4.max(vm, v128.load(x + (<usize>k << 2)));
-  let m = max<f32>(max<f32>(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max<f32>(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-  for (; k < n; k++) m = max<f32>(m, load<f32>(x + (<usize>k << 2)));
-  return m;
 }
 
 // softmax over R of four neighbouring columns (rows `step` bytes apart), one lane each; a column
