@@ -163,12 +163,12 @@ export function stamp(d = new Date()): string {
 }
 
 /**
- * The environment for a real-PyTorch process with `threads` threads: OPENBLAS_CORETYPE and
- * OPENBLAS_L2_SIZE removed (this machine sets them; they slow Debian's OpenBLAS down, see
- * ../shared/FACTS.md), for that process only.
+ * The environment for a PyTorch or numpy process (OpenBLAS) with `threads` threads:
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (this machine sets them, forcing older, slower
+ * kernels; see ../shared/FACTS.md), for that process only.
  */
-export function torchEnv(threads: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+export function openblasEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   return env;

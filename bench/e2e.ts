@@ -12,7 +12,7 @@ import path from "node:path";
 import { parseFlags } from "../src/cli/flags.js";
 import { fileURLToPath } from "node:url";
 import type { Impl, RunResult } from "./e2e-run.js";
-import { fmt, fmtRatio, machineInfo, machineLine, median, printTable, repoDir, resultsDir, writeJson } from "./common.js";
+import { fmt, fmtRatio, machineInfo, machineLine, median, openblasEnv, printTable, repoDir, resultsDir, writeJson } from "./common.js";
 
 /**
  * One row of the end-to-end table. To add a configuration, add an entry here; `when` returns
@@ -120,8 +120,7 @@ function runNumpy(quick: boolean, epochs: number): NumpyResult | { error: string
   const args = [path.join(repoDir, "bench", "numpy_mlp.py"), "--json", "--epochs", String(epochs), ...(quick ? ["--steps", String(QUICK_STEPS)] : [])];
   // One BLAS thread, like every other row (the machine has 2 cores; threads would also fight
   // other processes).
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
-  const r = spawnSync("python3", args, { encoding: "utf8", env });
+  const r = spawnSync("python3", args, { encoding: "utf8", env: openblasEnv(1) });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") return null;
   if (r.status !== 0) {
     const msg = (r.stderr || String(r.error)).trim().split("\n").pop() ?? "failed";

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseFlags } from "../src/cli/flags.js";
-import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, torchEnv, writeJson } from "./common.js";
+import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, openblasEnv, writeJson } from "./common.js";
 
 const flags = parseFlags(
   "npm run bench:examples --",
@@ -87,7 +87,7 @@ if (unknown.length > 0) {
 
 function run(cmd: string, args: string[]): { seconds: number; out: string; error?: string } {
   const t0 = performance.now();
-  const env = cmd === PYTHON ? torchEnv(1) : { ...process.env, OMP_NUM_THREADS: "1" };
+  const env = cmd === PYTHON ? openblasEnv(1) : { ...process.env, OMP_NUM_THREADS: "1" };
   const r = spawnSync(cmd, args, { cwd: repoDir, encoding: "utf8", env, maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) return { seconds, out: r.stdout ?? "", error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };

@@ -10,7 +10,7 @@ import { models, noGrad, setBackend, tensor } from "../src/index.js";
 import { fusedAttention } from "../src/ops/attention.js";
 import { parseFlags } from "../src/cli/flags.js";
 import { Generator } from "../src/random.js";
-import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, torchEnv, writeJson } from "./common.js";
+import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, openblasEnv, writeJson } from "./common.js";
 
 const flags = parseFlags("npm run bench:gpt --", "Training and generation speed of the small GPT: wasmgrad (1 and 2 threads) against PyTorch 1.13.", {
   layers: { type: "int", default: 4, min: 1, help: "transformer blocks" },
@@ -105,7 +105,7 @@ function torchRun(threads: number) {
     gen: flags.gen,
   }))
     args.push(`--${k}`, String(v));
-  const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env: torchEnv(threads) });
+  const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env: openblasEnv(threads) });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" };
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as {
     version: string;

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Backend } from "../src/backend/index.js";
 import { tensor } from "../src/tensor.js";
 import { bmm, cat, gelu, layerNorm, softmax } from "../src/ops/index.js";
-import { benchDir, lcg, torchEnv } from "./common.js";
+import { benchDir, lcg, openblasEnv } from "./common.js";
 
 /** One op: its work per call (FLOP or bytes) and a setup returning the call. */
 export interface TensorOpCase {
@@ -122,7 +122,7 @@ export function runTorchBench(budgetMs: number): { version: string; ops: Record<
   const python = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
   const r = spawnSync(python, [path.join(benchDir, "pytorch", "kernels.py"), String(budgetMs / 1000)], {
     encoding: "utf8",
-    env: torchEnv(1),
+    env: openblasEnv(1),
     timeout: 600_000,
   });
   if (r.status !== 0)
