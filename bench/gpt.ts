@@ -1,6 +1,7 @@
 // The small GPT side by side with real PyTorch on this machine, in one run: training tokens/s
 // (forward + backward + AdamW on fixed random batches) and generation tokens/s for wasmgrad with 1
-// and 2 threads and PyTorch 1.13 with 1 and 2 threads (bench/pytorch/gpt.py, the same model), plus
+// and 2 threads, PyTorch 1.13 with 1 and 2 threads (bench/pytorch/gpt.py, the same model) and
+// TensorFlow.js (bench/tfjs-gpt.ts: its wasm backend, and with --tfjs-cpu its cpu backend), plus
 // the fused attention kernel's GFLOP/s next to the gemm's on the model's own shapes.
 // Results: bench/results/gpt-<date>.json.
 import { spawnSync } from "node:child_process";
@@ -21,6 +22,7 @@ const flags = parseFlags("npm run bench:gpt --", "Training and generation speed 
   batch: { type: "int", default: 16, min: 1, help: "sequences per training step" },
   steps: { type: "int", default: 10, min: 1, help: "timed training steps" },
   gen: { type: "int", default: 100, min: 1, help: "tokens generated for the generation figure" },
+  "tfjs-cpu": { type: "boolean", help: "also time TensorFlow.js's cpu backend (about 40 s a step)" },
   out: { type: "string", help: "results file (default bench/results/gpt-<date>.json)" },
 });
 const PYTHON = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
@@ -116,6 +118,18 @@ function torchRun(threads: number) {
   };
 }
 
+/** The same model in TensorFlow.js ops (bench/tfjs-gpt.ts) on `backend`, in its own process. */
+function tfjsRun(backend: "wasm" | "cpu") {
+  const args = ["--import", "tsx", path.join("bench", "tfjs-gpt.ts"), "--backend", backend, "--steps", backend === "cpu" ? "2" : String(flags.steps)];
+  for (const [k, v] of Object.entries({ layers: flags.layers, heads: flags.heads, embd: flags.embd, block: flags.block, vocab: flags.vocab, batch: flags.batch }))
+    args.push(`--${k}`, String(v));
+  const r = spawnSync(process.execPath, args, { cwd: repoDir, encoding: "utf8" });
+  const line = r.stdout?.trim().split("\n").pop();
+  type Row = { version?: string; backend: string; trainTokensPerSec?: number; error?: string };
+  if (r.status !== 0 || !line?.startsWith("{")) return { backend, error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" } as Row;
+  return JSON.parse(line) as Row;
+}
+
 const machine = machineInfo();
 console.log(`machine: ${machineLine(machine)}`);
 console.log(`model: ${flags.layers} layers, ${flags.heads} heads, ${flags.embd} embd, block ${flags.block}, vocab ${flags.vocab}; batch ${flags.batch}`);
@@ -124,6 +138,7 @@ const w2 = ours(2);
 const t1 = torchRun(1);
 const t2 = torchRun(2);
 const k = kernels();
+const tfjs = [tfjsRun("wasm"), ...(flags["tfjs-cpu"] ? [tfjsRun("cpu")] : [])];
 const f0 = (x: number) => x.toFixed(0);
 const rows: (string | number)[][] = [
   ["wasmgrad, 1 thread", f0(w1.trainTokensPerSec), f0(w1.genTokensPerSec)],
@@ -131,7 +146,7 @@ const rows: (string | number)[][] = [
   ...[t1, t2].map((t, i) =>
     "error" in t ? [`PyTorch, ${i + 1} thread(s)`, t.error, "-"] : [`PyTorch ${t.version}, ${i + 1} thread(s)`, f0(t.trainTokensPerSec), f0(t.genTokensPerSec)],
   ),
-  ["TensorFlow.js wasm", "not run: no GPT port in this bench", "-"],
+  ...tfjs.map((t) => [`TensorFlow.js ${t.version ?? ""} ${t.backend}`, t.error ? `cannot train: ${t.error}` : f0(t.trainTokensPerSec ?? 0), "-"]),
 ];
 printTable(["", "train tokens/s", "generate tokens/s"], rows);
 const ratio = (a: number, b: { trainTokensPerSec: number } | { error: string }) => ("error" in b ? null : a / b.trainTokensPerSec);
@@ -144,5 +159,5 @@ console.log(
     `(attention/gemm ${(k.attentionForward.gflops / k.gemm.gflops).toFixed(2)} forward, ${(k.attentionForwardBackward.gflops / k.gemm.gflops).toFixed(2)} with backward)`,
 );
 const out = flags.out ?? path.join(resultsDir, `gpt-${stamp()}.json`);
-writeJson(out, { date: new Date().toISOString(), machine, flags, wasmgrad: [w1, w2], torch: [t1, t2], kernels: k });
+writeJson(out, { date: new Date().toISOString(), machine, flags, wasmgrad: [w1, w2], torch: [t1, t2], tfjs, kernels: k });
 console.log(`\nwrote ${path.relative(repoDir, out)}`);

@@ -87,6 +87,7 @@ interface GptJson {
   flags: { layers: number; heads: number; embd: number; block: number; vocab: number; batch: number };
   wasmgrad: { threads: number; trainTokensPerSec: number; genTokensPerSec: number }[];
   torch: ({ version: string; threads: number; trainTokensPerSec: number; genTokensPerSec: number } | { error: string })[];
+  tfjs?: { version?: string; backend: string; trainTokensPerSec?: number; error?: string }[];
   kernels: {
     attentionForward: { gflops: number };
     attentionForwardBackward: { gflops: number };
@@ -106,11 +107,11 @@ function gptSection(dir: string): string {
         ? `| PyTorch, ${i + 1} thread(s) | ${t.error} | – |`
         : `| PyTorch ${t.version}, ${t.threads} thread${t.threads > 1 ? "s" : ""} | ${n(t.trainTokensPerSec)} | ${n(t.genTokensPerSec)} |`,
     ),
-    "| TensorFlow.js wasm | not run (no GPT port) | – |",
+    ...(g.tfjs ?? []).map((t) => `| TensorFlow.js ${t.version ?? ""} ${t.backend} | ${t.error ? `cannot train: ${t.error}` : n(t.trainTokensPerSec)} | – |`),
   ];
   const k = g.kernels;
   return [
-    `\`npm run bench:gpt\`, ${g.date.slice(0, 10)} (\`bench/results/${file}\`): the GPT of \`npm run gpt\` (${f.layers} layers, ${f.heads} heads, ${f.embd} embd, context ${f.block}, vocabulary ${f.vocab}), batch ${f.batch}; training = forward + backward + AdamW on fixed random batches; generation = one sequence, greedy, wasmgrad with its KV cache, PyTorch with nanoGPT's \`generate\` (the context through forward for every token).`,
+    `\`npm run bench:gpt\`, ${g.date.slice(0, 10)} (\`bench/results/${file}\`): the GPT of \`npm run gpt\` (${f.layers} layers, ${f.heads} heads, ${f.embd} embd, context ${f.block}, vocabulary ${f.vocab}), batch ${f.batch}; training = forward + backward + AdamW on fixed random batches; generation = one sequence, greedy, wasmgrad with its KV cache, PyTorch with nanoGPT's \`generate\` (the context through forward for every token). TensorFlow.js runs the same model written in its ops (\`bench/tfjs-gpt.ts\`, Adam, one thread).`,
     "",
     "| | training tokens/s | generation tokens/s |",
     "|---|---:|---:|",
