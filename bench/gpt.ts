@@ -121,12 +121,20 @@ function torchRun(threads: number) {
 /** The same model in TensorFlow.js ops (bench/tfjs-gpt.ts) on `backend`, in its own process. */
 function tfjsRun(backend: "wasm" | "cpu") {
   const args = ["--import", "tsx", path.join("bench", "tfjs-gpt.ts"), "--backend", backend, "--steps", backend === "cpu" ? "2" : String(flags.steps)];
-  for (const [k, v] of Object.entries({ layers: flags.layers, heads: flags.heads, embd: flags.embd, block: flags.block, vocab: flags.vocab, batch: flags.batch }))
+  for (const [k, v] of Object.entries({
+    layers: flags.layers,
+    heads: flags.heads,
+    embd: flags.embd,
+    block: flags.block,
+    vocab: flags.vocab,
+    batch: flags.batch,
+  }))
     args.push(`--${k}`, String(v));
   const r = spawnSync(process.execPath, args, { cwd: repoDir, encoding: "utf8" });
   const line = r.stdout?.trim().split("\n").pop();
   type Row = { version?: string; backend: string; trainTokensPerSec?: number; error?: string };
-  if (r.status !== 0 || !line?.startsWith("{")) return { backend, error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" } as Row;
+  if (r.status !== 0 || !line?.startsWith("{"))
+    return { backend, error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" } as Row;
   return JSON.parse(line) as Row;
 }
 

@@ -49,9 +49,17 @@ const layerNorm = (x: T2, [g, b]: T2[]) => {
   const { mean, variance } = tf.moments(x, -1, true);
   return x.sub(mean).div(variance.add(1e-5).sqrt()).mul(g).add(b);
 };
-const linear = (x: T2, [m, b]: T2[]) => x.reshape([-1, m.shape[0] as number]).matMul(m).add(b).reshape([B, T, m.shape[1] as number]);
+const linear = (x: T2, [m, b]: T2[]) =>
+  x
+    .reshape([-1, m.shape[0] as number])
+    .matMul(m)
+    .add(b)
+    .reshape([B, T, m.shape[1] as number]);
 const gelu = (x: T2) => x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
-const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(1e9); // 0 on and below the diagonal, -1e9 above
+const causal = tf.linalg
+  .bandPart(tf.ones([T, T]), -1, 0)
+  .sub(1)
+  .mul(1e9); // 0 on and below the diagonal, -1e9 above
 const heads = (x: T2) => x.reshape([B, T, H, D]).transpose([0, 2, 1, 3]);
 
 function loss(idx: T2, targets: T2): T2 {
@@ -59,12 +67,20 @@ function loss(idx: T2, targets: T2): T2 {
   for (const blk of w.blocks) {
     const qkv = linear(layerNorm(x, blk.ln1), blk.attn);
     const [q, k, v] = tf.split(qkv, 3, -1).map(heads);
-    const att = tf.softmax(q.matMul(k, false, true).mul(1 / Math.sqrt(D)).add(causal), -1);
+    const att = tf.softmax(
+      q
+        .matMul(k, false, true)
+        .mul(1 / Math.sqrt(D))
+        .add(causal),
+      -1,
+    );
     const y = att.matMul(v).transpose([0, 2, 1, 3]).reshape([B, T, E]);
     x = x.add(linear(y, blk.proj));
     x = x.add(linear(gelu(linear(layerNorm(x, blk.ln2), blk.fc)), blk.fcProj));
   }
-  const logits = layerNorm(x, w.lnf).reshape([B * T, E]).matMul(w.wte, false, true);
+  const logits = layerNorm(x, w.lnf)
+    .reshape([B * T, E])
+    .matMul(w.wte, false, true);
   return tf.losses.softmaxCrossEntropy(tf.oneHot(targets.reshape([B * T]), V), logits);
 }
 
