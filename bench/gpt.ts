@@ -10,16 +10,12 @@ import { createBackend } from "../src/backend/index.js";
 import { models, noGrad, setBackend, tensor } from "../src/index.js";
 import { fusedAttention } from "../src/ops/attention.js";
 import { parseFlags } from "../src/cli/flags.js";
+import { GPT_SIZE_FLAGS, sizeArgs } from "./gpt-flags.js";
 import { Generator } from "../src/random.js";
 import { fmtRatio, machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, time, openblasEnv, writeJson } from "./common.js";
 
 const flags = parseFlags("npm run bench:gpt --", "Training and generation speed of the small GPT: wasmgrad (1 and 2 threads) against PyTorch 1.13.", {
-  layers: { type: "int", default: 4, min: 1, help: "transformer blocks" },
-  heads: { type: "int", default: 4, min: 1, help: "attention heads" },
-  embd: { type: "int", default: 128, min: 1, help: "embedding size" },
-  block: { type: "int", default: 128, min: 1, help: "context length (tokens per sequence)" },
-  vocab: { type: "int", default: 96, min: 2, help: "vocabulary size" },
-  batch: { type: "int", default: 16, min: 1, help: "sequences per training step" },
+  ...GPT_SIZE_FLAGS,
   steps: { type: "int", default: 10, min: 1, help: "timed training steps" },
   gen: { type: "int", default: 100, min: 1, help: "tokens generated for the generation figure" },
   "tfjs-cpu": { type: "boolean", help: "also time TensorFlow.js's cpu backend (about 40 s a step)" },
@@ -95,18 +91,16 @@ function kernels() {
 }
 
 function torchRun(threads: number) {
-  const args = [path.join("bench", "pytorch", "gpt.py"), "--threads", String(threads)];
-  for (const [k, v] of Object.entries({
-    layers: flags.layers,
-    heads: flags.heads,
-    embd: flags.embd,
-    block: flags.block,
-    vocab: flags.vocab,
-    batch: flags.batch,
-    steps: flags.steps,
-    gen: flags.gen,
-  }))
-    args.push(`--${k}`, String(v));
+  const args = [
+    path.join("bench", "pytorch", "gpt.py"),
+    "--threads",
+    String(threads),
+    ...sizeArgs(flags),
+    "--steps",
+    String(flags.steps),
+    "--gen",
+    String(flags.gen),
+  ];
   const r = spawnSync(PYTHON, args, { cwd: repoDir, encoding: "utf8", env: openblasEnv(threads) });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() ?? "failed" };
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as {
@@ -120,16 +114,8 @@ function torchRun(threads: number) {
 
 /** The same model in TensorFlow.js ops (bench/tfjs-gpt.ts) on `backend`, in its own process. */
 function tfjsRun(backend: "wasm" | "cpu") {
-  const args = ["--import", "tsx", path.join("bench", "tfjs-gpt.ts"), "--backend", backend, "--steps", backend === "cpu" ? "2" : String(flags.steps)];
-  for (const [k, v] of Object.entries({
-    layers: flags.layers,
-    heads: flags.heads,
-    embd: flags.embd,
-    block: flags.block,
-    vocab: flags.vocab,
-    batch: flags.batch,
-  }))
-    args.push(`--${k}`, String(v));
+  const steps = backend === "cpu" ? 2 : flags.steps;
+  const args = ["--import", "tsx", path.join("bench", "tfjs-gpt.ts"), "--backend", backend, "--steps", String(steps), ...sizeArgs(flags)];
   const r = spawnSync(process.execPath, args, { cwd: repoDir, encoding: "utf8" });
   const line = r.stdout?.trim().split("\n").pop();
   type Row = { version?: string; backend: string; trainTokensPerSec?: number; error?: string };

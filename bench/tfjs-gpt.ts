@@ -7,15 +7,11 @@
 //   tsx bench/tfjs-gpt.ts --backend wasm --layers 4 --heads 4 --embd 128 --block 128 --vocab 96 --batch 16 --steps 5
 import path from "node:path";
 import { parseFlags } from "../src/cli/flags.js";
+import { GPT_SIZE_FLAGS } from "./gpt-flags.js";
 
 const f = parseFlags("tsx bench/tfjs-gpt.ts", "The bench GPT in TensorFlow.js: training tokens/s on its wasm or cpu backend (one JSON line).", {
   backend: { type: "string", default: "wasm", choices: ["wasm", "cpu"], help: "TF.js backend" },
-  layers: { type: "int", default: 4, min: 1, help: "transformer blocks" },
-  heads: { type: "int", default: 4, min: 1, help: "attention heads" },
-  embd: { type: "int", default: 128, min: 1, help: "embedding size" },
-  block: { type: "int", default: 128, min: 1, help: "context length" },
-  vocab: { type: "int", default: 96, min: 2, help: "vocabulary size" },
-  batch: { type: "int", default: 16, min: 1, help: "sequences per step" },
+  ...GPT_SIZE_FLAGS,
   steps: { type: "int", default: 5, min: 1, help: "timed steps" },
 });
 
