@@ -132,6 +132,16 @@ function run(be: Backend, c: Case, x: ReturnType<typeof inputs>, layout: "dense"
   return { o: out.toArray(), dq: gradOf(q), dk: gradOf(k), dv: gradOf(v) };
 }
 
+/** A factory of tensors of standard-normal values on `be`, drawn from a generator seeded with `seed`. */
+function normals(seed: number, be: Backend, requiresGrad = false) {
+  const g = new Generator(seed);
+  return (...shape: number[]) =>
+    tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => g.normal()),
+      { shape, backend: be, requiresGrad },
+    );
+}
+
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string) {
   expect(got.length, what).toBe(want.length);
   let worst = 0;
@@ -157,12 +167,7 @@ describe("scaledDotProductAttention (fused)", () => {
 
   it("equals the composed form (matmul → softmax → matmul) in float32 and explicit scale", () => {
     for (const be of BACKENDS) {
-      const g = new Generator(3);
-      const r = (...s: number[]) =>
-        tensor(
-          Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
-          { shape: s, backend: be },
-        );
+      const r = normals(3, be);
       const [q, k, v] = [r(2, 3, 10, 8), r(2, 3, 12, 8), r(2, 3, 12, 8)];
       const fused = F.scaledDotProductAttention(q, k, v, { scale: 0.3 }).toArray();
       const composed = attentionComposed(q, k, v, null, 0.3, false, 0).toArray();
@@ -172,12 +177,7 @@ describe("scaledDotProductAttention (fused)", () => {
 
   it("takes 3-D and 5-D inputs and broadcasts key/value batch dims", () => {
     const be = BACKENDS[0];
-    const g = new Generator(4);
-    const r = (...s: number[]) =>
-      tensor(
-        Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
-        { shape: s, backend: be },
-      );
+    const r = normals(4, be);
     const q3 = r(4, 5, 6),
       k3 = r(4, 7, 6),
       v3 = r(4, 7, 6);
@@ -215,12 +215,7 @@ describe("scaledDotProductAttention (fused)", () => {
 
   it("dropout runs the composed form: p = 1 gives zeros, p = 0 the fused result", () => {
     const be = BACKENDS[0];
-    const g = new Generator(5);
-    const r = (...s: number[]) =>
-      tensor(
-        Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
-        { shape: s, backend: be },
-      );
+    const r = normals(5, be);
     const [q, k, v] = [r(1, 2, 4, 4), r(1, 2, 4, 4), r(1, 2, 4, 4)];
     expect(
       F.scaledDotProductAttention(q, k, v, { dropoutP: 1 })
@@ -233,12 +228,7 @@ describe("scaledDotProductAttention (fused)", () => {
 
   it("causal offset (bottom-right alignment) equals an explicit mask", () => {
     for (const be of BACKENDS) {
-      const g = new Generator(6);
-      const r = (...s: number[]) =>
-        tensor(
-          Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
-          { shape: s, backend: be },
-        );
+      const r = normals(6, be);
       const [q, k, v] = [r(1, 2, 3, 4), r(1, 2, 8, 4), r(1, 2, 8, 4)];
       const viaOffset = fusedAttention(q, k, v, null, 0.5, true, 5, "bhtd").toArray();
       const m = tensor(
@@ -276,12 +266,7 @@ describe("fused attention on threads", () => {
       const be = createBackend("wasm");
       expect(be.setNumThreads(threads)).toBe(threads);
       await new Promise((r) => setTimeout(r, 200)); // let the worker start
-      const g = new Generator(11);
-      const r = (...s: number[]) =>
-        tensor(
-          Float32Array.from({ length: s.reduce((a, b) => a * b) }, () => g.normal()),
-          { shape: s, backend: be, requiresGrad: true },
-        );
+      const r = normals(11, be, true);
       const [q, k, v] = [r(3, 4, 70, 16), r(3, 4, 70, 16), r(3, 4, 70, 16)];
       const out = fusedAttention(q, k, v, null, 0.25, true, 0, "bhtd");
       out.mul(out).sum().backward();
