@@ -167,6 +167,7 @@ export function trainGpt(model: GPT, options: TrainGptOptions): TrainGptResult {
     o.onEval?.(e);
     if (o.checkpoint) saveCheckpoint(o.checkpoint, { model, optimizer, step, rng: g, extra: { evals, seconds } });
   };
+  const params = model.parameters(); // walked once, not every step
   model.train();
   while (step < o.steps) {
     if (o.shouldStop?.()) break;
@@ -177,7 +178,7 @@ export function trainGpt(model: GPT, options: TrainGptOptions): TrainGptResult {
     const [, loss] = model.forward(x, y);
     optimizer.zeroGrad();
     loss!.backward();
-    if (gradClip > 0) clipGradNorm_(model.parameters(), gradClip);
+    if (gradClip > 0) clipGradNorm_(params, gradClip);
     optimizer.step();
     const value = loss!.item();
     const tokens = x.size;
