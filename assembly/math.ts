@@ -72,6 +72,7 @@ export function unary(op: i32, dst: usize, x: usize, n: i32, p0: f32, p1: f32): 
 const SQRT1_2: f32 = 0.70710678118654752;
 const SQRT_2_PI: f32 = 0.79788456080286536; // sqrt(2/π)
 const GELU_C: f32 = 0.044715;
+const TWO_SQRT_2_PI: f32 = 2 * SQRT_2_PI;
 const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1/sqrt(2π)
 
 // log(1 + x) as log(u)·(x / (u - 1)) with u = 1 + x (exact where u - 1 is), x where u = 1.
@@ -124,8 +125,9 @@ const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1/sqrt(2π)
     case UnaryOp.Sigmoid: return vsigmoid(x);
     case UnaryOp.Gelu: return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), f32x4.add(one, verf(f32x4.mul(x, f32x4.splat(SQRT1_2)))));
     case UnaryOp.GeluTanh: {
+      // 0.5·x·(1 + tanh u) = x·σ(2u) = x / (1 + e^(-2u)): one exp and one division.
       const inner = f32x4.mul(f32x4.splat(SQRT_2_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(f32x4.mul(x, x), x))));
-      return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), f32x4.add(one, vtanh(inner)));
+      return f32x4.div(x, f32x4.add(one, vexp(f32x4.mul(inner, f32x4.splat(-2)))));
     }
     case UnaryOp.Silu: return f32x4.mul(x, vsigmoid(x));
     case UnaryOp.Softplus: {
@@ -171,7 +173,7 @@ const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1/sqrt(2π)
     case UnaryOp.Gelu: return x * <f32>0.5 * (<f32>1 + serf(x * SQRT1_2));
     case UnaryOp.GeluTanh: {
       const inner = SQRT_2_PI * (x + GELU_C * (x * x * x));
-      return x * <f32>0.5 * (<f32>1 + stanh(inner));
+      return x / (<f32>1 + sexp(inner * -2));
     }
     case UnaryOp.Silu: return x * ssigmoid(x);
     case UnaryOp.Softplus: {
@@ -251,13 +253,14 @@ export function unaryBackward(op: i32, dx: usize, dy: usize, x: usize, y: usize,
     }
     case UnaryOp.GeluTanh: {
       const x2 = f32x4.mul(x, x);
-      const t = vtanh(f32x4.mul(f32x4.splat(SQRT_2_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x2, x)))));
-      const left = f32x4.mul(half, f32x4.add(one, t));
+      // d/dx x·σ(2u) = s + x·s·(1 − s)·2u' with s = σ(2u), u' = √(2/π)(1 + 3c·x²)
+      const u = f32x4.mul(f32x4.splat(SQRT_2_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x2, x))));
+      const s = f32x4.div(one, f32x4.add(one, vexp(f32x4.mul(u, f32x4.splat(-2)))));
       const right = f32x4.mul(
-        f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(one, f32x4.mul(t, t))), f32x4.splat(SQRT_2_PI)),
+        f32x4.mul(f32x4.mul(f32x4.mul(x, s), f32x4.sub(one, s)), f32x4.splat(TWO_SQRT_2_PI)),
         f32x4.add(one, f32x4.mul(f32x4.mul(f32x4.splat(3), f32x4.splat(GELU_C)), x2)),
       );
-      return f32x4.add(left, right);
+      return f32x4.add(s, right);
     }
     case UnaryOp.Silu: {
       const s = vsigmoid(x);
@@ -283,8 +286,8 @@ export function unaryBackward(op: i32, dx: usize, dy: usize, x: usize, y: usize,
     case UnaryOp.Gelu: return <f32>0.5 * (<f32>1 + serf(x * SQRT1_2)) + x * INV_SQRT_2PI * sexp(<f32>-0.5 * x * x);
     case UnaryOp.GeluTanh: {
       const x2 = x * x;
-      const t = stanh(SQRT_2_PI * (x + GELU_C * (x2 * x)));
-      return <f32>0.5 * (<f32>1 + t) + <f32>0.5 * x * (<f32>1 - t * t) * SQRT_2_PI * (<f32>1 + <f32>3 * GELU_C * x2);
+      const s = <f32>1 / (<f32>1 + sexp(SQRT_2_PI * (x + GELU_C * (x2 * x)) * -2));
+      return s + x * s * (<f32>1 - s) * TWO_SQRT_2_PI * (<f32>1 + <f32>3 * GELU_C * x2);
     }
     case UnaryOp.Silu: {
       const s = ssigmoid(x);

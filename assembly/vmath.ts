@@ -20,11 +20,17 @@ const EXP_P4: f32 = 1.6666665459e-1;
 const EXP_P5: f32 = 5.0000001201e-1;
 const EXP_LO: f32 = -104;
 const EXP_HI: f32 = 89;
+const ROUND_MAGIC: f32 = 12582912; // 1.5·2^23
+const ROUND_MAGIC_BITS: i32 = 0x4b400000;
 
 // e^x for four lanes; NaN stays NaN, overflow gives +inf, underflow 0 (denormals kept).
 @inline export function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  // pmin/pmax are one instruction each on x86 (min/max are ~8); a NaN lane stays NaN either way.
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  // Round to nearest even by adding 1.5·2^23: the sum's low mantissa bits are then the integer n,
+  // so fx = nearest(x·log2 e) and n come without the slower nearest and trunc_sat instructions.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const fx = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
   const z = f32x4.mul(r, r);
@@ -35,7 +41,7 @@ const EXP_HI: f32 = 89;
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(EXP_P5));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
   // y · 2^n as y · 2^(n>>1) · 2^(n - (n>>1)): both factors are normal numbers for n in [-151, 129].
-  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const n = i32x4.sub(t, i32x4.splat(ROUND_MAGIC_BITS));
   const n1 = i32x4.shr_s(n, 1), n2 = i32x4.sub(n, n1);
   const bias = i32x4.splat(127);
   const s1 = i32x4.shl(i32x4.add(n1, bias), 23), s2 = i32x4.shl(i32x4.add(n2, bias), 23);
@@ -199,7 +205,7 @@ const ERF_B3: f32 = -7.37332916720468e-03;
 const ERF_B4: f32 = -1.42647390514189e-02;
 
 @inline export function verf(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-4)), f32x4.splat(4));
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-4)), f32x4.splat(4)); // pmin/pmax: see vexp
   const x2 = f32x4.mul(x, x);
   let p = f32x4.add(f32x4.mul(x2, f32x4.splat(ERF_A0)), f32x4.splat(ERF_A1));
   p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(ERF_A2));

@@ -10,7 +10,8 @@ import { fmax, fmin, nearest, serf, sexp, sexpm1, slog, slog1p, ssigmoid, stanh 
 const f = Math.fround;
 const SQRT1_2 = f(Math.SQRT1_2),
   SQRT_2_PI = f(Math.sqrt(2 / Math.PI)),
-  GELU_C = f(0.044715);
+  GELU_C = f(0.044715),
+  TWO_SQRT_2_PI = f(2 * SQRT_2_PI);
 const INV_SQRT_2PI = f(1 / Math.sqrt(2 * Math.PI));
 
 function powScalar(x: number, p: number): number {
@@ -54,7 +55,7 @@ function op1(op: number, x: number, p0: number, p1: number): number {
       return f(f(x * 0.5) * f(1 + serf(f(x * SQRT1_2))));
     case UnaryOp.GeluTanh: {
       const inner = f(SQRT_2_PI * f(x + f(GELU_C * f(f(x * x) * x))));
-      return f(f(x * 0.5) * f(1 + stanh(inner)));
+      return f(x / f(1 + sexp(f(inner * -2))));
     }
     case UnaryOp.Silu:
       return f(x * ssigmoid(x));
@@ -122,10 +123,9 @@ function derivative(op: number, x: number, y: number, p0: number, p1: number): n
       return f(f(0.5 * f(1 + serf(f(x * SQRT1_2)))) + f(f(x * INV_SQRT_2PI) * sexp(f(f(-0.5 * x) * x))));
     case UnaryOp.GeluTanh: {
       const x2 = f(x * x);
-      const t = stanh(f(SQRT_2_PI * f(x + f(GELU_C * f(x2 * x)))));
-      const left = f(0.5 * f(1 + t));
-      const right = f(f(f(f(0.5 * x) * f(1 - f(t * t))) * SQRT_2_PI) * f(1 + f(f(3 * GELU_C) * x2)));
-      return f(left + right);
+      const s = f(1 / f(1 + sexp(f(f(SQRT_2_PI * f(x + f(GELU_C * f(x2 * x)))) * -2))));
+      const right = f(f(f(f(x * s) * f(1 - s)) * TWO_SQRT_2_PI) * f(1 + f(f(3 * GELU_C) * x2)));
+      return f(s + right);
     }
     case UnaryOp.Silu: {
       const s = ssigmoid(x);
