@@ -1,5 +1,4 @@
 import { sexp, slog, vexp } from "./vmath";
-import { rowMax } from "./rows";
 
 // Fused scaled-dot-product attention (FlashAttention-style): for each (batch, head), blocks of
 // ROWS queries walk the keys in tiles of TILE; a tile's scores live in `work` (ROWS × TILE floats)
@@ -14,7 +13,9 @@ import { rowMax } from "./rows";
 // pointers, sizes, scale's bits, then the strides [qB,qH,qT, kB,kH,kT, vB,vH,vT, oB,oH,oT, mB,mH])
 // and a range bh0 ≤ b·H + h < bh1 of (batch, head) pairs, so threads can take disjoint ranges.
 // Every float op is a float32 op in a fixed order (dots: four lanes over d, lanes added
-// (0+1)+(2+3), then the d tail), which src/backend/js/attention.ts repeats bit for bit.
+// (0+1)+(2+3), then the d tail; a tile's probability sum: lanes j mod 4, then (0+1)+(2+3)), which
+// src/backend/js/attention.ts repeats bit for bit. The four rows of a block go through each step
+// together (four independent dependency chains), and rows past T repeat row T-1.
 
 const ROWS: i32 = 4;
 const TILE: i32 = 64;
@@ -33,52 +34,60 @@ export function attentionWorkFloats(): i32 {
 @inline function dots4(
   work: usize, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, bRow: usize, j0: i32, nj: i32, D: i32, scale: f32,
 ): void {
-  const D4 = D & ~3;
   const tileB = <usize>TILE << 2;
-  // Two keys per pass: each q chunk loaded once feeds both (8 accumulators); every (row, key)
-  // sum keeps its own lanes and order, so the bits are those of one key at a time. An odd last
-  // key is paired with itself; its duplicate lands in the tile's next (unused) slot.
-  for (let j = 0; j < nj; j += 2) {
-    const bj = b + <usize>(j0 + j) * bRow, bk = j + 1 < nj ? bj + bRow : bj;
-    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-    let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+  dots2(work, work + tileB, a0, a1, b, bRow, j0, nj, D, scale);
+  dots2(work + 2 * tileB, work + 3 * tileB, a2, a3, b, bRow, j0, nj, D, scale);
+}
+
+// The scores of two rows a, c against keys j0 .. j0+nj-1, four keys per pass (8 accumulators):
+// each (row, key) sum keeps four lanes over d, reduced (0+1)+(2+3) for four keys at once by
+// shuffles, then the d tail in order — the bits of one dot at a time — and stored as one vector
+// per row (scalar stores read back by the vector loads that follow would stall store
+// forwarding). Keys past nj repeat the last key; they land in the tile's unused slots.
+@inline function dots2(
+  wa: usize, wc: usize, a: usize, c: usize, b: usize, bRow: usize, j0: i32, nj: i32, D: i32, scale: f32,
+): void {
+  const D4 = D & ~3;
+  const last = b + <usize>(j0 + nj - 1) * bRow;
+  const vs = f32x4.splat(scale);
+  for (let j = 0; j < nj; j += 4) {
+    const k0 = b + <usize>(j0 + j) * bRow;
+    const k1 = j + 1 < nj ? k0 + bRow : last, k2 = j + 2 < nj ? k0 + 2 * bRow : last, k3 = j + 3 < nj ? k0 + 3 * bRow : last;
+    let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+    let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
     for (let d = 0; d < D4; d += 4) {
       const off = <usize>d << 2;
-      const bv = v128.load(bj + off), bw = v128.load(bk + off);
-      const x0 = v128.load(a0 + off), x1 = v128.load(a1 + off), x2 = v128.load(a2 + off), x3 = v128.load(a3 + off);
-      c0 = f32x4.add(c0, f32x4.mul(x0, bv));
-      e0 = f32x4.add(e0, f32x4.mul(x0, bw));
-      c1 = f32x4.add(c1, f32x4.mul(x1, bv));
-      e1 = f32x4.add(e1, f32x4.mul(x1, bw));
-      c2 = f32x4.add(c2, f32x4.mul(x2, bv));
-      e2 = f32x4.add(e2, f32x4.mul(x2, bw));
-      c3 = f32x4.add(c3, f32x4.mul(x3, bv));
-      e3 = f32x4.add(e3, f32x4.mul(x3, bw));
+      const va = v128.load(a + off), vc = v128.load(c + off);
+      const b0 = v128.load(k0 + off), b1 = v128.load(k1 + off), b2 = v128.load(k2 + off), b3 = v128.load(k3 + off);
+      x0 = f32x4.add(x0, f32x4.mul(va, b0));
+      x1 = f32x4.add(x1, f32x4.mul(va, b1));
+      x2 = f32x4.add(x2, f32x4.mul(va, b2));
+      x3 = f32x4.add(x3, f32x4.mul(va, b3));
+      y0 = f32x4.add(y0, f32x4.mul(vc, b0));
+      y1 = f32x4.add(y1, f32x4.mul(vc, b1));
+      y2 = f32x4.add(y2, f32x4.mul(vc, b2));
+      y3 = f32x4.add(y3, f32x4.mul(vc, b3));
     }
-    let s0 = hsum(c0), s1 = hsum(c1), s2 = hsum(c2), s3 = hsum(c3);
-    let t0 = hsum(e0), t1 = hsum(e1), t2 = hsum(e2), t3 = hsum(e3);
+    let sa = hsum4(x0, x1, x2, x3), sc = hsum4(y0, y1, y2, y3);
     for (let d = D4; d < D; d++) {
       const off = <usize>d << 2;
-      const bd = load<f32>(bj + off), be = load<f32>(bk + off);
-      s0 += load<f32>(a0 + off) * bd;
-      s1 += load<f32>(a1 + off) * bd;
-      s2 += load<f32>(a2 + off) * bd;
-      s3 += load<f32>(a3 + off) * bd;
-      t0 += load<f32>(a0 + off) * be;
-      t1 += load<f32>(a1 + off) * be;
-      t2 += load<f32>(a2 + off) * be;
-      t3 += load<f32>(a3 + off) * be;
+      let kd = f32x4.splat(load<f32>(k0 + off));
+      kd = f32x4.replace_lane(kd, 1, load<f32>(k1 + off));
+      kd = f32x4.replace_lane(kd, 2, load<f32>(k2 + off));
+      kd = f32x4.replace_lane(kd, 3, load<f32>(k3 + off));
+      sa = f32x4.add(sa, f32x4.mul(v128.load32_splat(a + off), kd));
+      sc = f32x4.add(sc, f32x4.mul(v128.load32_splat(c + off), kd));
     }
-    const w = work + (<usize>j << 2);
-    store<f32>(w, s0 * scale);
-    store<f32>(w + tileB, s1 * scale);
-    store<f32>(w + 2 * tileB, s2 * scale);
-    store<f32>(w + 3 * tileB, s3 * scale);
-    store<f32>(w + 4, t0 * scale);
-    store<f32>(w + tileB + 4, t1 * scale);
-    store<f32>(w + 2 * tileB + 4, t2 * scale);
-    store<f32>(w + 3 * tileB + 4, t3 * scale);
+    v128.store(wa + (<usize>j << 2), f32x4.mul(sa, vs));
+    v128.store(wc + (<usize>j << 2), f32x4.mul(sc, vs));
   }
+}
+
+// [hsum(c0), hsum(c1), hsum(c2), hsum(c3)] with hsum's order (lanes (0+1)+(2+3)), by shuffles.
+@inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const p01 = f32x4.add(v128.shuffle<f32>(c0, c1, 0, 2, 4, 6), v128.shuffle<f32>(c0, c1, 1, 3, 5, 7));
+  const p23 = f32x4.add(v128.shuffle<f32>(c2, c3, 0, 2, 4, 6), v128.shuffle<f32>(c2, c3, 1, 3, 5, 7));
+  return f32x4.add(v128.shuffle<f32>(p01, p23, 0, 2, 4, 6), v128.shuffle<f32>(p01, p23, 1, 3, 5, 7));
 }
 
 @inline function hsum(c: v128): f32 {
@@ -106,26 +115,69 @@ export function attentionWorkFloats(): i32 {
   if (causal) for (let j = max(limit + 1, 0); j < n; j++) store<f32>(w + (<usize>j << 2), -Infinity);
 }
 
-// w_j = exp(w_j − shift) in place, 0 where w_j is -inf (a hidden key), four lanes at a time;
-// returns their sum (four lane sums added (0+1)+(2+3), then the tail in order).
-@inline function expShifted(w: usize, n: i32, shift: f32): f32 {
-  const vs = f32x4.splat(shift), ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const s = v128.load(w + (<usize>j << 2));
-    const p = v128.bitselect(zero, vexp(f32x4.sub(s, vs)), f32x4.eq(s, ninf));
-    v128.store(w + (<usize>j << 2), p);
-    acc = f32x4.add(acc, p);
+// A tile's scores after the masks, for the four rows of the block starting at i0 (rows past T
+// repeat row T-1, whose results are dropped): plus the additive mask row (if any), -inf where the
+// causal rule hides the key, and -inf in the slots nj .. nj4-1 that pad the tile to whole vectors.
+@inline function maskTile(
+  work: usize, mb: usize, S: i32, T: i32, i0: i32, j0: i32, nj: i32, nj4: i32, causal: bool, causalOffset: i32,
+): void {
+  const tileB = <usize>TILE << 2;
+  for (let r = 0; r < ROWS; r++) {
+    const i = min(i0 + r, T - 1);
+    const w = work + <usize>r * tileB;
+    applyMask(w, mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0, nj, causal, i + causalOffset - j0);
+    for (let j = nj; j < nj4; j++) store<f32>(w + (<usize>j << 2), -Infinity);
   }
-  let sum = hsum(acc);
-  for (; j < n; j++) {
-    const s = load<f32>(w + (<usize>j << 2));
-    const p: f32 = s == -Infinity ? 0 : sexp(s - shift);
-    store<f32>(w + (<usize>j << 2), p);
-    sum += p;
+}
+
+// The four rows' maxima over a tile of n4 (a multiple of 4) scores, as four lanes. NaN scores are
+// skipped (pmax keeps the running value): they make the row's sum NaN anyway.
+@inline function tileMax(work: usize, n4: i32): v128 {
+  const tileB = <usize>TILE << 2;
+  let v0 = f32x4.splat(-Infinity), v1 = v0, v2 = v0, v3 = v0;
+  for (let j = 0; j < n4; j += 4) {
+    const w = work + (<usize>j << 2);
+    v0 = f32x4.pmax(v0, v128.load(w));
+    v1 = f32x4.pmax(v1, v128.load(w + tileB));
+    v2 = f32x4.pmax(v2, v128.load(w + 2 * tileB));
+    v3 = f32x4.pmax(v3, v128.load(w + 3 * tileB));
   }
-  return sum;
+  const a = f32x4.pmax(v128.shuffle<f32>(v0, v1, 0, 2, 4, 6), v128.shuffle<f32>(v0, v1, 1, 3, 5, 7));
+  const c = f32x4.pmax(v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), v128.shuffle<f32>(v2, v3, 1, 3, 5, 7));
+  return f32x4.pmax(v128.shuffle<f32>(a, c, 0, 2, 4, 6), v128.shuffle<f32>(a, c, 1, 3, 5, 7));
+}
+
+// p = exp(s − shift_r) in place over a tile of n4 scores (a multiple of 4) for the four rows at
+// once (four independent exps per step), 0 where s is -inf (a hidden key or padding: exp runs on 0
+// there, as exp(-inf) would underflow through denormals, ~100× slower on x86); returns the
+// rows' sums as four lanes, each summed in lanes j mod 4 then (0+1)+(2+3).
+@inline function expTile(work: usize, n4: i32, shift: v128): v128 {
+  const tileB = <usize>TILE << 2;
+  const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  const m0 = f32x4.splat(f32x4.extract_lane(shift, 0)), m1 = f32x4.splat(f32x4.extract_lane(shift, 1));
+  const m2 = f32x4.splat(f32x4.extract_lane(shift, 2)), m3 = f32x4.splat(f32x4.extract_lane(shift, 3));
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+  for (let j = 0; j < n4; j += 4) {
+    const w = work + (<usize>j << 2);
+    const s0 = v128.load(w), s1 = v128.load(w + tileB), s2 = v128.load(w + 2 * tileB), s3 = v128.load(w + 3 * tileB);
+    const h0 = f32x4.eq(s0, ninf);
+    const p0 = v128.bitselect(zero, vexp(v128.bitselect(zero, f32x4.sub(s0, m0), h0)), h0);
+    const h1 = f32x4.eq(s1, ninf);
+    const p1 = v128.bitselect(zero, vexp(v128.bitselect(zero, f32x4.sub(s1, m1), h1)), h1);
+    const h2 = f32x4.eq(s2, ninf);
+    const p2 = v128.bitselect(zero, vexp(v128.bitselect(zero, f32x4.sub(s2, m2), h2)), h2);
+    const h3 = f32x4.eq(s3, ninf);
+    const p3 = v128.bitselect(zero, vexp(v128.bitselect(zero, f32x4.sub(s3, m3), h3)), h3);
+    v128.store(w, p0);
+    v128.store(w + tileB, p1);
+    v128.store(w + 2 * tileB, p2);
+    v128.store(w + 3 * tileB, p3);
+    a0 = f32x4.add(a0, p0);
+    a1 = f32x4.add(a1, p1);
+    a2 = f32x4.add(a2, p2);
+    a3 = f32x4.add(a3, p3);
+  }
+  return hsum4(a0, a1, a2, a3);
 }
 
 // Keys a block of queries i0 .. i0+nr-1 can see: all S, or up to the last row's causal limit.
@@ -176,33 +228,29 @@ function forwardRange(
         const jEnd = keyEnd(S, i0, nr, causal, causalOffset);
         for (let j0 = 0; j0 < jEnd; j0 += TILE) {
           const nj = min(TILE, jEnd - j0);
+          const nj4 = (nj + 3) & ~3;
           dots4(work, q0, q1, q2, q3, kb, kT, j0, nj, D, scale);
-          // Per row: mask, new max, probabilities in place of the scores, rescale factor.
-          let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
-          for (let r = 0; r < ROWS; r++) {
-            const w = work + <usize>r * tileB;
-            if (r >= nr) {
-              memory.fill(w, 0, <usize>nj << 2);
-              continue;
-            }
-            const i = i0 + r;
-            const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
-            const mOld = r == 0 ? m0 : r == 1 ? m1 : r == 2 ? m2 : m3;
-            applyMask(w, mRow, nj, causal, i + causalOffset - j0);
-            const mNew = max<f32>(mOld, rowMax(w, nj));
-            let alpha: f32 = 1;
-            let sum: f32 = 0;
-            if (mNew == -Infinity) {
-              memory.fill(w, 0, <usize>nj << 2);
-            } else {
-              alpha = mOld == -Infinity ? 0 : sexp(mOld - mNew);
-              sum = expShifted(w, nj, mNew);
-            }
-            if (r == 0) { l0 = l0 * alpha + sum; m0 = mNew; a0 = alpha; }
-            else if (r == 1) { l1 = l1 * alpha + sum; m1 = mNew; a1 = alpha; }
-            else if (r == 2) { l2 = l2 * alpha + sum; m2 = mNew; a2 = alpha; }
-            else { l3 = l3 * alpha + sum; m3 = mNew; a3 = alpha; }
-          }
+          maskTile(work, mb, S, T, i0, j0, nj, nj4, causal, causalOffset);
+          // Per row: the new running max, the old sums' rescale factor (0 while no key was seen).
+          const tmax = tileMax(work, nj4);
+          const n0 = max<f32>(m0, f32x4.extract_lane(tmax, 0)), n1 = max<f32>(m1, f32x4.extract_lane(tmax, 1));
+          const n2 = max<f32>(m2, f32x4.extract_lane(tmax, 2)), n3 = max<f32>(m3, f32x4.extract_lane(tmax, 3));
+          const a0: f32 = m0 == -Infinity ? 0 : sexp(m0 - n0), a1: f32 = m1 == -Infinity ? 0 : sexp(m1 - n1);
+          const a2: f32 = m2 == -Infinity ? 0 : sexp(m2 - n2), a3: f32 = m3 == -Infinity ? 0 : sexp(m3 - n3);
+          // Probabilities in place of the scores, and their sums.
+          let shift = f32x4.splat(n0);
+          shift = f32x4.replace_lane(shift, 1, n1);
+          shift = f32x4.replace_lane(shift, 2, n2);
+          shift = f32x4.replace_lane(shift, 3, n3);
+          const sums = expTile(work, nj4, shift);
+          l0 = l0 * a0 + f32x4.extract_lane(sums, 0);
+          l1 = l1 * a1 + f32x4.extract_lane(sums, 1);
+          l2 = l2 * a2 + f32x4.extract_lane(sums, 2);
+          l3 = l3 * a3 + f32x4.extract_lane(sums, 3);
+          m0 = n0;
+          m1 = n1;
+          m2 = n2;
+          m3 = n3;
           // o_r = o_r · alpha_r + Σ_j p_rj v_j, four output rows at once.
           const o1 = ob + <usize>min(i0 + 1, T - 1) * oT, o2 = ob + <usize>min(i0 + 2, T - 1) * oT, o3 = ob + <usize>min(i0 + 3, T - 1) * oT;
           rowsAccumulate4(ob + <usize>i0 * oT, o1, o2, o3, a0, a1, a2, a3, work, vb, vT, nr, j0, nj, D);
@@ -401,32 +449,29 @@ function backwardRange(
         // Δ_r = dout_r · o_r, once per block.
         const e0 = dot(g0, ob + <usize>i0 * oT, D), e1 = dot(g1, ob + <usize>i1 * oT, D);
         const e2 = dot(g2, ob + <usize>i2 * oT, D), e3 = dot(g3, ob + <usize>i3 * oT, D);
+        // The rows' log-sum-exps, the shifts that turn their scores into probabilities.
+        const lb = lse + (<usize>(bh * T) << 2);
+        let lses = v128.load32_splat(lb + (<usize>i0 << 2));
+        lses = f32x4.replace_lane(lses, 1, load<f32>(lb + (<usize>i1 << 2)));
+        lses = f32x4.replace_lane(lses, 2, load<f32>(lb + (<usize>i2 << 2)));
+        lses = f32x4.replace_lane(lses, 3, load<f32>(lb + (<usize>i3 << 2)));
         const jEnd = keyEnd(S, i0, nr, causal, causalOffset);
         for (let j0 = 0; j0 < jEnd; j0 += TILE) {
           const nj = min(TILE, jEnd - j0);
+          const nj4 = (nj + 3) & ~3;
           dots4(P, q0, q1, q2, q3, kb, kT, j0, nj, D, scale);
           dots4(DS, g0, g1, g2, g3, vb, vT, j0, nj, D, 1);
+          maskTile(P, mb, S, T, i0, j0, nj, nj4, causal, causalOffset);
+          expTile(P, nj4, lses);
+          // ds = p (dp − Δ) · scale, in place of dp
+          const vs = f32x4.splat(scale);
           for (let r = 0; r < ROWS; r++) {
             const pw = P + <usize>r * tileB, dw = DS + <usize>r * tileB;
-            if (r >= nr) {
-              memory.fill(pw, 0, <usize>nj << 2);
-              memory.fill(dw, 0, <usize>nj << 2);
-              continue;
-            }
-            const i = i0 + r;
-            const L = load<f32>(lse + (<usize>(bh * T + i) << 2));
-            const delta = r == 0 ? e0 : r == 1 ? e1 : r == 2 ? e2 : e3;
-            const mRow = mb != 0 ? mb + <usize>i * (<usize>S << 2) + (<usize>j0 << 2) : 0;
-            applyMask(pw, mRow, nj, causal, i + causalOffset - j0);
-            expShifted(pw, nj, L);
-            // ds = p (dp − Δ) · scale, in place of dp
-            const vd = f32x4.splat(delta), vs = f32x4.splat(scale);
-            let j = 0;
-            for (; j + 4 <= nj; j += 4) {
+            const vd = f32x4.splat(r == 0 ? e0 : r == 1 ? e1 : r == 2 ? e2 : e3);
+            for (let j = 0; j < nj4; j += 4) {
               const at = <usize>j << 2;
               v128.store(dw + at, f32x4.mul(f32x4.mul(v128.load(pw + at), f32x4.sub(v128.load(dw + at), vd)), vs));
             }
-            for (; j < nj; j++) store<f32>(dw + (<usize>j << 2), load<f32>(pw + (<usize>j << 2)) * (load<f32>(dw + (<usize>j << 2)) - delta) * scale);
           }
           keyAccumulate(dvb, P, g0, g1, g2, g3, nr, j0, nj, D);
           keyAccumulate(dkb, DS, q0, q1, q2, q3, nr, j0, nj, D);

@@ -4,7 +4,7 @@
 // the rows do not interact, only the block/tile structure (which keys a block visits) matters.
 import type { Kernels } from "../backend.js";
 import type { JsMemory } from "./memory.js";
-import { fmax, fromBits, sexp, slog } from "./vmath.js";
+import { fromBits, sexp, slog } from "./vmath.js";
 
 const f = Math.fround;
 const ROWS = 4;
@@ -72,9 +72,9 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
                   if (causal && j0 + j > i + causalOffset) s = -Infinity;
                   else if (mb >= 0) s = f(s + F[mb + i * S + j0 + j]);
                   p[j] = s;
-                  mt = fmax(mt, s);
+                  if (s > mt) mt = s; // NaN scores are skipped, as the kernel's pmax does
                 }
-                const mNew = fmax(mx[r], mt);
+                const mNew = Math.max(mx[r], mt);
                 let alpha = 1,
                   sum = 0;
                 if (mNew === -Infinity) {
@@ -82,12 +82,10 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
                 } else {
                   alpha = mx[r] === -Infinity ? 0 : sexp(f(mx[r] - mNew));
                   for (let j = 0; j < nj; j++) p[j] = p[j] === -Infinity ? 0 : sexp(f(p[j] - mNew));
-                  // four lane sums over j ≡ lane (mod 4), added (0+1)+(2+3), then the tail in order
-                  const n4 = nj & ~3;
+                  // four lane sums over j ≡ lane (mod 4) (the kernel pads the tile with zeros), added (0+1)+(2+3)
                   const lanes = [0, 0, 0, 0];
-                  for (let j = 0; j < n4; j++) lanes[j & 3] = f(lanes[j & 3] + p[j]);
+                  for (let j = 0; j < nj; j++) lanes[j & 3] = f(lanes[j & 3] + p[j]);
                   sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
-                  for (let j = n4; j < nj; j++) sum = f(sum + p[j]);
                 }
                 l[r] = f(f(l[r] * alpha) + sum);
                 mx[r] = mNew;
