@@ -73,6 +73,7 @@ const SQRT1_2: f32 = 0.70710678118654752;
 const SQRT_2_PI: f32 = 0.79788456080286536; // sqrt(2/π)
 const GELU_C: f32 = 0.044715;
 const TWO_SQRT_2_PI: f32 = 2 * SQRT_2_PI;
+const GELU_TINY: f32 = 8.673617379884035e-19; // 2^-60
 const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1/sqrt(2π)
 
 // log(1 + x) as log(u)·(x / (u - 1)) with u = 1 + x (exact where u - 1 is), x where u = 1.
@@ -253,9 +254,9 @@ export function unaryBackward(op: i32, dx: usize, dy: usize, x: usize, y: usize,
     }
     case UnaryOp.GeluTanh: {
       const x2 = f32x4.mul(x, x);
-      // d/dx x·σ(2u) = s + x·s·(1 − s)·2u' with s = σ(2u), u' = √(2/π)(1 + 3c·x²)
-      const u = f32x4.mul(f32x4.splat(SQRT_2_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x2, x))));
-      const s = f32x4.div(one, f32x4.add(one, vexp(f32x4.mul(u, f32x4.splat(-2)))));
+      // d/dx x·σ(2u) = s + x·s·(1 − s)·2u' with s = σ(2u), u' = √(2/π)(1 + 3c·x²); s comes from
+      // the output y = x·s without a second exp (it is exactly 0.5 where |x| < 2^-60).
+      const s = v128.bitselect(half, f32x4.div(y, x), f32x4.lt(f32x4.abs(x), f32x4.splat(GELU_TINY)));
       const right = f32x4.mul(
         f32x4.mul(f32x4.mul(f32x4.mul(x, s), f32x4.sub(one, s)), f32x4.splat(TWO_SQRT_2_PI)),
         f32x4.add(one, f32x4.mul(f32x4.mul(f32x4.splat(3), f32x4.splat(GELU_C)), x2)),
@@ -286,7 +287,7 @@ export function unaryBackward(op: i32, dx: usize, dy: usize, x: usize, y: usize,
     case UnaryOp.Gelu: return <f32>0.5 * (<f32>1 + serf(x * SQRT1_2)) + x * INV_SQRT_2PI * sexp(<f32>-0.5 * x * x);
     case UnaryOp.GeluTanh: {
       const x2 = x * x;
-      const s = <f32>1 / (<f32>1 + sexp(SQRT_2_PI * (x + GELU_C * (x2 * x)) * -2));
+      const s: f32 = abs<f32>(x) < GELU_TINY ? 0.5 : y / x;
       return s + x * s * (<f32>1 - s) * TWO_SQRT_2_PI * (<f32>1 + <f32>3 * GELU_C * x2);
     }
     case UnaryOp.Silu: {

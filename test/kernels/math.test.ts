@@ -254,6 +254,24 @@ describe("unary math kernels", () => {
     }
   });
 
+  it("geluTanh backward, which takes σ(2u) from the output, is right at tiny, denormal and large inputs", () => {
+    const x = Float32Array.from([0, -0, 1e-45, -3e-39, 1e-30, -1e-19, 1e-10, -2e-5, 9, -9, 30, -30]);
+    const dy = new Float32Array(x.length).fill(1);
+    const outs = BACKENDS.map((be) => {
+      const y = run(be, UnaryOp.GeluTanh, x);
+      const [bx, by, bdy, dx] = [alloc(be, x.length, x), alloc(be, x.length, y), alloc(be, x.length, dy), alloc(be, x.length, null)];
+      be.unaryBackward(UnaryOp.GeluTanh, dx.ptr, bdy.ptr, bx.ptr, by.ptr, x.length, 0, 0);
+      const r = read(dx);
+      freeAll(bx, by, bdy, dx);
+      return r;
+    });
+    expectBitwise("geluTanh backward wasm vs js", outs[0], outs[1]);
+    for (let i = 0; i < x.length; i++) {
+      const r = DREF[UnaryOp.GeluTanh](x[i], 0, 0);
+      if (!(Math.abs(outs[0][i] - r) <= 1e-6 * Math.abs(r) + 1e-7)) expect.fail(`geluTanh'(${x[i]}) = ${outs[0][i]}, float64 ${r}`);
+    }
+  });
+
   it("unaryBackward: dy · op'(x) against float64 derivatives, wasm = js twin", () => {
     const g2 = new Generator(8);
     for (const s of SPECS) {

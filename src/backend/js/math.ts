@@ -11,7 +11,8 @@ const f = Math.fround;
 const SQRT1_2 = f(Math.SQRT1_2),
   SQRT_2_PI = f(Math.sqrt(2 / Math.PI)),
   GELU_C = f(0.044715),
-  TWO_SQRT_2_PI = f(2 * SQRT_2_PI);
+  TWO_SQRT_2_PI = f(2 * SQRT_2_PI),
+  GELU_TINY = 2 ** -60;
 const INV_SQRT_2PI = f(1 / Math.sqrt(2 * Math.PI));
 
 function powScalar(x: number, p: number): number {
@@ -123,7 +124,7 @@ function derivative(op: number, x: number, y: number, p0: number, p1: number): n
       return f(f(0.5 * f(1 + serf(f(x * SQRT1_2)))) + f(f(x * INV_SQRT_2PI) * sexp(f(f(-0.5 * x) * x))));
     case UnaryOp.GeluTanh: {
       const x2 = f(x * x);
-      const s = f(1 / f(1 + sexp(f(f(SQRT_2_PI * f(x + f(GELU_C * f(x2 * x)))) * -2))));
+      const s = Math.abs(x) < GELU_TINY ? 0.5 : f(y / x);
       const right = f(f(f(f(x * s) * f(1 - s)) * TWO_SQRT_2_PI) * f(1 + f(f(3 * GELU_C) * x2)));
       return f(s + right);
     }
