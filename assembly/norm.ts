@@ -240,7 +240,28 @@ export function layerNormBackward(dx: usize, dw: usize, db: usize, dy: usize, x:
     const row = <usize>i * <usize>N << 2;
     const m = load<f32>(mean + (<usize>i << 2)), r = load<f32>(rstd + (<usize>i << 2));
     let sg: f64 = 0, sgx: f64 = 0;
-    for (let j = 0; j < N; j++) {
+    // Four columns at a time for the float32 work and the parameter gradients; the float64 row
+    // sums still take the lanes in column order (the same bits as one column at a time).
+    const vm = f32x4.splat(m), vr = f32x4.splat(r);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const o = <usize>j << 2;
+      const g0 = v128.load(dy + row + o);
+      const xh = f32x4.mul(f32x4.sub(v128.load(x + row + o), vm), vr);
+      const g = w != 0 ? f32x4.mul(g0, v128.load(w + o)) : g0;
+      const gx = f32x4.mul(g, xh);
+      sg += <f64>f32x4.extract_lane(g, 0);
+      sgx += <f64>f32x4.extract_lane(gx, 0);
+      sg += <f64>f32x4.extract_lane(g, 1);
+      sgx += <f64>f32x4.extract_lane(gx, 1);
+      sg += <f64>f32x4.extract_lane(g, 2);
+      sgx += <f64>f32x4.extract_lane(gx, 2);
+      sg += <f64>f32x4.extract_lane(g, 3);
+      sgx += <f64>f32x4.extract_lane(gx, 3);
+      if (dw != 0) v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(g0, xh)));
+      if (db != 0) v128.store(db + o, f32x4.add(v128.load(db + o), g0));
+    }
+    for (; j < N; j++) {
       const o = <usize>j << 2;
       const g0 = load<f32>(dy + row + o);
       const xh = (load<f32>(x + row + o) - m) * r;
@@ -252,7 +273,15 @@ export function layerNormBackward(dx: usize, dw: usize, db: usize, dy: usize, x:
     }
     if (dx == 0) continue;
     const a = <f32>(sg / <f64>N), c = <f32>(sgx / <f64>N);
-    for (let j = 0; j < N; j++) {
+    const va = f32x4.splat(a), vc = f32x4.splat(c);
+    j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(x + row + o), vm), vr);
+      const g = w != 0 ? f32x4.mul(v128.load(dy + row + o), v128.load(w + o)) : v128.load(dy + row + o);
+      v128.store(dx + row + o, f32x4.mul(vr, f32x4.sub(f32x4.sub(g, va), f32x4.mul(xh, vc))));
+    }
+    for (; j < N; j++) {
       const o = <usize>j << 2;
       const xh = (load<f32>(x + row + o) - m) * r;
       const g = w != 0 ? load<f32>(dy + row + o) * load<f32>(w + o) : load<f32>(dy + row + o);
