@@ -111,7 +111,7 @@ function gptSection(dir: string): string {
   ];
   const k = g.kernels;
   return [
-    `\`npm run bench:gpt\`, ${g.date.slice(0, 10)} (\`bench/results/${file}\`): the GPT of \`npm run gpt\` (${f.layers} layers, ${f.heads} heads, ${f.embd} embd, context ${f.block}, vocabulary ${f.vocab}), batch ${f.batch}; training = forward + backward + AdamW on fixed random batches; generation = one sequence, greedy, wasmgrad with its KV cache, PyTorch with nanoGPT's \`generate\` (the context through forward for every token). TensorFlow.js runs the same model written in its ops (\`bench/tfjs-gpt.ts\`, Adam, one thread).`,
+    `\`npm run bench:gpt\`, ${g.date.slice(0, 10)} (\`bench/results/${file}\`): the GPT of \`npm run gpt\` (${f.layers} layers, ${f.heads} heads, ${f.embd} embd, context ${f.block}, vocabulary ${f.vocab}), batch ${f.batch}; training = forward + backward + AdamW on fixed random batches, the median of the timed steps after 3 warm-up steps (TensorFlow.js: the mean); generation = one sequence, greedy, wasmgrad with its KV cache, PyTorch with nanoGPT's \`generate\` (the context through forward for every token). TensorFlow.js runs the same model written in its ops (\`bench/tfjs-gpt.ts\`, Adam, one thread).`,
     "",
     "| | training tokens/s | generation tokens/s |",
     "|---|---:|---:|",
