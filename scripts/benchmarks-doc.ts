@@ -91,6 +91,7 @@ interface GptJson {
   kernels: {
     attentionForward: { gflops: number };
     attentionForwardBackward: { gflops: number };
+    attentionKernels?: { gflops: number };
     gemm: { gflops: number; shape: string };
   };
 }
@@ -117,7 +118,7 @@ function gptSection(dir: string): string {
     "|---|---:|---:|",
     ...rows,
     "",
-    `Attention kernel (causal, on the model's shapes): forward ${n(k.attentionForward.gflops)} GFLOP/s, forward + backward ${n(k.attentionForwardBackward.gflops)} GFLOP/s, next to the gemm's ${n(k.gemm.gflops)} GFLOP/s on ${k.gemm.shape}.`,
+    `Attention kernel (causal, on the model's shapes): forward ${n(k.attentionForward.gflops)} GFLOP/s, forward + backward ${n(k.attentionForwardBackward.gflops)} GFLOP/s through autograd${k.attentionKernels ? ` (${n(k.attentionKernels.gflops)} GFLOP/s in the two kernels alone, without summing the output and accumulating the leaves' gradients)` : ""}, next to the gemm's ${n(k.gemm.gflops)} GFLOP/s on ${k.gemm.shape}.`,
     "",
   ].join("\n");
 }
