@@ -1,6 +1,7 @@
 // Browser bundle size of a program that trains the seed MLP (examples/browser-min/main.ts):
 // esbuild --bundle --minify for the browser, then gzip -9. wasmgrad's kernels are inside the
-// JavaScript (base64), so the bundle is everything a page downloads. For comparison, the same
+// JavaScript (base64), so the bundle is everything a page downloads; wasmgrad/slim leaves them out
+// (the page then fetches kernels.wasm: add its size). For comparison, the same
 // program on TensorFlow.js core + its wasm backend, plus the .wasm file that backend fetches.
 //
 //   npm run size            (needs dist/: npm run build)
@@ -19,7 +20,7 @@ export interface SizeRow {
   gzip: number;
 }
 export interface SizeReport {
-  wasmgrad: { total: SizeRow; embedded: SizeRow; wasmFile: SizeRow };
+  wasmgrad: { total: SizeRow; embedded: SizeRow; wasmFile: SizeRow; slim: SizeRow };
   tfjs: { total: SizeRow; js: SizeRow; wasm: SizeRow; otherWasm: string[] } | { error: string };
 }
 
@@ -41,17 +42,19 @@ async function minified(entry: string, plugins: esbuild.Plugin[] = []): Promise<
   return r.outputFiles[0].contents;
 }
 
-/** "wasmgrad" → this repo's dist/index.js, the file the published package's default export names. */
-const wasmgradFromDist: esbuild.Plugin = {
+/** "wasmgrad" → this repo's `dist/${file}`: index.js (the package's default export) or slim.js (wasmgrad/slim). */
+const wasmgradFromDist = (file: string): esbuild.Plugin => ({
   name: "wasmgrad-dist",
   setup(build) {
-    build.onResolve({ filter: /^wasmgrad$/ }, () => ({ path: join(root, "dist/index.js") }));
+    build.onResolve({ filter: /^wasmgrad$/ }, () => ({ path: join(root, "dist", file) }));
   },
-};
+});
 
 export async function measure(): Promise<SizeReport> {
   if (!existsSync(join(root, "dist/index.js"))) throw new Error("dist/index.js is missing: run `npm run build` first");
-  const js = await minified(join(root, "examples/browser-min/main.ts"), [wasmgradFromDist]);
+  const js = await minified(join(root, "examples/browser-min/main.ts"), [wasmgradFromDist("index.js")]);
+  // The same program on wasmgrad/slim: its JavaScript only (the page fetches kernels.wasm, below).
+  const slimJs = await minified(join(root, "examples/browser-min/main.ts"), [wasmgradFromDist("slim.js")]);
   const wasm = readFileSync(join(root, "dist/kernels.wasm"));
   // The kernels are long base64 string literals inside the bundle.
   const embedded = [...new TextDecoder().decode(js).matchAll(/"([A-Za-z0-9+/]{1000,}={0,2})"/g)].map((m) => m[1]);
@@ -59,6 +62,7 @@ export async function measure(): Promise<SizeReport> {
     total: row("wasmgrad: examples/browser-min (JS + embedded wasm)", js),
     embedded: row(`  of which ${embedded.length} embedded wasm module(s), base64`, new TextEncoder().encode(embedded.join(""))),
     wasmFile: row("  (dist/kernels.wasm as a file, for reference)", wasm),
+    slim: row("wasmgrad/slim: the same program, JS only (+ kernels.wasm)", slimJs),
   };
 
   let tfjs: SizeReport["tfjs"];
@@ -91,6 +95,7 @@ export function format(r: SizeReport): string {
   line(r.wasmgrad.total);
   line(r.wasmgrad.embedded);
   line(r.wasmgrad.wasmFile);
+  line(r.wasmgrad.slim);
   if ("error" in r.tfjs) lines.push(r.tfjs.error);
   else {
     line(r.tfjs.total);

@@ -15,7 +15,7 @@
 // another's bindings while it is being evaluated: the imports are only used inside functions
 // and methods, which run after every module has loaded.
 import type { Backend } from "./backend/backend.js";
-import { getBackend } from "./backend/index.js";
+import { getBackend } from "./backend/current.js";
 import { BackendMismatchError, DTypeError, ReleasedTensorError, ShapeError, ValueError, shapeStr } from "./errors.js";
 import { Storage, allocStorage, factoryScope, noGrad, type Scope } from "./lifetime.js";
 import type { GradNode } from "./autograd.js";

@@ -1,7 +1,7 @@
 // Asynchronous loading of the kernels from a URL, a Response, bytes or a compiled module, for
 // pages that prefer streaming compilation (or serve kernels.wasm themselves) over the copy
 // embedded in the JavaScript. Everything else works without calling this.
-import { useWasmModule } from "./backend/index.js";
+import { useWasmModule } from "./backend/current.js";
 import { builtin } from "./platform.js";
 import { ValueError } from "./errors.js";
 import { checkArgCount } from "./check.js";

@@ -63,8 +63,10 @@ describe("the npm package", () => {
     }
     expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f)))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app.dir, "node_modules/wasmgrad/package.json"), "utf8"));
-    // Only the workerd entry has a side effect (it hands the kernels to useWasmModule).
-    expect(pkg.sideEffects).toEqual(["./dist/entry-workerd.js"]);
+    // Only the default entry (it hands its embedded kernels to the backend) and the workerd entry
+    // (it hands the imported module to useWasmModule) have side effects.
+    expect(pkg.sideEffects).toEqual(["./dist/index.js", "./dist/entry-workerd.js"]);
+    expect(pkg.exports["./slim"].default).toBe("./dist/slim.js");
     // Condition order matters (the first match wins): source (this repo's tools) first, types
     // before any code, workerd before default.
     const conditions = Object.keys(pkg.exports["."]);
@@ -123,6 +125,42 @@ console.log(JSON.stringify({ url, exports: WebAssembly.Module.exports(module).le
     expect(r.exports).toBeGreaterThan(10);
     expect(r.y).toEqual([4, 10, 18]);
     expect(r.backend).toBe("wasm");
+  });
+
+  it("wasmgrad/slim carries no kernels: a clear error before initWasm, then the same bits as wasmgrad", () => {
+    const program = (entry: string, init: string) => `
+import { DataLoader, data, initWasm, manualSeed, nn, optim, tensor } from "${entry}";
+${init}
+manualSeed(0);
+const n = 300, x = new Float32Array(n * 784), y = new Int32Array(n);
+for (let i = 0; i < n; i++) {
+  y[i] = i % 10;
+  for (let j = 0; j < 784; j++) x[i * 784 + j] = ((j * 31 + y[i] * 97) % 17) / 17 - 0.5 + ((i * 7 + j) % 5) / 50;
+}
+const model = new nn.Sequential(new nn.Linear(784, 64), new nn.ReLU(), new nn.Linear(64, 10));
+const optimizer = new optim.Adam(model.parameters(), { lr: 1e-3 });
+const loader = new DataLoader(new data.TensorDataset(tensor(x, { shape: [n, 784] }), tensor(y, { shape: [n], dtype: "int32" })), { batchSize: 50, shuffle: true });
+const losses = [];
+for (const [images, labels] of loader) {
+  optimizer.zeroGrad();
+  const loss = new nn.CrossEntropyLoss()(model(images), labels);
+  loss.backward();
+  optimizer.step();
+  losses.push(loss.item());
+}
+console.log(JSON.stringify(losses));
+`;
+    writeFileSync(join(app.dir, "slim-no-init.mjs"), `import { tensor } from "wasmgrad/slim";\ntensor([1, 2]);\n`);
+    expect(() => run(process.execPath, ["slim-no-init.mjs"], { cwd: app.dir })).toThrow(/wasmgrad\/slim\) embeds no kernels: .*initWasm/);
+    writeFileSync(join(app.dir, "slim.mjs"), program("wasmgrad/slim", `await initWasm(import.meta.resolve("wasmgrad/kernels.wasm"));`));
+    writeFileSync(join(app.dir, "full.mjs"), program("wasmgrad", ""));
+    const slim = lastJsonLine<number[]>(run(process.execPath, ["slim.mjs"], { cwd: app.dir }));
+    const full = lastJsonLine<number[]>(run(process.execPath, ["full.mjs"], { cwd: app.dir }));
+    expect(slim).toHaveLength(6);
+    expect(slim).toEqual(full);
+    // No base64 copy of the kernels in the slim or workerd entries ("AGFzbQ" is the wasm magic in base64).
+    for (const f of ["slim.js", "entry-workerd.js"]) expect(readFileSync(join(app.dir, "node_modules/wasmgrad/dist", f), "utf8"), f).not.toContain('"AGFzbQ');
+    expect(readFileSync(join(app.dir, "node_modules/wasmgrad/dist/index.js"), "utf8")).toContain('"AGFzbQ');
   });
 
   it("type-checks a TypeScript consumer and examples/worker against the published .d.ts (no @types/node)", () => {

@@ -5,7 +5,7 @@ import { ValueError, shapeStr } from "../errors.js";
 import { contiguous } from "../ops/layout.js";
 import { Tensor, emptyTensor, type DType } from "../tensor.js";
 import { type ScopeMark, currentScope, markScope, releaseBetween } from "../lifetime.js";
-import { getBackend } from "../backend/index.js";
+import { getBackend } from "../backend/current.js";
 import { Generator, defaultGenerator, type RngState } from "../random.js";
 import type { BatchOf, Dataset } from "./dataset.js";
 import type { NDArray } from "./transforms.js";

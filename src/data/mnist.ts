@@ -8,7 +8,7 @@
 import { FormatError, ValueError } from "../errors.js";
 import { type Tensor, emptyTensor } from "../tensor.js";
 import { currentScope, factoryScope } from "../lifetime.js";
-import { getBackend } from "../backend/index.js";
+import { getBackend } from "../backend/current.js";
 import { Dataset } from "./dataset.js";
 import { idxDeclaredSize, parseIdx } from "./idx.js";
 import { asBytes, checkBool, checkOptions, describe, checkArgCount } from "../check.js";

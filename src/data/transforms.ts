@@ -3,7 +3,7 @@
 // datasets apply once to all samples instead of calling the per-sample form in a JS loop.
 import { ShapeError, ValueError } from "../errors.js";
 import { Tensor, emptyTensor } from "../tensor.js";
-import { getBackend } from "../backend/index.js";
+import { getBackend } from "../backend/current.js";
 import type { Scope } from "../lifetime.js";
 import { type Generator, defaultGenerator } from "../random.js";
 import { checkFiniteNumber, checkFunction, checkGenerator, checkOptions, describe, checkArgCount } from "../check.js";

@@ -12,7 +12,7 @@
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { Tensor, emptyTensor, type Shape } from "../tensor.js";
 import { noGrad } from "../lifetime.js";
-import { getBackend } from "../backend/index.js";
+import { getBackend } from "../backend/current.js";
 import { checkBool, checkOptions, describe, checkArgCount } from "../check.js";
 
 /** A tensor that is a module parameter: persistent, requiresGrad by default. */

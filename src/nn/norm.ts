@@ -1,7 +1,7 @@
 // Normalisation and regularisation layers: Dropout, BatchNorm1d/2d, LayerNorm, RMSNorm.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { MAX_DIM, type Tensor, emptyTensor } from "../tensor.js";
-import { getBackend } from "../backend/index.js";
+import { getBackend } from "../backend/current.js";
 import * as F from "../ops/index.js";
 import { Module, Parameter } from "./module.js";
 import { checkArgCount, checkBool, checkFiniteNumber, checkOptions } from "../check.js";

@@ -1,0 +1,114 @@
+// Which backend new tensors go to. The wasm backend is created on first use from the kernels
+// the entry embedded (embedKernels: the default entry does, wasmgrad/slim and the workerd entry
+// do not); runtimes that forbid compiling wasm from bytes (Cloudflare workerd) and pages that
+// load kernels.wasm themselves hand in a compiled WebAssembly.Module with useWasmModule() (or
+// initWasm) before that. This module holds no kernels itself, so an entry without them stays small.
+import type { Backend, BackendName, MemoryOptions } from "./backend.js";
+import { createJsBackend } from "./js/index.js";
+import { createWasmBackend } from "./wasm.js";
+import { threadsSupported } from "./threads.js";
+import { ValueError } from "../errors.js";
+import { checkArgCount, checkOptions } from "../check.js";
+
+export type { Backend, BackendName, GemmForm, Kernels, MemoryOptions } from "./backend.js";
+
+let wasmSource: WebAssembly.Module | BufferSource | null = null;
+let embedded: { single: string; shared: string } | null = null;
+
+/** @internal The kernels an entry carries inside its JavaScript (base64 of the plain and the shared-memory build). */
+export function embedKernels(single: string, shared: string): void {
+  embedded = { single, shared };
+}
+const instances: Partial<Record<BackendName, Backend>> = {};
+let current: BackendName = "wasm";
+
+/** The embedded kernels as bytes (`shared`: the build for a shared memory, used by threads); throws in wasmgrad/slim, which embeds none. */
+export function kernelsWasmBytes(shared = false): Uint8Array {
+  checkArgCount("kernelsWasmBytes", arguments, 1);
+  if (embedded === null) {
+    throw new ValueError(
+      'this entry of wasmgrad (wasmgrad/slim) embeds no kernels: `await initWasm(new URL("wasmgrad/kernels.wasm", import.meta.url))` (or useWasmModule) before the first tensor, or import "wasmgrad"',
+    );
+  }
+  const bin = atob(shared ? embedded.shared : embedded.single);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Supplies the kernels as a compiled module (or bytes) instead of the embedded copy. Call before
+ * the first tensor is made; needed where compiling from bytes is forbidden (workerd).
+ */
+export function useWasmModule(source: WebAssembly.Module | BufferSource): void {
+  checkArgCount("useWasmModule", arguments, 1);
+  if (instances.wasm) throw new ValueError("useWasmModule: the wasm backend is already running; call it before creating tensors");
+  wasmSource = source;
+}
+
+/**
+ * Creates a new, independent backend instance with its own memory (for tests and benchmarks).
+ * The wasm backend runs on a shared memory, ready for setNumThreads, where the runtime allows
+ * threads and no module was supplied with useWasmModule (pass `shared: false` to opt out).
+ */
+export function createBackend(name: BackendName, options: MemoryOptions & { shared?: boolean } = {}): Backend {
+  checkArgCount("createBackend", arguments, 2);
+  checkOptions("createBackend", options, ["maxMemoryBytes", "shared"]);
+  if (name === "js") return createJsBackend(options);
+  if (name === "wasm") {
+    const shared = (options.shared ?? true) && wasmSource === null && threadsSupported();
+    // (Without an embedded copy and a supplied module, kernelsWasmBytes says what to do.)
+    return createWasmBackend(wasmSource ?? kernelsWasmBytes(shared), { ...options, shared });
+  }
+  throw new ValueError(`unknown backend '${String(name)}' (expected 'wasm' or 'js')`);
+}
+
+let requestedThreads = 1;
+
+/** The backend new tensors are created on. */
+export function getBackend(): Backend {
+  checkArgCount("getBackend", arguments, 0);
+  let b = instances[current];
+  if (b === undefined) {
+    b = instances[current] = createBackend(current);
+    b.setNumThreads(requestedThreads);
+  }
+  return b;
+}
+
+/**
+ * Lets big matrix products use n threads (torch.set_num_threads): a pool of n - 1 workers on
+ * the wasm backend's shared memory. Results are bitwise identical to one thread. Returns the
+ * number of threads that will be used: 1 where the runtime has no shared memory or workers
+ * (workerd, pages that are not cross-origin isolated), or on the js backend.
+ */
+export function setNumThreads(n: number): number {
+  checkArgCount("setNumThreads", arguments, 1);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValueError(`setNumThreads: expected an integer from 1 to 256, got ${n}`);
+  requestedThreads = n;
+  return getBackend().setNumThreads(n);
+}
+
+/** Threads the current backend uses for big matrix products. */
+export function getNumThreads(): number {
+  checkArgCount("getNumThreads", arguments, 0);
+  return getBackend().getNumThreads();
+}
+
+/**
+ * Selects the backend for new tensors: 'wasm' (default, SIMD kernels) or 'js' (plain loops),
+ * or a Backend made by createBackend. Tensors stay on the backend that made them.
+ */
+export function setBackend(backend: BackendName | Backend): Backend {
+  checkArgCount("setBackend", arguments, 1);
+  if (typeof backend === "string") {
+    if (backend !== "wasm" && backend !== "js") {
+      throw new ValueError(`setBackend: unknown backend '${String(backend)}' (expected 'wasm' or 'js')`);
+    }
+    current = backend;
+  } else {
+    instances[backend.name] = backend;
+    current = backend.name;
+  }
+  return getBackend();
+}
