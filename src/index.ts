@@ -2,9 +2,8 @@
 //   import { nn, optim, data, manualSeed, noGrad } from "wasmgrad";
 // The default entry: the whole API (./api.ts) with the kernels embedded in the JavaScript, so
 // nothing needs loading. wasmgrad/slim (./slim.ts) is the same API without them.
-import { KERNELS_MT_WASM_BASE64, KERNELS_WASM_BASE64 } from "./backend/kernels.generated.js";
-import { embedKernels } from "./backend/current.js";
+import { useEmbeddedKernels } from "./backend/embedded.js";
 
-embedKernels(KERNELS_WASM_BASE64, KERNELS_MT_WASM_BASE64);
+useEmbeddedKernels();
 
 export * from "./api.js";

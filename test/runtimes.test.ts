@@ -64,8 +64,9 @@ describe("the npm package", () => {
     expect(app.files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f)))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app.dir, "node_modules/wasmgrad/package.json"), "utf8"));
     // Only the default entry (it hands its embedded kernels to the backend) and the workerd entry
-    // (it hands the imported module to useWasmModule) have side effects.
-    expect(pkg.sideEffects).toEqual(["./dist/index.js", "./dist/entry-workerd.js"]);
+    // (it hands the imported module to useWasmModule) have side effects; the two src/ files that
+    // do the same are named for this repository's own bundles (the playground imports src/).
+    expect(pkg.sideEffects).toEqual(["./dist/index.js", "./dist/entry-workerd.js", "./src/index.ts", "./src/backend/index.ts"]);
     expect(pkg.exports["./slim"].default).toBe("./dist/slim.js");
     // Condition order matters (the first match wins): source (this repo's tools) first, types
     // before any code, workerd before default.
