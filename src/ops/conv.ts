@@ -131,21 +131,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   return record(out, "conv2d", inputs, (dy, ctx) => {
     const cols = be.heap.alloc(K * G * P * 4);
     const dys = G > 1 ? be.heap.alloc(G * yBytes) : 0;
-    /** Calls fn(n0, g, dY, cols) per group, with dY the group's gradient as (O, g·P). */
-    const eachGroup = (fn: (n0: number, g: number, dY: number) => void) => {
+    /** Calls fn(n0, g, dY) per group, with dY the group's gradient as (O, g·P) and, if `im2col`, the group's columns in cols. */
+    const eachGroup = (im2col: boolean, fn: (n0: number, g: number, dY: number) => void) => {
       for (let n0 = 0; n0 < N; n0 += G) {
         const g = Math.min(G, N - n0);
         if (g > 1) be.swap01(dys, dy.ptr + n0 * yBytes, g, O, P);
-        fillCols(cols, n0, g);
+        if (im2col) fillCols(cols, n0, g);
         fn(n0, g, g === 1 ? dy.ptr + n0 * yBytes : dys);
       }
     };
     try {
       // One accumulate per tensor: the first group writes (or adds to an existing grad), the
-      // rest add.
-      ctx.accumulate(weight, (dW, acc) => eachGroup((n0, g, dY) => be.gemm("nt", O, K, g * P, dY, g * P, cols, g * P, dW, K, 0, acc || n0 > 0)));
+      // rest add. The input gradient overwrites cols with Wᵀ·dY, so it needs no im2col.
+      ctx.accumulate(weight, (dW, acc) => eachGroup(true, (n0, g, dY) => be.gemm("nt", O, K, g * P, dY, g * P, cols, g * P, dW, K, 0, acc || n0 > 0)));
       ctx.accumulate(x, (dx, acc) =>
-        eachGroup((n0, g, dY) => {
+        eachGroup(false, (n0, g, dY) => {
           be.gemm("tn", K, g * P, O, weight.ptr, K, dY, g * P, cols, g * P, 0, false);
           for (let i = 0; i < g; i++) be.col2im(dx + (n0 + i) * xBytes, cols + i * P * 4, ...geometry, g * P, acc);
         }),
