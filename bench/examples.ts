@@ -9,12 +9,12 @@ import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, openb
 
 const flags = parseFlags(
   "npm run bench:examples --",
-  "The example ports (polynomial, mnist-convnet, char-rnn, gpt) and their PyTorch twins, timed in one run.",
+  "The example ports (polynomial, mnist-convnet, char-rnn, gpt, speedrun) and their PyTorch twins, timed in one run.",
   {
     quick: { type: "boolean", help: "mnist-convnet on 6,400 images, char-rnn for 2 epochs, gpt for 200 steps (minutes instead of ~20)" },
     only: {
       type: "string",
-      help: "run these programs only (comma-separated: polynomial, mnist-convnet, char-rnn, gpt); their results replace theirs in the day's file",
+      help: "run these programs only (comma-separated: polynomial, mnist-convnet, char-rnn, gpt, speedrun); their results replace theirs in the day's file",
     },
     out: { type: "string", help: "results file (default bench/results/examples-<date>.json)" },
   },
@@ -76,6 +76,14 @@ const programs: Program[] = [
     args: ["--steps", flags.quick ? "200" : "1000"],
     oursArgs: ["--sample", "0", "--out", path.join("test-output", "bench-gpt")],
     figures: (out) => ({ "training s": last(out, /training time: ([\d.]+) s/), "validation loss": last(out, /final val loss ([\d.]+)/) }),
+  },
+  {
+    key: "speedrun",
+    name: `mnist-speedrun (${flags.quick ? "1 seed, 0.2 epochs" : "2 epochs, mean of 5 seeds"})`,
+    ours: "examples/mnist-speedrun.ts",
+    torch: "examples/pytorch/mnist_speedrun.py",
+    args: flags.quick ? ["--seeds", "1", "--epochs", "0.2"] : ["--seeds", "5"],
+    figures: (out) => ({ "training s": last(out, /"meanTrainSeconds": ?([\d.]+)/), "test accuracy %": last(out, /"meanAccuracy": ?([\d.]+)/) }),
   },
 ];
 const only = flags.only?.split(",").map((k) => k.trim());

@@ -28,3 +28,20 @@ describe("examples/char-rnn.ts", () => {
     expect(lines[5]).toMatch(/^samples: [a-z' -]*, [a-z' -]*, [a-z' -]*$/);
   }, 120_000);
 });
+
+describe("examples/mnist-speedrun.ts", () => {
+  it("trains the speedrun CNN for a few steps per seed and scores held-out training images far above chance", () => {
+    const r = runProgram("examples/mnist-speedrun.ts", ["--epochs", "0.04", "--val", "2000", "--seeds", "2"]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(
+      /^MNIST speedrun: CNN 24c5-p2-32c3-p2-256-10, Adam \+ one-cycle \(max lr 0\.005\), batch 128, 0\.04 epoch\(s\), 1 thread\(s\); scoring 2000 held-out training images$/,
+    );
+    expect(lines[1]).toMatch(/^seed 0: \d+\.\d\d% in \d+\.\d s of training \(18 steps\)$/);
+    const summary = JSON.parse(lines[3]) as { seeds: number; meanAccuracy: number; accuracies: number[] };
+    expect(summary.seeds).toBe(2);
+    // 18 steps take an untrained net (10%) well past 70% on images it never saw.
+    for (const a of summary.accuracies) expect(a).toBeGreaterThan(70);
+    expect(summary.accuracies[0]).not.toBe(summary.accuracies[1]); // the seeds differ
+  }, 120_000);
+});
