@@ -151,11 +151,10 @@ export function attentionWorkFloats(): i32 {
 // once (four independent exps per step), 0 where s is -inf (a hidden key or padding: exp runs on 0
 // there, as exp(-inf) would underflow through denormals, ~100× slower on x86); returns the
 // rows' sums as four lanes, each summed in lanes j mod 4 then (0+1)+(2+3).
-@inline function expTile(work: usize, n4: i32, shift: v128): v128 {
+@inline function expTile(work: usize, n4: i32, shift0: f32, shift1: f32, shift2: f32, shift3: f32): v128 {
   const tileB = <usize>TILE << 2;
   const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
-  const m0 = f32x4.splat(f32x4.extract_lane(shift, 0)), m1 = f32x4.splat(f32x4.extract_lane(shift, 1));
-  const m2 = f32x4.splat(f32x4.extract_lane(shift, 2)), m3 = f32x4.splat(f32x4.extract_lane(shift, 3));
+  const m0 = f32x4.splat(shift0), m1 = f32x4.splat(shift1), m2 = f32x4.splat(shift2), m3 = f32x4.splat(shift3);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
   for (let j = 0; j < n4; j += 4) {
     const w = work + (<usize>j << 2);
@@ -238,11 +237,7 @@ function forwardRange(
           const a0: f32 = m0 == -Infinity ? 0 : sexp(m0 - n0), a1: f32 = m1 == -Infinity ? 0 : sexp(m1 - n1);
           const a2: f32 = m2 == -Infinity ? 0 : sexp(m2 - n2), a3: f32 = m3 == -Infinity ? 0 : sexp(m3 - n3);
           // Probabilities in place of the scores, and their sums.
-          let shift = f32x4.splat(n0);
-          shift = f32x4.replace_lane(shift, 1, n1);
-          shift = f32x4.replace_lane(shift, 2, n2);
-          shift = f32x4.replace_lane(shift, 3, n3);
-          const sums = expTile(work, nj4, shift);
+          const sums = expTile(work, nj4, n0, n1, n2, n3);
           l0 = l0 * a0 + f32x4.extract_lane(sums, 0);
           l1 = l1 * a1 + f32x4.extract_lane(sums, 1);
           l2 = l2 * a2 + f32x4.extract_lane(sums, 2);
@@ -451,10 +446,8 @@ function backwardRange(
         const e2 = dot(g2, ob + <usize>i2 * oT, D), e3 = dot(g3, ob + <usize>i3 * oT, D);
         // The rows' log-sum-exps, the shifts that turn their scores into probabilities.
         const lb = lse + (<usize>(bh * T) << 2);
-        let lses = v128.load32_splat(lb + (<usize>i0 << 2));
-        lses = f32x4.replace_lane(lses, 1, load<f32>(lb + (<usize>i1 << 2)));
-        lses = f32x4.replace_lane(lses, 2, load<f32>(lb + (<usize>i2 << 2)));
-        lses = f32x4.replace_lane(lses, 3, load<f32>(lb + (<usize>i3 << 2)));
+        const L0 = load<f32>(lb + (<usize>i0 << 2)), L1 = load<f32>(lb + (<usize>i1 << 2));
+        const L2 = load<f32>(lb + (<usize>i2 << 2)), L3 = load<f32>(lb + (<usize>i3 << 2));
         const jEnd = keyEnd(S, i0, nr, causal, causalOffset);
         for (let j0 = 0; j0 < jEnd; j0 += TILE) {
           const nj = min(TILE, jEnd - j0);
@@ -462,7 +455,7 @@ function backwardRange(
           dots4(P, q0, q1, q2, q3, kb, kT, j0, nj, D, scale);
           dots4(DS, g0, g1, g2, g3, vb, vT, j0, nj, D, 1);
           maskTile(P, mb, S, T, i0, j0, nj, nj4, causal, causalOffset);
-          expTile(P, nj4, lses);
+          expTile(P, nj4, L0, L1, L2, L3);
           // ds = p (dp − Δ) · scale, in place of dp
           const vs = f32x4.splat(scale);
           for (let r = 0; r < ROWS; r++) {
