@@ -1,8 +1,9 @@
 // `npm run bench`: the kernel benchmark (bench/kernels.ts), then the end-to-end benchmark
 // (bench/e2e.ts: wasmgrad wasm/js, TensorFlow.js wasm/cpu, numpy, per-step overhead), then the
 // thread pool at batch 100 and 1000 (bench/threads.ts), the CNN (bench/cnn.ts), where an epoch's
-// time goes (bench/breakdown.ts), each piece in its
-// own process; then one summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
+// time goes (bench/breakdown.ts), then the same workloads against real PyTorch with 1 and 2 threads
+// (bench/pytorch.ts: seed MLP as written and pre-batched, MnistCNN, matmuls, the GPT; its own
+// table and bench/results/pytorch-<date>.json), each piece in its own process; then one summary table. Writes bench/results/kernels-<date>.json (bench/kernels.ts),
 // bench-<date>.json (everything) and bench-<date>.md (the summary table as markdown, for README);
 // with --quick the names get a -quick suffix.
 //   npm run bench [-- --quick] [-- --no-kernels] [-- --only id,id] [-- --epochs N] [-- --rounds R]
@@ -15,6 +16,7 @@ import { type E2EResults, printE2E, resultsFile, runE2E, runTs } from "./e2e.js"
 import type { ThreadsReport } from "./threads.js";
 import { type CnnResult, printCnn, runCnnBench } from "./cnn.js";
 import type { BreakdownParts } from "./breakdown.js";
+import { reportVsPytorch, runVsPytorch } from "./pytorch.js";
 
 const values = parseFlags("npm run bench --", "Every benchmark, each in its own process, then one summary table (bench/results/bench-<date>.json and .md).", {
   quick: { type: "boolean", help: "100 steps per configuration instead of full epochs" },
@@ -22,6 +24,7 @@ const values = parseFlags("npm run bench --", "Every benchmark, each in its own 
   only: { type: "string", help: "end-to-end configurations to run, comma-separated ids" },
   epochs: { type: "int", min: 1, help: "epochs per end-to-end configuration" },
   rounds: { type: "int", min: 1, help: "rounds of the thread-pool benchmark" },
+  "no-pytorch": { type: "boolean", help: "skip the side-by-side run against real PyTorch (bench/pytorch.ts)" },
 });
 const quick = values.quick;
 const machine = machineInfo();
@@ -82,6 +85,15 @@ console.log("\n== where one epoch goes (bench/breakdown.ts) ==");
 const breakdownOut = resultsFile("breakdown", quick);
 await runTs("breakdown.ts", ["--out", path.relative(repoDir, breakdownOut), "--runs", quick ? "1" : "3"]);
 const breakdown = (JSON.parse(fs.readFileSync(breakdownOut, "utf8")) as { parts: BreakdownParts }).parts;
+
+// ---- against real PyTorch -------------------------------------------------------------------------
+
+let vsPytorch: Awaited<ReturnType<typeof runVsPytorch>> | null = null;
+if (!values["no-pytorch"]) {
+  console.log("\n== against real PyTorch (bench/pytorch.ts; each configuration in its own process) ==");
+  vsPytorch = await runVsPytorch({ epochs: quick ? 1 : 2, gpt: !quick });
+  reportVsPytorch(vsPytorch, resultsFile("pytorch", quick));
+}
 
 // ---- the summary table -------------------------------------------------------------------------
 
@@ -264,7 +276,7 @@ console.log(
 for (const s of e2e.skipped) console.log(`(${s.label}: skipped, ${s.reason})`);
 
 const file = resultsFile("bench", quick);
-writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, threads, cnn, breakdown });
+writeJson(file, { date: new Date().toISOString(), quick, machine, kernels, e2e, threads, cnn, breakdown, vsPytorch });
 const md = file.replace(/\.json$/, ".md");
 fs.writeFileSync(md, `Machine: ${machineLine(machine)}\n\n${markdown(head, rows, sections)}`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), md)}`);

@@ -123,6 +123,29 @@ function gptSection(dir: string): string {
   ].join("\n");
 }
 
+interface PytorchJson {
+  date: string;
+  machine: { cpu: string; cores: number; node: string };
+  torch: string;
+  table: { head: string[]; cells: string[][] };
+}
+
+function pytorchSection(dir: string): string {
+  const file = newest(dir, "pytorch", "json");
+  if (!file) return "No `npm run bench:pytorch` run in bench/results/ yet.\n";
+  const p = JSON.parse(readFileSync(join(dir, file), "utf8")) as PytorchJson;
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const { head, cells } = p.table;
+  return [
+    `\`npm run bench:pytorch\` (also part of \`npm run bench\`), ${p.date.slice(0, 10)} (\`bench/results/${file}\`): ${p.machine.cpu}, ${p.machine.cores} cores, Node ${p.machine.node}; PyTorch ${p.torch} from Debian's \`python3-torch\` with OpenBLAS (\`apt-get install python3-torch python3-torchvision libopenblas0-pthread\`). Every configuration runs in its own process, one after the other. The seed MLP as written is the tutorial program (per-image ToTensor + Normalize, a shuffling DataLoader) on both sides; pre-batched, PyTorch indexes one normalized tensor with a random permutation each step (\`bench/pytorch/mlp.py\`) and wasmgrad iterates a DataLoader over a TensorDataset of the same tensors. The CNN and GPT rows repeat \`bench/cnn.ts\` and \`bench/gpt.ts\`; matmuls go through each library's tensor API with transposed operands as views.`,
+    "",
+    `| ${head.map(esc).join(" | ")} |`,
+    `|${head.map((_, i) => (i < 2 || i === head.length - 1 ? "---" : "---:")).join("|")}|`,
+    ...cells.map((r) => `| ${r.map(esc).join(" | ")} |`),
+    "",
+  ].join("\n");
+}
+
 function summarySection(dir: string): string {
   const file = newest(dir, "bench", "md");
   if (!file) return "No `npm run bench` summary in bench/results/ yet.\n";
@@ -144,6 +167,7 @@ npm run bench                 # end to end, kernels, threads, CNN, breakdown, ov
 npm run bench:kernels         # kernels and tensor ops, wasm vs js vs PyTorch on one thread
 npm run bench:examples        # the example ports vs their PyTorch twins
 npm run bench:gpt             # the small GPT: training and generation tokens/s vs PyTorch
+npm run bench:pytorch         # seed MLP, CNN, matmuls, GPT vs PyTorch, 1 and 2 threads
 npm run bench:e2e             # end to end only: wasmgrad, TensorFlow.js, numpy
 npm run bench:threads         # the seed MLP with 1 and 2 threads
 npm run bench:cnn             # CNN training throughput
@@ -151,6 +175,9 @@ npm run bench:breakdown       # where a training step's time goes
 npm run bench:overhead        # per-step overhead over the bare kernels
 \`\`\`
 
+## Against PyTorch, 1 and 2 threads
+
+${pytorchSection(dir)}
 ## Tensor ops against PyTorch
 
 ${tensorOpsSection(dir)}
