@@ -1,3 +1,4 @@
+import { madd } from "./madd";
 import { sexp, slog, vexp } from "./vmath";
 
 // Fused scaled-dot-product attention (FlashAttention-style): for each (batch, head), blocks of
@@ -59,14 +60,14 @@ export function attentionWorkFloats(): i32 {
       const off = <usize>d << 2;
       const va = v128.load(a + off), vc = v128.load(c + off);
       const b0 = v128.load(k0 + off), b1 = v128.load(k1 + off), b2 = v128.load(k2 + off), b3 = v128.load(k3 + off);
-      x0 = f32x4.add(x0, f32x4.mul(va, b0));
-      x1 = f32x4.add(x1, f32x4.mul(va, b1));
-      x2 = f32x4.add(x2, f32x4.mul(va, b2));
-      x3 = f32x4.add(x3, f32x4.mul(va, b3));
-      y0 = f32x4.add(y0, f32x4.mul(vc, b0));
-      y1 = f32x4.add(y1, f32x4.mul(vc, b1));
-      y2 = f32x4.add(y2, f32x4.mul(vc, b2));
-      y3 = f32x4.add(y3, f32x4.mul(vc, b3));
+      x0 = madd(va, b0, x0);
+      x1 = madd(va, b1, x1);
+      x2 = madd(va, b2, x2);
+      x3 = madd(va, b3, x3);
+      y0 = madd(vc, b0, y0);
+      y1 = madd(vc, b1, y1);
+      y2 = madd(vc, b2, y2);
+      y3 = madd(vc, b3, y3);
     }
     let sa = hsum4(x0, x1, x2, x3), sc = hsum4(y0, y1, y2, y3);
     for (let d = D4; d < D; d++) {
@@ -75,8 +76,8 @@ export function attentionWorkFloats(): i32 {
       kd = f32x4.replace_lane(kd, 1, load<f32>(k1 + off));
       kd = f32x4.replace_lane(kd, 2, load<f32>(k2 + off));
       kd = f32x4.replace_lane(kd, 3, load<f32>(k3 + off));
-      sa = f32x4.add(sa, f32x4.mul(v128.load32_splat(a + off), kd));
-      sc = f32x4.add(sc, f32x4.mul(v128.load32_splat(c + off), kd));
+      sa = madd(v128.load32_splat(a + off), kd, sa);
+      sc = madd(v128.load32_splat(c + off), kd, sc);
     }
     v128.store(wa + (<usize>j << 2), f32x4.mul(sa, vs));
     v128.store(wc + (<usize>j << 2), f32x4.mul(sc, vs));
@@ -98,7 +99,7 @@ export function attentionWorkFloats(): i32 {
 @inline function dot(a: usize, b: usize, D: i32): f32 {
   const D4 = D & ~3;
   let c = f32x4.splat(0);
-  for (let d = 0; d < D4; d += 4) c = f32x4.add(c, f32x4.mul(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2))));
+  for (let d = 0; d < D4; d += 4) c = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), c);
   let s = hsum(c);
   for (let d = D4; d < D; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
   return s;
@@ -298,14 +299,14 @@ function forwardRange(
       const row = src + <usize>(j0 + j) * srcRow;
       const kv = v128.load(row + off), kw = v128.load(row + of2);
       const p0 = v128.load32_splat(w), p1 = v128.load32_splat(w + tileB), p2 = v128.load32_splat(w + 2 * tileB), p3 = v128.load32_splat(w + 3 * tileB);
-      c0 = f32x4.add(c0, f32x4.mul(p0, kv));
-      e0 = f32x4.add(e0, f32x4.mul(p0, kw));
-      c1 = f32x4.add(c1, f32x4.mul(p1, kv));
-      e1 = f32x4.add(e1, f32x4.mul(p1, kw));
-      c2 = f32x4.add(c2, f32x4.mul(p2, kv));
-      e2 = f32x4.add(e2, f32x4.mul(p2, kw));
-      c3 = f32x4.add(c3, f32x4.mul(p3, kv));
-      e3 = f32x4.add(e3, f32x4.mul(p3, kw));
+      c0 = madd(p0, kv, c0);
+      e0 = madd(p0, kw, e0);
+      c1 = madd(p1, kv, c1);
+      e1 = madd(p1, kw, e1);
+      c2 = madd(p2, kv, c2);
+      e2 = madd(p2, kw, e2);
+      c3 = madd(p3, kv, c3);
+      e3 = madd(p3, kw, e3);
     }
     if (nr > 3) { v128.store(d3 + off, c3); v128.store(d3 + of2, e3); }
     if (nr > 2) { v128.store(d2 + off, c2); v128.store(d2 + of2, e2); }
@@ -320,10 +321,10 @@ function forwardRange(
     for (let j = 0; j < nj; j++) {
       const w = coef + (<usize>j << 2);
       const kv = v128.load(src + <usize>(j0 + j) * srcRow + off);
-      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(w), kv));
-      c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(w + tileB), kv));
-      c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(w + 2 * tileB), kv));
-      c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(w + 3 * tileB), kv));
+      c0 = madd(v128.load32_splat(w), kv, c0);
+      c1 = madd(v128.load32_splat(w + tileB), kv, c1);
+      c2 = madd(v128.load32_splat(w + 2 * tileB), kv, c2);
+      c3 = madd(v128.load32_splat(w + 3 * tileB), kv, c3);
     }
     if (nr > 3) v128.store(d3 + off, c3);
     if (nr > 2) v128.store(d2 + off, c2);
@@ -367,8 +368,8 @@ function forwardRange(
       for (let d = 0; d < D4; d += 4) {
         const off = <usize>d << 2;
         const x0 = v128.load(s0 + off), x1 = v128.load(s1 + off), x2 = v128.load(s2 + off), x3 = v128.load(s3 + off);
-        v128.store(dj + off, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(dj + off), f32x4.mul(p0, x0)), f32x4.mul(p1, x1)), f32x4.mul(p2, x2)), f32x4.mul(p3, x3)));
-        v128.store(dk + off, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(dk + off), f32x4.mul(q0, x0)), f32x4.mul(q1, x1)), f32x4.mul(q2, x2)), f32x4.mul(q3, x3)));
+        v128.store(dj + off, madd(p3, x3, madd(p2, x2, madd(p1, x1, madd(p0, x0, v128.load(dj + off))))));
+        v128.store(dk + off, madd(q3, x3, madd(q2, x2, madd(q1, x1, madd(q0, x0, v128.load(dk + off))))));
       }
       for (let d = D4; d < D; d++) {
         const off = <usize>d << 2;
@@ -385,10 +386,10 @@ function forwardRange(
     const p2 = v128.load32_splat(w + 2 * tileB), p3 = v128.load32_splat(w + 3 * tileB);
     for (let d = 0; d < D4; d += 4) {
       const off = <usize>d << 2;
-      let c = f32x4.add(v128.load(dj + off), f32x4.mul(p0, v128.load(s0 + off)));
-      if (nr > 1) c = f32x4.add(c, f32x4.mul(p1, v128.load(s1 + off)));
-      if (nr > 2) c = f32x4.add(c, f32x4.mul(p2, v128.load(s2 + off)));
-      if (nr > 3) c = f32x4.add(c, f32x4.mul(p3, v128.load(s3 + off)));
+      let c = madd(p0, v128.load(s0 + off), v128.load(dj + off));
+      if (nr > 1) c = madd(p1, v128.load(s1 + off), c);
+      if (nr > 2) c = madd(p2, v128.load(s2 + off), c);
+      if (nr > 3) c = madd(p3, v128.load(s3 + off), c);
       v128.store(dj + off, c);
     }
     for (let d = D4; d < D; d++) {

@@ -13,9 +13,11 @@
 // once per slice, into 4-row blocks (kc×4 contiguous), so the tile's four broadcasts share one
 // base register with immediate offsets and Aᵀ's power-of-two strides do not thrash the cache;
 // with at most two panels (N ≤ 16) packing A costs more than it saves and A is read in place.
-// Every C element is summed in increasing k with a separate mul and add (no FMA) on every path,
+// Every C element is summed in increasing k with a separate mul and add (no FMA; the opt-in
+// fast-math build fuses them, see madd.ts) on every path,
 // so the bits do not depend on the path, on how rows are split between tiles or threads, nor on
 // the runtime.
+import { madd } from "./madd";
 
 const KC: i32 = 256;
 const NR: i32 = 8;
@@ -68,10 +70,10 @@ export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, 
       for (let k = 0; k < k4; k += 4) {
         const o = <usize>k << 2;
         const x = v128.load(ar + o);
-        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
-        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
-        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
-        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+        s0 = madd(x, v128.load(b0 + o), s0);
+        s1 = madd(x, v128.load(b1 + o), s1);
+        s2 = madd(x, v128.load(b2 + o), s2);
+        s3 = madd(x, v128.load(b3 + o), s3);
       }
       let d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
       for (let k = k4; k < K; k++) {
@@ -92,7 +94,7 @@ export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, 
       let s = f32x4.splat(0);
       for (let k = 0; k < k4; k += 4) {
         const o = <usize>k << 2;
-        s = f32x4.add(s, f32x4.mul(v128.load(ar + o), v128.load(br + o)));
+        s = madd(v128.load(ar + o), v128.load(br + o), s);
       }
       let d = hsum(s);
       for (let k = k4; k < K; k++) d += load<f32>(ar + (<usize>k << 2)) * load<f32>(br + (<usize>k << 2));
@@ -204,17 +206,17 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     const b0 = v128.load(p);
     const b1 = v128.load(p, 16);
     let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
     x = packed ? v128.load32_splat(a, 4) : v128.load32_splat(a + aRow);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
     x = packed ? v128.load32_splat(a, 8) : v128.load32_splat(a + 2 * aRow);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
     x = packed ? v128.load32_splat(a, 12) : v128.load32_splat(a + 3 * aRow);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
     a += packed ? 16 : aCol;
     p += 32;
   }
@@ -232,8 +234,8 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
   const end = p + (<usize>kc << 5);
   while (p < end) {
     const x = v128.load32_splat(a);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(p)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(p, 16)));
+    c0 = madd(x, v128.load(p), c0);
+    c1 = madd(x, v128.load(p, 16), c1);
     a += aCol;
     p += 32;
   }

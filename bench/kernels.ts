@@ -3,11 +3,15 @@
 // gemm GFLOP/s for the seed MLP (784→128→64→10, batch 100) in the forms training uses, plus
 // 100×784×128 and 512³ in all three forms; a register-only SIMD peak (bench/peak.as.ts) to put the
 // wasm figures in proportion; a few memory-bound kernels. Times are per call, best and median of
-// several samples after warm-up (the machine is shared and noisy). Results: bench/results/*.json.
+// several samples after warm-up (the machine is shared and noisy). Also the fast-math build's gemm
+// against the relaxed-FMA register peak (Node 20 gets --experimental-wasm-relaxed-simd set below,
+// for this process only). Results: bench/results/*.json.
 import fs from "node:fs";
+import v8 from "node:v8";
 import os from "node:os";
 import path from "node:path";
 import { createBackend, type Backend, type GemmForm } from "../src/backend/index.js";
+import { initFastMath } from "../src/fast-math.js";
 import { tensor } from "../src/tensor.js";
 import { conv2d } from "../src/ops/index.js";
 import { noGrad } from "../src/lifetime.js";
@@ -21,6 +25,9 @@ const flags = parseFlags(
   "Kernel speeds, wasm and js side by side: gemm forms, memory-bound kernels, conv2d, and tensor ops against PyTorch on one thread.",
   { out: { type: "string", help: "results file (default bench/results/kernels-<date>.json)" } },
 );
+
+// Node 21+ has relaxed SIMD on; Node 20 takes the flag at run time (NODE_OPTIONS refuses it).
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 const WASM_BUDGET_MS = 800; // sampling time per case; the js backend is slow, so it gets
 const JS_BUDGET_MS = 1500; // fewer (but at least MIN_SAMPLES) samples within its budget
@@ -60,8 +67,14 @@ function buf(be: Backend, n: number, values?: Float32Array): number {
 
 // ---- SIMD peak ---------------------------------------------------------------------------------
 
-async function simdPeak(): Promise<{ gflops: number; chains: number; byChains: Record<number, number> }> {
-  const instance = await compileAs("peak.as.ts", "peak.wasm");
+/** The register-only peak: mul+add chains, or (fma) the same chains as relaxed_madd. */
+async function simdPeak(fma = false): Promise<{ gflops: number; chains: number; byChains: Record<number, number> }> {
+  const instance = fma
+    ? await compileAs("peak.as.ts", "peak-fma.wasm", {
+        relaxedSimd: true,
+        rewrite: (text) => text.replace(/f32x4\.add\(f32x4\.mul\((c\d+), m\), a\)/g, "f32x4.relaxed_madd($1, m, a)"),
+      })
+    : await compileAs("peak.as.ts", "peak.wasm");
   const k = instance.exports as Record<string, (steps: number, m: number, a: number) => number>;
   const steps = 1 << 20;
   const byChains: Record<number, number> = {};
@@ -392,6 +405,49 @@ printTable(
 
 const date = new Date().toISOString().slice(0, 10);
 // `--out FILE` (used by `npm run bench`, bench/all.ts) writes the results there instead.
+// ---- fast math: the relaxed-SIMD build's gemm against the FMA register peak ------------------------
+
+/** The fast-math kernels' gemm (createBackend("wasm", { fastMath: true })) on the big cases, or why not. */
+async function fastMathGemm() {
+  if (
+    !(await initFastMath({
+      plain: new URL("../build/kernels-relaxed.wasm", import.meta.url),
+      shared: new URL("../build/kernels-mt-relaxed.wasm", import.meta.url),
+    }))
+  ) {
+    return { error: "this runtime has no relaxed SIMD" };
+  }
+  const fmaPeak = await simdPeak(true);
+  const fast = createBackend("wasm", { fastMath: true });
+  const gemm = cases
+    .filter((c) => c.label === "100×784×128" || c.label === "512³")
+    .map((c) => {
+      const A = Float32Array.from({ length: c.M * c.K }, rnd);
+      const Bm = Float32Array.from({ length: c.K * c.N }, rnd);
+      const t = timeGemm(fast, c, A, Bm, WASM_BUDGET_MS).t;
+      const exact = gemmResults.find((r) => r.label === c.label && r.form === c.form)!;
+      return {
+        label: c.label,
+        form: c.form,
+        bestGflops: gflops(c, t.best),
+        pctFmaPeak: (100 * gflops(c, t.best)) / fmaPeak.gflops,
+        defaultGflops: exact.wasm.bestGflops,
+      };
+    });
+  return { fmaPeak, gemm };
+}
+const fastMath = await fastMathGemm();
+if ("error" in fastMath) console.log(`\nfast math: not measured (${fastMath.error})`);
+else {
+  console.log(
+    `\nfast math (relaxed SIMD, f32x4.relaxed_madd): FMA register peak ${f1(fastMath.fmaPeak.gflops)} GFLOP/s (chains 8/10/12: ${[8, 10, 12].map((c) => f1(fastMath.fmaPeak.byChains[c])).join(" / ")})`,
+  );
+  printTable(
+    ["case", "form", "fast GFLOP/s", "% FMA peak", "default GFLOP/s"],
+    fastMath.gemm.map((r) => [r.label, r.form, f1(r.bestGflops), f1(r.pctFmaPeak), f1(r.defaultGflops)]),
+  );
+}
+
 const file = flags.out !== undefined ? path.resolve(flags.out) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(
   file,
@@ -405,6 +461,7 @@ fs.writeFileSync(
       kernels: kernelResults,
       conv: convResults,
       tensorOps: opResults,
+      fastMath,
       torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version },
     },
     (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v),

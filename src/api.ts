@@ -36,11 +36,13 @@ export {
   kernelsWasmBytes,
   setNumThreads,
   getNumThreads,
+  setFastMath,
   type Backend,
   type BackendName,
   type MemoryOptions,
 } from "./backend/current.js";
 export { initWasm, type WasmSource } from "./wasm-init.js";
+export { initFastMath, relaxedSimdSupported, type FastMathSources } from "./fast-math.js";
 export * from "./errors.js";
 export * as ops from "./ops/index.js";
 export * as nn from "./nn/index.js";

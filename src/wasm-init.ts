@@ -18,24 +18,35 @@ export type WasmSource = string | URL | Response | PromiseLike<Response> | WebAs
  */
 export async function initWasm(source: WasmSource): Promise<WebAssembly.Module> {
   checkArgCount("initWasm", arguments, 1);
-  const module = await compile(await source);
+  const module = await compileWasm(source, "initWasm");
   useWasmModule(module);
   return module;
 }
 
-async function compile(source: Exclude<WasmSource, PromiseLike<Response>>): Promise<WebAssembly.Module> {
+/** @internal Compiles a WasmSource (initWasm, initFastMath); `caller` names the function in errors. */
+export async function compileWasm(source: WasmSource, caller: string): Promise<WebAssembly.Module> {
+  return compile(await source, caller);
+}
+
+async function compile(source: Exclude<WasmSource, PromiseLike<Response>>, caller: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (typeof source === "string" || source instanceof URL) {
     const url = new URL(String(source), (globalThis as { location?: { href: string } }).location?.href);
     if (url.protocol === "file:") {
       const fs = builtin<{ readFileSync(path: URL): Uint8Array }>("node:fs");
-      if (fs === null) throw new ValueError(`initWasm: cannot read ${url.href} without a file system`);
-      return WebAssembly.compile(fs.readFileSync(url) as BufferSource);
+      if (fs === null) throw new ValueError(`${caller}: cannot read ${url.href} without a file system`);
+      let bytes: Uint8Array;
+      try {
+        bytes = fs.readFileSync(url);
+      } catch (e) {
+        throw new ValueError(`${caller}: cannot read ${url.href}: ${(e as Error).message}`);
+      }
+      return WebAssembly.compile(bytes as BufferSource);
     }
-    return compile(await fetch(url));
+    return compile(await fetch(url), caller);
   }
   if (typeof Response !== "undefined" && source instanceof Response) {
-    if (!source.ok) throw new ValueError(`initWasm: fetching ${source.url || "the kernels"} failed: HTTP ${source.status}`);
+    if (!source.ok) throw new ValueError(`${caller}: fetching ${source.url || "the kernels"} failed: HTTP ${source.status}`);
     const type = source.headers.get("content-type") ?? "";
     if (typeof WebAssembly.compileStreaming === "function" && type.startsWith("application/wasm")) {
       return WebAssembly.compileStreaming(source);

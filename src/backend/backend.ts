@@ -46,6 +46,8 @@ export type BackendName = "wasm" | "js";
 /** A backend: one linear memory with its heap and every kernel working in it (setBackend, createBackend). */
 export interface Backend extends Kernels {
   readonly name: BackendName;
+  /** Whether this backend runs the fast-math (relaxed-SIMD, fused multiply-add) kernels: see initFastMath. */
+  readonly fastMath: boolean;
   readonly heap: Heap;
   readonly memory: WebAssembly.Memory;
   /** Threads gemm may use (see threads.ts); returns how many it will really use (1 if unsupported). */

@@ -13,6 +13,10 @@ import { checkArgCount, checkOptions } from "../check.js";
 export type { Backend, BackendName, GemmForm, Kernels, MemoryOptions } from "./backend.js";
 
 let wasmSource: WebAssembly.Module | BufferSource | null = null;
+/** The fast-math builds (initFastMath), or null until loaded or where relaxed SIMD is missing. */
+let fastModules: { plain: WebAssembly.Module; shared: WebAssembly.Module } | null = null;
+/** Whether the default wasm backend is to run the fast-math kernels (setFastMath). */
+let fastMathDefault = false;
 let embedded: { single: string; shared: string } | null = null;
 
 /** @internal The kernels an entry carries inside its JavaScript (base64 of the plain and the shared-memory build). */
@@ -46,19 +50,53 @@ export function useWasmModule(source: WebAssembly.Module | BufferSource): void {
   wasmSource = source;
 }
 
+/** @internal Registers the compiled fast-math modules (initFastMath). */
+export function setFastMathModules(plain: WebAssembly.Module, shared: WebAssembly.Module): void {
+  fastModules = { plain, shared };
+}
+
+/**
+ * Makes the wasm backend run the fast-math kernels (true) or the default, bitwise-reproducible ones
+ * (false). Call it before the first tensor, after `await initFastMath()`. Returns whether the fast
+ * kernels will run: false where initFastMath found no relaxed SIMD (or was not called), in which
+ * case the default kernels run.
+ */
+export function setFastMath(on: boolean): boolean {
+  checkArgCount("setFastMath", arguments, 1);
+  if (typeof on !== "boolean") throw new ValueError(`setFastMath: expected a boolean, got ${typeof on}`);
+  const will = on && fastModules !== null;
+  if (instances.wasm && instances.wasm.fastMath !== will) {
+    throw new ValueError(
+      `setFastMath(${on}): the wasm backend is already running ${instances.wasm.fastMath ? "fast-math" : "the default"} kernels; call it before creating tensors (or use createBackend("wasm", { fastMath }) and setBackend)`,
+    );
+  }
+  fastMathDefault = on;
+  return will;
+}
+
 /**
  * Creates a new, independent backend instance with its own memory (for tests and benchmarks).
  * The wasm backend runs on a shared memory, ready for setNumThreads, where the runtime allows
  * threads and no module was supplied with useWasmModule (pass `shared: false` to opt out).
+ * `fastMath: true` runs the relaxed-SIMD kernels loaded by initFastMath, or the default ones where
+ * they are not loaded or the runtime lacks relaxed SIMD (check `backend.fastMath`).
  */
-export function createBackend(name: BackendName, options: MemoryOptions & { shared?: boolean } = {}): Backend {
+export function createBackend(name: BackendName, options: MemoryOptions & { shared?: boolean; fastMath?: boolean } = {}): Backend {
   checkArgCount("createBackend", arguments, 2);
-  checkOptions("createBackend", options, ["maxMemoryBytes", "shared"]);
-  if (name === "js") return createJsBackend(options);
+  checkOptions("createBackend", options, ["maxMemoryBytes", "shared", "fastMath"]);
+  if (options.fastMath !== undefined && typeof options.fastMath !== "boolean") {
+    throw new ValueError(`createBackend: fastMath must be a boolean, got ${typeof options.fastMath}`);
+  }
+  const { fastMath: wantFast, ...memory } = options;
+  if (name === "js") return createJsBackend(memory);
   if (name === "wasm") {
-    const shared = (options.shared ?? true) && wasmSource === null && threadsSupported();
+    if (wantFast && fastModules !== null) {
+      const shared = (memory.shared ?? true) && threadsSupported();
+      return createWasmBackend(shared ? fastModules.shared : fastModules.plain, { ...memory, shared, fastMath: true });
+    }
+    const shared = (memory.shared ?? true) && wasmSource === null && threadsSupported();
     // (Without an embedded copy and a supplied module, kernelsWasmBytes says what to do.)
-    return createWasmBackend(wasmSource ?? kernelsWasmBytes(shared), { ...options, shared });
+    return createWasmBackend(wasmSource ?? kernelsWasmBytes(shared), { ...memory, shared });
   }
   throw new ValueError(`unknown backend '${String(name)}' (expected 'wasm' or 'js')`);
 }
@@ -70,7 +108,7 @@ export function getBackend(): Backend {
   checkArgCount("getBackend", arguments, 0);
   let b = instances[current];
   if (b === undefined) {
-    b = instances[current] = createBackend(current);
+    b = instances[current] = createBackend(current, current === "wasm" && fastMathDefault ? { fastMath: true } : {});
     b.setNumThreads(requestedThreads);
   }
   return b;

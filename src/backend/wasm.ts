@@ -16,6 +16,8 @@ export interface WasmBackendOptions extends MemoryOptions {
   /** The module is the shared-memory build (kernels-mt.wasm): the memory is shared and
    *  setNumThreads(n > 1) can start a worker pool on it. */
   shared?: boolean;
+  /** The module is a fast-math build (relaxed SIMD); only reported as Backend.fastMath. */
+  fastMath?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
   return {
     ...kernelsOf(k),
     name: "wasm",
+    fastMath: options.fastMath ?? false,
     heap,
     memory,
     f32: () => views.f32(),

@@ -79,6 +79,7 @@ export function createJsBackend(options: MemoryOptions = {}): Backend {
   return {
     ...kernels,
     name: "js",
+    fastMath: false,
     heap,
     memory,
     f32: mem.f32,
