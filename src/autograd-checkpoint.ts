@@ -49,7 +49,7 @@ function standIns(args: readonly unknown[]): { args: unknown[]; pairs: [Tensor, 
 }
 
 function checkOutput(y: unknown): Tensor {
-  if (!(y instanceof Tensor)) throw new ValueError(`autograd.checkpoint: fn must return one Tensor, got ${describe(y)}`);
+  if (!(y instanceof Tensor)) throw new ValueError(`checkpoint: fn must return one Tensor, got ${describe(y)}`);
   return y;
 }
 
@@ -75,7 +75,7 @@ function leavesOf(y: Tensor, standInList: readonly Tensor[], scope: Scope): Tens
     const sc = t.storage.scope;
     if (sc !== null && sc !== scope && !inputMemory.has(t.storage))
       throw new ValueError(
-        `autograd.checkpoint: fn uses a tensor of shape ${shapeStr(t.shape)} that needs a gradient and was computed outside it; pass it to checkpoint as an input`,
+        `checkpoint: fn uses a tensor of shape ${shapeStr(t.shape)} that needs a gradient and was computed outside it; pass it to checkpoint as an input`,
       );
     for (const u of t.node.inputs) stack.push(u);
   }
@@ -93,7 +93,7 @@ function leavesOf(y: Tensor, standInList: readonly Tensor[], scope: Scope): Tens
  *   for (const block of blocks) x = autograd.checkpoint((h) => block.forward(h), x);
  */
 export function checkpoint(fn: (...inputs: never[]) => Tensor, ...inputs: unknown[]): Tensor {
-  checkFunction("autograd.checkpoint", "fn", fn);
+  checkFunction("checkpoint", "fn", fn);
   const call = fn as (...xs: unknown[]) => unknown;
   if (!isGradEnabled()) return checkOutput(call(...inputs));
   const backend = inputs.find((a): a is Tensor => a instanceof Tensor)?.backend ?? getBackend();
@@ -125,7 +125,7 @@ export function checkpoint(fn: (...inputs: never[]) => Tensor, ...inputs: unknow
         const s = standIns(inputs);
         const again = checkOutput(call(...s.args));
         if (again.ndim !== y.ndim || again.shape.some((d, i) => d !== y.shape[i]))
-          throw new ShapeError(`autograd.checkpoint: fn returned ${shapeStr(again.shape)} when recomputed in backward, ${shapeStr(y.shape)} in forward`);
+          throw new ShapeError(`checkpoint: fn returned ${shapeStr(again.shape)} when recomputed in backward, ${shapeStr(y.shape)} in forward`);
         const captured = new Map<Tensor, Tensor | null>(s.pairs.filter(([, t]) => t.requiresGrad).map(([, t]) => [t, null]));
         propagate(backend, [again], [g], new ReplayContext(ctx, captured), false);
         for (const [input, standIn] of s.pairs) {

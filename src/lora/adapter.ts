@@ -37,6 +37,9 @@ const PREFIX = "base_model.model.";
 
 /** PEFT's key of one adapter matrix in adapter_model.safetensors. */
 export function adapterKey(path: string, which: "A" | "B"): string {
+  checkArgCount("lora.adapterKey", arguments, 2);
+  if (typeof path !== "string" || path === "") throw new ValueError(`lora.adapterKey: path must be a module path, got ${describe(path)}`);
+  if (which !== "A" && which !== "B") throw new ValueError(`lora.adapterKey: which must be "A" or "B", got ${describe(which)}`);
   return `${PREFIX}${path}.lora_${which}.weight`;
 }
 
@@ -86,9 +89,9 @@ function configJson(c: LoraConfig, o: Required<SaveAdapterOptions>): string {
  */
 export function saveAdapter(model: Module, dir: string | null, options: SaveAdapterOptions = {}): AdapterFiles {
   checkArgCount("lora.saveAdapter", arguments, 3);
+  checkOptions("lora.saveAdapter", options, ["baseModelNameOrPath", "taskType"]);
   if (!(model instanceof Module)) throw new ValueError(`lora.saveAdapter: expected an nn.Module, got ${describe(model)}`);
   if (dir !== null && typeof dir !== "string") throw new ValueError(`lora.saveAdapter: dir must be a folder path or null, got ${describe(dir)}`);
-  checkOptions("lora.saveAdapter", options, ["baseModelNameOrPath", "taskType"]);
   const o = { baseModelNameOrPath: options.baseModelNameOrPath ?? null, taskType: options.taskType ?? null };
   for (const [k, v] of Object.entries(o))
     if (v !== null && typeof v !== "string") throw new ValueError(`lora.saveAdapter: ${k} must be a string or null, got ${describe(v)}`);
@@ -191,8 +194,8 @@ function readFiles(source: string | Partial<AdapterFiles>): { config: Uint8Array
  */
 export function loadAdapter<M extends Module>(model: M, source: string | Partial<AdapterFiles>, options: LoadAdapterOptions = {}): M {
   checkArgCount("lora.loadAdapter", arguments, 3);
-  if (!(model instanceof Module)) throw new ValueError(`lora.loadAdapter: expected an nn.Module, got ${describe(model)}`);
   checkOptions("lora.loadAdapter", options, ["isTrainable"]);
+  if (!(model instanceof Module)) throw new ValueError(`lora.loadAdapter: expected an nn.Module, got ${describe(model)}`);
   const isTrainable = options.isTrainable ?? false;
   if (typeof isTrainable !== "boolean") throw new ValueError(`lora.loadAdapter: isTrainable must be true or false, got ${describe(isTrainable)}`);
   if (loraLayers(model).length > 0)

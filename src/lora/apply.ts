@@ -103,8 +103,8 @@ export function loraLayers(model: Module): [string, LoraLinear][] {
  */
 export function apply<M extends Module>(model: M, options: LoraOptions): M {
   checkArgCount("lora.apply", arguments, 2);
-  checkModule("lora.apply", model);
   const config = resolveOptions("lora.apply", options);
+  checkModule("lora.apply", model);
   if (loraLayers(model).length > 0)
     throw new ValueError("lora.apply: the model already has LoRA layers (one adapter per model); call lora.mergeAndUnload or lora.unload first");
   const targets = Array.from(model.namedModules()).filter(([path]) => path !== "" && matchesTarget(path, config.targetModules));
