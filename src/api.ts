@@ -51,4 +51,5 @@ export * as data from "./data/index.js";
 export * as models from "./models/index.js";
 export * as io from "./io/index.js";
 export * as train from "./train/index.js";
+export * as lora from "./lora/index.js";
 export { transforms, datasets, DataLoader } from "./data/index.js";

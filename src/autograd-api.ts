@@ -12,6 +12,7 @@ import { Generator } from "./random.js";
 import { cat, contiguous, reshape, slice } from "./ops/layout.js";
 
 export { setDetectAnomaly, isAnomalyEnabled, detectAnomaly } from "./autograd.js";
+export { checkpoint } from "./autograd-checkpoint.js";
 
 /** What forward() and backward() of an autograd.Function share (torch's ctx). */
 export class FunctionCtx {

@@ -372,6 +372,24 @@ function backwardPass(
   // Gradients autograd.grad returns live where it was called: the innermost noGrad scope, or
   // the current training step (released with it, after the next backward()).
   const ctx = new BackwardContext(capture, currentScope(backend));
+  propagate(backend, roots, gradients, ctx, retainGraph);
+  // A retained graph keeps its step open: its saved tensors must survive the next backward().
+  if (!retainGraph) endStep(backend);
+}
+
+/**
+ * @internal The engine's core: seeds the roots with their gradients and runs every node reachable
+ * from them in reverse topological order through `ctx`. Does not end the step (autograd.checkpoint
+ * runs it inside a backward pass, on the graph it recomputes).
+ */
+export function propagate(
+  backend: Backend,
+  roots: readonly Tensor[],
+  gradients: readonly (Tensor | undefined)[],
+  ctx: BackwardContext,
+  retainGraph: boolean,
+): void {
+  const capture = ctx.capture;
   const order = topoOrder(roots);
   try {
     roots.forEach((root, k) => {
@@ -407,8 +425,6 @@ function backwardPass(
   } finally {
     for (const g of ctx.pending.values()) releaseTemp(g.storage);
   }
-  // A retained graph keeps its step open: its saved tensors must survive the next backward().
-  if (!retainGraph) endStep(backend);
 }
 
 /** A gradient given by the caller, as dense memory (a strided view is copied). */

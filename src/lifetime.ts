@@ -320,3 +320,30 @@ export function stepScopeSizes(backend?: Backend): { current: number; previous: 
   }
   return { current, previous };
 }
+
+/**
+ * @internal Runs fn with autograd on (even inside noGrad) and with a step scope of its own on
+ * `backend`, which is released when fn returns: autograd.checkpoint's recomputation, whose
+ * activations live for one block only. The storages of `keep(result)` that the private scope
+ * owns move to the step scope that was current before (the block's output).
+ */
+export function inPrivateStep<T>(backend: Backend, fn: () => T, keep: (result: T) => readonly { storage: Storage }[] = () => []): T {
+  const steps = stepsOf(backend.heap);
+  const outer = steps.current;
+  const scope = new Scope("step");
+  scope.owner = steps;
+  const savedScopes = noGradScopes.splice(0, noGradScopes.length);
+  const savedDepth = noGradDepth;
+  steps.current = scope;
+  noGradDepth = 0;
+  try {
+    const result = fn();
+    for (const t of keep(result)) if (t.storage.scope === scope) outer.add(t.storage);
+    return result;
+  } finally {
+    steps.current = outer;
+    noGradScopes.push(...savedScopes);
+    noGradDepth = savedDepth;
+    scope.release();
+  }
+}

@@ -8,7 +8,8 @@ import * as F from "../ops/index.js";
 import { attentionComposed, fusedAttention } from "../ops/attention.js";
 import * as nn from "../nn/index.js";
 import { normal_, zeros_ } from "../nn/init.js";
-import { noGrad } from "../lifetime.js";
+import { isGradEnabled, noGrad } from "../lifetime.js";
+import { checkpoint } from "../autograd-checkpoint.js";
 import { AdamW } from "../optim/adam.js";
 import { Generator as Rng, defaultGenerator } from "../random.js";
 import { checkArgCount, checkBool, checkFiniteNumber, checkInt, checkOptions, describe } from "../check.js";
@@ -138,6 +139,7 @@ export class GPT extends nn.Module {
   transformer: nn.ModuleDict;
   lm_head: nn.Linear;
   #positions: Tensor | null = null;
+  #checkpointing = false;
 
   constructor(config: GPTConfig) {
     super();
@@ -196,6 +198,27 @@ export class GPT extends nn.Module {
     );
   }
 
+  /**
+   * Gradient checkpointing (Hugging Face's gradient_checkpointing_enable): in training, each block
+   * keeps only its input and recomputes its activations in backward (autograd.checkpoint), for
+   * about one more forward pass of compute and the activations of one block instead of all.
+   */
+  gradientCheckpointingEnable(): void {
+    checkArgCount("gradientCheckpointingEnable", arguments, 0);
+    this.#checkpointing = true;
+  }
+
+  /** Turns gradient checkpointing off again. */
+  gradientCheckpointingDisable(): void {
+    checkArgCount("gradientCheckpointingDisable", arguments, 0);
+    this.#checkpointing = false;
+  }
+
+  /** Whether gradient checkpointing is on (Hugging Face's is_gradient_checkpointing). */
+  get isGradientCheckpointing(): boolean {
+    return this.#checkpointing;
+  }
+
   /** Parameters counted once (the tied head too), nanoGPT's get_num_params(non_embedding=false). */
   numParams(): number {
     checkArgCount("numParams", arguments, 0);
@@ -223,8 +246,9 @@ export class GPT extends nn.Module {
     const T = idx.shape[1];
     const positions = F.narrow(this.positionIds(), 0, pos, T);
     let x = (this.transformer.get("drop") as nn.Dropout).forward(F.add(this.wte.forward(idx), this.wpe.forward(positions)));
+    const recompute = this.#checkpointing && this.training && caches === null && isGradEnabled();
     this.blocks.forEach((block, i) => {
-      x = block.forward(x, caches === null ? null : caches[i], pos);
+      x = recompute ? checkpoint((h: Tensor) => block.forward(h), x) : block.forward(x, caches === null ? null : caches[i], pos);
     });
     return this.lm_head.forward((this.transformer.get("ln_f") as nn.LayerNorm).forward(x));
   }

@@ -52,6 +52,9 @@ if (!args["no-generate"]) {
   run(PYTHON, ["safetensors_numpy.py", "write"], HERE);
   run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", "test/reference/write-ours.ts"]);
   run(PYTHON, ["safetensors_numpy.py", "read"], HERE);
+  // LoRA: our saveAdapter writes an adapter folder, torch loads it as PEFT would (lora.py check).
+  run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", "test/reference/write-ours-lora.ts"]);
+  run(PYTHON, ["lora.py", "check"], HERE);
 }
 run(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...goldenTests(join(ROOT, "test"))]);
 const diff = spawnSync("git", ["diff", "--stat", "--", "test/reference/golden"], { cwd: ROOT, encoding: "utf8" });
