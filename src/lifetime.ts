@@ -122,6 +122,15 @@ export class Storage {
     }
   }
 
+  /** Hands a persistent storage to `scope`: freed with it, no longer by dispose() or garbage collection. */
+  moveTo(scope: Scope): void {
+    if (this.token !== null) {
+      finalizers!.unregister(this.token);
+      this.token = null;
+    }
+    scope.add(this);
+  }
+
   free(reason?: string): void {
     if (this.released) return;
     this.released = true;

@@ -3,9 +3,10 @@
 // through strides, so heads split out of a projection need no copies; the composed form
 // (matmul → softmax → dropout → matmul) serves dropout and is the reference in tests.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
+import type { Backend } from "../backend/backend.js";
 import { type Tensor, full, numel, requireFloat, sameBackend } from "../tensor.js";
 import { isRecording, opOutput, record, tempTensor } from "../autograd.js";
-import { allocTemp, releaseTemp } from "../lifetime.js";
+import { allocTemp, noGrad, releaseTemp } from "../lifetime.js";
 import { broadcastShapes } from "../layout.js";
 import { checkArgCount, checkBool, checkFiniteNumber, checkGenerator, checkOptions } from "../check.js";
 import { type Generator, defaultGenerator } from "../random.js";
@@ -95,6 +96,28 @@ function additiveMask(op: string, m: Tensor, shape: number[]): Tensor {
   return expand(f, shape);
 }
 
+/** Causal masks by backend and (T, S), kept for reuse: made afresh per call they would be persistent tensors every step. */
+const causalMasks = new WeakMap<Backend, Map<string, Tensor>>();
+const CAUSAL_MASKS_KEPT = 8;
+
+/** The (T, S) bool mask of positions j > i that causal attention hides (at most 8 sizes kept per backend). */
+function causalMask(backend: Backend, T: number, S: number): Tensor {
+  let masks = causalMasks.get(backend);
+  if (masks === undefined) causalMasks.set(backend, (masks = new Map()));
+  const key = `${T}x${S}`;
+  let m = masks.get(key);
+  if (m === undefined) {
+    m = noGrad(() => to(triu(full([T, S], 1, { backend }), 1), "bool")).keep();
+    if (masks.size >= CAUSAL_MASKS_KEPT) {
+      const [oldest, t] = masks.entries().next().value as [string, Tensor];
+      masks.delete(oldest);
+      t.dispose();
+    }
+    masks.set(key, m);
+  }
+  return m;
+}
+
 /** The composed form: softmax(scale · q kᵀ (+ mask, causal)) (dropout) · v, one op after another. */
 export function attentionComposed(
   q: Tensor,
@@ -108,10 +131,7 @@ export function attentionComposed(
 ): Tensor {
   let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
   const [T, S] = scores.shape.slice(-2);
-  if (causal) {
-    const hidden = triu(full([T, S], 1, { backend: q.backend }), 1);
-    scores = maskedFill(scores, to(hidden, "bool"), -Infinity);
-  }
+  if (causal) scores = maskedFill(scores, causalMask(q.backend, T, S), -Infinity);
   if (mask !== null) scores = add(scores, mask);
   let attn = softmax(scores, -1);
   if (dropoutP > 0) attn = dropout(attn, dropoutP, true, generator);

@@ -13,7 +13,7 @@ import { Tensor, type DType, numel, sameBackend } from "../tensor.js";
 import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { BinaryOp, UnaryOp } from "../backend/kernel-exports.generated.js";
 import type { Backend } from "../backend/backend.js";
-import { allocTemp, releaseTemp } from "../lifetime.js";
+import { allocTemp, currentScope, isGradEnabled, releaseTemp } from "../lifetime.js";
 import { broadcastShapes, broadcastStrides, contiguousStrides, stridedMeta } from "../layout.js";
 import { contiguous, requireTensor, to } from "./layout.js";
 import { sumToShape } from "./reduce.js";
@@ -138,9 +138,17 @@ export function logicalNot(a: Tensor): Tensor {
 // ---- the shared machinery ----------------------------------------------------------------------
 
 /** A number as a one-element tensor of `dtype` on `be`, in the step/noGrad scope of `like`. */
-function scalarTensor(op: string, v: number, dtype: DType, be: Backend): Tensor {
+/**
+ * A number operand as a 0-d tensor that lives as long as the op's result: in the current step when
+ * the other operand is a per-step tensor or the op is recorded (inside noGrad, full() already puts
+ * it in that block), else persistent like the result. Left persistent in a training step, one
+ * would wait for garbage collection every step.
+ */
+function scalarTensor(op: string, v: number, dtype: DType, be: Backend, like: Tensor): Tensor {
   if (typeof v !== "number") throw new ValueError(`${op}: the second operand must be a Tensor or a number, got ${describe(v)}`);
-  return full([], v, { dtype, backend: be });
+  const t = full([], v, { dtype, backend: be });
+  if (t.storage.scope === null && (like.storage.scope !== null || (isGradEnabled() && like.requiresGrad))) t.storage.moveTo(currentScope(be));
+  return t;
 }
 
 function operand(op: string, a: unknown, which: string): asserts a is Tensor {
@@ -159,7 +167,7 @@ function arith(op: Arith, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") {
     if (a.dtype === "float32" && op !== "maximum" && op !== "minimum" && op !== "pow") return affineScalar(op, a, b);
     const dtype = a.dtype !== "float32" && Number.isInteger(b) && op !== "div" ? "int32" : "float32";
-    return arith(op, a, scalarTensor(op, b, dtype, a.backend));
+    return arith(op, a, scalarTensor(op, b, dtype, a.backend, a));
   }
   operand(op, b, "second");
   const be = sameBackend(op, a, b);
@@ -209,7 +217,7 @@ function affineScalar(op: Arith, x: Tensor, v: number): Tensor {
   const [s, t] = op === "add" ? [1, v] : op === "sub" ? [1, -v] : op === "mul" ? [v, 0] : [1 / v, 0];
   if (op === "div") {
     // x / v with one IEEE division per element (x · (1/v) can differ in the last bit).
-    return arith("div", src, scalarTensor("div", v, "float32", x.backend));
+    return arith("div", src, scalarTensor("div", v, "float32", x.backend, src));
   }
   const be = src.backend;
   const out = opOutput(be, src.shape, [src]);
@@ -345,7 +353,7 @@ function compare(op: Compare, a: Tensor, b: Tensor | number): Tensor {
   operand(op, a, "first");
   if (typeof b === "number") {
     const dtype = a.dtype !== "float32" && Number.isInteger(b) ? "int32" : "float32";
-    return compare(op, a, scalarTensor(op, b, dtype, a.backend));
+    return compare(op, a, scalarTensor(op, b, dtype, a.backend, a));
   }
   operand(op, b, "second");
   const be = sameBackend(op, a, b);
@@ -382,7 +390,12 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   let dtype: DType = promote(dtypeOf(a), dtypeOf(b));
   if (a instanceof Tensor && b instanceof Tensor && a.dtype === "bool" && b.dtype === "bool") dtype = "bool";
   if (a instanceof Tensor && !isNum(b) && a.dtype === "float32") dtype = "float32";
-  const asTensor = (v: Tensor | number) => (v instanceof Tensor ? (v.dtype === dtype ? v : to(v, dtype)) : scalarTensor("where", v, dtype, be));
+  const asTensor = (v: Tensor | number) =>
+    v instanceof Tensor
+      ? v.dtype === dtype
+        ? v
+        : to(v, dtype)
+      : scalarTensor("where", v, dtype, be, a instanceof Tensor ? a : b instanceof Tensor ? b : cond);
   const x = asTensor(a),
     y = asTensor(b);
   sameBackend("where", cond, x, y);

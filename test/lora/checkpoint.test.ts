@@ -122,9 +122,8 @@ describe("autograd.checkpoint", () => {
   it("many steps of a checkpointed GPT hold memory flat", () => {
     setBackend(be);
     manualSeed(0);
-    // dropout 0: attention dropout's causal mask is made persistent per call (left to GC) in
-    // ops/attention.ts, with or without checkpointing
-    const gpt = new models.GPT({ ...CONFIG, dropout: 0 });
+    // with dropout: attention then takes the composed path, whose causal mask is kept per size
+    const gpt = new models.GPT(CONFIG);
     gpt.gradientCheckpointingEnable();
     const idx = tensor(
       Int32Array.from({ length: 32 }, (_, i) => i % 50),
