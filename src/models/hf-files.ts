@@ -35,7 +35,8 @@ const INDEX = "model.safetensors.index.json";
 export function readPretrained(op: string, source: PretrainedSource): PretrainedCheckpoint {
   const files = fileReader(op, source);
   const config = parseJson(op, files, "config.json");
-  if (config === null || typeof config !== "object" || Array.isArray(config)) throw new FormatError(`${op}: ${files.where}/config.json must hold a JSON object`);
+  if (config === null || typeof config !== "object" || Array.isArray(config))
+    throw new FormatError(`${op}: ${files.where}/config.json must hold a JSON object`);
   const tensors: Record<string, LoadedTensor> = {};
   const fileOf: Record<string, string> = {};
   const add = (file: string, only: Set<string> | null) => {
@@ -148,7 +149,8 @@ export function configBytes(config: Record<string, unknown>): Uint8Array {
  * With `dir` (Node, Deno, Bun) they are written there, each atomically; the folder is created.
  */
 export function writePretrained(op: string, config: Record<string, unknown>, state: Record<string, LoadedTensor>, dir?: string): PretrainedFiles {
-  if (dir !== undefined && typeof dir !== "string") throw new ValueError(`${op}: dir must be a folder path (or omitted for the bytes only), got ${describe(dir)}`);
+  if (dir !== undefined && typeof dir !== "string")
+    throw new ValueError(`${op}: dir must be a folder path (or omitted for the bytes only), got ${describe(dir)}`);
   const ordered: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const k of Object.keys(state).sort()) setOwn(ordered, k, { shape: state[k].shape, data: state[k].data });
   const files: PretrainedFiles = {

@@ -39,7 +39,8 @@ export function gpt2Config(op: string, c: Record<string, unknown>, options: GPTF
   }
   const int = (name: string, fallback?: string): number => {
     const v = c[name] ?? (fallback !== undefined ? c[fallback] : undefined);
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new ValueError(`${op}: ${where} field ${name} must be a positive integer, got ${brief(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+      throw new ValueError(`${op}: ${where} field ${name} must be a positive integer, got ${brief(v)}`);
     return v;
   };
   const config: GPTConfig = {
@@ -54,7 +55,8 @@ export function gpt2Config(op: string, c: Record<string, unknown>, options: GPTF
   };
   const act = c.activation_function ?? "gelu_new";
   if (act !== "gelu_new" && act !== "gelu_pytorch_tanh") unsupported("activation_function", act, `"gelu_new" / "gelu_pytorch_tanh" (GELU, tanh form)`);
-  if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd) unsupported("n_inner", c.n_inner, `null or 4 * n_embd (${4 * config.nEmbd})`);
+  if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd)
+    unsupported("n_inner", c.n_inner, `null or 4 * n_embd (${4 * config.nEmbd})`);
   const eps = c.layer_norm_epsilon ?? 1e-5;
   if (eps !== 1e-5) unsupported("layer_norm_epsilon", eps, "1e-5");
   if ((c.scale_attn_weights ?? true) !== true) unsupported("scale_attn_weights", c.scale_attn_weights, "true");
@@ -65,7 +67,8 @@ export function gpt2Config(op: string, c: Record<string, unknown>, options: GPTF
     config.dropout = options.dropout;
   } else {
     const rates = ["resid_pdrop", "embd_pdrop", "attn_pdrop"].map((k) => [k, c[k] ?? 0.1] as const);
-    for (const [k, v] of rates) if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new ValueError(`${op}: ${where} field ${k} must be a rate in [0, 1), got ${brief(v)}`);
+    for (const [k, v] of rates)
+      if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new ValueError(`${op}: ${where} field ${k} must be a rate in [0, 1), got ${brief(v)}`);
     if (rates.some(([, v]) => v !== rates[0][1])) {
       throw new ValueError(
         `${op}: ${where} has different dropout rates (${rates.map(([k, v]) => `${k} ${v}`).join(", ")}); models.GPT has one: pass { dropout }`,
