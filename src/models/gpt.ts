@@ -30,6 +30,19 @@ export interface GPTConfig {
   bias?: boolean;
 }
 
+/** False while fromPretrained builds a GPT whose weights it overwrites next: skips nanoGPT's init pass (5 s of normals for GPT-2 124M). */
+let initWeights = true;
+
+/** A GPT without nanoGPT's init pass, for loaders that overwrite every weight next (from_pretrained's no_init_weights). */
+export function uninitializedGPT(config: GPTConfig): GPT {
+  initWeights = false;
+  try {
+    return new GPT(config);
+  } finally {
+    initWeights = true;
+  }
+}
+
 /** One layer's cached keys and values, (B, H, blockSize, D) each; `length` positions are filled. */
 interface LayerCache {
   k: Tensor;
@@ -155,8 +168,10 @@ export class GPT extends nn.Module {
       ln_f: new nn.LayerNorm(c.nEmbd, { bias: c.bias }),
     });
     this.lm_head = new nn.Linear(c.nEmbd, c.vocabSize, { bias: false });
+    const untied = this.lm_head.weight;
     this.lm_head.weight = this.wte.weight; // weight tying, as GPT-2
-    this.initWeights();
+    untied.dispose(); // vocab × nEmbd floats nobody uses any more (147 MiB for GPT-2 124M)
+    if (initWeights) this.initWeights();
   }
 
   /**

@@ -7,7 +7,7 @@ import { ValueError, brief } from "../errors.js";
 import type { LoadedTensor } from "../io/safetensors.js";
 import { checkFiniteNumber, checkOptions, describe } from "../check.js";
 import { noGrad } from "../lifetime.js";
-import { GPT, type GPTConfig } from "./gpt.js";
+import { type GPT, type GPTConfig, uninitializedGPT } from "./gpt.js";
 import {
   type PretrainedCheckpoint,
   type PretrainedFiles,
@@ -125,7 +125,7 @@ export function gpt2FromPretrained(source: PretrainedSource, options: GPTFromPre
   );
   checkTied(op, ckpt, state);
   state["lm_head.weight"] = state["transformer.wte.weight"];
-  const model = new GPT(config);
+  const model = uninitializedGPT(config);
   model.loadStateDict(state);
   model.eval(); // as from_pretrained: dropout off until model.train()
   sourceConfigs.set(model, ckpt.config);
