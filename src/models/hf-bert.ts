@@ -8,7 +8,7 @@ import type { LoadedTensor } from "../io/safetensors.js";
 import { checkInt, checkOptions, describe } from "../check.js";
 import { noGrad } from "../lifetime.js";
 import { Bert, type BertClassifierConfig, type BertConfig, BertForSequenceClassification } from "./bert.js";
-import { type PretrainedFiles, type PretrainedSource, mapCheckpoint, readPretrained, writePretrained } from "./hf-files.js";
+import { type PretrainedFiles, type PretrainedSource, copyInto, mapCheckpoint, readPretrained, writePretrained } from "./hf-files.js";
 
 /** Options of Bert.fromPretrained / BertForSequenceClassification.fromPretrained. */
 export interface BertFromPretrainedOptions {
@@ -138,7 +138,7 @@ export function bertFromPretrained(source: PretrainedSource, options: BertFromPr
   const head = classifier ? classifierFromJson(op, ckpt.config, options.numLabels) : null;
   const ourPrefix = classifier ? "bert." : "";
   const ignorable = (k: string) => BUFFERS.test(k) || (!classifier && HEADS.test(k)) || (classifier && k.startsWith("cls."));
-  const { state, absent } = mapCheckpoint(
+  const { state } = mapCheckpoint(
     op,
     ckpt,
     bertShapes(config, ourPrefix, classifier || hasPooler, head?.numLabels ?? null),
@@ -149,12 +149,11 @@ export function bertFromPretrained(source: PretrainedSource, options: BertFromPr
   );
   let model: Bert | BertForSequenceClassification;
   if (classifier) {
-    model = new BertForSequenceClassification({ ...config, ...head! });
-    model.loadStateDict(state, { strict: absent.length === 0 });
+    model = new BertForSequenceClassification({ ...config, ...head! }); // a head absent from the file keeps this init
   } else {
     model = new Bert({ ...config, addPoolingLayer: hasPooler });
-    model.loadStateDict(state);
   }
+  copyInto(model, state);
   model.eval(); // as from_pretrained: dropout off until model.train()
   sourceConfigs.set(model, ckpt.config);
   return model;

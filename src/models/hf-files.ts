@@ -3,7 +3,9 @@
 // A folder is a path (Node, Deno, Bun) or, in browsers and workers, the files' bytes by name. The
 // model-specific mapping (key names, layouts, config fields) lives in hf-gpt2.ts and hf-bert.ts.
 import { FormatError, ShapeError, ValueError, brief, shapeStr } from "../errors.js";
-import { type LoadedTensor, decodeSafetensors, encodeSafetensors, setOwn } from "../io/safetensors.js";
+import { type LoadedTensor, encodeSafetensors, indexSafetensors, setOwn } from "../io/safetensors.js";
+import type { Module } from "../nn/module.js";
+import { noGrad } from "../lifetime.js";
 import { asBytes, describe } from "../check.js";
 import { fs, path, readBytes, writeBytesAtomic } from "../platform.js";
 
@@ -20,10 +22,17 @@ export type PretrainedSource = string | Record<string, FileBytes> | Map<string, 
 /** The files of a checkpoint as savePretrained makes them: name → bytes. */
 export type PretrainedFiles = Record<string, Uint8Array>;
 
-/** A checkpoint read into memory: its parsed config.json, every tensor (float32) and which file held it. */
+/** A tensor of a checked checkpoint file, converted to float32 when read (into `out`, or a fresh array). */
+export interface StoredTensor {
+  shape: number[];
+  dtype: string;
+  read(out?: Float32Array): Float32Array;
+}
+
+/** A checkpoint with every file's layout checked: its parsed config.json, every tensor (read on demand) and which file held it. */
 export interface PretrainedCheckpoint {
   config: Record<string, unknown>;
-  tensors: Record<string, LoadedTensor>;
+  tensors: Record<string, StoredTensor>;
   fileOf: Record<string, string>;
   /** "<folder>" or "the given files", for messages */
   where: string;
@@ -37,13 +46,14 @@ export function readPretrained(op: string, source: PretrainedSource): Pretrained
   const config = parseJson(op, files, "config.json");
   if (config === null || typeof config !== "object" || Array.isArray(config))
     throw new FormatError(`${op}: ${files.where}/config.json must hold a JSON object`);
-  const tensors: Record<string, LoadedTensor> = {};
+  const tensors: Record<string, StoredTensor> = {};
   const fileOf: Record<string, string> = {};
   const add = (file: string, only: Set<string> | null) => {
-    const contents = decodeSafetensors(files.read(file), `${files.where}/${file}`).tensors;
-    for (const [k, t] of Object.entries(contents)) {
+    // Layouts checked now; elements converted later, straight into the model's memory.
+    const index = indexSafetensors(files.read(file), `${files.where}/${file}`);
+    for (const [k, e] of Object.entries(index.entries)) {
       if (only !== null && !only.has(k)) continue; // HF reads only what the index names
-      setOwn(tensors, k, t);
+      setOwn(tensors, k, { shape: e.shape, dtype: e.dtype, read: (out?: Float32Array) => index.read(k, out) });
       setOwn(fileOf, k, file);
     }
   };
@@ -165,10 +175,9 @@ export function writePretrained(op: string, config: Record<string, unknown>, sta
   return files;
 }
 
-/** [rows, cols] → [cols, rows]: HF's Conv1D stores [in, out], nn.Linear [out, in]. */
-export function transpose2d(t: { shape: number[]; data: Float32Array }): LoadedTensor {
+/** [rows, cols] → [cols, rows] (into `out` when given): HF's Conv1D stores [in, out], nn.Linear [out, in]. */
+export function transpose2d(t: { shape: number[]; data: Float32Array }, out: Float32Array = new Float32Array(t.data.length)): LoadedTensor {
   const [r, c] = t.shape;
-  const out = new Float32Array(r * c);
   for (let i = 0; i < r; i++) {
     const row = i * c;
     for (let j = 0; j < c; j++) out[j * r + i] = t.data[row + j];
@@ -176,8 +185,34 @@ export function transpose2d(t: { shape: number[]; data: Float32Array }): LoadedT
   return { shape: [c, r], data: out, dtype: "F32" };
 }
 
+/** A checkpoint tensor destined for one of our keys (stored transposed for HF's Conv1D). */
+export interface MappedTensor {
+  tensor: StoredTensor;
+  transposed: boolean;
+}
+
 /**
- * Our state (key → expected shape) filled from a checkpoint: `source(ourKey)` names the
+ * Converts each mapped tensor straight into the model's parameter or buffer of that key (one
+ * tensor's float32 copy at a time, only for transposed ones), so a load holds the files' bytes
+ * and the model, not a float32 copy of every weight as well.
+ */
+export function copyInto(model: Module, mapped: Record<string, MappedTensor>): void {
+  const own = model.stateDict();
+  noGrad(() => {
+    for (const [key, { tensor, transposed }] of Object.entries(mapped)) {
+      const target = own[key];
+      if (transposed) {
+        const stored = tensor.read();
+        transpose2d({ shape: tensor.shape, data: stored }, target.data as Float32Array); // no wasm allocation since .data: the view holds
+      } else {
+        tensor.read(target.data as Float32Array);
+      }
+    }
+  });
+}
+
+/**
+ * Our state (key → expected shape) mapped to a checkpoint's tensors: `source(ourKey)` names the
  * checkpoint key and whether it is stored transposed. Every key must be there with the shape the
  * config implies (a ShapeError names key, file, expected and got shapes; a missing key a
  * ValueError naming it), and every checkpoint key must be used or `ignorable` (a ValueError names
@@ -190,8 +225,8 @@ export function mapCheckpoint(
   source: (ourKey: string) => { key: string; transposed: boolean },
   ignorable: (ckptKey: string) => boolean,
   optional: (ourKey: string) => boolean = () => false,
-): { state: Record<string, LoadedTensor>; absent: string[] } {
-  const state: Record<string, LoadedTensor> = {};
+): { state: Record<string, MappedTensor>; absent: string[] } {
+  const state: Record<string, MappedTensor> = {};
   const used = new Set<string>();
   const absent: string[] = [];
   for (const [ours, shape] of Object.entries(expected)) {
@@ -211,7 +246,7 @@ export function mapCheckpoint(
         `${op}: ${key} in ${ckpt.where}/${ckpt.fileOf[key]} has shape ${shapeStr(t.shape)}, but config.json implies ${shapeStr(w)}${transposed ? " (Conv1D, [in, out])" : ""}`,
       );
     }
-    setOwn(state, ours, transposed ? transpose2d(t) : t);
+    setOwn(state, ours, { tensor: t, transposed });
   }
   const unexpected = Object.keys(ckpt.tensors).filter((k) => !used.has(k) && !ignorable(k));
   if (unexpected.length > 0) {

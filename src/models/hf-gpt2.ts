@@ -9,7 +9,9 @@ import { checkFiniteNumber, checkOptions, describe } from "../check.js";
 import { noGrad } from "../lifetime.js";
 import { type GPT, type GPTConfig, uninitializedGPT } from "./gpt.js";
 import {
+  type MappedTensor,
   type PretrainedCheckpoint,
+  copyInto,
   type PretrainedFiles,
   type PretrainedSource,
   mapCheckpoint,
@@ -124,19 +126,19 @@ export function gpt2FromPretrained(source: PretrainedSource, options: GPTFromPre
     (ours) => ours === "lm_head.weight",
   );
   checkTied(op, ckpt, state);
-  state["lm_head.weight"] = state["transformer.wte.weight"];
+  delete state["lm_head.weight"]; // the same memory as wte in our model
   const model = uninitializedGPT(config);
-  model.loadStateDict(state);
+  copyInto(model, state);
   model.eval(); // as from_pretrained: dropout off until model.train()
   sourceConfigs.set(model, ckpt.config);
   return model;
 }
 
 /** A stored lm_head.weight must equal wte: models.GPT ties them (tie_word_embeddings). */
-function checkTied(op: string, ckpt: PretrainedCheckpoint, state: Record<string, LoadedTensor>): void {
+function checkTied(op: string, ckpt: PretrainedCheckpoint, state: Record<string, MappedTensor>): void {
   if (!Object.hasOwn(state, "lm_head.weight")) return;
-  const a = state["lm_head.weight"].data,
-    b = state["transformer.wte.weight"].data;
+  const a = state["lm_head.weight"].tensor.read(),
+    b = state["transformer.wte.weight"].tensor.read();
   for (let i = 0; i < a.length; i++) {
     if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) {
       throw new ValueError(
