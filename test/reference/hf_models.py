@@ -26,12 +26,14 @@ test/models/bert.test.ts compare with.
   hf_models.py read-ours  loads the folders our side wrote (test/reference/write-ours-hf.ts, in
                           golden/hf/ours-*) into these modules with load_state_dict(strict=True)
                           after HF's tied-key rule, and writes ours.json with torch's outputs
-  hf_models.py --full DIR writes a full-size GPT-2 124M (n_embd 768, 12 layers, vocab 50257,
-                          1024 positions; 548 MB F32, HF's init) to DIR with reference.json (the
+  hf_models.py --full DIR [--old-layout]
+                          writes a full-size GPT-2 124M (n_embd 768, 12 layers, vocab 50257,
+                          1024 positions, HF's init; 498 MB of F32 as save_pretrained writes it,
+                          548 MB in the old hub layout with the mask buffers) to DIR with reference.json (the
                           loss and last-position logits of a fixed input), for a manual
                           memory/time check (test/reference/check-full-gpt2.ts); not committed
 
-usage: /usr/bin/python3 test/reference/hf_models.py [read-ours | --full DIR]"""
+usage: /usr/bin/python3 test/reference/hf_models.py [read-ours | --full DIR [--old-layout]]"""
 import json
 import math
 import os
@@ -673,13 +675,14 @@ def read_ours():
     write_json(os.path.join(OUT, "ours.json"), out, separators=(",", ":"))
 
 
-def full(folder):
-    """GPT-2 124M at HF's init, for the manual memory/time check (not committed)."""
+def full(folder, old_layout=False):
+    """GPT-2 124M at HF's init, for the manual memory/time check (not committed); with
+    old_layout, as openai-community/gpt2 ships it (bare keys, the mask buffers: 548 MB)."""
     torch.manual_seed(SEED)
     c = gpt2_config(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12)
     c["bos_token_id"] = c["eos_token_id"] = 50256
-    model = GPT2LMHeadModel(c)
-    save_pretrained(model, folder, c)
+    model = GPT2LMHeadModel(c, persistent_bias=old_layout)
+    save_pretrained(model, folder, c, drop_prefix="transformer." if old_layout else None)
     ids = torch.randint(0, 50257, (1, 64))
     model.eval()
     with torch.no_grad():
@@ -691,8 +694,8 @@ def full(folder):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--full":
-        full(sys.argv[2])
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--full" and sys.argv[3:] in ([], ["--old-layout"]):
+        full(sys.argv[2], old_layout=len(sys.argv) == 4)
     elif len(sys.argv) == 2 and sys.argv[1] == "read-ours":
         read_ours()
     elif len(sys.argv) == 1:
