@@ -123,12 +123,33 @@ function bfloat16ToFloat(h: number): number {
   return f32Scratch[0];
 }
 
+/** A checked safetensors file whose tensors are converted one at a time (loaders of large models). */
+export interface SafetensorsIndex {
+  /** Each tensor's file dtype and shape, by name. */
+  entries: Record<string, { dtype: string; shape: number[] }>;
+  metadata: Record<string, string>;
+  /** The tensor's elements as float32: into `out` (which must hold them all) or a fresh array. */
+  read(key: string, out?: Float32Array): Float32Array;
+}
+
 /**
  * Parses safetensors bytes; every tensor comes back as float32 in a fresh array (the input is
  * not referenced). `name` (a path or a label) goes into error messages.
  */
 export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safetensors data"): SafetensorsContents {
   checkArgCount("decodeSafetensors", arguments, 2);
+  const index = indexSafetensors(bytes, name);
+  const tensors: Record<string, LoadedTensor> = {};
+  for (const [key, e] of Object.entries(index.entries)) setOwn(tensors, key, { shape: [...e.shape], data: index.read(key), dtype: e.dtype });
+  return { tensors, metadata: index.metadata };
+}
+
+/**
+ * Checks the whole layout of safetensors bytes as decodeSafetensors does, converting nothing yet:
+ * tensors are read on demand (the bytes stay referenced until the index is dropped).
+ */
+export function indexSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safetensors data"): SafetensorsIndex {
+  checkArgCount("indexSafetensors", arguments, 2);
   const buf = asBytes(bytes);
   if (buf === null) throw new ValueError(`loadSafetensors: expected a path or the file's bytes (Uint8Array or ArrayBuffer), got ${describe(bytes)}`);
   const fail = (msg: string): never => {
@@ -231,22 +252,28 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, name = "safet
   }
   if (pos !== dataLen) fail(`${dataLen - pos} bytes after the last tensor, at byte ${dataStart + pos} (the data section must end with the last tensor)`);
 
-  const tensors: Record<string, LoadedTensor> = {};
-  for (const e of entries) {
+  const byKey = new Map(entries.map((e) => [e.key, e]));
+  const index: Record<string, { dtype: string; shape: number[] }> = {};
+  for (const e of entries) setOwn(index, e.key, { dtype: e.dtype, shape: [...e.shape] });
+  const read = (key: string, out?: Float32Array): Float32Array => {
+    const e = byKey.get(key);
+    if (e === undefined) throw new ValueError(`${name}: no tensor ${brief(key)}`);
     const at = buf.byteOffset + dataStart + e.begin;
-    let data: Float32Array;
+    const dt = DTYPES[e.dtype];
+    const n = (e.end - e.begin) / dt.size;
+    if (out !== undefined && out.length !== n) throw new ValueError(`${name}: tensor "${key}" has ${n} elements, the output holds ${out.length}`);
     if (e.dtype === "F32" && LITTLE_ENDIAN) {
-      data = new Float32Array(buf.buffer.slice(at, at + (e.end - e.begin)));
-    } else {
-      const dt = DTYPES[e.dtype];
-      const n = (e.end - e.begin) / dt.size;
-      data = new Float32Array(n);
-      const v = new DataView(buf.buffer, at, e.end - e.begin);
-      for (let i = 0; i < n; i++) data[i] = dt.get(v, i * dt.size);
+      if (out === undefined) return new Float32Array(buf.buffer.slice(at, at + (e.end - e.begin)));
+      if (at % 4 === 0) out.set(new Float32Array(buf.buffer, at, n));
+      else out.set(new Float32Array(buf.buffer.slice(at, at + (e.end - e.begin))));
+      return out;
     }
-    setOwn(tensors, e.key, { shape: [...e.shape], data, dtype: e.dtype });
-  }
-  return { tensors, metadata };
+    const data = out ?? new Float32Array(n);
+    const v = new DataView(buf.buffer, at, e.end - e.begin);
+    for (let i = 0; i < n; i++) data[i] = dt.get(v, i * dt.size);
+    return data;
+  };
+  return { entries: index, metadata, read };
 }
 
 /**

@@ -13,6 +13,9 @@ import { checkpoint } from "../autograd-checkpoint.js";
 import { AdamW } from "../optim/adam.js";
 import { Generator as Rng, defaultGenerator } from "../random.js";
 import { checkArgCount, checkBool, checkFiniteNumber, checkInt, checkOptions, describe } from "../check.js";
+import type { LoadedTensor } from "../io/safetensors.js";
+import type { PretrainedFiles, PretrainedSource } from "./hf-files.js";
+import { type GPTFromPretrainedOptions, gpt2FromPretrained, gpt2SavePretrained, gpt2StateDict } from "./hf-gpt2.js";
 
 /** The size of a GPT (nanoGPT's GPTConfig, camelCased). */
 export interface GPTConfig {
@@ -26,6 +29,19 @@ export interface GPTConfig {
   dropout?: number;
   /** biases in Linear and LayerNorm layers (default true, as GPT-2) */
   bias?: boolean;
+}
+
+/** False while fromPretrained builds a GPT whose weights it overwrites next: skips nanoGPT's init pass (5 s of normals for GPT-2 124M). */
+let initWeights = true;
+
+/** A GPT without nanoGPT's init pass, for loaders that overwrite every weight next (from_pretrained's no_init_weights). */
+export function uninitializedGPT(config: GPTConfig): GPT {
+  initWeights = false;
+  try {
+    return new GPT(config);
+  } finally {
+    initWeights = true;
+  }
 }
 
 /** One layer's cached keys and values, (B, H, blockSize, D) each; `length` positions are filled. */
@@ -154,8 +170,36 @@ export class GPT extends nn.Module {
       ln_f: new nn.LayerNorm(c.nEmbd, { bias: c.bias }),
     });
     this.lm_head = new nn.Linear(c.nEmbd, c.vocabSize, { bias: false });
+    const untied = this.lm_head.weight;
     this.lm_head.weight = this.wte.weight; // weight tying, as GPT-2
-    this.initWeights();
+    untied.dispose(); // vocab × nEmbd floats nobody uses any more (147 MiB for GPT-2 124M)
+    if (initWeights) this.initWeights();
+  }
+
+  /**
+   * A Hugging Face GPT-2 checkpoint (GPT2LMHeadModel, as from_pretrained): a folder path (Node,
+   * Deno, Bun) or its files' bytes by name; config.json plus model.safetensors or shards with
+   * model.safetensors.index.json; F32/F16/BF16 weights (held as float32). Returns the model in
+   * eval mode. See docs/pretrained.md.
+   */
+  static fromPretrained(source: PretrainedSource, options: GPTFromPretrainedOptions = {}): GPT {
+    checkArgCount("GPT.fromPretrained", arguments, 2);
+    return gpt2FromPretrained(source, options);
+  }
+
+  /**
+   * Saves the model as Hugging Face's save_pretrained does (config.json, model.safetensors with
+   * GPT2LMHeadModel's keys), into `dir` when given; returns the files' bytes either way.
+   */
+  savePretrained(dir?: string): PretrainedFiles {
+    checkArgCount("savePretrained", arguments, 1);
+    return gpt2SavePretrained(this, dir);
+  }
+
+  /** The weights under GPT2LMHeadModel's keys and layouts (Conv1D [in, out]; tied lm_head.weight left out), copied. */
+  toHuggingFaceStateDict(): Record<string, LoadedTensor> {
+    checkArgCount("toHuggingFaceStateDict", arguments, 0);
+    return gpt2StateDict(this);
   }
 
   private get wte(): nn.Embedding {

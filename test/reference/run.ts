@@ -55,6 +55,9 @@ if (!args["no-generate"]) {
   // LoRA: our saveAdapter writes an adapter folder, torch loads it as PEFT would (lora.py check).
   run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", "test/reference/write-ours-lora.ts"]);
   run(PYTHON, ["lora.py", "check"], HERE);
+  // Hugging Face folders: ours fine-tuned from hf_models.py's, loaded back into its torch modules strictly.
+  run(process.execPath, ["--import", "tsx", "--conditions=wasmgrad-source", "test/reference/write-ours-hf.ts"]);
+  run(PYTHON, ["hf_models.py", "read-ours"], HERE);
 }
 run(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...goldenTests(join(ROOT, "test"))]);
 const diff = spawnSync("git", ["diff", "--stat", "--", "test/reference/golden"], { cwd: ROOT, encoding: "utf8" });

@@ -49,7 +49,7 @@ def encode(tensor, dtype):
     return arr.tobytes(), arr.astype(np.float32)
 
 
-ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2}
+ITEMSIZE = {"F64": 8, "I64": 8, "F32": 4, "F16": 2, "BF16": 2}
 
 
 def write_safetensors(path, tensors, metadata):
