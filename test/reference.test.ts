@@ -13,11 +13,15 @@ function metaOf(f: string): Record<string, unknown> | undefined {
   return JSON.parse(readFileSync(f, "utf8").replace(/\b(-?Infinity|NaN)\b/g, '"$1"')).meta;
 }
 
+/** JSON files of the Hugging Face and PEFT folder formats (config.json, adapter_config.json, shard indexes). */
+const FOLDER_FORMAT_FILES = new Set(["config.json", "adapter_config.json", "model.safetensors.index.json"]);
+
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
     if (statSync(p).isDirectory()) return jsonFiles(p);
-    return f.endsWith(".json") ? [p] : [];
+    // (checkpoint and adapter folders hold the formats' own JSON files, which carry no meta header)
+    return f.endsWith(".json") && !FOLDER_FORMAT_FILES.has(f) ? [p] : [];
   });
 }
 
