@@ -6,9 +6,13 @@ A(K,M)ᵀ·B(K,N), transposed operands as views, as autograd passes them) and pr
 usage: /usr/bin/python3 bench/pytorch/gemm.py --threads 1 '[{"label": "512³", "form": "nn", "M": 512, "N": 512, "K": 512}]'"""
 import argparse
 import json
-import time
+import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)
@@ -19,25 +23,9 @@ torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 
 
+
 def timed(fn):
-    fn()
-    inner = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        if time.perf_counter() - t0 >= 0.002 or inner >= 1 << 20:
-            break
-        inner *= 2
-    per = []
-    start = time.perf_counter()
-    while len(per) < 3 or (len(per) < 50 and time.perf_counter() - start < a.budget):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        per.append((time.perf_counter() - t0) / inner)
-    per.sort()
-    return {"best": per[0], "median": per[len(per) // 2]}
+    return timing.timed(fn, a.budget, most=50)
 
 
 out = {"version": torch.__version__, "threads": a.threads}

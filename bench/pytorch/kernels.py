@@ -2,11 +2,14 @@
 object {op: {"best": s, "median": s}} (seconds per call). Run by bench/kernels.ts in the same run
 as the wasm and js figures; needs Debian's python3-torch (apt-get install -y python3-torch)."""
 import json
+import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -14,24 +17,7 @@ BUDGET = float(sys.argv[1]) if len(sys.argv) > 1 else 0.8
 
 
 def timed(fn):
-    fn()
-    inner = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        if time.perf_counter() - t0 >= 0.002 or inner >= 1 << 20:
-            break
-        inner *= 2
-    per = []
-    start = time.perf_counter()
-    while len(per) < 3 or (len(per) < 40 and time.perf_counter() - start < BUDGET):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        per.append((time.perf_counter() - t0) / inner)
-    per.sort()
-    return {"best": per[0], "median": per[len(per) // 2]}
+    return timing.timed(fn, BUDGET)
 
 
 T, D = 512, 768

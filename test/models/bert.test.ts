@@ -4,12 +4,13 @@
 // cross entropy and every parameter's gradient match torch's; the bare BertModel layout
 // (MiniLM-style, with the old position_ids buffer) loads; exports round-trip and load into the
 // torch module strictly (ours.json); the MiniLM shape works from its config; bad input names the key.
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
 import { ShapeError, ValueError, io, models, setBackend, tensor } from "../../src/index.js";
 import { thrown } from "../helpers/errors.js";
+import { HF, filesOf, withConfig as withConfigOf, withTensors as withTensorsOf } from "../helpers/hf-folders.js";
 import { type GoldenTensor, expectGoldenClose, loadGolden, toTensor } from "../helpers/golden.js";
 import { oursBert } from "../reference/write-ours-hf.js";
 
@@ -26,11 +27,6 @@ interface BertGolden {
   grads: Record<string, GoldenTensor>;
 }
 const golden = loadGolden<BertGolden>("hf/bert");
-const HF = join(import.meta.dirname, "../reference/golden/hf");
-
-function filesOf(folder: string): Record<string, Uint8Array> {
-  return Object.fromEntries(readdirSync(join(HF, folder)).map((f) => [f, new Uint8Array(readFileSync(join(HF, folder, f)))]));
-}
 
 const inputsOn = (be: Backend) => ({ attentionMask: toTensor(golden.attention_mask, be), tokenTypeIds: toTensor(golden.token_type_ids, be) });
 
@@ -196,18 +192,8 @@ describe("Bert: defaults, export and the MiniLM shape", () => {
 
 describe("Bert.fromPretrained: bad checkpoints and inputs get one error naming the key or field", () => {
   const base = () => filesOf("bert-tiny-cls");
-  const withConfig = (patch: Record<string, unknown>) => {
-    const f = base();
-    f["config.json"] = new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f["config.json"])), ...patch }));
-    return f;
-  };
-  const withTensors = (edit: (t: Record<string, { shape: number[]; data: Float32Array }>) => void) => {
-    const f = base();
-    const t = io.loadSafetensors(f["model.safetensors"]);
-    edit(t);
-    f["model.safetensors"] = io.saveSafetensors(t);
-    return f;
-  };
+  const withConfig = (patch: Record<string, unknown>) => withConfigOf("bert-tiny-cls", patch);
+  const withTensors = (edit: Parameters<typeof withTensorsOf>[1]) => withTensorsOf("bert-tiny-cls", edit);
   const load = (f: Record<string, Uint8Array>) => models.BertForSequenceClassification.fromPretrained(f);
 
   it("config and tensors disagree, missing and unexpected keys", () => {

@@ -4,13 +4,14 @@
 // parameter's gradient match torch's; the export is byte for byte what the reference writer
 // made from the same weights, and our fine-tuned export loads into the torch module strictly
 // (golden/hf/ours.json, written by `npm run test:reference`); bad checkpoints name the key.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../../src/backend/index.js";
 import { FormatError, ShapeError, type Tensor, ValueError, io, models, setBackend, tensor } from "../../src/index.js";
 import { thrown } from "../helpers/errors.js";
+import { HF, filesOf, withConfig as withConfigOf, withTensors as withTensorsOf } from "../helpers/hf-folders.js";
 import { type GoldenTensor, expectGoldenClose, loadGolden, toTensor } from "../helpers/golden.js";
 import { oursGpt2 } from "../reference/write-ours-hf.js";
 
@@ -21,7 +22,6 @@ interface Gpt2Golden {
   grads: Record<string, GoldenTensor>;
 }
 const golden = loadGolden<Gpt2Golden>("hf/gpt2");
-const HF = join(import.meta.dirname, "../reference/golden/hf");
 const FOLDERS = {
   "gpt2-tiny": "gpt2-tiny",
   "gpt2-tiny-f16": "gpt2-tiny-f16",
@@ -48,10 +48,6 @@ function transposed(data: ArrayLike<number>, [r, c]: readonly number[]): number[
 }
 
 /** The folder's files as name → bytes (what a browser passes). */
-function filesOf(folder: string): Record<string, Uint8Array> {
-  return Object.fromEntries(readdirSync(join(HF, folder)).map((f) => [f, new Uint8Array(readFileSync(join(HF, folder, f)))]));
-}
-
 describe.each(["wasm", "js"] as const)("GPT.fromPretrained vs HF GPT2LMHeadModel in PyTorch 1.13 [%s]", (name) => {
   const be: Backend = createBackend(name);
 
@@ -153,18 +149,8 @@ describe("GPT.savePretrained / toHuggingFaceStateDict", () => {
 
 describe("GPT.fromPretrained: bad checkpoints get one error naming the key or field", () => {
   const base = () => filesOf("gpt2-tiny");
-  const withConfig = (patch: Record<string, unknown>) => {
-    const f = base();
-    f["config.json"] = new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f["config.json"])), ...patch }));
-    return f;
-  };
-  const withTensors = (edit: (t: Record<string, { shape: number[]; data: Float32Array }>) => void) => {
-    const f = base();
-    const t = io.loadSafetensors(f["model.safetensors"]);
-    edit(t);
-    f["model.safetensors"] = io.saveSafetensors(t);
-    return f;
-  };
+  const withConfig = (patch: Record<string, unknown>) => withConfigOf("gpt2-tiny", patch);
+  const withTensors = (edit: Parameters<typeof withTensorsOf>[1]) => withTensorsOf("gpt2-tiny", edit);
 
   it("config and tensors disagree: ShapeError naming the key, the file, got and expected shapes", () => {
     const e = thrown(ShapeError, () => models.GPT.fromPretrained(withConfig({ n_embd: 32, n_head: 4 })));
