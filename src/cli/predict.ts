@@ -32,7 +32,7 @@ not interlaced) or PGM (P2/P5), any size: a light background is inverted, the di
   --labels FILE        IDX labels to show the true class (default: the matching *-labels-idx1-ubyte)
   --max-bytes N        the most a gzipped IDX file may decompress to (default 268435456, 256 MiB)
   --top K              also list the K most likely classes (default 3)
-  --model mlp|cnn      the model type, if the file does not say
+  --model mlp|cnn|speedrun   the model type, if the file does not say
   --backend wasm|js    --threads N
   --json               one JSON object per line instead of text`;
 

@@ -42,8 +42,11 @@ export const TRAIN_HELP = `Usage: wasmgrad train [flags]
 Trains an MNIST classifier and writes <out>/model.safetensors, <out>/metrics.jsonl and
 <out>/report.html (loss, accuracy and lr charts, confusion matrix, misclassified digits).
 
-  --model mlp|cnn|gpt        models.MnistMLP (default) or models.MnistCNN; gpt trains a language
-                             model on a text file (wasmgrad train --model gpt --help)
+  --model mlp|cnn|speedrun|gpt
+                             models.MnistMLP (default), MnistCNN or MnistSpeedrunCNN (its recipe:
+                             --optimizer adam --scheduler onecycle --lr 0.005 --batch 128
+                             --epochs 2); gpt trains a language model on a text file
+                             (wasmgrad train --model gpt --help)
   --epochs N                 default 5
   --batch N                  batch size, default 100
   --optimizer sgd|adam|adamw default adam

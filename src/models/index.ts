@@ -1,4 +1,4 @@
-export { MnistMLP, MnistCNN } from "./mnist.js";
+export { MnistMLP, MnistCNN, MnistSpeedrunCNN } from "./mnist.js";
 export { GPT, type GPTConfig, type GenerateOptions } from "./gpt.js";
 export {
   Bert,

@@ -41,3 +41,24 @@ export class MnistCNN extends nn.Module {
     return this.fc2(x);
   }
 }
+
+/**
+ * The CNN of `npm run mnist:speedrun` (215,194 parameters): conv 5×5·24 → ReLU → 2×2 max pool →
+ * conv 3×3·32 → ReLU → pool → 256 → ReLU → 10, no padding, no batch norm. With Adam and a one-cycle
+ * schedule (max lr 0.005, batch 128, two epochs) it reaches 99.2% test accuracy.
+ */
+export class MnistSpeedrunCNN extends nn.Module {
+  conv1 = new nn.Conv2d(1, 24, 5); // 28×28 → 24×24
+  conv2 = new nn.Conv2d(24, 32, 3); // 12×12 → 10×10
+  pool = new nn.MaxPool2d(2);
+  fc1 = new nn.Linear(32 * 5 * 5, 256);
+  fc2 = new nn.Linear(256, 10);
+
+  forward(x: Tensor): Tensor {
+    checkArgCount("forward", arguments, 1);
+    if (x.ndim === 2) x = x.view(x.shape[0], 1, 28, 28);
+    x = this.pool(this.conv1(x).relu()); // 24 × 12 × 12
+    x = this.pool(this.conv2(x).relu()); // 32 × 5 × 5
+    return this.fc2(this.fc1(x.flatten(1)).relu());
+  }
+}
