@@ -170,7 +170,9 @@ describe("command-line helpers", () => {
   it("model files: metadata, key shapes, checkpoints and the tutorial's nn.Sequential", () => {
     const t = { shape: [1], data: new Float32Array(1), dtype: "F32" };
     expect(interpretModelFile({ "fc1.weight": t, "fc3.weight": t }, {}, "f").kind).toBe("mlp");
-    expect(interpretModelFile({ "conv1.weight": t }, {}, "f").kind).toBe("cnn");
+    expect(interpretModelFile({ "conv1.weight": t, "bn1.weight": t }, {}, "f").kind).toBe("cnn");
+    expect(interpretModelFile({ "conv1.weight": t, "conv2.weight": t }, {}, "f").kind).toBe("speedrun"); // no batch norm
+    expect(interpretModelFile({ "conv1.weight": t }, { "wasmgrad.model": "speedrun" }, "f").kind).toBe("speedrun");
     expect(interpretModelFile({ x: t }, { "wasmgrad.model": "cnn", "wasmgrad.normalize": "0.5,0.25" }, "f")).toMatchObject({
       kind: "cnn",
       mean: 0.5,
@@ -182,6 +184,6 @@ describe("command-line helpers", () => {
     expect(Object.keys(seq.stateDict)).toEqual(["fc1.weight", "fc1.bias", "fc2.weight", "fc3.weight"]);
     const ck = interpretModelFile({ "model.fc1.weight": t, "model.fc3.weight": t, "optimizer.0.exp_avg": t }, { format: "wasmgrad.checkpoint" }, "f");
     expect(Object.keys(ck.stateDict)).toEqual(["fc1.weight", "fc3.weight"]);
-    expect(() => interpretModelFile({ w: t }, {}, "f.safetensors")).toThrow(/f\.safetensors: cannot tell which model .* pass --model mlp or --model cnn/);
+    expect(() => interpretModelFile({ w: t }, {}, "f.safetensors")).toThrow(/f\.safetensors: cannot tell which model .* pass --model mlp, cnn or speedrun/);
   });
 });

@@ -302,7 +302,7 @@ describe("errors: one line on stderr, a non-zero exit code, no stack trace", () 
 
   it.each([
     [["train", "--bogus"], 2, /^wasmgrad: train: unknown flag --bogus \(see wasmgrad train --help\)$/],
-    [["train", "--model", "resnet"], 2, /^wasmgrad: train: --model expects mlp \| cnn, got 'resnet'$/],
+    [["train", "--model", "resnet"], 2, /^wasmgrad: train: --model expects mlp \| cnn \| speedrun, got 'resnet'$/],
     [["train", "--epochs", "two"], 2, /^wasmgrad: train: --epochs expects an integer ≥ 1, got 'two'$/],
     [["train", "--lr"], 2, /^wasmgrad: train: --lr needs a value/],
     [["train", "--scheduler", "linear"], 2, /--scheduler expects none \| step \| cosine \| onecycle, got 'linear'/],
