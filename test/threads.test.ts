@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend, type Backend } from "../src/backend/index.js";
 import { splitGemm, type GemmArgs } from "../src/backend/threads.js";
+import { workersReady } from "./helpers/threads.js";
 import { DataLoader, Generator, data, getBackend, getNumThreads, manualSeed, nn, optim, setBackend, setNumThreads, tensor } from "../src/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -10,7 +11,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits until the backend's pool has started its workers (they start asynchronously). */
 async function withThreads(be: Backend, n: number): Promise<void> {
   expect(be.setNumThreads(n)).toBe(n);
-  await sleep(300);
+  await workersReady(be);
 }
 
 function fillRandom(be: Backend, ptr: number, n: number, g: Generator): void {
@@ -190,7 +191,7 @@ describe("activations on threads", () => {
     const run = async (threads: number) => {
       const be = createBackend("wasm");
       expect(be.setNumThreads(threads)).toBe(threads);
-      await new Promise((r) => setTimeout(r, 200)); // let the worker start
+      await workersReady(be);
       const g = new Generator(3);
       // 500,003 elements (past the split threshold of a sleeping worker; not a multiple of 4, so the
       // last range has a scalar tail)

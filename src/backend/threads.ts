@@ -171,6 +171,11 @@ export class ThreadPool {
     this.canBlock = canAtomicsWait(this.blocks[0]);
   }
 
+  /** Whether every worker has started (instantiated the kernels) and can take slices. */
+  allReady(): boolean {
+    return this.blocks.every((b) => Atomics.load(b, READY) === 1);
+  }
+
   /** Workers that have started and are worth a slice of a gemm of `flops` now. */
   private readyWorkers(flops: number): number[] {
     const ready: number[] = [];

@@ -9,6 +9,7 @@ import { ShapeError, type Tensor, ValueError, nn, tensor } from "../../src/index
 import { attentionComposed, fusedAttention } from "../../src/ops/attention.js";
 import { Generator } from "../../src/random.js";
 import { thrown } from "../helpers/errors.js";
+import { workersReady } from "../helpers/threads.js";
 
 const BACKENDS = [createBackend("wasm"), createBackend("js")];
 const F = nn.functional;
@@ -265,9 +266,10 @@ describe("fused attention on threads", () => {
     for (const threads of [1, 2]) {
       const be = createBackend("wasm");
       expect(be.setNumThreads(threads)).toBe(threads);
-      await new Promise((r) => setTimeout(r, 200)); // let the worker start
+      await workersReady(be);
       const r = normals(11, be, true);
-      const [q, k, v] = [r(3, 4, 70, 16), r(3, 4, 70, 16), r(3, 4, 70, 16)];
+      // 4·T²·D·pairs = 19.7 MFLOP forward: past the split threshold of a worker that is not spinning
+      const [q, k, v] = [r(3, 4, 160, 16), r(3, 4, 160, 16), r(3, 4, 160, 16)];
       const out = fusedAttention(q, k, v, null, 0.25, true, 0, "bhtd");
       out.mul(out).sum().backward();
       results.push([...out.toArray(), ...q.grad!.toArray(), ...k.grad!.toArray(), ...v.grad!.toArray()]);
