@@ -35,15 +35,15 @@ export function mailText(raw: string): string {
   let body = split < 0 ? "" : raw.slice(split);
   const subject = /^Subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(head)?.[1] ?? "";
   body = body
-    .replace(/=\r?\n/g, "") // quoted-printable soft line breaks
-    .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+    .replace(/^[A-Za-z0-9+/]{40,}={0,2}\r?$/gm, " ") // base64 lines (attachments, encoded parts)
     .replace(/^--\S+\s*$/gm, " ") // MIME boundaries
     .replace(/^Content-[\w-]+:.*(?:\r?\n[ \t].*)*$/gim, " ") // MIME part headers
-    .replace(/^[A-Za-z0-9+/=]{40,}$/gm, " ") // base64 lines (attachments, encoded parts)
+    .replace(/=\r?\n/g, "") // quoted-printable soft line breaks
+    .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
     .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
     .replace(/<!--[\s\S]*?-->/g, " ")
     .replace(/<[^>]*>/g, " ")
-    .replace(/&(#\d+|[a-z]+);/gi, (e, name: string) =>
+    .replace(/&(#\d+|[a-z]+);/gi, (_, name: string) =>
       name[0] === "#" ? String.fromCharCode(Number(name.slice(1)) % 65536) : (ENTITIES[name.toLowerCase()] ?? " "),
     );
   return `${subject.replace(/\s+/g, " ").trim()}\n${body.replace(/\s+/g, " ").trim()}`;
