@@ -92,7 +92,7 @@ const programs: Program[] = [
     // Ours pretrains the encoder (masked LM) and writes the folder and the tokenized splits; the
     // twin fine-tunes that same folder on the same token ids, so only the fine-tuning is compared.
     key: "finetune-bert",
-    name: `finetune-bert (SpamAssassin spam vs ham, BERT 2×128, ${flags.quick ? "1 epoch after 100 masked-LM steps" : "3 epochs after 300 masked-LM steps"})`,
+    name: `finetune-bert (SpamAssassin spam vs ham, BERT 2×128, ${flags.quick ? "1 epoch after 100 masked-LM steps" : "2 epochs after 200 masked-LM steps"})`,
     ours: "examples/finetune-bert.ts",
     torch: "examples/pytorch/finetune_bert.py",
     args: ["--out", path.join("test-output", "bench-finetune-bert"), ...(flags.quick ? ["--epochs", "1"] : [])],

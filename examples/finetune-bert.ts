@@ -16,7 +16,7 @@
 // same token ids with the same recipe in PyTorch (npm run bench:examples -- --only finetune-bert).
 //
 //   npm run finetune:bert
-//   npm run finetune:bert -- --pretrain-steps 300 --epochs 3 --lr 2e-4 --out runs/finetune-bert
+//   npm run finetune:bert -- --pretrain-steps 200 --epochs 2 --lr 2e-4 --out runs/finetune-bert
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Generator, type Tensor, correctCount, getBackend, lora, manualSeed, models, nn, noGrad, ops, optim, setBackend, tensor } from "wasmgrad";
@@ -35,10 +35,10 @@ const args = parseFlags(
     vocab: { type: "int", default: 8000, min: SPECIALS.length + 1, help: "vocabulary size (words of the pretraining text, 5 specials included)" },
     "max-length": { type: "int", default: 128, min: 4, help: "tokens per mail, [CLS] and [SEP]s included" },
     limit: { type: "int", default: 0, min: 0, help: "use only this many mails (0: all 6,046)" },
-    "pretrain-steps": { type: "int", default: 300, min: 0, help: "masked-LM steps (0: save the random init as the 'pretrained' folder)" },
+    "pretrain-steps": { type: "int", default: 200, min: 0, help: "masked-LM steps (0: save the random init as the 'pretrained' folder)" },
     "pretrain-lr": { type: "number", default: 5e-4, min: 0, help: "peak masked-LM learning rate" },
     "brown-fraction": { type: "number", default: 1, min: 0, help: "share of the Brown corpus in the pretraining text (0: mails only)" },
-    epochs: { type: "number", default: 3, min: 0, help: "fine-tuning epochs" },
+    epochs: { type: "number", default: 2, min: 0, help: "fine-tuning epochs" },
     batch: { type: "int", default: 32, min: 1, help: "sequences per step (pretraining and fine-tuning)" },
     lr: { type: "number", default: 2e-4, min: 0, help: "peak fine-tuning learning rate" },
     "weight-decay": { type: "number", default: 0.01, min: 0, help: "AdamW weight decay" },
@@ -170,6 +170,7 @@ const runs: { name: string; model: models.BertForSequenceClassification }[] = [
 ];
 if (!args["no-scratch"]) runs.push({ name: "from scratch", model: new models.BertForSequenceClassification({ ...config, numLabels: 2 }) });
 const results = runs.map(({ name, model }) => ({ name, model, ...fineTune(name, model) }));
+if (args.lora) lora.mergeAndUnload(results[0].model); // plain Linear layers again: HF's BertForSequenceClassification keys
 results[0].model.savePretrained(join(args.out, "finetuned"));
 console.log(`saved ${join(args.out, "finetuned")}`);
 for (const r of results)

@@ -7,7 +7,7 @@ new classifier at HF's init), AdamW on every parameter, get_linear_schedule_with
 clipping at 1, dropout 0.1, batches padded to their longest sequence; then the same classifier
 from random init. Prints the same lines. Run examples/finetune-bert.ts first with the same --out.
 
-usage: /usr/bin/python3 examples/pytorch/finetune_bert.py [--out runs/finetune-bert] [--epochs 3] [--lr 2e-4] ..."""
+usage: /usr/bin/python3 examples/pytorch/finetune_bert.py [--out runs/finetune-bert] [--epochs 2] [--lr 2e-4] ..."""
 import argparse
 import json
 import math
@@ -26,7 +26,7 @@ from safetensors_numpy import read_safetensors  # noqa: E402
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 for name, default, kind, help_ in [
     ("out", "runs/finetune-bert", str, "the folder examples/finetune-bert.ts wrote (pretrained/, data.json)"),
-    ("epochs", 3.0, float, "fine-tuning epochs"),
+    ("epochs", 2.0, float, "fine-tuning epochs"),
     ("batch", 32, int, "sequences per step"),
     ("lr", 2e-4, float, "peak learning rate"),
     ("weight-decay", 0.01, float, "AdamW weight decay"),
