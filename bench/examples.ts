@@ -9,12 +9,15 @@ import { machineInfo, machineLine, printTable, repoDir, resultsDir, stamp, openb
 
 const flags = parseFlags(
   "npm run bench:examples --",
-  "The example ports (polynomial, mnist-convnet, char-rnn, gpt, speedrun) and their PyTorch twins, timed in one run.",
+  "The example ports (polynomial, mnist-convnet, char-rnn, gpt, speedrun, finetune-bert) and their PyTorch twins, timed in one run.",
   {
-    quick: { type: "boolean", help: "mnist-convnet on 6,400 images, char-rnn for 2 epochs, gpt for 200 steps (minutes instead of ~20)" },
+    quick: {
+      type: "boolean",
+      help: "mnist-convnet on 6,400 images, char-rnn for 2 epochs, gpt for 200 steps, finetune-bert for 1 epoch after 100 pretraining steps (minutes instead of ~25)",
+    },
     only: {
       type: "string",
-      help: "run these programs only (comma-separated: polynomial, mnist-convnet, char-rnn, gpt, speedrun); their results replace theirs in the day's file",
+      help: "run these programs only (comma-separated: polynomial, mnist-convnet, char-rnn, gpt, speedrun, finetune-bert); their results replace theirs in the day's file",
     },
     out: { type: "string", help: "results file (default bench/results/examples-<date>.json)" },
   },
@@ -84,6 +87,21 @@ const programs: Program[] = [
     torch: "examples/pytorch/mnist_speedrun.py",
     args: flags.quick ? ["--seeds", "1", "--epochs", "0.2"] : ["--seeds", "5"],
     figures: (out) => ({ "training s": last(out, /"meanTrainSeconds": ?([\d.]+)/), "test accuracy %": last(out, /"meanAccuracy": ?([\d.]+)/) }),
+  },
+  {
+    // Ours pretrains the encoder (masked LM) and writes the folder and the tokenized splits; the
+    // twin fine-tunes that same folder on the same token ids, so only the fine-tuning is compared.
+    key: "finetune-bert",
+    name: `finetune-bert (SpamAssassin spam vs ham, BERT 2×128, ${flags.quick ? "1 epoch after 100 masked-LM steps" : "2 epochs after 200 masked-LM steps"})`,
+    ours: "examples/finetune-bert.ts",
+    torch: "examples/pytorch/finetune_bert.py",
+    args: ["--out", path.join("test-output", "bench-finetune-bert"), ...(flags.quick ? ["--epochs", "1"] : [])],
+    oursArgs: flags.quick ? ["--pretrain-steps", "100"] : [],
+    figures: (out) => ({
+      "fine-tuning s (pretrained)": last(out, /^pretrained: .*?, ([\d.]+) s fine-tuning/m),
+      "test accuracy % (pretrained)": last(out, /^pretrained: test accuracy ([\d.]+)%/m),
+      "test accuracy % (from scratch)": last(out, /^from scratch: test accuracy ([\d.]+)%/m),
+    }),
   },
 ];
 const only = flags.only?.split(",").map((k) => k.trim());
