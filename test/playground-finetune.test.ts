@@ -4,15 +4,17 @@
 // through the <input webkitdirectory>, the worker loads it with GPT.fromPretrained, LoRA-fine-tunes
 // it on the first-name sample (the validation loss falls), generates, and the downloaded adapter and
 // merged model are read back in Node. The merged weights are checked against W + scaling·(B·A)ᵀ
-// computed here from the original file and the downloaded adapter. The tokenizer convention
-// (finetune-tokenizer.ts) is checked directly too. A screenshot goes to
+// computed here from the original file and the downloaded adapter. A second run picks loose files:
+// bad picks (one message each), shards, a wasmgrad run folder (nanoGPT keys, tokenizer.json, pasted
+// text) and a 50257-token vocabulary (GPT-2's BPE, whose chunk loads only then). The tokenizer
+// convention (finetune-tokenizer.ts) is checked directly too. A screenshot goes to
 // test-output/playground-finetune.png.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Download, Page } from "playwright-core";
-import { FormatError, ValueError, io } from "wasmgrad";
+import { FormatError, ValueError, io, models } from "../src/index.js";
 import { type Playground, startPlayground } from "../examples/browser/server.js";
 import { chooseTokenizer } from "../examples/browser/finetune-tokenizer.js";
 import { chromiumLaunchOptions, repoRoot } from "./runtimes/harness.js";
@@ -73,6 +75,7 @@ describe("browser playground: fine-tune page", () => {
   let page: Page;
   let dir: string;
   const logs: string[] = [];
+  const requests: string[] = [];
   const state = () => page.evaluate(() => (window as unknown as { __ft: FtState }).__ft);
   const waitFor = async (what: string, fn: string, timeout = 40_000) => {
     try {
@@ -119,6 +122,7 @@ describe("browser playground: fine-tune page", () => {
     page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
     page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+    page.on("request", (r) => requests.push(r.url()));
   });
 
   afterAll(async () => {
@@ -245,5 +249,75 @@ describe("browser playground: fine-tune page", () => {
     expect(s.lora).toEqual({ trainable: 1024, total: 9664, layers: 2 });
     expect(await page.isDisabled("#saveAdapter")).toBe(false);
     expect(s.errors).toEqual([]);
-  }, 90_000);
+    expect(requests.some((r) => /\/bpe-[^/]*\.js$/.test(r))).toBe(false); // GPT-2's BPE chunk is not loaded for a char vocabulary
+  }, 60_000);
+
+  it("reads shards, wasmgrad run folders (nanoGPT keys, tokenizer.json) and GPT-2-sized vocabularies (the BPE chunk, loaded on demand)", async () => {
+    await page.goto(`${playground.url}finetune.html`);
+    // Bad picks: one message each, from the page (no config.json) or from fromPretrained in the worker (naming the key).
+    await page.setInputFiles("#files", [join(TINY, "model.safetensors")]);
+    await waitFor("the page's error", "s.errors.length === 1");
+    expect((await state()).errors[0]).toBe("no config.json in the picked files (got model.safetensors)");
+    const bert = join(repoRoot, "test/reference/golden/hf/bert-tiny-base/model.safetensors");
+    await page.setInputFiles("#files", [join(TINY, "config.json"), bert]);
+    await waitFor("the worker's error", "s.errors.length === 2");
+    expect((await state()).errors[1]).toMatch(/^ValueError: GPT\.fromPretrained: .*no tensor wte\.weight \(missing key/);
+    expect(await page.textContent("#errors")).toBe((await state()).errors[1]);
+    expect(await page.textContent("#modelinfo")).toBe("not loaded (see the message above)");
+
+    // Shards: the page reads the index and sends the files it names.
+    const sharded = join(repoRoot, "test/reference/golden/hf/gpt2-tiny-sharded");
+    await page.setInputFiles(
+      "#files",
+      ["config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"].map((f) => join(sharded, f)),
+    );
+    await waitFor("the shards to load", "s.loaded !== null");
+    expect((await state()).loaded).toMatchObject({ format: "hf", params: 8640 });
+
+    // A run folder of `wasmgrad train --model gpt`: our config, nanoGPT's keys, tokenizer.json; fine-tuned on pasted text.
+    const run = join(dir, "run");
+    mkdirSync(run);
+    const config = { vocabSize: 5, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 };
+    writeFileSync(join(run, "config.json"), JSON.stringify(config));
+    writeFileSync(join(run, "tokenizer.json"), JSON.stringify({ type: "char", chars: ["\n", "a", "b", "c", "d"] }));
+    io.saveSafetensors(new models.GPT(config).stateDict(), join(run, "model.safetensors"));
+    await page.setInputFiles(
+      "#files",
+      ["config.json", "tokenizer.json", "model.safetensors"].map((f) => join(run, f)),
+    );
+    await waitFor("the run folder to load", "s.loaded !== null");
+    expect((await state()).loaded).toMatchObject({ format: "wasmgrad", vocab: 5, positions: 8, tokenizer: "tokenizer.json: 5 characters", warning: null });
+    await page.selectOption("#source", "mine");
+    await page.fill("#text", `${"abcd\n".repeat(60)}é`); // é is not in the vocabulary: left out, with a note
+    await page.fill("#steps", "20");
+    await page.click("#train");
+    await waitFor("fine-tuning to finish", "s.trained === true");
+    let s = await state();
+    expect(s.steps).toBe(20);
+    expect(s.notes).toEqual(["1 character of the text is not in the model's vocabulary: left out"]);
+    const adapter = await downloads("#saveAdapter", 2);
+    expect(JSON.parse(new TextDecoder().decode(adapter["adapter_config.json"]))).toMatchObject({
+      fan_in_fan_out: false,
+      base_model_name_or_path: "checkpoint",
+    }); // loose files, no _name_or_path
+    expect(Object.keys(io.loadSafetensors(adapter["adapter_model.safetensors"]))).toContain("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight");
+
+    // vocab_size 50257 and no tokenizer file: GPT-2's BPE, from its own chunk.
+    const big = join(dir, "gpt2-vocab");
+    new models.GPT({ vocabSize: 50257, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 8 }).savePretrained(big);
+    await page.setInputFiles(
+      "#files",
+      ["config.json", "model.safetensors"].map((f) => join(big, f)),
+    );
+    await waitFor("the GPT-2-vocabulary model to load", "s.loaded !== null");
+    expect((await state()).loaded).toMatchObject({ vocab: 50257, tokenizer: "vocab_size 50257: GPT-2's BPE" });
+    expect(requests.some((r) => /\/bpe-[^/]*\.js$/.test(r))).toBe(true);
+    await page.fill("#prompt", "Hello world");
+    await page.fill("#tokens", "5");
+    await page.click("#generate");
+    await waitFor("generation to finish", "s.generating === false && s.tokens > 0");
+    s = await state();
+    expect(s.tokens).toBe(5);
+    expect(s.errors.length).toBe(2); // only the two bad picks above
+  }, 60_000);
 });

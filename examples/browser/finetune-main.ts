@@ -57,13 +57,12 @@ const scheduleRedraw = () => {
 async function pickFiles(list: FileList): Promise<{ folder: string; files: PickedFile[] }> {
   const all = [...list];
   const rel = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
-  const folder =
-    rel(all[0] ?? new File([], "checkpoint"))
-      .split("/")[0]
-      .replace(/\.[^.]*$/, "") || "checkpoint";
+  // A folder pick names its folder (the adapter's base_model_name_or_path); loose files do not.
+  const first = all.length > 0 ? rel(all[0]) : "";
+  const folder = first.includes("/") ? first.split("/")[0] : "";
   // A picked folder may hold subfolders (onnx/, .git/) and other formats (pytorch_model.bin, flax): only its top level counts.
   const top = new Map(all.filter((f) => rel(f).split("/").length <= 2).map((f) => [f.name, f]));
-  if (!top.has("config.json")) throw new Error(`no config.json in ${folder} (got ${[...top.keys()].join(", ") || "no files"})`);
+  if (!top.has("config.json")) throw new Error(`no config.json in ${folder || "the picked files"} (got ${[...top.keys()].join(", ") || "no files"})`);
   const wanted = ["config.json", "wasmgrad_tokenizer.json", "tokenizer.json"];
   if (top.has("model.safetensors.index.json")) {
     const index = JSON.parse(await top.get("model.safetensors.index.json")!.text()) as { weight_map?: Record<string, string> };
@@ -71,7 +70,7 @@ async function pickFiles(list: FileList): Promise<{ folder: string; files: Picke
   } else if (top.has("model.safetensors")) wanted.push("model.safetensors");
   else {
     const bin = top.has("pytorch_model.bin") ? " (pytorch_model.bin is a pickle, which is not read: convert it to safetensors)" : "";
-    throw new Error(`no model.safetensors nor model.safetensors.index.json in ${folder}${bin}`);
+    throw new Error(`no model.safetensors nor model.safetensors.index.json in ${folder || "the picked files"}${bin}`);
   }
   const files: PickedFile[] = [];
   for (const name of wanted) {
@@ -96,7 +95,7 @@ async function onPick(list: FileList | null): Promise<void> {
     $("modelinfo").textContent = "reading the files…";
     const { folder, files } = await pickFiles(list);
     const bytes = files.reduce((n, f) => n + f.bytes.byteLength, 0);
-    $("modelinfo").textContent = `loading ${folder} (${formatBytes(bytes)}) in the worker…`;
+    $("modelinfo").textContent = `loading ${folder || `${files.length} files`} (${formatBytes(bytes)}) in the worker…`;
     worker = new Worker(new URL("./finetune-worker.js", import.meta.url), { type: "module" });
     worker.onmessage = onMessage;
     worker.onerror = (e) => fail(e.message);
@@ -165,7 +164,7 @@ function fail(message: string): void {
   Object.assign(state, { loading: false, training: false, generating: false });
   button("stop").disabled = true;
   if (state.loaded !== null) for (const id of ["train", "generate", "saveMerged"]) button(id).disabled = false;
-  if (state.loaded === null) $("modelinfo").textContent = "not loaded";
+  if (state.loaded === null) $("modelinfo").textContent = "not loaded (see the message above)";
   button("saveAdapter").disabled = state.lora === null;
 }
 

@@ -22,6 +22,7 @@ export interface FinetuneConfig {
 }
 
 export type ToFinetuneWorker =
+  /** folder: the picked folder's name ("" for loose files) */
   | { type: "load"; folder: string; files: PickedFile[] }
   | { type: "train"; config: FinetuneConfig }
   | { type: "generate"; prompt: string; tokens: number; temperature: number; topK: number; seed: number }

@@ -8,7 +8,7 @@
 //  4. Otherwise UTF-8 bytes modulo the vocabulary, with a warning: training runs, but the text the
 //     model sees is not the text it was trained on.
 // Pure functions of the files' bytes, so test/playground-finetune.test.ts checks them in Node too.
-import { FormatError, ValueError, data } from "wasmgrad";
+import { FormatError, ValueError, data } from "../../src/index.js"; // the same module as "wasmgrad" in the bundle (server.ts aliases it to src/)
 
 /** The tokenizer file names this page reads, in order. */
 export const TOKENIZER_FILES = ["wasmgrad_tokenizer.json", "tokenizer.json"] as const;

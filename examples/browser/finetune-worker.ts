@@ -17,11 +17,13 @@ let tokenizer: data.Tokenizer | null = null;
 
 async function load(name: string, picked: PickedFile[]): Promise<void> {
   const t0 = performance.now();
-  folder = name;
   const files = new Map(picked.map((f) => [f.name, new Uint8Array(f.bytes)]));
+  const where = name || "the picked files";
   const configBytes = files.get("config.json");
-  if (configBytes === undefined) throw new Error(`${name}: no config.json among the picked files (${[...files.keys()].join(", ")})`);
+  if (configBytes === undefined) throw new Error(`${where}: no config.json among the picked files (${[...files.keys()].join(", ")})`);
   const config = JSON.parse(new TextDecoder().decode(configBytes)) as Record<string, unknown>;
+  // The adapter's base_model_name_or_path: the folder's name, else what transformers recorded in config.json.
+  folder = name || (typeof config._name_or_path === "string" && config._name_or_path !== "" ? config._name_or_path : "checkpoint");
   if (typeof config.model_type === "string") {
     format = "hf";
     model = models.GPT.fromPretrained(Object.fromEntries(files));
@@ -29,12 +31,12 @@ async function load(name: string, picked: PickedFile[]): Promise<void> {
     // `wasmgrad train --model gpt` / `npm run gpt`: our GPTConfig and nanoGPT's state-dict keys.
     format = "wasmgrad";
     const weights = files.get("model.safetensors");
-    if (weights === undefined) throw new Error(`${name}: a wasmgrad run folder needs model.safetensors`);
+    if (weights === undefined) throw new Error(`${where}: a wasmgrad run folder needs model.safetensors`);
     model = new models.GPT(config as unknown as models.GPTConfig);
     model.loadStateDict(io.loadSafetensors(weights));
     model.eval();
   } else {
-    throw new Error(`${name}/config.json is neither a Hugging Face config (model_type "gpt2") nor a wasmgrad GPT config (vocabSize, nLayer, …)`);
+    throw new Error(`config.json of ${where} is neither a Hugging Face config (model_type "gpt2") nor a wasmgrad GPT config (vocabSize, nLayer, …)`);
   }
   const c = model.config;
   plan = chooseTokenizer(files, c.vocabSize);
@@ -85,7 +87,8 @@ function fineTune(c: FinetuneConfig): void {
   const m = model;
   setNumThreads(c.threads);
   const { ids, dropped } = encode(c.text);
-  if (dropped > 0) post({ type: "note", message: `${dropped} characters of the text are not in the model's vocabulary and were left out` });
+  if (dropped > 0)
+    post({ type: "note", message: `${dropped} character${dropped === 1 ? " of the text is" : "s of the text are"} not in the model's vocabulary: left out` });
   const split = Math.floor(ids.length * 0.9);
   const trainIds = ids.subarray(0, split);
   const valIds = ids.subarray(split);
