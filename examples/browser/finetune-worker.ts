@@ -176,7 +176,9 @@ function save(what: "adapter" | "merged"): void {
     files = { ...model.savePretrained() };
     if (plan?.kind === "char") files["wasmgrad_tokenizer.json"] = new TextEncoder().encode(`${JSON.stringify(plan.tokenizer.toJSON())}\n`);
   }
-  const list = Object.entries(files).map(([name, b]) => ({ name, bytes: b.slice().buffer as ArrayBuffer }));
+  // Transferred, not copied (a 500 MB model.safetensors would otherwise exist twice); a view of a larger buffer is copied out.
+  const own = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+  const list = Object.entries(files).map(([name, b]) => ({ name, bytes: own(b) }));
   post(
     { type: "files", what, files: list },
     list.map((f) => f.bytes),
