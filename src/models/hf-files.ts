@@ -84,7 +84,7 @@ export function readPretrained(op: string, source: PretrainedSource): Pretrained
     add("model.safetensors", null);
   } else {
     const bin = files.has("pytorch_model.bin") ? " (pytorch_model.bin is a pickle, which we do not read: convert it with safetensors' convert script)" : "";
-    throw new FormatError(`${op}: ${files.where} has neither model.safetensors nor ${INDEX}${bin}`);
+    throw new FormatError(`${op}: neither model.safetensors nor ${INDEX} is in ${files.where}${bin}`);
   }
   return { config: config as Record<string, unknown>, tensors, fileOf, where: files.where };
 }
@@ -132,7 +132,7 @@ function fileReader(op: string, source: PretrainedSource): FileReader {
 }
 
 function parseJson(op: string, files: FileReader, name: string): unknown {
-  if (!files.has(name)) throw new FormatError(`${op}: ${files.where} has no ${name}`);
+  if (!files.has(name)) throw new FormatError(`${op}: ${name} is missing from ${files.where}`);
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(files.read(name)));
   } catch (e) {

@@ -221,7 +221,9 @@ describe("GPT.fromPretrained: bad checkpoints get one error naming the key or fi
     expect(thrown(FormatError, () => models.GPT.fromPretrained({ ...f, "pytorch_model.bin": new Uint8Array(1) })).message).toContain(
       "pytorch_model.bin is a pickle",
     );
-    expect(thrown(FormatError, () => models.GPT.fromPretrained({ "model.safetensors": base()["model.safetensors"] })).message).toContain("has no config.json");
+    expect(thrown(FormatError, () => models.GPT.fromPretrained({ "model.safetensors": base()["model.safetensors"] })).message).toContain(
+      "config.json is missing from the given files",
+    );
     expect(thrown(ValueError, () => models.GPT.fromPretrained({ "config.json": "{}" as unknown as Uint8Array })).message).toContain(
       'the file "config.json" must be bytes',
     );
