@@ -170,7 +170,7 @@ export class Tensor {
         `data: this tensor is a non-contiguous view (shape ${shapeStr(this.shape)}, strides ${shapeStr(this.strides)}); call .contiguous().data, or .toArray() for a copy`,
       );
     }
-    const p = this.ptr >> 2;
+    const p = this.ptr >>> 2;
     const view = this.dtype === "float32" ? this.backend.f32() : this.backend.i32();
     return view.subarray(p, p + this.size);
   }
@@ -198,7 +198,7 @@ export class Tensor {
       o += (flat % n) * this.strides[d];
       flat = Math.floor(flat / n);
     }
-    const p = (this.basePtr >> 2) + o;
+    const p = (this.basePtr >>> 2) + o;
     return this.dtype === "float32" ? this.backend.f32()[p] : this.backend.i32()[p];
   }
 

@@ -136,7 +136,7 @@ export function metaWriter(heap: Heap, views: MemoryViews): (values: Int32Array)
   return (values) => {
     if (values.length * 4 > META_BYTES) throw new ValueError(`writeMeta: ${values.length} int32s do not fit the ${META_BYTES}-byte meta buffer`);
     if (ptr === 0) ptr = heap.alloc(META_BYTES);
-    views.i32().set(values, ptr >> 2);
+    views.i32().set(values, ptr >>> 2);
     return ptr;
   };
 }

@@ -84,14 +84,14 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     // or 12–14 (backward), see assembly/attention.ts.
     attentionForward(args, bh0, bh1, work) {
       const I = views.i32();
-      const flops = 4 * I[(args >> 2) + 8] * I[(args >> 2) + 9] * I[(args >> 2) + 10] * (bh1 - bh0);
+      const flops = 4 * I[(args >>> 2) + 8] * I[(args >>> 2) + 9] * I[(args >>> 2) + 10] * (bh1 - bh0);
       const bytes = 4 * k.attentionWorkFloats();
       if (bh0 === 0 && pool?.attention("forward", args, bh1, flops, bytes, (lo, hi) => k.attentionForward(args, lo, hi, work))) return;
       k.attentionForward(args, bh0, bh1, work);
     },
     attentionBackward(args, bh0, bh1, work) {
       const I = views.i32();
-      const flops = 10 * I[(args >> 2) + 12] * I[(args >> 2) + 13] * I[(args >> 2) + 14] * (bh1 - bh0);
+      const flops = 10 * I[(args >>> 2) + 12] * I[(args >>> 2) + 13] * I[(args >>> 2) + 14] * (bh1 - bh0);
       const bytes = 8 * k.attentionWorkFloats();
       if (bh0 === 0 && pool?.attention("backward", args, bh1, flops, bytes, (lo, hi) => k.attentionBackward(args, lo, hi, work))) return;
       k.attentionBackward(args, bh0, bh1, work);

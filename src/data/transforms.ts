@@ -364,7 +364,7 @@ export function warpBatch(batch: Tensor, t: RandomGeometric, fills: number[], sc
   const fillPtr = be.heap.alloc(C * 4);
   try {
     new Float64Array(be.memory.buffer, mapPtr, maps.length).set(maps);
-    be.f32().set(fills, fillPtr >> 2);
+    be.f32().set(fills, fillPtr >>> 2);
     be.affineNearest(out.ptr, batch.ptr, N, C, H, W, OH, OW, mapPtr, fillPtr);
   } finally {
     be.heap.free(mapPtr);

@@ -590,8 +590,8 @@ export function fillInPlace(x: Tensor, value: number): void {
   // A one-element source broadcast over the view (stride 0).
   const tmp = allocTemp(be, 4);
   try {
-    if (x.dtype === "float32") be.f32()[tmp.ptr >> 2] = v;
-    else be.i32()[tmp.ptr >> 2] = v;
+    if (x.dtype === "float32") be.f32()[tmp.ptr >>> 2] = v;
+    else be.i32()[tmp.ptr >>> 2] = v;
     const [meta, nd] = stridedMeta(be, x.shape, [x.strides, x.shape.map(() => 0)]);
     be.copyStrided(x.basePtr, tmp.ptr, meta, nd);
   } finally {

@@ -8,11 +8,11 @@ export function adagradKernels({ f32 }: JsMemory) {
     adagradStep(p, g, sum, n, clr, eps, weightDecay, maximize) {
       const F = f32();
       for (let i = 0; i < n; i++) {
-        const w = F[(p >> 2) + i];
-        let d = maximize ? -F[(g >> 2) + i] : F[(g >> 2) + i];
+        const w = F[(p >>> 2) + i];
+        let d = maximize ? -F[(g >>> 2) + i] : F[(g >>> 2) + i];
         if (weightDecay !== 0) d += weightDecay * w;
-        const s = (F[(sum >> 2) + i] = F[(sum >> 2) + i] + d * d);
-        F[(p >> 2) + i] = w - (clr * d) / (Math.sqrt(s) + eps);
+        const s = (F[(sum >>> 2) + i] = F[(sum >>> 2) + i] + d * d);
+        F[(p >>> 2) + i] = w - (clr * d) / (Math.sqrt(s) + eps);
       }
     },
   } satisfies Pick<Kernels, "adagradStep">;

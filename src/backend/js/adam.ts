@@ -8,11 +8,11 @@ export function adamKernels({ f32 }: JsMemory) {
   return {
     adamStep(p, g, m, v, vmax, n, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, decay, decoupled, amsgrad, maximize, stepSize, bc2Sqrt) {
       const f = f32(),
-        P = p >> 2,
-        G = g >> 2,
-        Mo = m >> 2,
-        V = v >> 2,
-        VM = vmax >> 2;
+        P = p >>> 2,
+        G = g >>> 2,
+        Mo = m >>> 2,
+        V = v >>> 2,
+        VM = vmax >>> 2;
       for (let i = 0; i < n; i++) {
         let w = f[P + i];
         let d = maximize ? -f[G + i] : f[G + i];

@@ -22,7 +22,7 @@ function dot(F: Float32Array, a: number, b: number, D: number): number {
 
 /** The kernel's int32 argument record: `n` words, then the 14 strides. */
 function record(I: Int32Array, args: number, n: number): { words: number[]; strides: number[] } {
-  const all = Array.from(I.subarray(args >> 2, (args >> 2) + n + 14));
+  const all = Array.from(I.subarray(args >>> 2, (args >>> 2) + n + 14));
   return { words: all.slice(0, n), strides: all.slice(n) };
 }
 
@@ -30,7 +30,7 @@ function record(I: Int32Array, args: number, n: number): { words: number[]; stri
 function bases(bh: number, H: number, st: number[], q: number, k: number, v: number, o: number, mask: number, dout: number) {
   const b = Math.floor(bh / H),
     h = bh % H;
-  const at = (ptr: number, i: number) => (ptr >> 2) + b * st[i] + h * st[i + 1];
+  const at = (ptr: number, i: number) => (ptr >>> 2) + b * st[i] + h * st[i + 1];
   return { qb: at(q, 0), kb: at(k, 3), vb: at(v, 6), ob: at(o, 9), dob: at(dout, 9), mb: mask !== 0 ? at(mask, 12) : -1 };
 }
 
@@ -99,7 +99,7 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
             }
             for (let r = 0; r < nr; r++) {
               const orow = ob + (i0 + r) * oT,
-                at = (lse >> 2) + bh * T + i0 + r;
+                at = (lse >>> 2) + bh * T + i0 + r;
               if (mx[r] === -Infinity) {
                 F.fill(NaN, orow, orow + D);
                 F[at] = -Infinity;
@@ -123,9 +123,9 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
       for (let bh = bh0; bh < bh1; bh++) {
         {
           const { qb, kb, vb, ob, mb, dob } = bases(bh, H, strides, q, k, v, o, mask, dout);
-          const dqb = (dq >> 2) + bh * T * D,
-            dkb = (dk >> 2) + bh * S * D,
-            dvb = (dv >> 2) + bh * S * D;
+          const dqb = (dq >>> 2) + bh * T * D,
+            dkb = (dk >>> 2) + bh * S * D,
+            dvb = (dv >>> 2) + bh * S * D;
           F.fill(0, dkb, dkb + S * D);
           F.fill(0, dvb, dvb + S * D);
           F.fill(0, dqb, dqb + T * D);
@@ -139,7 +139,7 @@ export function attentionKernels({ f32, i32 }: JsMemory) {
                 DS: number[][] = [];
               for (let r = 0; r < nr; r++) {
                 const i = i0 + r;
-                const L = F[(lse >> 2) + bh * T + i];
+                const L = F[(lse >>> 2) + bh * T + i];
                 P.push(new Array<number>(nj));
                 DS.push(new Array<number>(nj));
                 for (let j = 0; j < nj; j++) {

@@ -17,7 +17,7 @@ export function augmentKernels({ f32, memory }: JsMemory) {
               yi = Math.floor(d * x + e * y + g + 0.5);
             const inside = xi >= 0 && xi < W && yi >= 0 && yi < H;
             for (let ch = 0; ch < C; ch++) {
-              f[(dst >> 2) + ((n * C + ch) * OH + y) * OW + x] = inside ? f[(src >> 2) + ((n * C + ch) * H + yi) * W + xi] : f[(fills >> 2) + ch];
+              f[(dst >>> 2) + ((n * C + ch) * OH + y) * OW + x] = inside ? f[(src >>> 2) + ((n * C + ch) * H + yi) * W + xi] : f[(fills >>> 2) + ch];
             }
           }
         }

@@ -72,7 +72,7 @@ function intOp(op: number, x: number, y: number): number {
 export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
   return {
     fill(dst, n, value) {
-      f32().fill(value, dst >> 2, (dst >> 2) + n);
+      f32().fill(value, dst >>> 2, (dst >>> 2) + n);
     },
     copy(dst, src, bytes) {
       const u = u8();
@@ -80,47 +80,47 @@ export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
     },
     add(dst, a, b, n) {
       const f = f32(),
-        D = dst >> 2,
-        A = a >> 2,
-        B = b >> 2;
+        D = dst >>> 2,
+        A = a >>> 2,
+        B = b >>> 2;
       for (let i = 0; i < n; i++) f[D + i] = f[A + i] + f[B + i];
     },
     sub(dst, a, b, n) {
       const f = f32(),
-        D = dst >> 2,
-        A = a >> 2,
-        B = b >> 2;
+        D = dst >>> 2,
+        A = a >>> 2,
+        B = b >>> 2;
       for (let i = 0; i < n; i++) f[D + i] = f[A + i] - f[B + i];
     },
     mul(dst, a, b, n) {
       const f = f32(),
-        D = dst >> 2,
-        A = a >> 2,
-        B = b >> 2;
+        D = dst >>> 2,
+        A = a >>> 2,
+        B = b >>> 2;
       for (let i = 0; i < n; i++) f[D + i] = f[A + i] * f[B + i];
     },
     // Scalars arrive as float32, as the wasm parameters do, and each float32 operation is
     // rounded (a double computes one +, × of floats exactly before the rounding): same bits.
     affine(dst, a, s, t, n) {
       const f = f32(),
-        D = dst >> 2,
-        A = a >> 2,
+        D = dst >>> 2,
+        A = a >>> 2,
         S = Math.fround(s),
         T = Math.fround(t);
       for (let i = 0; i < n; i++) f[D + i] = Math.fround(f[A + i] * S) + T;
     },
     axpy(dst, x, alpha, n) {
       const f = f32(),
-        D = dst >> 2,
-        X = x >> 2,
+        D = dst >>> 2,
+        X = x >>> 2,
         al = Math.fround(alpha);
       for (let i = 0; i < n; i++) f[D + i] += Math.fround(al * f[X + i]);
     },
     rowwise(dst, a, row, M, N, mode) {
       const f = f32(),
-        D = dst >> 2,
-        A = a >> 2,
-        R = row >> 2;
+        D = dst >>> 2,
+        A = a >>> 2,
+        R = row >>> 2;
       for (let i = 0; i < M; i++) {
         for (let j = 0; j < N; j++) {
           const v = f[A + i * N + j];
@@ -131,8 +131,8 @@ export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
     },
     relu(dst, x, n) {
       const f = f32(),
-        D = dst >> 2,
-        X = x >> 2;
+        D = dst >>> 2,
+        X = x >>> 2;
       for (let i = 0; i < n; i++) {
         const v = f[X + i];
         f[D + i] = v > 0 || Number.isNaN(v) ? v : 0;
@@ -140,17 +140,17 @@ export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
     },
     reluBackward(dx, dy, y, n) {
       const f = f32(),
-        DX = dx >> 2,
-        DY = dy >> 2,
-        Y = y >> 2;
+        DX = dx >>> 2,
+        DY = dy >>> 2,
+        Y = y >>> 2;
       for (let i = 0; i < n; i++) f[DX + i] = f[Y + i] > 0 ? f[DY + i] : 0;
     },
     binaryStrided(op, dst, a, b, meta, nd, isInt) {
       const F = f32(),
         I = i32(),
-        D = dst >> 2,
-        A = a >> 2,
-        B = b >> 2;
+        D = dst >>> 2,
+        A = a >>> 2,
+        B = b >>> 2;
       const compare = op >= BinaryOp.Eq && op <= BinaryOp.Ge;
       forEachElement(I, meta, nd, 3, ([d, x, y]) => {
         if (isInt) I[D + d] = intOp(op, I[A + x], I[B + y]);
@@ -160,10 +160,10 @@ export function elementwiseKernels({ f32, i32, u8 }: JsMemory) {
     },
     whereStrided(dst, cond, a, b, meta, nd) {
       const I = i32(),
-        D = dst >> 2,
-        C = cond >> 2,
-        A = a >> 2,
-        B = b >> 2;
+        D = dst >>> 2,
+        C = cond >>> 2,
+        A = a >>> 2,
+        B = b >>> 2;
       forEachElement(I, meta, nd, 4, ([d, c, x, y]) => (I[D + d] = I[C + c] !== 0 ? I[A + x] : I[B + y]));
     },
   } satisfies Pick<

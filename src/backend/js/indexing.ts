@@ -11,8 +11,8 @@ export function indexingKernels({ f32, i32 }: JsMemory) {
       const I = i32();
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < n; j++) {
-          const r = I[(index >> 2) + j];
-          for (let k = 0; k < inner; k++) I[(dst >> 2) + (o * n + j) * inner + k] = I[(src >> 2) + (o * R + r) * inner + k];
+          const r = I[(index >>> 2) + j];
+          for (let k = 0; k < inner; k++) I[(dst >>> 2) + (o * n + j) * inner + k] = I[(src >>> 2) + (o * R + r) * inner + k];
         }
       }
     },
@@ -21,36 +21,36 @@ export function indexingKernels({ f32, i32 }: JsMemory) {
         I = i32();
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < n; j++) {
-          const r = I[(index >> 2) + j];
-          for (let k = 0; k < inner; k++) F[(dst >> 2) + (o * R + r) * inner + k] += F[(src >> 2) + (o * n + j) * inner + k];
+          const r = I[(index >>> 2) + j];
+          for (let k = 0; k < inner; k++) F[(dst >>> 2) + (o * R + r) * inner + k] += F[(src >>> 2) + (o * n + j) * inner + k];
         }
       }
     },
     gather(dst, src, index, meta, nd, dimStride) {
       const I = i32();
       forEachElement(I, meta, nd, 3, ([d, s, x]) => {
-        I[(dst >> 2) + d] = I[(src >> 2) + s + I[(index >> 2) + x] * dimStride];
+        I[(dst >>> 2) + d] = I[(src >>> 2) + s + I[(index >>> 2) + x] * dimStride];
       });
     },
     scatterAdd(dst, src, index, meta, nd, dimStride) {
       const F = f32(),
         I = i32();
       forEachElement(I, meta, nd, 3, ([d, s, x]) => {
-        F[(dst >> 2) + d + I[(index >> 2) + x] * dimStride] += F[(src >> 2) + s];
+        F[(dst >>> 2) + d + I[(index >>> 2) + x] * dimStride] += F[(src >>> 2) + s];
       });
     },
     countOutOfRange(index, n, size) {
       const I = i32();
       let c = 0;
-      for (let i = 0; i < n; i++) if (I[(index >> 2) + i] < 0 || I[(index >> 2) + i] >= size) c++;
+      for (let i = 0; i < n; i++) if (I[(index >>> 2) + i] < 0 || I[(index >>> 2) + i] >= size) c++;
       return c;
     },
     maskPositions(dst, mask, n) {
       const I = i32();
       let c = 0;
       for (let i = 0; i < n; i++) {
-        if (I[(mask >> 2) + i] !== 0) {
-          if (dst) I[(dst >> 2) + c] = i;
+        if (I[(mask >>> 2) + i] !== 0) {
+          if (dst) I[(dst >>> 2) + c] = i;
           c++;
         }
       }

@@ -9,15 +9,15 @@ export function layoutKernels({ f32, i32 }: JsMemory) {
   return {
     copyStrided(dst, src, meta, nd) {
       const I = i32(),
-        D = dst >> 2,
-        S = src >> 2;
+        D = dst >>> 2,
+        S = src >>> 2;
       forEachElement(I, meta, nd, 2, ([d, s]) => (I[D + d] = I[S + s]));
     },
     cast(dst, src, n, mode) {
       const F = f32(),
         I = i32(),
-        D = dst >> 2,
-        S = src >> 2;
+        D = dst >>> 2,
+        S = src >>> 2;
       for (let i = 0; i < n; i++) {
         if (mode === 0) {
           const v = F[S + i];
@@ -29,8 +29,8 @@ export function layoutKernels({ f32, i32 }: JsMemory) {
     },
     triangle(dst, src, B, R, C, k, upper) {
       const I = i32(),
-        D = dst >> 2,
-        S = src >> 2;
+        D = dst >>> 2,
+        S = src >>> 2;
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < R; i++) {
           for (let j = 0; j < C; j++) {

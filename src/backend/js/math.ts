@@ -160,8 +160,8 @@ export function mathKernels({ f32 }: JsMemory) {
   return {
     unary(op, dst, x, n, p0, p1) {
       const F = f32(),
-        D = dst >> 2,
-        X = x >> 2,
+        D = dst >>> 2,
+        X = x >>> 2,
         a = f(p0),
         b = f(p1);
       for (let i = 0; i < n; i++) F[D + i] = op1(op, F[X + i], a, b);
@@ -171,7 +171,7 @@ export function mathKernels({ f32 }: JsMemory) {
         a = f(p0),
         b = f(p1);
       for (let i = 0; i < n; i++) {
-        F[(dx >> 2) + i] = F[(dy >> 2) + i] * derivative(op, F[(x >> 2) + i], F[(y >> 2) + i], a, b);
+        F[(dx >>> 2) + i] = F[(dy >>> 2) + i] * derivative(op, F[(x >>> 2) + i], F[(y >>> 2) + i], a, b);
       }
     },
   } satisfies Pick<Kernels, "unary" | "unaryBackward">;

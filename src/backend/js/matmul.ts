@@ -8,10 +8,10 @@ export function matmulKernels({ f32 }: JsMemory) {
   return {
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
       const f = f32();
-      const A = a >> 2,
-        B = b >> 2,
-        C = c >> 2,
-        bi = bias >> 2;
+      const A = a >>> 2,
+        B = b >>> 2,
+        C = c >>> 2,
+        bi = bias >>> 2;
       const row = new Float64Array(N);
       for (let i = 0; i < M; i++) {
         for (let j = 0; j < N; j++) {

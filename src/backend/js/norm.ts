@@ -10,75 +10,75 @@ export function normKernels({ f32 }: JsMemory) {
       const f = f32();
       for (let n = 0; n < N; n++)
         for (let c = 0; c < C; c++) {
-          const o = (y >> 2) + (n * C + c) * S;
-          f.fill(f[(v >> 2) + c], o, o + S);
+          const o = (y >>> 2) + (n * C + c) * S;
+          f.fill(f[(v >>> 2) + c], o, o + S);
         }
     },
     channelSum(dst, x, N, C, S, accumulate) {
       const f = f32();
       for (let c = 0; c < C; c++) {
-        let s = accumulate ? f[(dst >> 2) + c] : 0;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
-        f[(dst >> 2) + c] = s;
+        let s = accumulate ? f[(dst >>> 2) + c] : 0;
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >>> 2) + (n * C + c) * S + k];
+        f[(dst >>> 2) + c] = s;
       }
     },
     bnStats(mean, variance, x, N, C, S) {
       const f = f32();
       for (let c = 0; c < C; c++) {
         let s = 0;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >> 2) + (n * C + c) * S + k];
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >>> 2) + (n * C + c) * S + k];
         const m = s / (N * S);
         let q = 0;
-        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) q += (f[(x >> 2) + (n * C + c) * S + k] - m) ** 2;
-        f[(mean >> 2) + c] = m;
-        f[(variance >> 2) + c] = q / (N * S);
+        for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) q += (f[(x >>> 2) + (n * C + c) * S + k] - m) ** 2;
+        f[(mean >>> 2) + c] = m;
+        f[(variance >>> 2) + c] = q / (N * S);
       }
     },
     bnForward(y, x, mean, invstd, weight, bias, N, C, S) {
       const f = f32();
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c],
-          r = f[(invstd >> 2) + c];
-        const w = weight ? f[(weight >> 2) + c] : 1,
-          b = bias ? f[(bias >> 2) + c] : 0;
+        const m = f[(mean >>> 2) + c],
+          r = f[(invstd >>> 2) + c];
+        const w = weight ? f[(weight >>> 2) + c] : 1,
+          b = bias ? f[(bias >>> 2) + c] : 0;
         for (let n = 0; n < N; n++)
           for (let k = 0; k < S; k++) {
             const o = (n * C + c) * S + k;
-            f[(y >> 2) + o] = (f[(x >> 2) + o] - m) * r * w + b;
+            f[(y >>> 2) + o] = (f[(x >>> 2) + o] - m) * r * w + b;
           }
       }
     },
     bnBackwardSums(sums, dy, x, mean, invstd, N, C, S) {
       const f = f32();
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c],
-          r = f[(invstd >> 2) + c];
+        const m = f[(mean >>> 2) + c],
+          r = f[(invstd >>> 2) + c];
         let sumDy = 0,
           sumDyXhat = 0;
         for (let n = 0; n < N; n++)
           for (let k = 0; k < S; k++) {
             const o = (n * C + c) * S + k;
-            sumDy += f[(dy >> 2) + o];
-            sumDyXhat += f[(dy >> 2) + o] * (f[(x >> 2) + o] - m) * r;
+            sumDy += f[(dy >>> 2) + o];
+            sumDyXhat += f[(dy >>> 2) + o] * (f[(x >>> 2) + o] - m) * r;
           }
-        f[(sums >> 2) + c] = sumDy;
-        f[(sums >> 2) + C + c] = sumDyXhat;
+        f[(sums >>> 2) + c] = sumDy;
+        f[(sums >>> 2) + C + c] = sumDyXhat;
       }
     },
     bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats) {
       const f = f32(),
         M = N * S;
       for (let c = 0; c < C; c++) {
-        const m = f[(mean >> 2) + c],
-          r = f[(invstd >> 2) + c],
-          w = weight ? f[(weight >> 2) + c] : 1;
-        const a = (w * f[(sums >> 2) + c]) / M,
-          b = (w * f[(sums >> 2) + C + c]) / M;
+        const m = f[(mean >>> 2) + c],
+          r = f[(invstd >>> 2) + c],
+          w = weight ? f[(weight >>> 2) + c] : 1;
+        const a = (w * f[(sums >>> 2) + c]) / M,
+          b = (w * f[(sums >>> 2) + C + c]) / M;
         for (let n = 0; n < N; n++)
           for (let k = 0; k < S; k++) {
             const o = (n * C + c) * S + k;
-            const gh = f[(dy >> 2) + o] * w;
-            f[(dx >> 2) + o] = batchStats ? r * (gh - a - (f[(x >> 2) + o] - m) * r * b) : gh * r;
+            const gh = f[(dy >>> 2) + o] * w;
+            f[(dx >>> 2) + o] = batchStats ? r * (gh - a - (f[(x >>> 2) + o] - m) * r * b) : gh * r;
           }
       }
     },
@@ -90,14 +90,14 @@ export function normKernels({ f32 }: JsMemory) {
         h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
         h = (h ^ (h >>> 16)) >>> 0;
         const m = h >= threshold >>> 0 ? scale : 0;
-        f[(mask >> 2) + i] = m;
-        f[(y >> 2) + i] = f[(x >> 2) + i] * m;
+        f[(mask >>> 2) + i] = m;
+        f[(y >>> 2) + i] = f[(x >>> 2) + i] * m;
       }
     },
     layerNorm(y, mean, rstd, x, w, b, M, N, eps) {
       const F = f32();
       for (let i = 0; i < M; i++) {
-        const row = (x >> 2) + i * N;
+        const row = (x >>> 2) + i * N;
         let s = 0;
         for (let j = 0; j < N; j++) s += F[row + j];
         const m = s / N;
@@ -105,13 +105,13 @@ export function normKernels({ f32 }: JsMemory) {
         for (let j = 0; j < N; j++) q += (F[row + j] - m) ** 2;
         const mf = Math.fround(m),
           r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
-        F[(mean >> 2) + i] = mf;
-        F[(rstd >> 2) + i] = r;
+        F[(mean >>> 2) + i] = mf;
+        F[(rstd >>> 2) + i] = r;
         for (let j = 0; j < N; j++) {
           let v = (F[row + j] - mf) * r;
-          if (w) v *= F[(w >> 2) + j];
-          if (b) v += F[(b >> 2) + j];
-          F[(y >> 2) + i * N + j] = v;
+          if (w) v *= F[(w >>> 2) + j];
+          if (b) v += F[(b >>> 2) + j];
+          F[(y >>> 2) + i * N + j] = v;
         }
       }
     },
@@ -120,14 +120,14 @@ export function normKernels({ f32 }: JsMemory) {
       const gw = new Float64Array(N),
         gb = new Float64Array(N);
       for (let i = 0; i < M; i++) {
-        const m = F[(mean >> 2) + i],
-          r = F[(rstd >> 2) + i];
+        const m = F[(mean >>> 2) + i],
+          r = F[(rstd >>> 2) + i];
         let sg = 0,
           sgx = 0;
         for (let j = 0; j < N; j++) {
-          const g0 = F[(dy >> 2) + i * N + j],
-            xh = (F[(x >> 2) + i * N + j] - m) * r;
-          const g = w ? g0 * F[(w >> 2) + j] : g0;
+          const g0 = F[(dy >>> 2) + i * N + j],
+            xh = (F[(x >>> 2) + i * N + j] - m) * r;
+          const g = w ? g0 * F[(w >>> 2) + j] : g0;
           sg += g;
           sgx += g * xh;
           gw[j] += g0 * xh;
@@ -135,46 +135,46 @@ export function normKernels({ f32 }: JsMemory) {
         }
         if (!dx) continue;
         for (let j = 0; j < N; j++) {
-          const xh = (F[(x >> 2) + i * N + j] - m) * r;
-          const g = w ? F[(dy >> 2) + i * N + j] * F[(w >> 2) + j] : F[(dy >> 2) + i * N + j];
-          F[(dx >> 2) + i * N + j] = r * (g - sg / N - xh * (sgx / N));
+          const xh = (F[(x >>> 2) + i * N + j] - m) * r;
+          const g = w ? F[(dy >>> 2) + i * N + j] * F[(w >>> 2) + j] : F[(dy >>> 2) + i * N + j];
+          F[(dx >>> 2) + i * N + j] = r * (g - sg / N - xh * (sgx / N));
         }
       }
       for (let j = 0; j < N; j++) {
-        if (dw) F[(dw >> 2) + j] = (accW ? F[(dw >> 2) + j] : 0) + gw[j];
-        if (db) F[(db >> 2) + j] = (accB ? F[(db >> 2) + j] : 0) + gb[j];
+        if (dw) F[(dw >>> 2) + j] = (accW ? F[(dw >>> 2) + j] : 0) + gw[j];
+        if (db) F[(db >>> 2) + j] = (accB ? F[(db >>> 2) + j] : 0) + gb[j];
       }
     },
     rmsNorm(y, rstd, x, w, M, N, eps) {
       const F = f32();
       for (let i = 0; i < M; i++) {
         let q = 0;
-        for (let j = 0; j < N; j++) q += F[(x >> 2) + i * N + j] ** 2;
+        for (let j = 0; j < N; j++) q += F[(x >>> 2) + i * N + j] ** 2;
         const r = Math.fround(1 / Math.sqrt(q / N + Math.fround(eps)));
-        F[(rstd >> 2) + i] = r;
-        for (let j = 0; j < N; j++) F[(y >> 2) + i * N + j] = F[(x >> 2) + i * N + j] * r * (w ? F[(w >> 2) + j] : 1);
+        F[(rstd >>> 2) + i] = r;
+        for (let j = 0; j < N; j++) F[(y >>> 2) + i * N + j] = F[(x >>> 2) + i * N + j] * r * (w ? F[(w >>> 2) + j] : 1);
       }
     },
     rmsNormBackward(dx, dw, dy, x, rstd, w, M, N, accW) {
       const F = f32();
       const gw = new Float64Array(N);
       for (let i = 0; i < M; i++) {
-        const r = F[(rstd >> 2) + i];
+        const r = F[(rstd >>> 2) + i];
         let sgx = 0;
         for (let j = 0; j < N; j++) {
-          const g0 = F[(dy >> 2) + i * N + j],
-            xh = F[(x >> 2) + i * N + j] * r;
-          sgx += (w ? g0 * F[(w >> 2) + j] : g0) * xh;
+          const g0 = F[(dy >>> 2) + i * N + j],
+            xh = F[(x >>> 2) + i * N + j] * r;
+          sgx += (w ? g0 * F[(w >>> 2) + j] : g0) * xh;
           gw[j] += g0 * xh;
         }
         if (!dx) continue;
         for (let j = 0; j < N; j++) {
-          const xh = F[(x >> 2) + i * N + j] * r;
-          const g = w ? F[(dy >> 2) + i * N + j] * F[(w >> 2) + j] : F[(dy >> 2) + i * N + j];
-          F[(dx >> 2) + i * N + j] = r * (g - xh * (sgx / N));
+          const xh = F[(x >>> 2) + i * N + j] * r;
+          const g = w ? F[(dy >>> 2) + i * N + j] * F[(w >>> 2) + j] : F[(dy >>> 2) + i * N + j];
+          F[(dx >>> 2) + i * N + j] = r * (g - xh * (sgx / N));
         }
       }
-      if (dw) for (let j = 0; j < N; j++) F[(dw >> 2) + j] = (accW ? F[(dw >> 2) + j] : 0) + gw[j];
+      if (dw) for (let j = 0; j < N; j++) F[(dw >>> 2) + j] = (accW ? F[(dw >>> 2) + j] : 0) + gw[j];
     },
   } satisfies Pick<
     Kernels,

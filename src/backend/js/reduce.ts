@@ -33,15 +33,15 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
   return {
     sum(x, n) {
       const f = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       let s = 0;
       for (let i = 0; i < n; i++) s += f[X + i];
       return s;
     },
     colSum(dst, x, M, N, accumulate) {
       const f = f32(),
-        D = dst >> 2,
-        X = x >> 2;
+        D = dst >>> 2,
+        X = x >>> 2;
       for (let j = 0; j < N; j++) {
         let s = accumulate ? f[D + j] : 0;
         for (let i = 0; i < M; i++) s += f[X + i * N + j];
@@ -51,7 +51,7 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
     argmaxRows(dst, x, M, N) {
       const f = f32(),
         I = i32(),
-        X = x >> 2;
+        X = x >>> 2;
       for (let i = 0; i < M; i++) {
         let arg = 0;
         let best = f[X + i * N];
@@ -62,27 +62,27 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
             arg = j;
           }
         }
-        I[(dst >> 2) + i] = arg;
+        I[(dst >>> 2) + i] = arg;
       }
     },
     sumsq(x, n) {
       const f = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       let s = 0;
       for (let i = 0; i < n; i++) s += f[X + i] * f[X + i];
       return s;
     },
     nonfiniteCount(x, n) {
       const f = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       let c = 0;
       for (let i = 0; i < n; i++) if (!Number.isFinite(f[X + i])) c++;
       return c;
     },
     reduceDim(op, dst, x, outer, R, inner, accumulate) {
       const F = f32(),
-        D = dst >> 2,
-        X = x >> 2;
+        D = dst >>> 2,
+        X = x >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let acc = reduceIdentity(op);
@@ -95,7 +95,7 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
     argReduceDim(values, indices, x, outer, R, inner, isMin) {
       const F = f32(),
         I = i32(),
-        X = x >> 2;
+        X = x >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let best = F[X + o * R * inner + j],
@@ -107,14 +107,14 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
               arg = r;
             }
           }
-          if (values) F[(values >> 2) + o * inner + j] = best;
-          I[(indices >> 2) + o * inner + j] = arg;
+          if (values) F[(values >>> 2) + o * inner + j] = best;
+          I[(indices >>> 2) + o * inner + j] = arg;
         }
       }
     },
     varDim(dst, mean, x, outer, R, inner, correction) {
       const F = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let s = 0;
@@ -122,15 +122,15 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
           const m = s / R;
           let q = 0;
           for (let r = 0; r < R; r++) q += (F[X + (o * R + r) * inner + j] - m) ** 2;
-          F[(dst >> 2) + o * inner + j] = q / Math.max(R - correction, 0);
-          if (mean) F[(mean >> 2) + o * inner + j] = m;
+          F[(dst >>> 2) + o * inner + j] = q / Math.max(R - correction, 0);
+          if (mean) F[(mean >>> 2) + o * inner + j] = m;
         }
       }
     },
     cumsumDim(y, x, outer, R, inner, reverse) {
       const F = f32(),
-        X = x >> 2,
-        Y = y >> 2;
+        X = x >>> 2,
+        Y = y >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           let s = 0;
@@ -145,25 +145,25 @@ export function reduceKernels({ f32, i32 }: JsMemory) {
     scatterDim(dx, g, index, outer, R, inner, accumulate) {
       const F = f32(),
         I = i32(),
-        D = dx >> 2;
+        D = dx >>> 2;
       for (let o = 0; o < outer; o++) {
         if (!accumulate) F.fill(0, D + o * R * inner, D + (o + 1) * R * inner);
         for (let j = 0; j < inner; j++) {
           const at = o * inner + j;
-          F[D + (o * R + I[(index >> 2) + at]) * inner + j] += F[(g >> 2) + at];
+          F[D + (o * R + I[(index >>> 2) + at]) * inner + j] += F[(g >>> 2) + at];
         }
       }
     },
     prodBackward(dx, dy, x, outer, R, inner) {
       const F = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
-          const g = F[(dy >> 2) + o * inner + j];
+          const g = F[(dy >>> 2) + o * inner + j];
           for (let r = 0; r < R; r++) {
             let p = 1;
             for (let k = 0; k < R; k++) if (k !== r) p *= F[X + (o * R + k) * inner + j];
-            F[(dx >> 2) + (o * R + r) * inner + j] = p * g;
+            F[(dx >>> 2) + (o * R + r) * inner + j] = p * g;
           }
         }
       }

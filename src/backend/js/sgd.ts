@@ -8,9 +8,9 @@ export function sgdKernels({ f32 }: JsMemory) {
   return {
     sgdStep(p, g, buf, n, lr, momentum, oneMinusDampening, weightDecay, nesterov, firstStep, maximize) {
       const f = f32(),
-        P = p >> 2,
-        G = g >> 2,
-        BUF = buf >> 2;
+        P = p >>> 2,
+        G = g >>> 2,
+        BUF = buf >>> 2;
       for (let i = 0; i < n; i++) {
         let d = maximize ? -f[G + i] : f[G + i];
         if (weightDecay !== 0) d += weightDecay * f[P + i];

@@ -23,8 +23,8 @@ export function softmaxKernels({ f32 }: JsMemory) {
   return {
     softmaxDim(y, x, outer, R, inner, log) {
       const F = f32(),
-        X = x >> 2,
-        Y = y >> 2;
+        X = x >>> 2,
+        Y = y >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           const col = o * R * inner + j;
@@ -38,9 +38,9 @@ export function softmaxKernels({ f32 }: JsMemory) {
     },
     softmaxDimBackward(dx, dy, y, outer, R, inner, log) {
       const F = f32(),
-        DX = dx >> 2,
-        DY = dy >> 2,
-        Y = y >> 2;
+        DX = dx >>> 2,
+        DY = dy >>> 2,
+        Y = y >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) {
           const col = o * R * inner + j;
@@ -55,9 +55,9 @@ export function softmaxKernels({ f32 }: JsMemory) {
     },
     logsumexpDim(dst, x, outer, R, inner) {
       const F = f32(),
-        X = x >> 2;
+        X = x >>> 2;
       for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < inner; j++) F[(dst >> 2) + o * inner + j] = columnLogSumExp(F, X + o * R * inner + j, R, inner);
+        for (let j = 0; j < inner; j++) F[(dst >>> 2) + o * inner + j] = columnLogSumExp(F, X + o * R * inner + j, R, inner);
       }
     },
   } satisfies Pick<Kernels, "softmaxDim" | "softmaxDimBackward" | "logsumexpDim">;

@@ -4,7 +4,7 @@
 
 /** Calls visit(offsets) for each element; offsets[j] is operand j's element offset. */
 export function forEachElement(i32: Int32Array, meta: number, nd: number, k: number, visit: (offsets: readonly number[]) => void): void {
-  const m = meta >> 2;
+  const m = meta >>> 2;
   const shape = Array.from(i32.subarray(m, m + nd));
   const strides = Array.from({ length: k }, (_, j) => Array.from(i32.subarray(m + nd * (j + 1), m + nd * (j + 2))));
   const total = shape.reduce((a, b) => a * b, 1);
