@@ -1,5 +1,5 @@
 // Fine-tuning GPT-2 124M within wasm32's 4 GiB: a few LoRA training steps (r 8 on c_attn and
-// c_proj, PEFT's GPT-2 default) on 1×256 tokens of BPE-encoded Brown text, with and without
+// c_proj: the attention's and both MLP projections; PEFT's built-in GPT-2 default is c_attn alone) on 1×256 tokens of BPE-encoded Brown text, with and without
 // gradient checkpointing, a full fine-tune (AdamW on all 124M parameters) for comparison, and a
 // full fine-tune of the GPT-2 medium shape (24 layers × 1024, 355M parameters, random init) that
 // does not fit: it must raise OutOfMemoryError naming the bytes. Each case runs in a process of
@@ -48,7 +48,7 @@ interface Result {
   total: number;
   loadSeconds: number;
   stepSeconds: number[];
-  losses: number[];
+  losses: (number | null)[]; // null: NaN (JSON has no NaN)
   liveBytes: number;
   reservedBytes: number;
   memoryBytes: number;
@@ -92,7 +92,9 @@ function runAll(): void {
       `\n${CASES[c]}: ${res.trainable.toLocaleString("en")} trainable of ${res.total.toLocaleString("en")} parameters; loaded in ${res.loadSeconds.toFixed(1)} s`,
     );
     if (res.stepSeconds.length > 0)
-      console.log(`  steps: ${res.stepSeconds.map((s) => `${s.toFixed(2)} s`).join(", ")}; losses ${res.losses.map((l) => l.toFixed(3)).join(", ")}`);
+      console.log(
+        `  steps: ${res.stepSeconds.map((s) => `${s.toFixed(2)} s`).join(", ")}; losses ${res.losses.map((l) => (l === null ? "NaN" : l.toFixed(3))).join(", ")}`,
+      );
     console.log(`  wasm memory: ${mb(res.liveBytes)} in use, ${mb(res.reservedBytes)} reserved, memory ${mb(res.memoryBytes)}; peak RSS ${mb(res.peakRss)}`);
     if (res.error !== null) console.log(`  OutOfMemoryError: ${res.error}`);
     rows.push([
