@@ -64,9 +64,13 @@ else runAll();
 
 function runAll(): void {
   const cases = args.cases.split(",").map((c) => c.trim()) as Case[];
-  for (const c of cases) if (!(c in CASES)) throw new Error(`--cases: unknown case ${c} (expected ${Object.keys(CASES).join(", ")})`);
+  const usageError = (message: string) => {
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
+  };
+  for (const c of cases) if (!(c in CASES)) usageError(`--cases: unknown case ${c} (expected ${Object.keys(CASES).join(", ")})`);
   if (cases.some((c) => !c.startsWith("medium")) && !existsSync(join(args.dir, "config.json")))
-    throw new Error(`${args.dir} has no config.json: write GPT-2 124M there first (/usr/bin/python3 test/reference/hf_models.py --full ${args.dir})`);
+    usageError(`--dir ${args.dir} has no config.json: write GPT-2 124M there first (/usr/bin/python3 test/reference/hf_models.py --full ${args.dir})`);
   console.log(`GPT-2 fine-tuning steps on 1×${args.tokens} tokens (BPE of Brown text), ${args.steps} steps per case, ${args.threads} thread(s)`);
   const self = fileURLToPath(import.meta.url);
   const rows: string[][] = [];

@@ -53,6 +53,11 @@ setBackend("wasm");
 getBackend().setNumThreads(args.threads);
 manualSeed(args.seed);
 const fmtLoss = (x: number) => x.toFixed(4);
+/** A bad flag value: one line and exit code 2, as parseFlags does for its own errors. */
+const usageError = (message: string): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+};
 
 // ---- the base: pretrained on the Brown corpus, or loaded --------------------------------------
 let base: models.GPT;
@@ -60,9 +65,11 @@ let tokenizer: data.CharTokenizer;
 let baseDir: string;
 if (args.base !== undefined) {
   baseDir = args.base;
+  for (const f of ["config.json", "model.safetensors", "tokenizer.json"])
+    if (!existsSync(join(baseDir, f))) usageError(`--base ${baseDir}: no ${f} there (expected the folder npm run gpt -- --out DIR writes)`);
   const tok = JSON.parse(readFileSync(join(baseDir, "tokenizer.json"), "utf8"));
   if (tok?.type !== "char")
-    throw new Error(`${join(baseDir, "tokenizer.json")}: a character tokenizer is needed (npm run gpt --tokenizer char), got type ${tok?.type}`);
+    usageError(`--base ${baseDir}: a character tokenizer is needed (npm run gpt -- --tokenizer char), tokenizer.json has type ${tok?.type}`);
   tokenizer = data.CharTokenizer.fromJSON(tok);
   base = new models.GPT(JSON.parse(readFileSync(join(baseDir, "config.json"), "utf8")));
   base.loadStateDict(io.loadSafetensors(join(baseDir, "model.safetensors")));
@@ -106,7 +113,7 @@ if (args.base !== undefined) {
   io.saveSafetensors(base.stateDict(), join(baseDir, "model.safetensors"));
   console.log(`saved the base to ${baseDir} (reuse it with --base ${baseDir})`);
 }
-if (args.block > base.config.blockSize) throw new Error(`--block ${args.block} exceeds the base's blockSize ${base.config.blockSize}`);
+if (args.block > base.config.blockSize) usageError(`--block ${args.block} exceeds the base's blockSize ${base.config.blockSize}`);
 
 // ---- the names: shuffled, split by name -------------------------------------------------------
 const require = createRequire(import.meta.url);

@@ -39,6 +39,26 @@ describe("examples/finetune-gpt.ts", () => {
       expect(config).toMatchObject({ peft_type: "LORA", r: 8, lora_alpha: 16, target_modules: ["c_attn", "c_proj", "c_fc"], task_type: "CAUSAL_LM" });
       expect(existsSync(join(out, "adapter", "adapter_model.safetensors"))).toBe(true);
       expect(num(/lora\.loadAdapter: val loss (\d\.\d{4}) \(identical\)/)).toBe(after);
+
+      // --base loads the saved base instead of pretraining: the same loss before fine-tuning.
+      const again = runProgram("examples/finetune-gpt.ts", [
+        "--base",
+        join(out, "base"),
+        "--steps",
+        "2",
+        "--batch",
+        "8",
+        "--block",
+        "32",
+        "--samples",
+        "0",
+        "--out",
+        out,
+      ]);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^base: loaded .*base \([\d,]+ parameters, 2 layers, embd 32, vocabulary 85\)$/m);
+      expect(again.stdout).not.toMatch(/pretraining:/);
+      expect(Number(/before fine-tuning: (\d\.\d{4})/.exec(again.stdout)![1])).toBe(before);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
