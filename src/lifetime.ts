@@ -198,7 +198,10 @@ setOutOfMemoryHandler((heap) => {
   const s = stepScopes.get(heap);
   if (noGradScopes.length > 0 || s === undefined || s.current.items.every((x) => x === null || x.released)) return "";
   s.current.release("an OutOfMemoryError during the training step that made it (the step's tensors were released so the backend can go on)");
-  return "the tensors of the unfinished training step on this backend were released";
+  return (
+    "the tensors of the unfinished training step on this backend were released " +
+    "(gradient checkpointing — autograd.checkpoint, gradientCheckpointingEnable() — keeps fewer activations; LoRA — lora.apply — fewer gradients)"
+  );
 });
 
 /** Whether operations are being recorded for autograd (false inside noGrad), as torch.is_grad_enabled. */

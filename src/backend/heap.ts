@@ -7,6 +7,8 @@
 import { OutOfMemoryError, ValueError } from "../errors.js";
 
 const PAGE = 65536;
+/** The most a wasm32 memory can hold: 65,535 pages (backend.ts's WASM32_MAX_BYTES). */
+const WASM32_LIMIT_BYTES = 65535 * PAGE;
 const ALIGN = 64;
 
 /** Size class of a request: multiples of 64 up to 4 KiB, then 8 classes per power of two. */
@@ -168,10 +170,12 @@ export class Heap {
   }
 
   private outOfMemory(requested: number): OutOfMemoryError {
+    // At wasm32's 4 GiB there is no higher maxMemoryBytes to suggest.
+    const atMax = this.maxBytes >= WASM32_LIMIT_BYTES;
     const message =
       `cannot allocate ${formatBytes(requested)}: ${formatBytes(this.live)} in use, ` +
-      `memory limit ${formatBytes(this.maxBytes)} (free tensors, use smaller batches, ` +
-      `or raise maxMemoryBytes)`;
+      `memory limit ${formatBytes(this.maxBytes)}${atMax ? ", wasm32's maximum" : ""} (free tensors, use smaller batches` +
+      `${atMax ? ")" : ", or raise maxMemoryBytes)"}`;
     const note = outOfMemoryHandler === null ? "" : outOfMemoryHandler(this);
     return new OutOfMemoryError(note ? `${message}; ${note}` : message);
   }

@@ -1,6 +1,7 @@
 // Optimizers with parameter groups, PyTorch style. Per-parameter state lives in persistent
 // tensors on the parameter's backend; the update itself is one fused kernel per parameter.
-import { AnomalyError, BackendMismatchError, DTypeError, ShapeError, ValueError, shapeStr } from "../errors.js";
+import { AnomalyError, BackendMismatchError, DTypeError, OutOfMemoryError, ShapeError, ValueError, shapeStr } from "../errors.js";
+import { formatBytes } from "../backend/heap.js";
 import { Tensor, emptyTensor } from "../tensor.js";
 import { isAnomalyEnabled } from "../autograd.js";
 import { describe, checkArgCount } from "../check.js";
@@ -129,17 +130,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (p.grad !== null && p.requiresGrad) this.checkGrad(p, p.grad as unknown, i, gi);
       }
     }
-    // State buffers first, for every parameter: running out of memory here leaves every
-    // parameter as it was (a half-applied step could not be told from a whole one).
-    for (const group of groups) {
-      const names = this.stateNames(group.options);
-      for (const p of group.params) {
-        if (p.grad === null || !p.requiresGrad) continue;
-        let st = this.state.get(p);
-        if (st === undefined) this.state.set(p, (st = { step: 0, buffers: {}, scalars: {} }));
-        for (let k = 0; k < names.length; k++) this.buffer(p, st, names[k], this.initialValue(names[k], group.options));
-      }
-    }
+    this.allocateState(groups);
     const anomaly = isAnomalyEnabled();
     for (let gi = 0; gi < groups.length; gi++) {
       const { params, options } = groups[gi];
@@ -152,6 +143,71 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (anomaly) this.checkUpdated(p, i, gi, options.lr);
       }
     }
+  }
+
+  /**
+   * The state buffers of every parameter that has a gradient, before any parameter changes:
+   * running out of memory here leaves the parameters and the optimizer as they were (a
+   * half-applied step could not be told from a whole one; the buffers made so far are freed), and
+   * the OutOfMemoryError says how many bytes the whole state needs.
+   */
+  private allocateState(groups: ParamGroup<O>[]): void {
+    const madeStates: Tensor[] = [];
+    const madeBuffers: [ParamState, string][] = [];
+    try {
+      for (const group of groups) {
+        const names = this.stateNames(group.options);
+        for (const p of group.params) {
+          if (p.grad === null || !p.requiresGrad) continue;
+          let st = this.state.get(p);
+          if (st === undefined) {
+            this.state.set(p, (st = { step: 0, buffers: {}, scalars: {} }));
+            madeStates.push(p);
+          }
+          for (let k = 0; k < names.length; k++) {
+            if (st.buffers[names[k]] !== undefined) continue;
+            this.buffer(p, st, names[k], this.initialValue(names[k], group.options));
+            madeBuffers.push([st, names[k]]);
+          }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError)) throw e;
+      for (const [st, name] of madeBuffers) {
+        st.buffers[name].dispose();
+        delete st.buffers[name];
+      }
+      for (const p of madeStates) this.state.delete(p);
+      throw this.stateOutOfMemory(groups, e);
+    }
+  }
+
+  /** The OutOfMemoryError of allocateState: the bytes the missing state needs, in use, the limit, and ways to fit. */
+  private stateOutOfMemory(groups: ParamGroup<O>[], cause: OutOfMemoryError): OutOfMemoryError {
+    let bytes = 0,
+      values = 0,
+      backend: Tensor["backend"] | null = null;
+    const names = new Set<string>();
+    for (const group of groups) {
+      for (const name of this.stateNames(group.options)) names.add(name);
+      for (const p of group.params) {
+        if (p.grad === null || !p.requiresGrad) continue;
+        const st = this.state.get(p);
+        const missing = this.stateNames(group.options).filter((n) => st?.buffers[n] === undefined).length;
+        if (missing === 0) continue;
+        values += p.size;
+        bytes += missing * p.size * 4;
+        backend ??= p.backend;
+      }
+    }
+    const heap = backend?.heap;
+    const where = heap === undefined ? "" : `: ${formatBytes(heap.stats().liveBytes)} in use, memory limit ${formatBytes(heap.maxBytes)}`;
+    return new OutOfMemoryError(
+      `${this.typeName}.step: the optimizer state (${[...names].join(", ")} for ${values.toLocaleString("en")} parameter values) needs ` +
+        `${formatBytes(bytes)} more${where}. Train fewer parameters (LoRA: lora.apply; or freeze some with requiresGrad_(false)) ` +
+        `or use an optimizer with less state; gradient checkpointing (autograd.checkpoint, gradientCheckpointingEnable()) ` +
+        `saves activation memory. The request that failed: ${cause.message}`,
+    );
   }
 
   /** A gradient must be a float32 tensor of its parameter's shape on its parameter's backend. */
