@@ -9,9 +9,12 @@ import { format, measure } from "../scripts/bundle-size.js";
  * base64: 76 KB of it; wasmgrad/slim leaves them out). The general-tensor kernels (broadcasting, strided copies, math,
  * reductions, norms, optimizers) took the wasm from 18 to 81 KB and the library's JS grew with the
  * ops; the attention kernels, transformer layers, GPT and its training loop added ~8 KB more
- * (164 KB). wasmgrad/slim (initWasm(url)) is the build for pages that count every kilobyte.
+ * (164 KB); LoRA, Hugging Face checkpoint loading and BERT ~13 KB more (181–186 KB), because a page
+ * bundled from the single-file dist/index.js keeps every namespace's code, used or not (splitting
+ * dist into modules a bundler can drop is the fix still to make). wasmgrad/slim (initWasm(url)) is
+ * the build for pages that count every kilobyte.
  */
-const BUDGET_GZIP_BYTES = 176 * 1024;
+const BUDGET_GZIP_BYTES = 192 * 1024;
 
 describe("bundle size", () => {
   it(`examples/browser-min is under ${BUDGET_GZIP_BYTES / 1024} KB gzipped with the wasm, and smaller than TF.js core + wasm`, async () => {

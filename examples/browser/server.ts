@@ -39,38 +39,33 @@ function corpusText(name: "names" | "brown"): string {
 
 /** Bundles the pages' scripts and workers (wasmgrad from src/, as the repository's tools use it): name → bytes. */
 export async function bundlePlayground(): Promise<Record<string, Uint8Array>> {
+  const common = {
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outdir: join(here, "dist"),
+    write: false,
+    sourcemap: "inline",
+    alias: { wasmgrad: join(repo, "src/index.ts") },
+    logLevel: "silent",
+  } as const;
   const r = await esbuild.build({
+    ...common,
     entryPoints: {
       main: join(here, "main.ts"),
       worker: join(here, "worker.ts"),
       "gpt-main": join(here, "gpt-main.ts"),
       "gpt-worker": join(here, "gpt-worker.ts"),
     },
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    outdir: join(here, "dist"),
-    write: false,
-    sourcemap: "inline",
-    alias: { wasmgrad: join(repo, "src/index.ts") },
     external: ["js-tiktoken", "js-tiktoken/*"], // BPE is not used here; keep its 1 MB of ranks out
-    logLevel: "silent",
   });
   // The fine-tune page needs GPT-2's BPE for 50257-token checkpoints: its worker imports it
   // dynamically, and code splitting puts js-tiktoken and its ranks in a chunk loaded only then.
   const ft = await esbuild.build({
+    ...common,
     entryPoints: { "finetune-main": join(here, "finetune-main.ts"), "finetune-worker": join(here, "finetune-worker.ts") },
-    bundle: true,
     splitting: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    outdir: join(here, "dist"),
-    write: false,
-    sourcemap: "inline",
-    alias: { wasmgrad: join(repo, "src/index.ts") },
-    logLevel: "silent",
   });
   const out: Record<string, Uint8Array> = {};
   for (const f of [...r.outputFiles, ...ft.outputFiles]) out[`/${f.path.split("/").pop()}`] = f.contents;
