@@ -106,7 +106,8 @@ export function runTs(script: string, args: string[]): Promise<void> {
   });
 }
 
-async function readJsonFrom<T>(script: string, args: string[], name: string): Promise<T> {
+/** Runs a bench script with `--out <temp file>` in a fresh process and returns the JSON it wrote. */
+export async function readJsonFrom<T>(script: string, args: string[], name: string): Promise<T> {
   const out = tmpFile(name);
   try {
     await runTs(script, [...args, "--out", out]);

@@ -9,11 +9,10 @@
 //   npm run bench:pytorch [-- --epochs N] [-- --no-gpt] [-- --out file.json]
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { parseFlags } from "../src/cli/flags.js";
 import { fmt, fmtRatio, machineInfo, machineLine, mnistDir, openblasEnv, printTable, repoDir, resultsDir, stamp, time, writeJson } from "./common.js";
-import { runTs } from "./e2e.js";
+import { readJsonFrom } from "./e2e.js";
 
 const PYTHON = process.env.REFERENCE_PYTHON ?? "/usr/bin/python3";
 const MLP_BATCH = 100;
@@ -129,14 +128,10 @@ function torchScript<T>(script: string, threads: number, args: string[]): T | { 
 
 /** Runs a bench script's `--impl` in a fresh process and returns what it wrote, or the error. */
 async function child<T>(args: string[], script = "pytorch.ts"): Promise<T | { error: string }> {
-  const out = path.join(os.tmpdir(), `wasmgrad-vs-pytorch-${process.pid}-${Date.now()}.json`);
   try {
-    await runTs(script, [...args, "--out", out]);
-    return JSON.parse(fs.readFileSync(out, "utf8")) as T;
+    return await readJsonFrom<T>(script, args, "vs-pytorch");
   } catch (e) {
     return { error: (e as Error).message };
-  } finally {
-    fs.rmSync(out, { force: true });
   }
 }
 
@@ -209,13 +204,12 @@ export async function runVsPytorch(opts: { epochs: number; gpt: boolean }): Prom
   let gpt: unknown = null;
   if (opts.gpt) {
     console.log("GPT (bench/gpt.ts)…");
-    const out = path.join(os.tmpdir(), `wasmgrad-vs-pytorch-gpt-${process.pid}.json`);
-    try {
-      await runTs("gpt.ts", ["--out", out]);
-      type Side = { trainTokensPerSec: number } | { error: string };
-      const g = JSON.parse(fs.readFileSync(out, "utf8")) as { wasmgrad: Side[]; torch: Side[] };
+    type Side = { trainTokensPerSec: number } | { error: string };
+    const g = await child<{ wasmgrad: Side[]; torch: Side[] }>([], "gpt.ts");
+    const tok = (r: { trainTokensPerSec: number }) => r.trainTokensPerSec;
+    if ("error" in g) rows.push({ workload: "GPT training", unit: "tokens/s", ours: [g, g], torch: [missing, missing], note: "" });
+    else {
       gpt = g;
-      const tok = (r: { trainTokensPerSec: number }) => r.trainTokensPerSec;
       rows.push({
         workload: "GPT 4×128, block 128, batch 16: training",
         unit: "tokens/s",
@@ -223,10 +217,6 @@ export async function runVsPytorch(opts: { epochs: number; gpt: boolean }): Prom
         torch: "error" in probe ? [missing, missing] : [fig(g.torch[0], tok), fig(g.torch[1], tok)],
         note: "median of 20 steps, AdamW (bench/gpt.ts)",
       });
-    } catch (e) {
-      rows.push({ workload: "GPT training", unit: "tokens/s", ours: [{ error: (e as Error).message }, { error: "" }], torch: [missing, missing], note: "" });
-    } finally {
-      fs.rmSync(out, { force: true });
     }
   }
   return { torch: torchVersion, rows, gpt };

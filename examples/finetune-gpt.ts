@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { Generator, data, getBackend, io, lora, manualSeed, models, nn, noGrad, optim, setBackend, tensor, train } from "wasmgrad";
+import { DataLoader, Generator, data, getBackend, io, lora, manualSeed, models, nn, noGrad, optim, setBackend, train } from "wasmgrad";
 import { parseFlags } from "../src/cli/flags.js";
 import { ProgressBar, formatInt } from "../src/cli/progress.js";
 import { brownText } from "./lib/brown.js";
@@ -139,16 +139,9 @@ function valLoss(model: models.GPT, ids: Int32Array, block: number): number {
   const windows = new data.TokenWindows(ids, { blockSize: block });
   model.eval();
   let sum = 0;
-  for (let i = 0; i < windows.length; i += 32) {
-    const n = Math.min(32, windows.length - i);
-    const x = new Int32Array(n * block);
-    const y = new Int32Array(n * block);
-    for (let j = 0; j < n; j++) {
-      x.set(ids.subarray((i + j) * block, (i + j + 1) * block), j * block);
-      y.set(ids.subarray((i + j) * block + 1, (i + j + 1) * block + 1), j * block);
-    }
-    sum += n * noGrad(() => model.forward(tensor(x, { shape: [n, block], dtype: "int32" }), tensor(y, { shape: [n, block], dtype: "int32" }))[1]!.item());
-  }
+  noGrad(() => {
+    for (const [x, y] of new DataLoader(windows, { batchSize: 32 })) sum += x.shape[0] * model.forward(x, y)[1]!.item();
+  });
   model.train();
   return sum / windows.length;
 }

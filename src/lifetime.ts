@@ -234,6 +234,17 @@ export function currentScope(backend: Backend): Scope {
   return noGradScopes.length > 0 ? noGradScopes[noGradScopes.length - 1] : stepsOf(backend.heap).current;
 }
 
+/**
+ * Hands a tensor that was made (persistent, by a factory) for one call of an op or a forward pass
+ * to the current training step, so it is freed with the step's activations instead of waiting for
+ * garbage collection, which a synchronous training loop never gives a chance. Inside noGrad the
+ * factory already put it in that block; then this does nothing.
+ */
+export function intoCurrentStep<T extends { storage: Storage; backend: Backend }>(t: T): T {
+  if (t.storage.scope === null) t.storage.moveTo(currentScope(t.backend));
+  return t;
+}
+
 /** Lifetime of a factory-made tensor: the innermost noGrad scope, else persistent. */
 export function factoryScope(): Scope | null {
   return noGradScopes.length > 0 ? noGradScopes[noGradScopes.length - 1] : null;

@@ -7,7 +7,7 @@
 // hidden 384, 12 heads) load with fromPretrained; meanPool gives their sentence vectors.
 import { ShapeError, ValueError, shapeStr } from "../errors.js";
 import { type Tensor, arange, tensor } from "../tensor.js";
-import { currentScope, isGradEnabled } from "../lifetime.js";
+import { intoCurrentStep, isGradEnabled } from "../lifetime.js";
 import * as F from "../ops/index.js";
 import { attentionComposed, fusedAttention } from "../ops/attention.js";
 import * as nn from "../nn/index.js";
@@ -312,7 +312,7 @@ export class Bert extends nn.Module {
     if (T > c.maxPositionEmbeddings) throw new ShapeError(`Bert.forward: ${T} tokens is more than maxPositionEmbeddings (${c.maxPositionEmbeddings})`);
     const be = this.embeddings.word_embeddings.weight.backend;
     let types = options.tokenTypeIds ?? null;
-    if (types === null) types = perStep(tensor(new Int32Array(B * T), { shape: [B, T], dtype: "int32", backend: be }));
+    if (types === null) types = perInput(tensor(new Int32Array(B * T), { shape: [B, T], dtype: "int32", backend: be }));
     else {
       checkIds("Bert.forward", "tokenTypeIds", types, c.typeVocabSize, "typeVocabSize");
       sameShape("tokenTypeIds", types, inputIds);
@@ -480,16 +480,10 @@ function additiveMask(mask: Tensor | null, ids: Tensor, backend: Tensor["backend
       for (let t = 0; t < T; t++) out[(b * T + t) * T + s] = add;
     }
   }
-  return perStep(tensor(out, { shape: [B, 1, T, T], backend }));
+  return perInput(tensor(out, { shape: [B, 1, T, T], backend }));
 }
 
-/**
- * A tensor forward made for this call only, handed to the current training step so it is freed with
- * the step's activations (inside noGrad it already lives in that block). Left persistent, it would
- * wait for garbage collection, which a synchronous training loop never gives a chance: the B·T²
- * mask alone held 2 MB more per step at batch 32 × 128.
- */
-function perStep(t: Tensor): Tensor {
-  if (t.storage.scope === null && isGradEnabled()) t.storage.moveTo(currentScope(t.backend));
-  return t;
+/** A tensor made for this forward call only: with autograd on it is freed with the training step (the B·T² mask alone is 2 MB a step at batch 32 × 128). */
+function perInput(t: Tensor): Tensor {
+  return isGradEnabled() ? intoCurrentStep(t) : t;
 }

@@ -13,7 +13,7 @@ import { Tensor, type DType, numel, sameBackend } from "../tensor.js";
 import { type BackwardContext, opOutput, record } from "../autograd.js";
 import { BinaryOp, UnaryOp } from "../backend/kernel-exports.generated.js";
 import type { Backend } from "../backend/backend.js";
-import { allocTemp, currentScope, isGradEnabled, releaseTemp } from "../lifetime.js";
+import { allocTemp, intoCurrentStep, isGradEnabled, releaseTemp } from "../lifetime.js";
 import { broadcastShapes, broadcastStrides, contiguousStrides, stridedMeta } from "../layout.js";
 import { contiguous, requireTensor, to } from "./layout.js";
 import { sumToShape } from "./reduce.js";
@@ -137,7 +137,6 @@ export function logicalNot(a: Tensor): Tensor {
 
 // ---- the shared machinery ----------------------------------------------------------------------
 
-/** A number as a one-element tensor of `dtype` on `be`, in the step/noGrad scope of `like`. */
 /**
  * A number operand as a 0-d tensor that lives as long as the op's result: in the current step when
  * the other operand is a per-step tensor or the op is recorded (inside noGrad, full() already puts
@@ -147,8 +146,7 @@ export function logicalNot(a: Tensor): Tensor {
 function scalarTensor(op: string, v: number, dtype: DType, be: Backend, like: Tensor): Tensor {
   if (typeof v !== "number") throw new ValueError(`${op}: the second operand must be a Tensor or a number, got ${describe(v)}`);
   const t = full([], v, { dtype, backend: be });
-  if (t.storage.scope === null && (like.storage.scope !== null || (isGradEnabled() && like.requiresGrad))) t.storage.moveTo(currentScope(be));
-  return t;
+  return like.storage.scope !== null || (isGradEnabled() && like.requiresGrad) ? intoCurrentStep(t) : t;
 }
 
 function operand(op: string, a: unknown, which: string): asserts a is Tensor {
