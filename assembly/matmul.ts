@@ -2,7 +2,10 @@
 //   gemmNn: C (M,N) = A (M,K) · B (K,N)
 //   gemmNt: C (M,N) = A (M,K) · B (N,K)ᵀ      linear forward   x · Wᵀ
 //   gemmTn: C (M,N) = A (K,M)ᵀ · B (K,N)      weight gradient  dyᵀ · x
-// In every form C = (accumulate ? C : 0) + bias + A·B, with bias a length-N row (0 = none).
+// In every form C = act((accumulate ? C : 0) + bias + A·B), with bias a length-N row (0 = none).
+// `flags`: GEMM_ACCUMULATE (1) reads C; GEMM_RELU (2) applies act = max(·, 0) as the sum is
+// stored for the last time (the fused linear + ReLU epilogue: the same max as the relu kernel,
+// so the bits equal gemm then relu, without another pass over C).
 // Pointers are byte offsets into linear memory; lda/ldb/ldc are row strides in elements.
 // `scratch` is gemmScratchBytes(M) bytes of caller-owned memory (one per thread): kernels keep
 // no state.
@@ -19,6 +22,9 @@
 // the runtime.
 import { madd } from "./madd";
 
+const GEMM_ACCUMULATE: i32 = 1;
+const GEMM_RELU: i32 = 2;
+
 const KC: i32 = 256;
 const NR: i32 = 8;
 const MR: i32 = 4;
@@ -33,29 +39,31 @@ export function gemmScratchBytes(M: i32): i32 {
   return <i32>(PANEL_BYTES + TILE_BYTES + INIT_BYTES + <usize>((M + MR - 1) & ~(MR - 1)) * <usize>KC * 4);
 }
 
-// C (M,N) = (accumulate ? C : 0) + bias + A (M,K) · B (K,N)
+// C (M,N) = act((accumulate ? C : 0) + bias + A (M,K) · B (K,N))
 export function gemmNn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
-                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
-  gemm(false, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+                        c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize): void {
+  gemm(false, false, M, N, K, a, lda, b, ldb, c, ldc, bias, (flags & GEMM_ACCUMULATE) != 0, (flags & GEMM_RELU) != 0, scratch);
 }
 
-// C (M,N) = (accumulate ? C : 0) + bias + A (M,K) · B (N,K)ᵀ   (linear forward x · Wᵀ)
+// C (M,N) = act((accumulate ? C : 0) + bias + A (M,K) · B (N,K)ᵀ)   (linear forward x · Wᵀ)
 export function gemmNt(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
-                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
-  gemm(false, true, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+                        c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize): void {
+  gemm(false, true, M, N, K, a, lda, b, ldb, c, ldc, bias, (flags & GEMM_ACCUMULATE) != 0, (flags & GEMM_RELU) != 0, scratch);
 }
 
-// C (M,N) = (accumulate ? C : 0) + bias + A (K,M)ᵀ · B (K,N)   (weight gradient dyᵀ · x)
+// C (M,N) = act((accumulate ? C : 0) + bias + A (K,M)ᵀ · B (K,N))   (weight gradient dyᵀ · x)
 export function gemmTn(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
-                        c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
-  gemm(true, false, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, scratch);
+                        c: usize, ldc: i32, bias: usize, flags: i32, scratch: usize): void {
+  gemm(true, false, M, N, K, a, lda, b, ldb, c, ldc, bias, (flags & GEMM_ACCUMULATE) != 0, (flags & GEMM_RELU) != 0, scratch);
 }
 
 // C (M,N) = A (M,K) · B (N,K)ᵀ as row-by-row dot products: for small M, where transposing B
 // into panels would cost as much as the product itself. Sums in a different order than gemmNt,
 // so callers pick one path from the full problem's M, never per row block.
 export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32,
-                            c: usize, ldc: i32, bias: usize, accumulate: bool): void {
+                            c: usize, ldc: i32, bias: usize, flags: i32): void {
+  const accumulate = (flags & GEMM_ACCUMULATE) != 0;
+  const relu = (flags & GEMM_RELU) != 0;
   const k4 = K & ~3;
   for (let i = 0; i < M; i++) {
     const ar = a + ((<usize>i * <usize>lda) << 2);
@@ -84,10 +92,10 @@ export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, 
         d2 += x * load<f32>(b2 + o);
         d3 += x * load<f32>(b3 + o);
       }
-      storeDot(cr, j, d0, bias, accumulate);
-      storeDot(cr, j + 1, d1, bias, accumulate);
-      storeDot(cr, j + 2, d2, bias, accumulate);
-      storeDot(cr, j + 3, d3, bias, accumulate);
+      storeDot(cr, j, d0, bias, accumulate, relu);
+      storeDot(cr, j + 1, d1, bias, accumulate, relu);
+      storeDot(cr, j + 2, d2, bias, accumulate, relu);
+      storeDot(cr, j + 3, d3, bias, accumulate, relu);
     }
     for (; j < N; j++) {
       const br = b + ((<usize>j * <usize>ldb) << 2);
@@ -98,7 +106,7 @@ export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, 
       }
       let d = hsum(s);
       for (let k = k4; k < K; k++) d += load<f32>(ar + (<usize>k << 2)) * load<f32>(br + (<usize>k << 2));
-      storeDot(cr, j, d, bias, accumulate);
+      storeDot(cr, j, d, bias, accumulate, relu);
     }
   }
 }
@@ -108,15 +116,16 @@ export function gemmNtDot(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, 
          (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-@inline function storeDot(cr: usize, j: i32, d: f32, bias: usize, accumulate: bool): void {
+@inline function storeDot(cr: usize, j: i32, d: f32, bias: usize, accumulate: bool, relu: bool): void {
   const p = cr + (<usize>j << 2);
   let v: f32 = accumulate ? load<f32>(p) : 0;
   if (bias) v += load<f32>(bias + (<usize>j << 2));
-  store<f32>(p, v + d);
+  v += d;
+  store<f32>(p, relu ? max<f32>(v, 0) : v);
 }
 
 function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize,
-              ldb: i32, c: usize, ldc: i32, bias: usize, accumulate: bool, scratch: usize): void {
+              ldb: i32, c: usize, ldc: i32, bias: usize, accumulate: bool, relu: bool, scratch: usize): void {
   if (M <= 0 || N <= 0) return;
   const ldcB: usize = <usize>ldc << 2;
   const panel = scratch;
@@ -125,7 +134,7 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
   const packedA = init + INIT_BYTES;
   if (K <= 0 || (accumulate && bias)) {
     // C += bias first, so every path sums (C + bias) + a·b in the same order.
-    addBiasOnly(M, N, c, ldcB, bias, accumulate);
+    addBiasOnly(M, N, c, ldcB, bias, accumulate, relu && K <= 0);
     if (K <= 0) return;
   }
   const packA = N > DIRECT_MAX_N;
@@ -137,6 +146,7 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
   for (let k0 = 0; k0 < K; k0 += kcMax) {
     const kc = min(kcMax, K - k0);
     const loadC = accumulate || k0 > 0;
+    const act = relu && k0 + kc >= K; // the last slice stores C for good
     if (packA) {
       if (transA) packAT(a, lda, M, k0, kc, packedA);
       else packAN(a, lda, M, k0, kc, packedA);
@@ -147,8 +157,8 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
       packB(transB, b, ldb, k0, kc, j0, nr, panel);
       if (!loadC) fillInit(init, bias, j0, nr);
       const cCol = c + (<usize>j0 << 2);
-      if (packA) sweepRows(true, packedA, 4, 16, <usize>kc << 4, M, panel, kc, cCol, ldcB, nr, loadC, init, tile);
-      else sweepRows(false, aSlice, aRow, aCol, aRow * MR, M, panel, kc, cCol, ldcB, nr, loadC, init, tile);
+      if (packA) sweepRows(true, packedA, 4, 16, <usize>kc << 4, M, panel, kc, cCol, ldcB, nr, loadC, act, init, tile);
+      else sweepRows(false, aSlice, aRow, aCol, aRow * MR, M, panel, kc, cCol, ldcB, nr, loadC, act, init, tile);
     }
   }
 }
@@ -158,8 +168,8 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
 // at compile time). Partial panels (nr < 8) go through the tile buffer so C is never written
 // past column N.
 @inline function sweepRows(packed: bool, a: usize, aRow: usize, aCol: usize, aBlock: usize, M: i32, panel: usize,
-                           kc: i32, cCol: usize, ldcB: usize, nr: i32, loadC: bool, init: usize,
-                           tile: usize): void {
+                           kc: i32, cCol: usize, ldcB: usize, nr: i32, loadC: bool, act: bool,
+                           init: usize, tile: usize): void {
   const tileStride = <usize>(NR << 2);
   let i = 0;
   for (; i + MR <= M; i += MR) {
@@ -169,17 +179,17 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     const cDst = full ? cp : tile;
     const cStride = full ? ldcB : tileStride;
     if (!full && loadC) copyTile(cp, ldcB, tile, tileStride, MR, nr);
-    kernel4x8(packed, ap, aRow, aCol, panel, kc, cDst, cStride, loadC, init);
+    kernel4x8(packed, ap, aRow, aCol, panel, kc, cDst, cStride, loadC, act, init);
     if (!full) copyTile(tile, tileStride, cp, ldcB, MR, nr);
   }
   for (; i < M; i++) {
     const ap = a + <usize>(i / MR) * aBlock + <usize>(i % MR) * aRow;
     const cp = cCol + <usize>i * ldcB;
     if (nr == NR) {
-      kernel1x8(ap, aCol, panel, kc, cp, loadC, init);
+      kernel1x8(ap, aCol, panel, kc, cp, loadC, act, init);
     } else {
       if (loadC) copyTile(cp, ldcB, tile, tileStride, 1, nr);
-      kernel1x8(ap, aCol, panel, kc, tile, loadC, init);
+      kernel1x8(ap, aCol, panel, kc, tile, loadC, act, init);
       copyTile(tile, tileStride, cp, ldcB, 1, nr);
     }
   }
@@ -190,7 +200,7 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
 // aCol = 16, and the four broadcasts become one base register plus immediate offsets, which
 // a + aRow cannot express (it may wrap, so Binaryen does not fold it into the offset).
 @inline function kernel4x8(packed: bool, a: usize, aRow: usize, aCol: usize, p: usize, kc: i32, c: usize,
-                           ldc: usize, loadC: bool, init: usize): void {
+                           ldc: usize, loadC: bool, act: bool, init: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
   if (loadC) {
     c00 = v128.load(c); c01 = v128.load(c, 16);
@@ -220,6 +230,13 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     a += packed ? 16 : aCol;
     p += 32;
   }
+  if (act) {
+    const z = f32x4.splat(0);
+    c00 = f32x4.max(c00, z); c01 = f32x4.max(c01, z);
+    c10 = f32x4.max(c10, z); c11 = f32x4.max(c11, z);
+    c20 = f32x4.max(c20, z); c21 = f32x4.max(c21, z);
+    c30 = f32x4.max(c30, z); c31 = f32x4.max(c31, z);
+  }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
   v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
@@ -228,7 +245,7 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
 
 // One row of the 4×8 tile, for the M % 4 leftover rows. Same summation order as kernel4x8.
 @inline function kernel1x8(a: usize, aCol: usize, p: usize, kc: i32, c: usize,
-                           loadC: bool, init: usize): void {
+                           loadC: bool, act: bool, init: usize): void {
   let c0 = v128.load(loadC ? c : init);
   let c1 = v128.load(loadC ? c : init, 16);
   const end = p + (<usize>kc << 5);
@@ -238,6 +255,10 @@ function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda:
     c1 = madd(x, v128.load(p, 16), c1);
     a += aCol;
     p += 32;
+  }
+  if (act) {
+    c0 = f32x4.max(c0, f32x4.splat(0));
+    c1 = f32x4.max(c1, f32x4.splat(0));
   }
   v128.store(c, c0);
   v128.store(c, c1, 16);
@@ -378,15 +399,16 @@ function copyTile(src: usize, srcStride: usize, dst: usize, dstStride: usize, ro
   }
 }
 
-// C = (accumulate ? C : 0) + bias: the whole result when K == 0, the first step otherwise.
-function addBiasOnly(M: i32, N: i32, c: usize, ldcB: usize, bias: usize, accumulate: bool): void {
+// C = (accumulate ? C : 0) + bias: the whole result when K == 0 (then with the ReLU if asked),
+// the first step otherwise.
+function addBiasOnly(M: i32, N: i32, c: usize, ldcB: usize, bias: usize, accumulate: bool, relu: bool): void {
   for (let i = 0; i < M; i++) {
     const cr = c + <usize>i * ldcB;
     for (let j = 0; j < N; j++) {
       const p = cr + (<usize>j << 2);
       let v: f32 = accumulate ? load<f32>(p) : 0;
       if (bias) v += load<f32>(bias + (<usize>j << 2));
-      store<f32>(p, v);
+      store<f32>(p, relu ? max<f32>(v, 0) : v);
     }
   }
 }

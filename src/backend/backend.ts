@@ -20,9 +20,10 @@ type InternalExport = "heapBase" | "gemmScratchBytes" | "gemmNn" | "gemmNt" | "g
  */
 export type Kernels = Omit<KernelExports, InternalExport> & {
   /**
-   * C (M,N) = (accumulate ? C : 0) + bias + op(A)·op(B) with
+   * C (M,N) = act((accumulate ? C : 0) + bias + op(A)·op(B)) with
    * nn: A (M,K) · B (K,N);  nt: A (M,K) · B (N,K)ᵀ;  tn: A (K,M)ᵀ · B (K,N).
-   * lda/ldb/ldc are row strides in elements; bias is a length-N row or 0.
+   * lda/ldb/ldc are row strides in elements; bias is a length-N row or 0; act is max(·, 0) with
+   * `relu` (the same bits as the relu kernel on the result), else the identity.
    */
   gemm(
     form: GemmForm,
@@ -37,6 +38,7 @@ export type Kernels = Omit<KernelExports, InternalExport> & {
     ldc: number,
     bias: number,
     accumulate: boolean,
+    relu?: boolean,
   ): void;
 };
 

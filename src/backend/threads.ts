@@ -39,6 +39,9 @@ const IDLE = 0,
 const OP_QUIT = -1;
 const OPS = { nn: 0, nt: 1, tn: 2, dot: 3, attentionForward: 4, attentionBackward: 5, unary: 6, unaryBackward: 7 } as const;
 
+/** The gemm kernels' `flags` argument (assembly/matmul.ts): 1 reads C, 2 applies ReLU as C is stored. */
+export const gemmFlags = (g: { accumulate: boolean; relu?: boolean }): number => (g.accumulate ? 1 : 0) | (g.relu ? 2 : 0);
+
 /** The int32 bits of a float32 (how float arguments reach a worker's control block). */
 const floatBits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0];
 
@@ -131,6 +134,8 @@ export interface GemmArgs {
   ldc: number;
   bias: number;
   accumulate: boolean;
+  /** ReLU in the epilogue (the fused linear + ReLU) */
+  relu?: boolean;
 }
 
 export interface ThreadStats {
@@ -315,7 +320,7 @@ export class ThreadPool {
 
   private post(w: number, g: GemmArgs): void {
     const scratch = g.form === "dot" ? 0 : this.scratch[w];
-    this.postJob(w, OPS[g.form], [g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, g.accumulate ? 1 : 0, scratch]);
+    this.postJob(w, OPS[g.form], [g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, gemmFlags(g), scratch]);
   }
 
   /** Hands worker w the job `op` with up to 12 int32 arguments. */

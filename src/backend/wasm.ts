@@ -7,7 +7,7 @@ import { type Backend, type GemmForm, type Kernels, MemoryViews, type MemoryOpti
 import { KERNEL_NAMES, type KernelExports } from "./kernel-exports.generated.js";
 import { Heap } from "./heap.js";
 import { ValueError } from "../errors.js";
-import { type GemmArgs, ThreadPool } from "./threads.js";
+import { type GemmArgs, ThreadPool, gemmFlags } from "./threads.js";
 
 /** Below this many rows, A·Bᵀ runs as dot products instead of transposing B into panels. */
 const NT_DOT_MAX_ROWS = 4;
@@ -50,11 +50,12 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
   };
 
   const runGemm = (g: GemmArgs): void => {
-    const { M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate } = g;
-    if (g.form === "dot") k.gemmNtDot(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate);
-    else if (g.form === "nn") k.gemmNn(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
-    else if (g.form === "nt") k.gemmNt(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
-    else k.gemmTn(M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, gemmScratch(M));
+    const { M, N, K, a, lda, b, ldb, c, ldc, bias } = g;
+    const flags = gemmFlags(g);
+    if (g.form === "dot") k.gemmNtDot(M, N, K, a, lda, b, ldb, c, ldc, bias, flags);
+    else if (g.form === "nn") k.gemmNn(M, N, K, a, lda, b, ldb, c, ldc, bias, flags, gemmScratch(M));
+    else if (g.form === "nt") k.gemmNt(M, N, K, a, lda, b, ldb, c, ldc, bias, flags, gemmScratch(M));
+    else k.gemmTn(M, N, K, a, lda, b, ldb, c, ldc, bias, flags, gemmScratch(M));
   };
 
   let pool: ThreadPool | null = null;
@@ -108,9 +109,9 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
       if (pool?.elementwise("unaryBackward", n, UNARY_FLOPS * n, job, (lo, hi) => k.unaryBackward(op, ...at(lo), hi - lo, p0, p1))) return;
       k.unaryBackward(op, dx, dy, x, y, n, p0, p1);
     },
-    gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
+    gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, relu = false) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
-      const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate };
+      const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, relu };
       if (pool?.gemm(g, runGemm, gemmScratch)) return;
       runGemm(g);
     },

@@ -2,6 +2,7 @@
 import { ShapeError, ValueError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import * as F from "../ops/index.js";
+import { linearRelu } from "../ops/matmul.js";
 import { Module, Parameter } from "./module.js";
 import { kaimingUniform_, uniform_ } from "./init.js";
 import { checkBool, checkInt, checkOptions, checkArgCount } from "../check.js";
@@ -168,10 +169,26 @@ export class Sequential extends Module {
     return this;
   }
 
+  /**
+   * Runs the children in order. A Linear directly followed by a ReLU (both with their own
+   * forward, not overridden) runs as one fused gemm + ReLU (ops linearRelu): the same bits.
+   */
   forward(x: Tensor): Tensor {
     checkArgCount("forward", arguments, 1);
+    const kids = Array.from(this.children());
     let y: unknown = x;
-    for (const m of this.children()) y = m.forward(y);
+    for (let i = 0; i < kids.length; i++) {
+      const m = kids[i];
+      if (fusesWithRelu(m, kids[i + 1])) {
+        y = linearRelu(y as Tensor, m.weight, m.bias);
+        i++;
+      } else y = m.forward(y);
+    }
     return y as Tensor;
   }
+}
+
+/** Whether m is a plain Linear followed by a plain ReLU (subclasses may change what forward does). */
+function fusesWithRelu(m: Module, next: Module | undefined): m is Linear {
+  return m instanceof Linear && m.forward === Linear.prototype.forward && next instanceof ReLU && next.forward === ReLU.prototype.forward;
 }

@@ -8,6 +8,7 @@ import type { Backend, GemmForm } from "../backend/backend.js";
 import { broadcastShapes, contiguousStrides } from "../layout.js";
 import { contiguous, requireTensor, squeeze, unsqueeze } from "./layout.js";
 import { checkArgCount } from "../check.js";
+import { allocTemp, releaseTemp } from "../lifetime.js";
 
 /**
  * y (*, OUT) = x (*, IN) · W (OUT, IN)ᵀ + b (OUT), PyTorch's F.linear.
@@ -15,32 +16,58 @@ import { checkArgCount } from "../check.js";
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkArgCount("linear", arguments, 3);
-  const be = bias ? sameBackend("linear", x, weight, bias) : sameBackend("linear", x, weight);
-  requireFloat("linear", "input", x);
-  requireFloat("linear", "weight", weight);
-  if (bias) requireFloat("linear", "bias", bias);
-  if (weight.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D (out_features, in_features), got ${shapeStr(weight.shape)}`);
+  return linearOp("linear", x, weight, bias ?? null, false);
+}
+
+/**
+ * relu(linear(x, W, b)) as one gemm whose epilogue applies the ReLU as it stores y: the same
+ * bits as the two ops, one pass over y fewer forward and one autograd node. nn.Sequential uses
+ * it for a Linear directly followed by a ReLU. backward: dh = relu'(y) · dy, then linear's.
+ */
+export function linearRelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkArgCount("linearRelu", arguments, 3);
+  return linearOp("linear_relu", x, weight, bias ?? null, true);
+}
+
+// Errors say "linear" for both: the user wrote a Linear layer.
+function linearOp(node: string, x: Tensor, weight: Tensor, bias: Tensor | null, relu: boolean): Tensor {
+  const name = "linear";
+  const be = bias ? sameBackend(name, x, weight, bias) : sameBackend(name, x, weight);
+  requireFloat(name, "input", x);
+  requireFloat(name, "weight", weight);
+  if (bias) requireFloat(name, "bias", bias);
+  if (weight.ndim !== 2) throw new ShapeError(`${name}: weight must be 2-D (out_features, in_features), got ${shapeStr(weight.shape)}`);
   const [OUT, IN] = weight.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== IN) {
     throw new ShapeError(
-      `linear: input of shape ${shapeStr(x.shape)} does not fit weight ${shapeStr(weight.shape)}: ` +
+      `${name}: input of shape ${shapeStr(x.shape)} does not fit weight ${shapeStr(weight.shape)}: ` +
         `expected last dimension ${IN} (in_features), got ${x.ndim < 1 ? "a scalar" : x.shape[x.ndim - 1]}`,
     );
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== OUT)) {
-    throw new ShapeError(`linear: bias must have shape [${OUT}] to match weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
+    throw new ShapeError(`${name}: bias must have shape [${OUT}] to match weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
   }
   const xc = contiguous(x),
     w = contiguous(weight),
     b = bias ? contiguous(bias) : null;
-  const rows = IN === 0 ? 0 : xc.size / IN;
+  const rows = numel(x.shape.slice(0, -1)); // also when IN = 0: then y = bias in every row
   const inputs = b ? [xc, w, b] : [xc, w];
   const out = opOutput(be, [...x.shape.slice(0, -1), OUT], inputs);
-  be.gemm("nt", rows, OUT, IN, xc.ptr, IN, w.ptr, IN, out.ptr, OUT, b ? b.ptr : 0, false);
-  return record(out, "linear", inputs, (g, ctx) => {
-    ctx.accumulate(xc, (dx, acc) => be.gemm("nn", rows, IN, OUT, g.ptr, OUT, w.ptr, IN, dx, IN, 0, acc));
-    ctx.accumulate(w, (dw, acc) => be.gemm("tn", OUT, IN, rows, g.ptr, OUT, xc.ptr, IN, dw, IN, 0, acc));
-    if (b) ctx.accumulate(b, (db, acc) => be.colSum(db, g.ptr, rows, OUT, acc));
+  be.gemm("nt", rows, OUT, IN, xc.ptr, IN, w.ptr, IN, out.ptr, OUT, b ? b.ptr : 0, false, relu);
+  return record(out, node, inputs, (g, ctx) => {
+    const backward = (dy: number) => {
+      ctx.accumulate(xc, (dx, acc) => be.gemm("nn", rows, IN, OUT, dy, OUT, w.ptr, IN, dx, IN, 0, acc));
+      ctx.accumulate(w, (dw, acc) => be.gemm("tn", OUT, IN, rows, dy, OUT, xc.ptr, IN, dw, IN, 0, acc));
+      if (b) ctx.accumulate(b, (db, acc) => be.colSum(db, dy, rows, OUT, acc));
+    };
+    if (!relu) return backward(g.ptr);
+    const dh = allocTemp(be, out.size * 4);
+    try {
+      be.reluBackward(dh.ptr, g.ptr, out.ptr, out.size);
+      backward(dh.ptr);
+    } finally {
+      releaseTemp(dh);
+    }
   });
 }
 

@@ -6,7 +6,7 @@ import type { JsMemory } from "./memory.js";
 /** Gemm in its three forms, float64 row accumulators as plain loops. */
 export function matmulKernels({ f32 }: JsMemory) {
   return {
-    gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate) {
+    gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, relu = false) {
       const f = f32();
       const A = a >>> 2,
         B = b >>> 2,
@@ -33,6 +33,8 @@ export function matmulKernels({ f32 }: JsMemory) {
           }
         }
         for (let j = 0; j < N; j++) f[C + i * ldc + j] = row[j];
+        // ReLU on the rounded float32 result, as the relu twin does it (NaN stays NaN).
+        if (relu) for (let j = 0; j < N; j++) if (!(f[C + i * ldc + j] > 0 || Number.isNaN(f[C + i * ldc + j]))) f[C + i * ldc + j] = 0;
       }
     },
   } satisfies Pick<Kernels, "gemm">;
