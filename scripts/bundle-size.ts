@@ -21,6 +21,8 @@ export interface SizeRow {
 }
 export interface SizeReport {
   wasmgrad: { total: SizeRow; embedded: SizeRow; wasmFile: SizeRow; slim: SizeRow };
+  /** Modules the seed-MLP page does not use whose code is in its bundle anyway (by UNUSED_PROBES): should be none. */
+  unusedInBundle: string[];
   tfjs: { total: SizeRow; js: SizeRow; wasm: SizeRow; otherWasm: string[] } | { error: string };
 }
 
@@ -41,6 +43,18 @@ async function minified(entry: string, plugins: esbuild.Plugin[] = []): Promise<
   });
   return r.outputFiles[0].contents;
 }
+
+/**
+ * Code the seed-MLP page never reaches, each found by a string only that module has (the name it
+ * gives in its errors): a bundler that drops unused modules of dist leaves none of them in.
+ */
+export const UNUSED_PROBES: Record<string, RegExp> = {
+  "lora (src/lora/apply.ts)": /["'`]lora\.apply["'`]/,
+  "BERT (src/models/bert.ts)": /["'`]Bert\.forward["'`]/,
+  "GPT (src/models/gpt.ts)": /["'`]GPT\.generate["'`]/,
+  "Hugging Face loading (src/models/hf-gpt2.ts)": /["'`]GPT\.fromPretrained["'`]/,
+  "safetensors (src/io/safetensors.ts)": /["'`]__metadata__["'`]/,
+};
 
 /** "wasmgrad" → this repo's `dist/${file}`: index.js (the package's default export) or slim.js (wasmgrad/slim). */
 const wasmgradFromDist = (file: string): esbuild.Plugin => ({
@@ -64,6 +78,10 @@ export async function measure(): Promise<SizeReport> {
     wasmFile: row("  (dist/kernels.wasm as a file, for reference)", wasm),
     slim: row("wasmgrad/slim: the same program, JS only (+ kernels.wasm)", slimJs),
   };
+  const text = new TextDecoder().decode(js);
+  const unusedInBundle = Object.entries(UNUSED_PROBES)
+    .filter(([, probe]) => probe.test(text))
+    .map(([what]) => what);
 
   let tfjs: SizeReport["tfjs"];
   const tfDir = join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
@@ -85,7 +103,7 @@ export async function measure(): Promise<SizeReport> {
   } catch (e) {
     tfjs = { error: `could not bundle TF.js for comparison: ${(e as Error).message}` };
   }
-  return { wasmgrad, tfjs };
+  return { wasmgrad, unusedInBundle, tfjs };
 }
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -96,6 +114,7 @@ export function format(r: SizeReport): string {
   line(r.wasmgrad.embedded);
   line(r.wasmgrad.wasmFile);
   line(r.wasmgrad.slim);
+  lines.push(`  unused modules left in the bundle: ${r.unusedInBundle.length === 0 ? "none" : r.unusedInBundle.join(", ")}`);
   if ("error" in r.tfjs) lines.push(r.tfjs.error);
   else {
     line(r.tfjs.total);

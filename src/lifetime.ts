@@ -174,6 +174,7 @@ function stepsOf(heap: Heap): StepScopes {
     s = { current: new Scope("step"), previous: new Scope("step") };
     s.current.owner = s.previous.owner = s;
     stepScopes.set(heap, s);
+    setOutOfMemoryHandler(releaseStepOnOutOfMemory);
     stepHeaps = stepHeaps.filter((r) => r.deref() !== undefined);
     stepHeaps.push(typeof WeakRef === "function" ? new WeakRef(heap) : { deref: () => heap });
   }
@@ -194,7 +195,9 @@ function liveSteps(): StepScopes[] {
 
 // An OutOfMemoryError outside noGrad abandons the step in progress on that backend (see the top
 // of this file). Inside noGrad nothing is released here: the block's scope goes when it exits.
-setOutOfMemoryHandler((heap) => {
+// Installed by stepsOf when a heap first gets step scopes (before that it would have nothing to
+// release), so that importing this module does nothing and bundlers may treat it as pure.
+function releaseStepOnOutOfMemory(heap: Heap): string {
   const s = stepScopes.get(heap);
   if (noGradScopes.length > 0 || s === undefined || s.current.items.every((x) => x === null || x.released)) return "";
   s.current.release("an OutOfMemoryError during the training step that made it (the step's tensors were released so the backend can go on)");
@@ -202,7 +205,7 @@ setOutOfMemoryHandler((heap) => {
     "the tensors of the unfinished training step on this backend were released " +
     "(gradient checkpointing — autograd.checkpoint, gradientCheckpointingEnable() — keeps fewer activations; LoRA — lora.apply — fewer gradients)"
   );
-});
+}
 
 /** Whether operations are being recorded for autograd (false inside noGrad), as torch.is_grad_enabled. */
 export function isGradEnabled(): boolean {

@@ -93,10 +93,17 @@ export async function chromiumLaunchOptions(): Promise<{ executablePath: string;
   return { executablePath: packaged, args: [...HEADLESS_FLAGS, "--no-zygote", "--use-gl=angle", "--use-angle=swiftshader"], source: "@sparticuz/chromium" };
 }
 
+/** Every file under dir, as paths relative to it. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  );
+}
+
 /**
- * The tests use dist/ as published: fail (with the fix) unless dist/*.js is what `npm run build:js`
- * makes from the current sources. Compares contents (rebuilt into a temp dir with the script's
- * own esbuild command), so touching a file or editing a comment does not count as stale.
+ * The tests use dist/ as published: fail (with the fix) unless dist/**\/*.js is what `npm run build:js`
+ * makes from the current sources. Compares contents (rebuilt into a temp dir by the script that
+ * build:js runs), so touching a file or editing a comment does not count as stale.
  */
 export function assertDistFresh(): void {
   const entries = ["dist/index.js", "dist/entry-workerd.js", "dist/kernels.wasm", "dist/index.d.ts"];
@@ -104,21 +111,13 @@ export function assertDistFresh(): void {
     if (!existsSync(join(repoRoot, e))) throw new Error(`${e} is missing: run \`npm run build\` first (npm test does)`);
   }
   const script: string = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).scripts["build:js"];
-  const args = script.split(/\s+/).map((a) => a.replace(/^"(.*)"$/, "$1"));
-  if (args[0] !== "esbuild" || !args.includes("--outdir=dist")) {
-    throw new Error(`cannot check dist/ against src/: build:js is not a single esbuild command with --outdir=dist (${script})`);
+  if (script !== "node scripts/build-js.mjs") {
+    throw new Error(`cannot check dist/ against src/: build:js is not \`node scripts/build-js.mjs\` (${script})`);
   }
   const tmp = mkdtempSync(join(tmpdir(), "wasmgrad-distcheck-"));
   try {
-    run(
-      bin("esbuild"),
-      args
-        .slice(1)
-        .map((a) => (a === "--outdir=dist" ? `--outdir=${tmp}` : a))
-        .concat("--log-level=warning"),
-      { cwd: repoRoot },
-    );
-    for (const name of readdirSync(tmp)) {
+    run(process.execPath, ["scripts/build-js.mjs", `--outdir=${tmp}`], { cwd: repoRoot });
+    for (const name of filesUnder(tmp)) {
       const fresh = readFileSync(join(tmp, name));
       const built = join(repoRoot, "dist", name);
       if (!existsSync(built) || !fresh.equals(readFileSync(built))) {
