@@ -448,6 +448,39 @@ else {
   );
 }
 
+// ---- register tiles: the gemm's inner loop with 8, 10 and 12 accumulators --------------------------
+
+/** GFLOP/s of bench/tiles.as.ts's micro-kernels (data in L1), mul+add and FMA builds, best of 7. */
+async function registerTiles(): Promise<{ tile: string; accumulators: number; mulAdd: number; fma: number | null }[]> {
+  const TILES = [
+    ["k4x8", 4, 8],
+    ["k5x8", 5, 8],
+    ["k6x8", 6, 8],
+    ["k12x4", 12, 4],
+  ] as const;
+  const builds = [
+    await compileAs("tiles.as.ts", "tiles.wasm"),
+    "error" in fastMath ? null : await compileAs("tiles.as.ts", "tiles-fma.wasm", { relaxedSimd: true }),
+  ];
+  const rates = builds.map((instance) => {
+    if (instance === null) return null;
+    const k = instance.exports as Record<string, (a: number, p: number, kc: number, c: number, reps: number) => void> & { memory: WebAssembly.Memory };
+    if (k.memory.buffer.byteLength < 1 << 18) k.memory.grow(4);
+    new Float32Array(k.memory.buffer).forEach((_, i, f) => (f[i] = 1e-3 * ((i % 7) - 3)));
+    const kc = 256,
+      reps = 2000;
+    // packed A at 4096, the B panel at 65536 (kc × 8 floats), C at 200000
+    return TILES.map(([name, mr, nr]) => (2 * mr * nr * kc * reps) / time(() => k[name](4096, 65536, kc, 200000, reps), 300).best / 1e9);
+  });
+  return TILES.map(([name, mr, nr], i) => ({ tile: `${mr}×${nr}`, accumulators: (mr * nr) / 4, mulAdd: rates[0]?.[i] ?? 0, fma: rates[1]?.[i] ?? null }));
+}
+const tiles = await registerTiles();
+console.log("\nregister tiles of the gemm's inner loop (bench/tiles.as.ts, data in L1):");
+printTable(
+  ["tile", "accumulators", "mul+add GFLOP/s", "FMA GFLOP/s"],
+  tiles.map((t) => [t.tile, t.accumulators, f1(t.mulAdd), t.fma === null ? "n/a" : f1(t.fma)]),
+);
+
 const file = flags.out !== undefined ? path.resolve(flags.out) : path.join(resultsDir, `kernels-${date}.json`);
 fs.writeFileSync(
   file,
@@ -462,6 +495,7 @@ fs.writeFileSync(
       conv: convResults,
       tensorOps: opResults,
       fastMath,
+      tiles,
       torch: "error" in torchTimes ? torchTimes : { version: torchTimes.version },
     },
     (_, v) => (typeof v === "number" ? +v.toPrecision(4) : v),
