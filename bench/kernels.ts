@@ -472,7 +472,7 @@ async function registerTiles(): Promise<{ tile: string; accumulators: number; mu
     // packed A at 4096, the B panel at 65536 (kc × 8 floats), C at 200000
     return TILES.map(([name, mr, nr]) => (2 * mr * nr * kc * reps) / time(() => k[name](4096, 65536, kc, 200000, reps), 300).best / 1e9);
   });
-  return TILES.map(([name, mr, nr], i) => ({ tile: `${mr}×${nr}`, accumulators: (mr * nr) / 4, mulAdd: rates[0]?.[i] ?? 0, fma: rates[1]?.[i] ?? null }));
+  return TILES.map(([, mr, nr], i) => ({ tile: `${mr}×${nr}`, accumulators: (mr * nr) / 4, mulAdd: rates[0]?.[i] ?? 0, fma: rates[1]?.[i] ?? null }));
 }
 const tiles = await registerTiles();
 console.log("\nregister tiles of the gemm's inner loop (bench/tiles.as.ts, data in L1):");
