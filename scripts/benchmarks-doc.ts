@@ -128,6 +128,44 @@ interface PytorchJson {
   machine: { cpu: string; cores: number; node: string };
   torch: string;
   table: { head: string[]; cells: string[][] };
+  rows: { workload: string; unit: string; ours: (number | null)[]; torch: (number | null)[] }[];
+}
+
+// Training flops per sample (multiply-adds × 2) of the gemm-bound workloads: forward, weight
+// gradients, and input gradients of every layer but the first (its input needs none).
+const TRAINING_FLOPS = {
+  // 784·128 + 128·64 + 64·10 multiply-adds forward and for dW; dx for the last two layers
+  "seed MLP pre-batched": 2 * (2 * (784 * 128 + 128 * 64 + 64 * 10) + (128 * 64 + 64 * 10)),
+  // conv1 1→32 3×3 on 28×28 (fwd, dW), conv2 32→64 3×3 on 14×14, fc1 3136→128, fc2 128→10 (fwd, dW, dx)
+  "models.MnistCNN": 2 * (2 * 32 * 9 * 784 + 3 * 64 * 288 * 196 + 3 * 3136 * 128 + 3 * 128 * 10),
+} as const;
+
+/** How close the gemm's peak lets a workload come: its flops at the measured matmul rate, vs ours and PyTorch's. */
+function ceilingSection(dir: string): string {
+  const file = newest(dir, "pytorch", "json");
+  if (!file) return "";
+  const p = JSON.parse(readFileSync(join(dir, file), "utf8")) as PytorchJson;
+  const row = (prefix: string) => p.rows.find((r) => r.workload.startsWith(prefix));
+  const gemm = row("matmul 512³")?.ours[0];
+  if (!gemm) return "";
+  const lines = Object.entries(TRAINING_FLOPS).flatMap(([name, flops]) => {
+    const r = row(name);
+    if (!r || !r.ours[0] || !r.torch[0]) return [];
+    const ceiling = (gemm * 1e9) / flops;
+    return [
+      `| ${name} | ${(flops / 1e6).toFixed(flops < 1e6 ? 3 : 1)} MFLOP | ${n(ceiling)} | ${n(r.ours[0])} (${((100 * r.ours[0]) / ceiling).toFixed(0)}%) | ${n(r.torch[0])} | ${(ceiling / r.torch[0]).toFixed(2)}× |`,
+    ];
+  });
+  return [
+    `A training step of these models is mostly matrix products, and wasm has only 128-bit SIMD: our gemm runs at the register peak of one 128-bit core (\`npm run bench:kernels\`), where OpenBLAS uses AVX-512. Dividing each model's training flops per sample by the matmul rate of the same run (${gemm} GFLOP/s, 512³, one thread, \`${file}\`) gives what one thread could reach if everything but the gemms took no time at all:`,
+    "",
+    "| workload | training flops per sample | ceiling, samples/s | wasmgrad 1t (of ceiling) | PyTorch 1t | ceiling ÷ PyTorch |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...lines,
+    "",
+    "So on this machine no wasm build can train these models faster than about that ratio of PyTorch on one thread; the rest of a step (activations, norms, pooling, the optimizer, JavaScript) is what we can still take away.",
+    "",
+  ].join("\n");
 }
 
 function pytorchSection(dir: string): string {
@@ -179,6 +217,9 @@ npm run bench:overhead        # per-step overhead over the bare kernels
 ## Against PyTorch, 1 and 2 threads
 
 ${pytorchSection(dir)}
+### The ceiling: one 128-bit core
+
+${ceilingSection(dir)}
 ## Tensor ops against PyTorch
 
 ${tensorOpsSection(dir)}
