@@ -150,7 +150,7 @@ function ceilingSection(dir: string): string {
   if (!gemm) return "";
   const lines = Object.entries(TRAINING_FLOPS).flatMap(([name, flops]) => {
     const r = row(name);
-    if (!r || !r.ours[0] || !r.torch[0]) return [];
+    if (!r?.ours[0] || !r.torch[0]) return [];
     const ceiling = (gemm * 1e9) / flops;
     return [
       `| ${name} | ${(flops / 1e6).toFixed(flops < 1e6 ? 3 : 1)} MFLOP | ${n(ceiling)} | ${n(r.ours[0])} (${((100 * r.ours[0]) / ceiling).toFixed(0)}%) | ${n(r.torch[0])} | ${(ceiling / r.torch[0]).toFixed(2)}× |`,
