@@ -1,8 +1,10 @@
-// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms, of
-// the attention kernels ((batch, head) ranges) and of big elementwise activations (element ranges).
+// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms and
+// ranges of the other heavy kernels (attention, activations, elementwise, optimizer steps,
+// softmax, norms, im2col/col2im, pooling: how each splits is in split-kernels.ts). A worker runs
+// any kernel of the JOBS table, which lists each one's argument kinds once for both sides.
 //
 // Each worker instantiates the same (shared-memory) kernel module on the same memory and waits
-// on its own 16-word control block in that memory. Fork-join per gemm: the main thread writes a
+// on its own 32-word control block in that memory. Fork-join per gemm: the main thread writes a
 // job (kernel + args) and sets the block's state to POSTED; the worker claims it (POSTED →
 // CLAIMED by compare-and-swap), runs it and sets DONE. The main thread computes its own slice
 // meanwhile, then takes back any job still unclaimed (POSTED → IDLE) and runs it itself, so a
@@ -14,7 +16,8 @@
 // training step issues its big gemms a few hundred µs apart) and only gemms of at least
 // SPLIT_MIN_FLOPS are split — unless the worker is still spinning (it says so in its block):
 // handing a job to a spinning worker costs a few µs, so then gemms from HOT_SPLIT_MIN_FLOPS on
-// are split too. A worker that has not started yet (workers start asynchronously;
+// are split too. Other kernels count their work in flop-equivalents per item (split-kernels.ts's
+// COST) against the same two thresholds. A worker that has not started yet (workers start asynchronously;
 // in browsers only once the page yields) simply gets no slice.
 import { builtin } from "../platform.js";
 import type { GemmForm } from "./backend.js";
