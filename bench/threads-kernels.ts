@@ -129,6 +129,17 @@ function cases(): Case[] {
         return () => be.bnForward(y, x, m, r, w, b, N, 32, 196);
       },
     });
+    out.push({
+      kernel: "bnStats",
+      family: "batchNorm",
+      items: N * 6272,
+      label: `${N}×32×14×14`,
+      make: (be) =>
+        (
+          (x, m, v) => () =>
+            be.bnStats(m, v, x, N, 32, 196, 0, 32)
+        )(floats(be, N * 6272, g), floats(be, 32, g), floats(be, 32, g)),
+    });
   }
   // im2col / col2im of one image (C, 14, 14), 5×5 kernel, padding 2: 25·196 column entries per channel
   for (const C of [2, 8, 32, 128]) {
@@ -236,7 +247,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     "Each kernel family the thread pool splits, timed with 1 thread and with 2 (every call split) at a few sizes: the ratios that set the per-family thresholds.",
     {
       rounds: { type: "int", default: 5, min: 1, help: "alternating rounds per size" },
-      only: { type: "string", help: "one kernel (add, relu, adamStep, softmaxDim, layerNorm, bnForward, im2col, col2im, maxPool2d)" },
+      only: { type: "string", help: "one kernel (add, relu, adamStep, softmaxDim, layerNorm, bnForward, bnStats, im2col, col2im, maxPool2d)" },
     },
   );
   console.log(machineLine(machineInfo()));

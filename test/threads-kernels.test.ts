@@ -256,7 +256,18 @@ describe("training steps on 2 threads", () => {
     const one = await on(1, train);
     const two = await on(2, train);
     // (conv1's im2col has one channel; col2im is not needed for the input)
-    for (const k of ["gemm", "bnForward", "relu", "reluBackward", "maxPool2d", "maxPool2dBackward", "adamStep"] as const) {
+    for (const k of [
+      "gemm",
+      "bnStats",
+      "bnForward",
+      "bnBackwardSums",
+      "bnBackwardDx",
+      "relu",
+      "reluBackward",
+      "maxPool2d",
+      "maxPool2dBackward",
+      "adamStep",
+    ] as const) {
       expect(two.stats!.byKernel[k], `${k} was split`).toBeGreaterThan(0);
     }
     two.weights.forEach((w, i) => expect(w.equals(one.weights[i]), `tensor ${i}`).toBe(true));

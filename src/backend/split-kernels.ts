@@ -27,7 +27,7 @@ export const COST = {
   softmax: 12,
   /** layer norm / RMS norm forward, per element: ~1.2 ns; from 167k. */
   norm: 6,
-  /** batch norm forward, per element: ~0.4 ns; from 500k. */
+  /** batch norm forward (and statistics, backward), per element: ~0.4 ns; from 500k. */
   batchNorm: 2,
   /** im2col / col2im, per column entry: ~0.4 ns; from 500k. */
   im2col: 2,
@@ -66,6 +66,20 @@ export function splitKernels(k: KernelExports, pool: ThreadPool, i32: () => Int3
       },
     );
   const n = (x: JobArg) => x as number;
+  /** A batch-norm kernel over (N, C, S) with N at a[nAt] and the channel range [c0, c1) last. */
+  const byChannels = (job: JobName, nAt: number) =>
+    split(
+      job,
+      1,
+      (a) => {
+        const channels = n(a[a.length - 1]) - n(a[a.length - 2]);
+        return [channels, COST.batchNorm * n(a[nAt]) * channels * n(a[nAt + 2])];
+      },
+      (a, lo, hi) => {
+        const c0 = n(a[a.length - 2]);
+        return [...a.slice(0, -2), c0 + lo, c0 + hi];
+      },
+    );
   const E = COST.elementwise,
     O = COST.optimizer;
   return {
@@ -137,6 +151,12 @@ export function splitKernels(k: KernelExports, pool: ThreadPool, i32: () => Int3
       (a) => [n(a[6]), COST.batchNorm * n(a[6]) * n(a[7]) * n(a[8])],
       (a, lo, hi) => [at(n(a[0]), lo * n(a[7]) * n(a[8])), at(n(a[1]), lo * n(a[7]) * n(a[8])), a[2], a[3], a[4], a[5], hi - lo, a[7], a[8]],
     ),
+    // Batch-norm statistics and backward: by channels [c0, c1) (the last two arguments); each
+    // channel's sums run over the samples in the same order whatever the range.
+    channelSum: byChannels("channelSum", 2),
+    bnStats: byChannels("bnStats", 3),
+    bnBackwardSums: byChannels("bnBackwardSums", 5),
+    bnBackwardDx: byChannels("bnBackwardDx", 7),
     // (cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld[, accumulate]): by channels,
     // kh·kw rows of ld columns each; col2im's overlapping windows stay within a channel
     im2col: split(
