@@ -13,8 +13,9 @@ import type { JobArg, JobName, ThreadPool } from "./threads.js";
 /**
  * Flop-equivalents per item of each kernel family: a call splits from HOT_SPLIT_MIN_FLOPS / COST
  * items on (1e6 / COST) while a worker spins, 8× that for a sleeping one. Set so that a family
- * splits from ~200 µs of one-thread work on: `npm run bench:threads-kernels` on 2 busy cores showed
- * 2 threads at 1.2–1.9× from ~250 µs–1 ms calls and mostly slower below ~100 µs (docs/threads.md).
+ * splits from ~150–300 µs of one-thread work on: `npm run bench:threads-kernels` on 2 shared cores
+ * showed 2 threads at 1.1–1.9× from there and mostly slower below ~100 µs (softmax excepted, which
+ * gains from ~150 µs; docs/threads.md).
  */
 export const COST = {
   /** Memory-bound elementwise kernels (add, mul, relu, fill, affine...), per element: ~0.3 ns; from 667k. */
@@ -23,8 +24,8 @@ export const COST = {
   unary: 20,
   /** Optimizer steps, per parameter: Adam ~0.8 ns; from 250k. */
   optimizer: 4,
-  /** softmax / log-softmax / logsumexp over a dim, per element: ~2.8 ns; from 83k. */
-  softmax: 12,
+  /** softmax / log-softmax / logsumexp over a dim, per element: ~2.5 ns; from 50k. */
+  softmax: 20,
   /** layer norm / RMS norm forward, per element: ~1.2 ns; from 167k. */
   norm: 6,
   /** batch norm forward (and statistics, backward), per element: ~0.4 ns; from 500k. */
