@@ -7,9 +7,10 @@ import { sumF64 } from "./sums";
   return base + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
 }
 
-// dst[c] = (accumulate ? dst[c] : 0) + Σ_{n,s} x[n][c][s]  (bias gradients), in float64
-export function channelSum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumulate: bool): void {
-  for (let c = 0; c < C; c++) {
+// dst[c] = (accumulate ? dst[c] : 0) + Σ_{n,s} x[n][c][s]  (bias gradients), in float64, for the
+// channels c0 ≤ c < c1 (0, C: all; a range is what one thread of the pool computes)
+export function channelSum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumulate: bool, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
     let s: f64 = 0;
     for (let n = 0; n < N; n++) s += sumF64(at(x, n, c, C, S), S);
     const d = dst + (<usize>c << 2);
@@ -17,10 +18,10 @@ export function channelSum(dst: usize, x: usize, N: i32, C: i32, S: i32, accumul
   }
 }
 
-// mean[c] and biased var[c] over N·S values per channel (two passes, float64)
-export function bnStats(mean: usize, variance: usize, x: usize, N: i32, C: i32, S: i32): void {
+// mean[c] and biased var[c] over N·S values per channel (two passes, float64), channels c0 ≤ c < c1
+export function bnStats(mean: usize, variance: usize, x: usize, N: i32, C: i32, S: i32, c0: i32, c1: i32): void {
   const count = <f64>N * <f64>S;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     let s: f64 = 0;
     for (let n = 0; n < N; n++) s += sumF64(at(x, n, c, C, S), S);
     const m = s / count;
@@ -73,10 +74,11 @@ export function bnForward(y: usize, x: usize, mean: usize, invstd: usize, weight
 }
 
 // The channel sums batch-norm gradients need: sums[c] = Σ dy, sums[C + c] = Σ dy·x̂ with
-// x̂ = (x - mean)·invstd, over n and s, in float64. dweight = Σ dy·x̂ and dbias = Σ dy.
+// x̂ = (x - mean)·invstd, over n and s, in float64, channels c0 ≤ c < c1. dweight = Σ dy·x̂ and
+// dbias = Σ dy.
 export function bnBackwardSums(sums: usize, dy: usize, x: usize, mean: usize, invstd: usize,
-                                 N: i32, C: i32, S: i32): void {
-  for (let c = 0; c < C; c++) {
+                                 N: i32, C: i32, S: i32, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
     const m = load<f32>(mean + (<usize>c << 2));
     const r = load<f32>(invstd + (<usize>c << 2));
     const vm = f32x4.splat(m), vr = f32x4.splat(r);
@@ -111,11 +113,11 @@ export function bnBackwardSums(sums: usize, dy: usize, x: usize, mean: usize, in
 
 // dx of batch norm. With batch statistics (training) the mean and variance depend on x:
 //   dx = invstd · (ĝ - w·Σdy/M - x̂·w·Σ(dy·x̂)/M), ĝ = dy·w, M = N·S;
-// with fixed (running) statistics dx = dy·w·invstd. sums from bnBackwardSums.
+// with fixed (running) statistics dx = dy·w·invstd. sums from bnBackwardSums. Channels c0 ≤ c < c1.
 export function bnBackwardDx(dx: usize, dy: usize, x: usize, mean: usize, invstd: usize, weight: usize,
-                               sums: usize, N: i32, C: i32, S: i32, batchStats: bool): void {
+                               sums: usize, N: i32, C: i32, S: i32, batchStats: bool, c0: i32, c1: i32): void {
   const M = <f64>N * <f64>S;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     const m = load<f32>(mean + (<usize>c << 2));
     const r = load<f32>(invstd + (<usize>c << 2));
     const w: f32 = weight ? load<f32>(weight + (<usize>c << 2)) : 1;

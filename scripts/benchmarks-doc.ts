@@ -208,6 +208,7 @@ npm run bench:gpt             # the small GPT: training and generation tokens/s 
 npm run bench:pytorch         # seed MLP, CNN, matmuls, GPT vs PyTorch, 1 and 2 threads
 npm run bench:e2e             # end to end only: wasmgrad, TensorFlow.js, numpy
 npm run bench:threads         # the seed MLP with 1 and 2 threads
+npm run bench:threads-kernels # each kernel family the pool splits, 1 vs 2 threads by size (sets the thresholds)
 npm run bench:fusion          # the fused linear + ReLU vs the two ops
 npm run bench:cnn             # CNN training throughput
 npm run bench:breakdown       # where a training step's time goes

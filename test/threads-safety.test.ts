@@ -2,7 +2,8 @@
 // back. A gemm that fails (an OutOfMemoryError for scratch, any exception) returns only after
 // every slice it handed out was taken back or finished; a closed pool keeps its control blocks
 // until its workers have exited; and under random resizes, shutdowns and out-of-memory failures
-// every result that is returned is bitwise the one-thread result.
+// every result that is returned is bitwise the one-thread result. The same holds for range jobs
+// (split-kernels.ts): a failing range rethrows only once the worker's range has finished.
 import { describe, expect, it } from "vitest";
 import { type Backend, createBackend } from "../src/backend/index.js";
 import type { GemmArgs, ThreadPool } from "../src/backend/threads.js";
@@ -96,6 +97,56 @@ describe("a failing threaded gemm", () => {
         .every((v) => v === 0),
     ).toBe(true); // no worker ran a slice
     for (const p of [a, b, c]) be.heap.free(p);
+    be.setNumThreads(1);
+  }, 60_000);
+});
+
+describe("a failing range job", () => {
+  it("returns (rethrows) only after the worker's range has finished: nothing writes afterwards", async () => {
+    const be = createBackend("wasm");
+    be.setNumThreads(2);
+    await warmPool(be);
+    const pool = poolOf(be);
+    const g = new Generator(4);
+    const n = 4_000_003; // a worker range of 2M GELUs takes milliseconds
+    const x = randomBuffer(be, n, g),
+      y = be.heap.alloc(n * 4);
+    const half = (y >> 2) + Math.round(n / 2 / 4) * 4; // the worker's first element
+    let claimed = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      be.f32().fill(0, y >> 2, (y >> 2) + n);
+      // This thread's own range fails — once the worker has started its range (it wrote its
+      // first element), so that the failure meets a running worker.
+      const args = (lo: number, hi: number): number[] => {
+        if (lo === 0) {
+          for (const end = performance.now() + 2000; be.f32()[half] === 0 && performance.now() < end; );
+          throw new OutOfMemoryError("simulated: this thread's range fails");
+        }
+        return [11, y + 4 * lo, x + 4 * lo, hi - lo, 0, 0]; // GELU (erf)
+      };
+      expect(() => pool.ranges("unary", n, 4, 1e9, args)).toThrow(OutOfMemoryError);
+      const last = be.f32()[(y >> 2) + n - 1];
+      if (be.f32()[half] !== 0) {
+        claimed++;
+        expect(last, "the worker's range had finished when the error came out").not.toBe(0);
+      }
+      const snapshot = Buffer.from(be.u8().slice(y, y + 4 * n));
+      await sleep(60);
+      expect(Buffer.from(be.u8().slice(y, y + 4 * n)).equals(snapshot)).toBe(true); // nothing wrote into y after the throw
+    }
+    expect(claimed, "a worker took its range in some trial").toBeGreaterThan(0);
+    for (const p of [x, y]) be.heap.free(p);
+    be.setNumThreads(1);
+  }, 60_000);
+
+  it("posts nothing when building an argument list fails", async () => {
+    const be = createBackend("wasm");
+    be.setNumThreads(2);
+    await warmPool(be);
+    const before = be.threadStats()!.postedSlices;
+    expect(() => poolOf(be).ranges("relu", 1_000_000, 4, 1e9, (lo, hi) => [lo, hi])).toThrow(/relu takes 3 arguments, got 2/);
+    await sleep(20);
+    expect(be.threadStats()!.postedSlices).toBe(before);
     be.setNumThreads(1);
   }, 60_000);
 });

@@ -1,8 +1,10 @@
-// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms, of
-// the attention kernels ((batch, head) ranges) and of big elementwise activations (element ranges).
+// An opt-in pool of workers that share the wasm backend's memory and take slices of big gemms and
+// ranges of the other heavy kernels (attention, activations, elementwise, optimizer steps,
+// softmax, norms, im2col/col2im, pooling: how each splits is in split-kernels.ts). A worker runs
+// any kernel of the JOBS table, which lists each one's argument kinds once for both sides.
 //
 // Each worker instantiates the same (shared-memory) kernel module on the same memory and waits
-// on its own 16-word control block in that memory. Fork-join per gemm: the main thread writes a
+// on its own 32-word control block in that memory. Fork-join per gemm: the main thread writes a
 // job (kernel + args) and sets the block's state to POSTED; the worker claims it (POSTED →
 // CLAIMED by compare-and-swap), runs it and sets DONE. The main thread computes its own slice
 // meanwhile, then takes back any job still unclaimed (POSTED → IDLE) and runs it itself, so a
@@ -14,30 +16,90 @@
 // training step issues its big gemms a few hundred µs apart) and only gemms of at least
 // SPLIT_MIN_FLOPS are split — unless the worker is still spinning (it says so in its block):
 // handing a job to a spinning worker costs a few µs, so then gemms from HOT_SPLIT_MIN_FLOPS on
-// are split too. A worker that has not started yet (workers start asynchronously;
+// are split too. Other kernels count their work in flop-equivalents per item (split-kernels.ts's
+// COST) against the same two thresholds. A worker that has not started yet (workers start asynchronously;
 // in browsers only once the page yields) simply gets no slice.
 import { builtin } from "../platform.js";
 import type { GemmForm } from "./backend.js";
 import type { Heap } from "./heap.js";
+import type { KernelExports } from "./kernel-exports.generated.js";
 
 /** Below this many flops a gemm runs on one thread: waking a worker would cost more. */
 export const SPLIT_MIN_FLOPS = 8e6;
 /** The same for a worker that is spinning (it ran a job less than spinMs ago). */
 export const HOT_SPLIT_MIN_FLOPS = 1e6;
 
-const WORDS = 16; // int32 words per control block: state, ready, op, 12 args, spinning
+const MAX_ARGS = 28;
+const WORDS = 32; // int32 words per control block: state, ready, op, MAX_ARGS args, spinning
 const STATE = 0,
   READY = 1,
   OP = 2,
   ARGS = 3,
-  SPINNING = 15;
+  SPINNING = 31;
 const IDLE = 0,
   POSTED = 1,
   CLAIMED = 2,
   DONE = 3,
   EXITED = 4; // written by a quitting worker as its last access to the shared memory
 const OP_QUIT = -1;
-const OPS = { nn: 0, nt: 1, tn: 2, dot: 3, attentionForward: 4, attentionBackward: 5, unary: 6, unaryBackward: 7 } as const;
+
+/**
+ * The kernels a worker can run, one line each: export name → the kinds of its arguments, "i" for
+ * an int32 (pointer, integer, bool) and "f" for a float32 (it travels as its int32 bits). The
+ * main thread and the worker's source are both built from this table (test/threads-kernels.test.ts
+ * checks it against the generated kernel signatures).
+ */
+export const JOBS = {
+  gemmNn: "iiiiiiiiiiii",
+  gemmNt: "iiiiiiiiiiii",
+  gemmTn: "iiiiiiiiiiii",
+  gemmNtDot: "iiiiiiiiiii",
+  attentionForward: "iiii",
+  attentionBackward: "iiii",
+  unary: "iiiiff",
+  unaryBackward: "iiiiiiff",
+  fill: "iif",
+  add: "iiii",
+  sub: "iiii",
+  mul: "iiii",
+  affine: "iiffi",
+  axpy: "iifi",
+  rowwise: "iiiiii",
+  relu: "iii",
+  reluBackward: "iiii",
+  sgdStep: "iiiiffffiii",
+  adamStep: "iiiiiiffffffiiiff",
+  rmspropStep: "iiiiiiffffffii",
+  adagradStep: "iiiifffi",
+  adadeltaStep: "iiiiifffffi",
+  adamaxStep: "iiiiiffffffi",
+  nadamStep: "iiiiifffffffff",
+  radamStep: "iiiiiffffffffif",
+  softmaxDim: "iiiiii",
+  softmaxDimBackward: "iiiiiii",
+  logsumexpDim: "iiiii",
+  layerNorm: "iiiiiiiif",
+  rmsNorm: "iiiiiif",
+  bnForward: "iiiiiiiii",
+  channelSum: "iiiiiiii",
+  bnStats: "iiiiiiii",
+  bnBackwardSums: "iiiiiiiiii",
+  bnBackwardDx: "iiiiiiiiiiiii",
+  im2col: "iiiiiiiiiiiiiiii",
+  col2im: "iiiiiiiiiiiiiiiii",
+  maxPool2d: "iiiiiiiiiiiiii",
+  maxPool2dBackward: "iiiiiiiii",
+  avgPool2d: "iiiiiiiiiiiii",
+  avgPool2dBackward: "iiiiiiiiiiiiii",
+} as const;
+
+/** A kernel the pool can hand to a worker. */
+export type JobName = keyof typeof JOBS;
+const JOB_NAMES = Object.keys(JOBS) as JobName[];
+const JOB_INDEX = new Map(JOB_NAMES.map((name, i) => [name, i]));
+
+/** An argument of a job as the kernel takes it (booleans reach wasm i32 parameters as 0/1). */
+export type JobArg = number | boolean;
 
 /** The gemm kernels' `flags` argument (assembly/matmul.ts): 1 reads C, 2 applies ReLU as C is stored. */
 export const gemmFlags = (g: { accumulate: boolean; relu?: boolean }): number => (g.accumulate ? 1 : 0) | (g.relu ? 2 : 0);
@@ -45,12 +107,20 @@ export const gemmFlags = (g: { accumulate: boolean; relu?: boolean }): number =>
 /** The int32 bits of a float32 (how float arguments reach a worker's control block). */
 const floatBits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0];
 
+/** The worker's table of jobs: one arrow per JOBS line, float arguments turned back from bits. */
+const WORKER_JOBS = JOB_NAMES.map((name) => {
+  const args = [...JOBS[name]].map((kind, i) => (kind === "f" ? `f32(a[${i}])` : `a[${i}]`));
+  return `(a) => k.${name}(${args.join(", ")})`;
+}).join(",\n    ");
+
 // The worker's program, as source so it needs no separate file in any bundler or runtime.
 const WORKER_MAIN = `
 function start(module, memory, ctl, spinMs) {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const w = new Int32Array(memory.buffer, ctl, ${WORDS});
-  const run = [k.gemmNn, k.gemmNt, k.gemmTn];
+  const jobs = [
+    ${WORKER_JOBS}
+  ];
   const fbits = new Float32Array(1), ibits = new Int32Array(fbits.buffer);
   const f32 = (i) => ((ibits[0] = i), fbits[0]); // float arguments travel as their int32 bits
   Atomics.store(w, ${SPINNING}, 1);
@@ -72,13 +142,7 @@ function start(module, memory, ctl, spinMs) {
       Atomics.notify(w, ${STATE});
       return;
     }
-    const a = w.subarray(${ARGS}, ${ARGS + 12});
-    if (op === ${OPS.dot}) k.gemmNtDot(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-    else if (op === ${OPS.attentionForward}) k.attentionForward(a[0], a[1], a[2], a[3]);
-    else if (op === ${OPS.attentionBackward}) k.attentionBackward(a[0], a[1], a[2], a[3]);
-    else if (op === ${OPS.unary}) k.unary(a[0], a[1], a[2], a[3], f32(a[4]), f32(a[5]));
-    else if (op === ${OPS.unaryBackward}) k.unaryBackward(a[0], a[1], a[2], a[3], a[4], a[5], f32(a[6]), f32(a[7]));
-    else run[op](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    jobs[op](w.subarray(${ARGS}, ${ARGS + MAX_ARGS}));
     Atomics.store(w, ${SPINNING}, 1); // before DONE: the main thread may post a small job right away
     Atomics.store(w, ${STATE}, ${DONE});
     Atomics.notify(w, ${STATE});
@@ -139,15 +203,21 @@ export interface GemmArgs {
 }
 
 export interface ThreadStats {
-  /** gemms split over threads. */
+  /** Calls (gemms and other kernels) split over threads. */
   splits: number;
+  /** Split calls per kernel ("gemm" for every gemm form). */
+  byKernel: Partial<Record<JobName | "gemm", number>>;
   /** Slices workers ran; the rest of the posted slices were taken back by the main thread. */
   workerSlices: number;
   postedSlices: number;
 }
 
 export class ThreadPool {
-  readonly stats: ThreadStats = { splits: 0, workerSlices: 0, postedSlices: 0 };
+  readonly stats: ThreadStats = { splits: 0, byKernel: {}, workerSlices: 0, postedSlices: 0 };
+  /** Work (flop-equivalents) from which a call splits for a sleeping worker; bench/threads-kernels.ts sets 0 to time every split. */
+  splitMinFlops = SPLIT_MIN_FLOPS;
+  /** The same for a spinning worker. */
+  hotSplitMinFlops = HOT_SPLIT_MIN_FLOPS;
   private readonly workers: WorkerLike[] = [];
   private readonly blocks: Int32Array[] = [];
   private readonly scratch: number[] = [];
@@ -160,6 +230,7 @@ export class ThreadPool {
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     private readonly heap: Heap,
+    private readonly kernels: KernelExports,
     private readonly scratchFor: (M: number) => number,
     spinMs = 2,
   ) {
@@ -186,7 +257,7 @@ export class ThreadPool {
     const ready: number[] = [];
     for (let i = 0; i < this.blocks.length; i++) {
       const b = this.blocks[i];
-      if (Atomics.load(b, READY) === 1 && (flops >= SPLIT_MIN_FLOPS || Atomics.load(b, SPINNING) === 1)) ready.push(i);
+      if (Atomics.load(b, READY) === 1 && (flops >= this.splitMinFlops || Atomics.load(b, SPINNING) === 1)) ready.push(i);
     }
     return ready;
   }
@@ -204,7 +275,7 @@ export class ThreadPool {
   gemm(g: GemmArgs, local: (g: GemmArgs) => void, reserveLocal: (M: number) => void): boolean {
     if (this.closed) return false;
     const flops = 2 * g.M * g.N * g.K;
-    if (flops < HOT_SPLIT_MIN_FLOPS) return false;
+    if (flops < this.hotSplitMinFlops) return false;
     const ready = this.readyWorkers(flops);
     if (ready.length === 0) return false;
     const slices = splitGemm(g, ready.length + 1);
@@ -216,58 +287,45 @@ export class ThreadPool {
     }
     for (let s = 1; s < slices.length; s++) this.post(ready[s - 1], slices[s]);
     this.join(ready, slices.length, (s) => local(slices[s]));
+    this.counted("gemm");
     return true;
   }
 
   /**
-   * Runs an attention kernel (assembly/attention.ts) over its (batch, head) pairs [0, total) split
-   * into contiguous ranges over this thread and the ready workers; `local(lo, hi)` runs a range
-   * here, each worker runs its range with `workBytes` of its own scratch as the kernel's work. The
-   * pairs are independent, so the bits do not depend on the split. Returns false if it did not split.
+   * Runs kernel `job` over [0, total) split into contiguous ranges (bounds multiples of `align`)
+   * over this thread and the ready workers: `args(lo, hi, work)` gives the kernel's arguments for
+   * the range [lo, hi) (pointers moved to its first item), with `work` the thread's scratch —
+   * `workBytes` of each worker's own, `localWork` here. The caller makes the ranges independent
+   * (every output written by one range, with the same instructions as the whole call), so the bits
+   * do not depend on the split. `flops` (the whole call's work, in flop-equivalents) decides
+   * whether splitting pays. Returns false if it did not split.
    */
-  attention(kind: "forward" | "backward", args: number, total: number, flops: number, workBytes: number, local: (lo: number, hi: number) => void): boolean {
-    const op = kind === "forward" ? OPS.attentionForward : OPS.attentionBackward;
-    return this.split(op, total, 1, flops, workBytes, (lo, hi, scratch) => [args, lo, hi, scratch], local);
-  }
-
-  /**
-   * Runs unary (or unaryBackward) over n elements split into ranges aligned to 4 elements: `args`
-   * gives the kernel's arguments for a range (pointers moved to its first element), `local` runs a
-   * range here. Elementwise, so the bits do not depend on the split. Returns false if it did not split.
-   */
-  elementwise(
-    kind: "unary" | "unaryBackward",
-    n: number,
-    flops: number,
-    args: (lo: number, hi: number) => (number | { float: number })[],
-    local: (lo: number, hi: number) => void,
-  ): boolean {
-    const toWords = (a: (number | { float: number })[]) => a.map((v) => (typeof v === "number" ? v : floatBits(v.float)));
-    return this.split(OPS[kind], n, 4, flops, 0, (lo, hi) => toWords(args(lo, hi)), local);
-  }
-
-  /**
-   * Splits [0, total) into contiguous ranges (bounds multiples of `align`) over this thread and the
-   * ready workers; worker ranges run job `op` with the arguments `job` gives (with that worker's
-   * `workBytes` of scratch), this thread's with `local`.
-   */
-  private split(
-    op: number,
+  ranges(
+    job: JobName,
     total: number,
     align: number,
     flops: number,
-    workBytes: number,
-    job: (lo: number, hi: number, scratch: number) => number[],
-    local: (lo: number, hi: number) => void,
+    args: (lo: number, hi: number, work: number) => JobArg[],
+    workBytes = 0,
+    localWork = 0,
   ): boolean {
-    if (this.closed || total < 2 * align || flops < HOT_SPLIT_MIN_FLOPS) return false;
+    if (this.closed || total < 2 * align || flops < this.hotSplitMinFlops) return false;
     const ready = this.readyWorkers(flops);
     if (ready.length === 0) return false;
     const parts = Math.min(ready.length + 1, Math.floor(total / align));
     const at = (i: number) => (i === parts ? total : align * Math.round((i * total) / parts / align));
+    const kinds = JOBS[job];
+    const words = (a: JobArg[]) => {
+      if (a.length !== kinds.length) throw new Error(`thread pool: ${job} takes ${kinds.length} arguments, got ${a.length}`);
+      return a.map((v, i) => (kinds[i] === "f" ? floatBits(v as number) : +v));
+    };
     if (workBytes > 0) for (let s = 1; s < parts; s++) this.reserveBytes(ready[s - 1], workBytes);
-    for (let s = 1; s < parts; s++) this.postJob(ready[s - 1], op, job(at(s), at(s + 1), this.scratch[ready[s - 1]]));
-    this.join(ready, parts, (s) => local(at(s), at(s + 1)));
+    // Every argument list is built before anything is posted: a bad one throws with nothing running.
+    const posted = Array.from({ length: parts - 1 }, (_, s) => words(args(at(s + 1), at(s + 2), this.scratch[ready[s]])));
+    const kernel = this.kernels[job] as (...a: JobArg[]) => void;
+    for (let s = 1; s < parts; s++) this.postJob(ready[s - 1], job, posted[s - 1]);
+    this.join(ready, parts, (s) => kernel(...args(at(s), at(s + 1), localWork)));
+    this.counted(job);
     return true;
   }
 
@@ -303,6 +361,10 @@ export class ThreadPool {
     this.stats.postedSlices += count - 1;
   }
 
+  private counted(kernel: JobName | "gemm"): void {
+    this.stats.byKernel[kernel] = (this.stats.byKernel[kernel] ?? 0) + 1;
+  }
+
   /** Grows worker w's packing scratch to hold a slice of M rows (may throw OutOfMemoryError). */
   private reserveScratch(w: number, M: number): void {
     this.reserveBytes(w, this.scratchFor(M));
@@ -320,13 +382,14 @@ export class ThreadPool {
 
   private post(w: number, g: GemmArgs): void {
     const scratch = g.form === "dot" ? 0 : this.scratch[w];
-    this.postJob(w, OPS[g.form], [g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, gemmFlags(g), scratch]);
+    const job = g.form === "dot" ? "gemmNtDot" : g.form === "nn" ? "gemmNn" : g.form === "nt" ? "gemmNt" : "gemmTn";
+    this.postJob(w, job, [g.M, g.N, g.K, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.bias, gemmFlags(g), scratch]);
   }
 
-  /** Hands worker w the job `op` with up to 12 int32 arguments. */
-  private postJob(w: number, op: number, args: number[]): void {
+  /** Hands worker w the kernel `job` with its arguments as int32 words. */
+  private postJob(w: number, job: JobName, args: number[]): void {
     const block = this.blocks[w];
-    block[OP] = op;
+    block[OP] = JOB_INDEX.get(job)!;
     block.set(args, ARGS);
     Atomics.store(block, STATE, POSTED);
     Atomics.notify(block, STATE);

@@ -1,13 +1,15 @@
 // The default backend: the AssemblyScript SIMD kernels, instantiated with @assemblyscript/loader
 // on a memory we create and own. Backend methods are the raw exports themselves (pointer ABI,
 // the same names as the Kernels methods), so a kernel call costs one JS→wasm transition; only
-// gemm gets a wrapper, which picks the path and owns the packing scratch.
+// gemm gets a wrapper, which picks the path and owns the packing scratch. While a thread pool
+// runs, the kernels it can split are swapped for wrappers that try the split (split-kernels.ts).
 import { instantiateSync } from "@assemblyscript/loader";
 import { type Backend, type GemmForm, type Kernels, MemoryViews, type MemoryOptions, createMemory, metaWriter } from "./backend.js";
 import { KERNEL_NAMES, type KernelExports } from "./kernel-exports.generated.js";
 import { Heap } from "./heap.js";
 import { ValueError } from "../errors.js";
 import { type GemmArgs, ThreadPool, gemmFlags } from "./threads.js";
+import { splitKernels } from "./split-kernels.js";
 
 /** Below this many rows, A·Bᵀ runs as dot products instead of transposing B into panels. */
 const NT_DOT_MAX_ROWS = 4;
@@ -59,16 +61,19 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
   };
 
   let pool: ThreadPool | null = null;
+  const raw = kernelsOf(k);
   const setNumThreads = (n: number): number => {
     const want = shared ? n : 1;
     if ((pool?.threads ?? 1) === want) return want;
     pool?.close();
-    pool = want > 1 ? new ThreadPool(want, module, memory, heap, (M) => k.gemmScratchBytes(M)) : null;
+    pool = want > 1 ? new ThreadPool(want, module, memory, heap, k, (M) => k.gemmScratchBytes(M)) : null;
+    // With a pool, the kernels it splits go through it; without one, every method is the raw export.
+    Object.assign(backend, pool === null ? raw : splitKernels(k, pool, () => views.i32()));
     return want;
   };
 
-  return {
-    ...kernelsOf(k),
+  const backend: Backend = {
+    ...raw,
     name: "wasm",
     fastMath: options.fastMath ?? false,
     heap,
@@ -80,35 +85,7 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
     setNumThreads,
     getNumThreads: () => pool?.threads ?? 1,
     threadPool: () => pool,
-    threadStats: () => (pool === null ? null : { ...pool.stats }),
-    // Attention splits over (batch, head) pairs; the record holds T, S, D at words 8–10 (forward)
-    // or 12–14 (backward), see assembly/attention.ts.
-    attentionForward(args, bh0, bh1, work) {
-      const I = views.i32();
-      const flops = 4 * I[(args >>> 2) + 8] * I[(args >>> 2) + 9] * I[(args >>> 2) + 10] * (bh1 - bh0);
-      const bytes = 4 * k.attentionWorkFloats();
-      if (bh0 === 0 && pool?.attention("forward", args, bh1, flops, bytes, (lo, hi) => k.attentionForward(args, lo, hi, work))) return;
-      k.attentionForward(args, bh0, bh1, work);
-    },
-    attentionBackward(args, bh0, bh1, work) {
-      const I = views.i32();
-      const flops = 10 * I[(args >>> 2) + 12] * I[(args >>> 2) + 13] * I[(args >>> 2) + 14] * (bh1 - bh0);
-      const bytes = 8 * k.attentionWorkFloats();
-      if (bh0 === 0 && pool?.attention("backward", args, bh1, flops, bytes, (lo, hi) => k.attentionBackward(args, lo, hi, work))) return;
-      k.attentionBackward(args, bh0, bh1, work);
-    },
-    // Activations (GELU, tanh, exp, ...) cost ~10–40 operations an element: big ones split by range.
-    unary(op, dst, x, n, p0, p1) {
-      const job = (lo: number, hi: number) => [op, dst + 4 * lo, x + 4 * lo, hi - lo, { float: p0 }, { float: p1 }];
-      if (pool?.elementwise("unary", n, UNARY_FLOPS * n, job, (lo, hi) => k.unary(op, dst + 4 * lo, x + 4 * lo, hi - lo, p0, p1))) return;
-      k.unary(op, dst, x, n, p0, p1);
-    },
-    unaryBackward(op, dx, dy, x, y, n, p0, p1) {
-      const at = (lo: number) => [dx + 4 * lo, dy + 4 * lo, x + 4 * lo, y + 4 * lo] as const;
-      const job = (lo: number, hi: number) => [op, ...at(lo), hi - lo, { float: p0 }, { float: p1 }];
-      if (pool?.elementwise("unaryBackward", n, UNARY_FLOPS * n, job, (lo, hi) => k.unaryBackward(op, ...at(lo), hi - lo, p0, p1))) return;
-      k.unaryBackward(op, dx, dy, x, y, n, p0, p1);
-    },
+    threadStats: () => (pool === null ? null : { ...pool.stats, byKernel: { ...pool.stats.byKernel } }),
     gemm(form: GemmForm, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, relu = false) {
       // The path is chosen from the whole problem, before any split: it fixes the summation order.
       const g: GemmArgs = { form: form === "nt" && M < NT_DOT_MAX_ROWS ? "dot" : form, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, relu };
@@ -116,10 +93,8 @@ export function createWasmBackend(source: WebAssembly.Module | BufferSource, opt
       runGemm(g);
     },
   };
+  return backend;
 }
-
-/** The work of one activation element, counted as flops for the thread pool's split threshold. */
-const UNARY_FLOPS = 20;
 
 /** The module's exports, checked to hold every kernel this build of the library was typed against. */
 function checkedExports(exports: WebAssembly.Exports): KernelExports {

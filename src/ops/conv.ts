@@ -154,7 +154,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       be.heap.free(cols);
       if (dys) be.heap.free(dys);
     }
-    if (bias) ctx.accumulate(bias, (db, acc) => be.channelSum(db, dy.ptr, N, O, P, acc));
+    if (bias) ctx.accumulate(bias, (db, acc) => be.channelSum(db, dy.ptr, N, O, P, acc, 0, O));
   });
 }
 

@@ -72,7 +72,7 @@ export function batchNorm(
   const invstd = opOutput(be, [C], [x]);
   if (useBatch) {
     const variance = opOutput(be, [C], [x]);
-    be.bnStats(mean.ptr, variance.ptr, x.ptr, N, C, S);
+    be.bnStats(mean.ptr, variance.ptr, x.ptr, N, C, S, 0, C);
     setInvStd(invstd, variance, eps);
     if (training && runningMean !== null && runningVar !== null) {
       updateRunningStats(runningMean, runningVar, mean, variance, N * S, momentum, numBatchesTracked);
@@ -88,11 +88,11 @@ export function batchNorm(
     // One reduction pass gives Σdy (= dbias) and Σdy·x̂ (= dweight), which dx needs too.
     const sums = be.heap.alloc(2 * C * 4);
     try {
-      be.bnBackwardSums(sums, g.ptr, x.ptr, mean.ptr, invstd.ptr, N, C, S);
+      be.bnBackwardSums(sums, g.ptr, x.ptr, mean.ptr, invstd.ptr, N, C, S, 0, C);
       const take = (from: number) => (dst: number, acc: boolean) => (acc ? be.axpy(dst, from, 1, C) : be.copy(dst, from, C * 4));
       if (weight) ctx.accumulate(weight, take(sums + C * 4));
       if (bias) ctx.accumulate(bias, take(sums));
-      ctx.assign(x, (dx) => be.bnBackwardDx(dx, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, sums, N, C, S, useBatch));
+      ctx.assign(x, (dx) => be.bnBackwardDx(dx, g.ptr, x.ptr, mean.ptr, invstd.ptr, weight?.ptr ?? 0, sums, N, C, S, useBatch, 0, C));
     } finally {
       be.heap.free(sums);
     }

@@ -3,7 +3,7 @@
 // backends against float64 references; adaptive average pooling (assembly/conv.ts) too.
 import { describe, expect, it } from "vitest";
 import { Generator } from "../../src/random.js";
-import { BACKENDS, alloc, expectGuards, freeAll, read } from "./buffers.js";
+import { BACKENDS, SENTINEL, alloc, expectGuards, freeAll, read } from "./buffers.js";
 
 function rows(x: Float32Array, M: number, N: number): number[][] {
   return Array.from({ length: M }, (_, i) => Array.from(x.subarray(i * N, (i + 1) * N)));
@@ -133,6 +133,47 @@ describe("adaptiveAvgPool2d kernels", () => {
         expectGuards(`adaptive ${be.name}`, y, dx);
         freeAll(xb, y, dx, dyb);
       }
+    }
+  });
+});
+
+describe("batch-norm kernels' channel range [c0, c1)", () => {
+  it("computes exactly the channels of the range, with the bits of the whole call (both backends)", () => {
+    const g = new Generator(73);
+    const [N, C, S] = [3, 5, 7];
+    const x = Float32Array.from({ length: N * C * S }, () => g.normal() * 2 + 0.5);
+    const dy = Float32Array.from({ length: N * C * S }, () => g.normal());
+    const stats = Float32Array.from({ length: 2 * C }, () => Math.abs(g.normal()) + 0.1);
+    for (const be of BACKENDS) {
+      // Every output starts at the sentinel: a range must leave the other channels' untouched.
+      const run = (c0: number, c1: number) => {
+        const xb = alloc(be, N * C * S, x),
+          dyb = alloc(be, N * C * S, dy),
+          st = alloc(be, 2 * C, stats);
+        const mean = alloc(be, C, new Float32Array(C).fill(SENTINEL)),
+          variance = alloc(be, C, new Float32Array(C).fill(SENTINEL)),
+          bias = alloc(be, C, new Float32Array(C).fill(SENTINEL)),
+          sums = alloc(be, 2 * C, new Float32Array(2 * C).fill(SENTINEL)),
+          dx = alloc(be, N * C * S, new Float32Array(N * C * S).fill(SENTINEL));
+        be.bnStats(mean.ptr, variance.ptr, xb.ptr, N, C, S, c0, c1);
+        be.channelSum(bias.ptr, dyb.ptr, N, C, S, false, c0, c1);
+        be.bnBackwardSums(sums.ptr, dyb.ptr, xb.ptr, st.ptr, st.ptr + 4 * C, N, C, S, c0, c1);
+        be.bnBackwardDx(dx.ptr, dyb.ptr, xb.ptr, st.ptr, st.ptr + 4 * C, 0, st.ptr, N, C, S, true, c0, c1);
+        const out = [read(mean), read(variance), read(bias), read(sums), read(dx)];
+        freeAll(xb, dyb, st, mean, variance, bias, sums, dx);
+        return out;
+      };
+      const whole = run(0, C);
+      const part = run(1, 3);
+      const inRange = (i: number, per: number) => {
+        const c = Math.floor(i / per) % C;
+        return c >= 1 && c < 3;
+      };
+      // mean, variance, bias: per channel; sums: [Σdy (C), Σdy·x̂ (C)]; dx: (N, C, S)
+      const per = [1, 1, 1, 1, S];
+      part.forEach((p, k) => {
+        for (let i = 0; i < p.length; i++) expect(p[i], `${be.name} output ${k}[${i}]`).toBe(inRange(i, per[k]) ? whole[k][i] : SENTINEL);
+      });
     }
   });
 });

@@ -14,17 +14,17 @@ export function normKernels({ f32 }: JsMemory) {
           f.fill(f[(v >>> 2) + c], o, o + S);
         }
     },
-    channelSum(dst, x, N, C, S, accumulate) {
+    channelSum(dst, x, N, C, S, accumulate, c0, c1) {
       const f = f32();
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         let s = accumulate ? f[(dst >>> 2) + c] : 0;
         for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >>> 2) + (n * C + c) * S + k];
         f[(dst >>> 2) + c] = s;
       }
     },
-    bnStats(mean, variance, x, N, C, S) {
+    bnStats(mean, variance, x, N, C, S, c0, c1) {
       const f = f32();
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         let s = 0;
         for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += f[(x >>> 2) + (n * C + c) * S + k];
         const m = s / (N * S);
@@ -48,9 +48,9 @@ export function normKernels({ f32 }: JsMemory) {
           }
       }
     },
-    bnBackwardSums(sums, dy, x, mean, invstd, N, C, S) {
+    bnBackwardSums(sums, dy, x, mean, invstd, N, C, S, c0, c1) {
       const f = f32();
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         const m = f[(mean >>> 2) + c],
           r = f[(invstd >>> 2) + c];
         let sumDy = 0,
@@ -65,10 +65,10 @@ export function normKernels({ f32 }: JsMemory) {
         f[(sums >>> 2) + C + c] = sumDyXhat;
       }
     },
-    bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats) {
+    bnBackwardDx(dx, dy, x, mean, invstd, weight, sums, N, C, S, batchStats, c0, c1) {
       const f = f32(),
         M = N * S;
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         const m = f[(mean >>> 2) + c],
           r = f[(invstd >>> 2) + c],
           w = weight ? f[(weight >>> 2) + c] : 1;
