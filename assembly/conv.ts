@@ -4,10 +4,19 @@
 // Geometry: output pixel (oy, ox) reads input (oy·sh - ph + i·dh, ox·sw - pw + j·dw) for
 // kernel tap (i, j); taps outside the image read 0.
 
-// cols (C·kh·kw, OH·OW) ← x (C, H, W) of one image; cols rows are ld elements apart (ld ≥
-// OH·OW lets several images' columns sit side by side for one gemm)
+// cols (C·kh·kw, images·OH·OW) ← x (images, C, H, W): image n's columns start at column n·OH·OW;
+// cols rows are ld ≥ images·OH·OW elements apart (a group of images side by side for one gemm)
 export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
-                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32): void {
+                       sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32,
+                       images: i32): void {
+  const imageB = <usize>C * <usize>H * <usize>W << 2;
+  for (let n = 0; n < images; n++) {
+    im2colImage(cols + (<usize>(n * OH * OW) << 2), x + <usize>n * imageB, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld);
+  }
+}
+
+@inline function im2colImage(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+                             sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32): void {
   const rowSkip = <usize>(ld - OH * OW) << 2;
   let dst = cols;
   for (let c = 0; c < C; c++) {
@@ -40,10 +49,20 @@ export function im2col(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, k
   }
 }
 
-// dx (C, H, W) (+)= col2im(cols): every column entry added to the input pixel it was read from
+// dx (images, C, H, W) (+)= col2im(cols): every column entry added to the input pixel it was read
+// from; image n's columns start at column n·OH·OW, as im2col lays them out
 export function col2im(dx: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
                        sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32,
-                       accumulate: bool): void {
+                       accumulate: bool, images: i32): void {
+  const imageB = <usize>C * <usize>H * <usize>W << 2;
+  for (let n = 0; n < images; n++) {
+    col2imImage(dx + <usize>n * imageB, cols + (<usize>(n * OH * OW) << 2), C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, accumulate);
+  }
+}
+
+@inline function col2imImage(dx: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32,
+                             sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, ld: i32,
+                             accumulate: bool): void {
   if (!accumulate) memory.fill(dx, 0, <usize>C * <usize>H * <usize>W << 2);
   const rowSkip = <usize>(ld - OH * OW) << 2;
   let src = cols;

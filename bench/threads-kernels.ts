@@ -153,7 +153,7 @@ function cases(): Case[] {
       make: (be) =>
         (
           (x, cols) => () =>
-            be.im2col(cols, x, ...geometry)
+            be.im2col(cols, x, ...geometry, 1)
         )(floats(be, C * 196, g), floats(be, entries, g)),
     });
     out.push({
@@ -164,7 +164,7 @@ function cases(): Case[] {
       make: (be) =>
         (
           (dx, cols) => () =>
-            be.col2im(dx, cols, ...geometry, false)
+            be.col2im(dx, cols, ...geometry, false, 1)
         )(floats(be, C * 196, g), floats(be, entries, g)),
     });
   }

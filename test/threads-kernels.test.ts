@@ -159,9 +159,31 @@ describe("kernels on a 2-thread pool", () => {
       const geometry = [C, H, W, k, k, s, s, p, p, d, d, OH, OH, ld] as const;
       const bufs = [{ n: C * k * k * ld }, { n: C * H * W }];
       expect(C * k * k * OH * OH * 2).toBeGreaterThan(1e6); // past the threshold
-      check(`im2col k${k} s${s}`, bufs, (be, [cols, x]) => be.im2col(cols, x, ...geometry));
-      for (const acc of [false, true]) check(`col2im k${k} s${s} acc=${acc}`, bufs, (be, [cols, dx]) => be.col2im(dx, cols, ...geometry, acc));
+      check(`im2col k${k} s${s}`, bufs, (be, [cols, x]) => be.im2col(cols, x, ...geometry, 1));
+      for (const acc of [false, true]) check(`col2im k${k} s${s} acc=${acc}`, bufs, (be, [cols, dx]) => be.col2im(dx, cols, ...geometry, acc, 1));
     }
+  });
+
+  it("splits im2col and col2im over several images by images, as the conv gemm splits its columns", () => {
+    // A conv group of 8 images, 6 channels 20×20, 3×3 pad 1: below the one-image channel
+    // threshold, above the several-image one.
+    const [G, C, H] = [8, 6, 20];
+    const P = H * H;
+    const geometry = [C, H, H, 3, 3, 1, 1, 1, 1, 1, 1, H, H, G * P] as const;
+    const bufs = [{ n: C * 9 * G * P }, { n: G * C * H * H }];
+    check("im2col of 8 images", bufs, (be, [cols, x]) => be.im2col(cols, x, ...geometry, G));
+    for (const acc of [false, true]) check(`col2im of 8 images acc=${acc}`, bufs, (be, [cols, dx]) => be.col2im(dx, cols, ...geometry, acc, G));
+    // …and equal to one call per image (what conv2d made before), on one thread.
+    const perImage = runOn(one, bufs, (be, [cols, x]) => {
+      for (let i = 0; i < G; i++) be.im2col(cols + 4 * i * P, x + 4 * i * C * H * H, ...geometry, 1);
+    });
+    const whole = runOn(one, bufs, (be, [cols, x]) => be.im2col(cols, x, ...geometry, G));
+    expect(whole[0].equals(perImage[0])).toBe(true);
+    const perImageDx = runOn(one, bufs, (be, [cols, dx]) => {
+      for (let i = 0; i < G; i++) be.col2im(dx + 4 * i * C * H * H, cols + 4 * i * P, ...geometry, false, 1);
+    });
+    const wholeDx = runOn(one, bufs, (be, [cols, dx]) => be.col2im(dx, cols, ...geometry, false, G));
+    expect(wholeDx[1].equals(perImageDx[1])).toBe(true);
   });
 
   it("splits max and average pooling by planes", () => {

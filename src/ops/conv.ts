@@ -103,7 +103,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     yBytes = O * P * 4;
   /** cols of images n0..n0+g side by side (rows g·P long). */
   const fillCols = (cols: number, n0: number, g: number) => {
-    for (let i = 0; i < g; i++) be.im2col(cols + i * P * 4, x.ptr + (n0 + i) * xBytes, ...geometry, g * P);
+    be.im2col(cols, x.ptr + n0 * xBytes, ...geometry, g * P, g);
   };
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const out = opOutput(be, [N, O, OH, OW], inputs);
@@ -147,7 +147,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       ctx.accumulate(x, (dx, acc) =>
         eachGroup(false, (n0, g, dY) => {
           be.gemm("tn", K, g * P, O, weight.ptr, K, dY, g * P, cols, g * P, 0, false);
-          for (let i = 0; i < g; i++) be.col2im(dx + (n0 + i) * xBytes, cols + i * P * 4, ...geometry, g * P, acc);
+          be.col2im(dx + n0 * xBytes, cols, ...geometry, g * P, acc, g);
         }),
       );
     } finally {

@@ -6,37 +6,41 @@ import type { JsMemory } from "./memory.js";
 /** Im2col/col2im and pooling over NCHW images as plain loops. */
 export function convKernels({ f32, i32 }: JsMemory) {
   return {
-    im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld) {
-      const f = f32(),
-        X = x >>> 2;
-      for (let c = 0; c < C; c++) {
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            let d = (cols >>> 2) + ((c * kh + i) * kw + j) * ld;
-            for (let oy = 0; oy < OH; oy++) {
-              for (let ox = 0; ox < OW; ox++) {
-                const y = oy * sh - ph + i * dh,
-                  xx = ox * sw - pw + j * dw;
-                f[d++] = y >= 0 && y < H && xx >= 0 && xx < W ? f[X + (c * H + y) * W + xx] : 0;
+    im2col(cols, x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, images) {
+      const f = f32();
+      for (let n = 0; n < images; n++) {
+        const X = (x >>> 2) + n * C * H * W;
+        for (let c = 0; c < C; c++) {
+          for (let i = 0; i < kh; i++) {
+            for (let j = 0; j < kw; j++) {
+              let d = (cols >>> 2) + n * OH * OW + ((c * kh + i) * kw + j) * ld;
+              for (let oy = 0; oy < OH; oy++) {
+                for (let ox = 0; ox < OW; ox++) {
+                  const y = oy * sh - ph + i * dh,
+                    xx = ox * sw - pw + j * dw;
+                  f[d++] = y >= 0 && y < H && xx >= 0 && xx < W ? f[X + (c * H + y) * W + xx] : 0;
+                }
               }
             }
           }
         }
       }
     },
-    col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, accumulate) {
-      const f = f32(),
-        D = dx >>> 2;
-      if (!accumulate) f.fill(0, D, D + C * H * W);
-      for (let c = 0; c < C; c++) {
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            let s = (cols >>> 2) + ((c * kh + i) * kw + j) * ld;
-            for (let oy = 0; oy < OH; oy++) {
-              for (let ox = 0; ox < OW; ox++, s++) {
-                const y = oy * sh - ph + i * dh,
-                  xx = ox * sw - pw + j * dw;
-                if (y >= 0 && y < H && xx >= 0 && xx < W) f[D + (c * H + y) * W + xx] += f[s];
+    col2im(dx, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, ld, accumulate, images) {
+      const f = f32();
+      for (let n = 0; n < images; n++) {
+        const D = (dx >>> 2) + n * C * H * W;
+        if (!accumulate) f.fill(0, D, D + C * H * W);
+        for (let c = 0; c < C; c++) {
+          for (let i = 0; i < kh; i++) {
+            for (let j = 0; j < kw; j++) {
+              let s = (cols >>> 2) + n * OH * OW + ((c * kh + i) * kw + j) * ld;
+              for (let oy = 0; oy < OH; oy++) {
+                for (let ox = 0; ox < OW; ox++, s++) {
+                  const y = oy * sh - ph + i * dh,
+                    xx = ox * sw - pw + j * dw;
+                  if (y >= 0 && y < H && xx >= 0 && xx < W) f[D + (c * H + y) * W + xx] += f[s];
+                }
               }
             }
           }
