@@ -93,13 +93,9 @@ export function runFusionBench(rounds = 7, steps = 200) {
       add(`wide ${t.fused}`, t.forwardOnly(steps * 5, true));
     }
   }
-  const sameWeights = trainers[0].model
-    .parameters()
-    .every((p, i) =>
-      Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(
-        Buffer.from(trainers[1].model.parameters()[i].data.buffer, trainers[1].model.parameters()[i].data.byteOffset, p.data.byteLength),
-      ),
-    );
+  const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const [fused, unfused] = trainers.map((t) => t.model.parameters());
+  const sameWeights = fused.every((p, i) => bytes(p).equals(bytes(unfused[i])));
   const trainRate = (f: boolean) => (BATCH * steps) / (median(times.get(`train ${f}`) ?? []) / 1000);
   const fwdUs = (f: boolean, k = "fwd") => (1000 * median(times.get(`${k} ${f}`) ?? [])) / (steps * 5);
   return {
