@@ -87,3 +87,17 @@ export function drawChart(
       }
   }
 }
+
+/** draw() at the next animation frame, once however often this is called before then (a step's
+ *  messages can arrive faster than the page repaints). */
+export function onNextFrame(draw: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      draw();
+    });
+  };
+}

@@ -2,7 +2,7 @@
 // bytes to finetune-worker.ts (a new worker per folder), charts the LoRA fine-tune's loss live,
 // streams generated tokens, and turns the adapter's or the merged model's bytes into downloads.
 import { formatInt } from "../../src/cli/progress.js";
-import { drawChart } from "./chart.js";
+import { drawChart, onNextFrame } from "./chart.js";
 import type { FinetuneConfig, FromFinetuneWorker, LoadedInfo, PickedFile, ToFinetuneWorker } from "./finetune-protocol.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -32,10 +32,8 @@ let worker: Worker | null = null;
 const send = (m: ToFinetuneWorker, transfer: Transferable[] = []) => worker!.postMessage(m, transfer);
 let totalSteps = 1;
 let stop = new SharedArrayBuffer(4);
-let pending = false;
 
 function redraw(): void {
-  pending = false;
   drawChart(
     $<HTMLCanvasElement>("loss"),
     "loss",
@@ -46,12 +44,7 @@ function redraw(): void {
     { totalSteps },
   );
 }
-const scheduleRedraw = () => {
-  if (!pending) {
-    pending = true;
-    requestAnimationFrame(redraw);
-  }
-};
+const scheduleRedraw = onNextFrame(redraw);
 
 /** The files fromPretrained needs, from a folder pick (top level only) or a multi-file pick. */
 async function pickFiles(list: FileList): Promise<{ folder: string; files: PickedFile[] }> {

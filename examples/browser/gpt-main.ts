@@ -1,7 +1,7 @@
 // The GPT page of the playground: starts training in gpt-worker.ts, charts the train loss of every
 // step and the train/val loss estimates, and appends generated tokens to the page as they arrive.
 import { formatInt } from "../../src/cli/progress.js";
-import { drawChart } from "./chart.js";
+import { drawChart, onNextFrame } from "./chart.js";
 import type { FromGptWorker, GptTrainConfig, ToGptWorker } from "./gpt-protocol.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -25,10 +25,8 @@ const state = {
 const stepLoss: [number, number][] = [];
 let totalSteps = 1;
 let stop = new SharedArrayBuffer(4);
-let pending = false;
 
 function redraw(): void {
-  pending = false;
   drawChart(
     $<HTMLCanvasElement>("loss"),
     "loss",
@@ -40,12 +38,7 @@ function redraw(): void {
     { totalSteps },
   );
 }
-const scheduleRedraw = () => {
-  if (!pending) {
-    pending = true;
-    requestAnimationFrame(redraw);
-  }
-};
+const scheduleRedraw = onNextFrame(redraw);
 
 $("train").onclick = () => {
   stop = new SharedArrayBuffer(4);

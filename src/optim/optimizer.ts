@@ -189,11 +189,12 @@ export abstract class Optimizer<O extends { lr: number }> {
       backend: Tensor["backend"] | null = null;
     const names = new Set<string>();
     for (const group of groups) {
-      for (const name of this.stateNames(group.options)) names.add(name);
+      const groupNames = this.stateNames(group.options);
+      for (const name of groupNames) names.add(name);
       for (const p of group.params) {
         if (p.grad === null || !p.requiresGrad) continue;
         const st = this.state.get(p);
-        const missing = this.stateNames(group.options).filter((n) => st?.buffers[n] === undefined).length;
+        const missing = groupNames.filter((n) => st?.buffers[n] === undefined).length;
         if (missing === 0) continue;
         values += p.size;
         bytes += missing * p.size * 4;
